@@ -1,0 +1,150 @@
+package sqlstore
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/google/uuid"
+
+	"github.com/gatehouse-idp/gatehouse/internal/store"
+)
+
+const objGroup = "group"
+
+// CreateGroup implements store.Groups.
+func (s *Store) CreateGroup(ctx context.Context, g *store.Group) error {
+	if g.UUID == uuid.Nil {
+		g.UUID = uuid.Must(uuid.NewV7())
+	}
+	if g.Attributes == nil {
+		g.Attributes = store.Attributes{}
+	}
+	if g.Parent != nil && *g.Parent == g.UUID {
+		return fmt.Errorf("group %q cannot be its own parent: %w", g.Name, store.ErrInvalid)
+	}
+	_, err := s.w.NewInsert().Model(g).Exec(ctx)
+	return mapErr(objGroup, err)
+}
+
+// GroupByUUID implements store.Groups.
+func (s *Store) GroupByUUID(ctx context.Context, id uuid.UUID) (*store.Group, error) {
+	g := new(store.Group)
+	if err := s.r.NewSelect().Model(g).Where("uuid = ?", id).Scan(ctx); err != nil {
+		return nil, mapErr(objGroup, err)
+	}
+	return g, nil
+}
+
+// GroupByName implements store.Groups.
+func (s *Store) GroupByName(ctx context.Context, name string) (*store.Group, error) {
+	g := new(store.Group)
+	if err := s.r.NewSelect().Model(g).Where("name = ?", name).Scan(ctx); err != nil {
+		return nil, mapErr(objGroup, err)
+	}
+	return g, nil
+}
+
+// UpdateGroup implements store.Groups. The cycle check and the write run in
+// one transaction, so two concurrent re-parentings cannot build a loop.
+func (s *Store) UpdateGroup(ctx context.Context, g *store.Group) error {
+	if g.Attributes == nil {
+		g.Attributes = store.Attributes{}
+	}
+	return s.InTx(ctx, func(tx store.Store) error {
+		t := tx.(*Store)
+		if g.Parent != nil {
+			ancestors, err := t.ancestors(ctx, *g.Parent)
+			if err != nil {
+				return err
+			}
+			for _, a := range ancestors {
+				if a == g.UUID {
+					return fmt.Errorf("group %q: parent would make a cycle: %w", g.Name, store.ErrInvalid)
+				}
+			}
+		}
+		res, err := t.w.NewUpdate().Model(g).WherePK().Exec(ctx)
+		return affected(objGroup, res, err)
+	})
+}
+
+// ancestors returns id and every group above it (nothing for a missing id).
+func (s *Store) ancestors(ctx context.Context, id uuid.UUID) ([]uuid.UUID, error) {
+	var out []uuid.UUID
+	err := s.r.NewRaw(`WITH RECURSIVE up(uuid) AS (
+		SELECT uuid FROM groups WHERE uuid = ?
+		UNION
+		SELECT g.parent_uuid FROM groups g JOIN up ON g.uuid = up.uuid WHERE g.parent_uuid IS NOT NULL
+	) SELECT uuid FROM up`, id).Scan(ctx, &out)
+	return out, mapErr(objGroup, err)
+}
+
+// DeleteGroup implements store.Groups. Child groups lose their parent.
+func (s *Store) DeleteGroup(ctx context.Context, id uuid.UUID) error {
+	res, err := s.w.NewDelete().Model((*store.Group)(nil)).Where("uuid = ?", id).Exec(ctx)
+	return affected(objGroup, res, err)
+}
+
+// ListGroups implements store.Groups.
+func (s *Store) ListGroups(ctx context.Context, p store.Page) ([]*store.Group, int, error) {
+	var groups []*store.Group
+	off, lim := pageOf(p)
+	n, err := s.r.NewSelect().Model(&groups).Order("name").Offset(off).Limit(lim).ScanAndCount(ctx)
+	if err != nil {
+		return nil, 0, mapErr(objGroup, err)
+	}
+	return groups, int(n), nil
+}
+
+// AddGroupMember implements store.Groups.
+func (s *Store) AddGroupMember(ctx context.Context, group uuid.UUID, userPK int64) error {
+	_, err := s.w.NewRaw(`INSERT INTO group_members (group_uuid, user_pk) VALUES (?, ?)
+		ON CONFLICT (group_uuid, user_pk) DO NOTHING`, group, userPK).Exec(ctx)
+	return mapErr("group membership", err)
+}
+
+// RemoveGroupMember implements store.Groups.
+func (s *Store) RemoveGroupMember(ctx context.Context, group uuid.UUID, userPK int64) error {
+	res, err := s.w.NewRaw(`DELETE FROM group_members WHERE group_uuid = ? AND user_pk = ?`, group, userPK).Exec(ctx)
+	return affected("group membership", res, err)
+}
+
+// GroupMembers implements store.Groups.
+func (s *Store) GroupMembers(ctx context.Context, group uuid.UUID) ([]int64, error) {
+	var pks []int64
+	err := s.r.NewRaw(`SELECT user_pk FROM group_members WHERE group_uuid = ? ORDER BY user_pk`, group).Scan(ctx, &pks)
+	return pks, mapErr("group membership", err)
+}
+
+// UserGroups implements store.Groups.
+func (s *Store) UserGroups(ctx context.Context, userPK int64, inherited bool) ([]*store.Group, error) {
+	var groups []*store.Group
+	q := s.r.NewSelect().Model(&groups).Order("name")
+	if inherited {
+		q = q.Where(`uuid IN (WITH RECURSIVE up(uuid) AS (
+			SELECT group_uuid FROM group_members WHERE user_pk = ?
+			UNION
+			SELECT g.parent_uuid FROM groups g JOIN up ON g.uuid = up.uuid WHERE g.parent_uuid IS NOT NULL
+		) SELECT uuid FROM up)`, userPK)
+	} else {
+		q = q.Where(`uuid IN (SELECT group_uuid FROM group_members WHERE user_pk = ?)`, userPK)
+	}
+	if err := q.Scan(ctx); err != nil {
+		return nil, mapErr(objGroup, err)
+	}
+	return groups, nil
+}
+
+// UserIsSuperuser implements store.Groups.
+func (s *Store) UserIsSuperuser(ctx context.Context, userPK int64) (bool, error) {
+	groups, err := s.UserGroups(ctx, userPK, true)
+	if err != nil {
+		return false, err
+	}
+	for _, g := range groups {
+		if g.IsSuperuser {
+			return true, nil
+		}
+	}
+	return false, nil
+}

@@ -1,0 +1,81 @@
+package sqlstore
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/gatehouse-idp/gatehouse/internal/store"
+)
+
+const objSession = "session"
+
+// CreateSession implements store.Sessions.
+func (s *Store) CreateSession(ctx context.Context, sess *store.Session) error {
+	if sess.Key == "" {
+		return fmt.Errorf("session without key: %w", store.ErrInvalid)
+	}
+	if sess.UUID == uuid.Nil {
+		sess.UUID = uuid.Must(uuid.NewV7())
+	}
+	if len(sess.Data) == 0 {
+		sess.Data = json.RawMessage(`{}`)
+	}
+	now := s.eng.now()
+	sess.Created = now
+	if sess.LastUsed.IsZero() {
+		sess.LastUsed = now
+	}
+	sess.LastUsed, sess.Expires = sess.LastUsed.UTC(), sess.Expires.UTC()
+	_, err := s.w.NewInsert().Model(sess).Exec(ctx)
+	return mapErr(objSession, err)
+}
+
+// SessionByKey implements store.Sessions.
+func (s *Store) SessionByKey(ctx context.Context, key string, now time.Time) (*store.Session, error) {
+	sess := new(store.Session)
+	err := s.r.NewSelect().Model(sess).Where("key = ? AND expires > ?", key, now.UTC()).Scan(ctx)
+	if err != nil {
+		return nil, mapErr(objSession, err)
+	}
+	return sess, nil
+}
+
+// UpdateSession implements store.Sessions.
+func (s *Store) UpdateSession(ctx context.Context, sess *store.Session) error {
+	if len(sess.Data) == 0 {
+		sess.Data = json.RawMessage(`{}`)
+	}
+	sess.LastUsed, sess.Expires = sess.LastUsed.UTC(), sess.Expires.UTC()
+	res, err := s.w.NewUpdate().Model(sess).ExcludeColumn("uuid", "created").WherePK().Exec(ctx)
+	return affected(objSession, res, err)
+}
+
+// DeleteSession implements store.Sessions.
+func (s *Store) DeleteSession(ctx context.Context, key string) error {
+	res, err := s.w.NewDelete().Model((*store.Session)(nil)).Where("key = ?", key).Exec(ctx)
+	return affected(objSession, res, err)
+}
+
+// UserSessions implements store.Sessions.
+func (s *Store) UserSessions(ctx context.Context, userPK int64, now time.Time) ([]*store.Session, error) {
+	var out []*store.Session
+	err := s.r.NewSelect().Model(&out).Where("user_pk = ? AND expires > ?", userPK, now.UTC()).
+		Order("last_used DESC").Scan(ctx)
+	return out, mapErr(objSession, err)
+}
+
+// DeleteUserSessions implements store.Sessions.
+func (s *Store) DeleteUserSessions(ctx context.Context, userPK int64) (int, error) {
+	res, err := s.w.NewDelete().Model((*store.Session)(nil)).Where("user_pk = ?", userPK).Exec(ctx)
+	return rowsAffected(objSession, res, err)
+}
+
+// DeleteExpiredSessions implements store.Sessions.
+func (s *Store) DeleteExpiredSessions(ctx context.Context, now time.Time) (int, error) {
+	res, err := s.w.NewDelete().Model((*store.Session)(nil)).Where("expires <= ?", now.UTC()).Exec(ctx)
+	return rowsAffected(objSession, res, err)
+}
