@@ -51,6 +51,13 @@ const sqlitePragmas = "_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pr
 
 // OpenSQLite opens (creating if needed) the SQLite database at path.
 func OpenSQLite(ctx context.Context, path string, opts Options) (*Store, error) {
+	// The database holds password hashes: create it private. SQLite gives the
+	// -wal and -shm files the database file's permissions.
+	if f, err := os.OpenFile(path, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600); err == nil {
+		_ = f.Close()
+	} else if !errors.Is(err, fs.ErrExist) {
+		return nil, fmt.Errorf("create sqlite database %s: %w", path, err)
+	}
 	u := url.URL{Scheme: "file", Opaque: url.PathEscape(path)}
 	base := u.String() + "?" + sqlitePragmas
 	wdb, err := sql.Open("sqlite", base+"&_txlock=immediate")

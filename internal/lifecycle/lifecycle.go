@@ -1,0 +1,454 @@
+// Package lifecycle starts and stops a Gatehouse process: it prepares the data
+// dir and secret key, binds the listeners (so a port in use fails at once),
+// connects to the store in the background with retries while the health
+// endpoints already answer, applies migrations under a lock, bootstraps, runs
+// the worker where it belongs, and shuts everything down gracefully on
+// SIGTERM/SIGINT.
+//
+//	start ──> listeners bound ──> store connected ──> migrated ──> bootstrapped ──> ready
+//	             │ live=200           (retry with backoff; ready=503 meanwhile)          │ ready=200
+//	signal ──> ready=503 ──> stop accepting, drain in-flight requests ──> stop worker ──> close store
+package lifecycle
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/gatehouse-idp/gatehouse/internal/config"
+	"github.com/gatehouse-idp/gatehouse/internal/core"
+	"github.com/gatehouse-idp/gatehouse/internal/crypto"
+	"github.com/gatehouse-idp/gatehouse/internal/store/sqlstore"
+	"github.com/gatehouse-idp/gatehouse/internal/web"
+	"github.com/gatehouse-idp/gatehouse/internal/worker"
+)
+
+// Mode is the role of the process.
+type Mode string
+
+// Modes.
+const (
+	ModeServer Mode = "server"
+	ModeWorker Mode = "worker"
+)
+
+// SQLiteFile is the embedded database's file name in the data dir.
+const SQLiteFile = "gatehouse.db"
+
+// SecretKeyFile holds the generated secret key in embedded mode.
+const SecretKeyFile = "secret_key"
+
+// Process is one running server or worker.
+type Process struct {
+	Config  *config.Config
+	Log     *slog.Logger
+	Mode    Mode
+	Version string
+
+	// Bound reports each listener's address once bound (tests, port 0).
+	Bound func(name, addr string)
+
+	st        atomic.Pointer[sqlstore.Store]
+	redis     *redis.Client
+	registry  *prometheus.Registry
+	web       *web.Server
+	secretKey string
+}
+
+// Run runs the process until ctx ends (a signal) or a fatal error.
+func (p *Process) Run(ctx context.Context) error {
+	cfg := p.Config
+	if err := prepareDataDir(cfg.DataDir); err != nil {
+		return err
+	}
+	if err := p.loadSecretKey(); err != nil {
+		return err
+	}
+	p.registry = prometheus.NewRegistry()
+	p.registry.MustRegister(
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		buildInfo(p.Version, string(p.Mode)),
+	)
+	if cfg.RedisEnabled() {
+		p.redis = redis.NewClient(&redis.Options{
+			Addr: cfg.Redis.Host + ":" + strconv.Itoa(cfg.Redis.Port), DB: cfg.Redis.DB,
+			Username: cfg.Redis.Username, Password: cfg.Redis.Password.Reveal(),
+			TLSConfig: redisTLS(cfg.Redis.TLS, cfg.Redis.Host),
+		})
+		defer p.redis.Close()
+	}
+	p.web = &web.Server{
+		Log:            p.Log.With("component", "web"),
+		Registry:       p.registry,
+		TrustedProxies: cfg.TrustedProxies(),
+		Checks:         p.readinessChecks(),
+	}
+	listeners, err := p.listen()
+	if err != nil {
+		return err
+	}
+
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	fatal := make(chan error, len(listeners)+1)
+	var serving sync.WaitGroup
+	for _, l := range listeners {
+		serving.Add(1)
+		go func() {
+			defer serving.Done()
+			if err := l.Serve(); err != nil {
+				fatal <- fmt.Errorf("%s listener: %w", l.Name, err)
+			}
+		}()
+	}
+
+	var background sync.WaitGroup
+	background.Add(1)
+	go func() {
+		defer background.Done()
+		if err := p.start(ctx, &background); err != nil && ctx.Err() == nil {
+			fatal <- err
+		}
+	}()
+
+	var runErr error
+	select {
+	case <-ctx.Done():
+		p.Log.Info("shutting down", "reason", "signal")
+	case runErr = <-fatal:
+		p.Log.Error("shutting down", "error", runErr)
+	}
+	p.web.SetStarted(false)
+	shutdownCtx, done := context.WithTimeout(context.Background(), cfg.Web.ShutdownTimeout)
+	defer done()
+	for _, l := range listeners {
+		if err := l.Shutdown(shutdownCtx); err != nil {
+			p.Log.Warn("listener did not drain in time", "listener", l.Name, "error", err)
+		}
+	}
+	serving.Wait()
+	cancel() // stops the worker and any start-up retry loop
+	background.Wait()
+	if st := p.st.Load(); st != nil {
+		if err := st.Close(); err != nil {
+			p.Log.Warn("closing the database", "error", err)
+		}
+	}
+	p.Log.Info("stopped")
+	return runErr
+}
+
+// listen binds every configured listener. An empty address disables one.
+func (p *Process) listen() ([]*web.Listener, error) {
+	cfg := p.Config
+	t := web.Timeouts{
+		ReadHeader: cfg.Web.TimeoutHTTPReadHeader, Read: cfg.Web.TimeoutHTTPRead,
+		Write: cfg.Web.TimeoutHTTPWrite, Idle: cfg.Web.TimeoutHTTPIdle,
+	}
+	handler := p.web.Handler()
+	type spec struct {
+		name, setting, addr string
+		tls                 bool
+		metrics             bool
+	}
+	specs := []spec{{"http", "listen.http", cfg.Listen.HTTP, false, false}}
+	if p.Mode == ModeServer {
+		specs = append(specs, spec{"https", "listen.https", cfg.Listen.HTTPS, true, false})
+	}
+	specs = append(specs, spec{"metrics", "listen.metrics", cfg.Listen.Metrics, false, true})
+
+	var out []*web.Listener
+	closeAll := func() {
+		for _, l := range out {
+			_ = l.Shutdown(context.Background())
+		}
+	}
+	for _, s := range specs {
+		if s.addr == "" {
+			continue
+		}
+		h := handler
+		if s.metrics {
+			h = web.MetricsHandler(p.registry, p.Log)
+		}
+		var tc *tls.Config
+		if s.tls {
+			cert, created, err := crypto.LoadOrCreateSelfSigned(cfg.DataDir, hostNames(), time.Now())
+			if err != nil {
+				closeAll()
+				return nil, fmt.Errorf("listen.https: %w", err)
+			}
+			if created {
+				p.Log.Info("generated a self-signed certificate for the HTTPS listener",
+					"path", filepath.Join(cfg.DataDir, crypto.SelfSignedCertFile))
+			}
+			tc = &tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{cert}}
+		}
+		l, err := web.Listen(s.name, s.setting, s.addr, h, tc, t, p.Log)
+		if err != nil {
+			closeAll()
+			return nil, err
+		}
+		out = append(out, l)
+		p.Log.Info("listening", "listener", s.name, "address", l.Addr().String())
+		if p.Bound != nil {
+			p.Bound(s.name, l.Addr().String())
+		}
+	}
+	return out, nil
+}
+
+// start connects, migrates, bootstraps, and starts the worker. It returns a
+// fatal error, or nil once the process is ready.
+func (p *Process) start(ctx context.Context, background *sync.WaitGroup) error {
+	began := time.Now()
+	st, err := p.connect(ctx)
+	if err != nil {
+		return err
+	}
+	p.st.Store(st)
+	for name, db := range st.DBs() {
+		p.registry.MustRegister(collectors.NewDBStatsCollector(db, name))
+	}
+	p.web.SetStartupStatus("applying migrations")
+	if _, err := st.Migrate(ctx, p.Log.With("component", "migrate")); err != nil {
+		return err
+	}
+	if p.Mode == ModeServer {
+		p.web.SetStartupStatus("bootstrapping")
+		res, err := core.Bootstrap(ctx, st, core.BootstrapOptions{
+			Password: p.Config.BootstrapPassword.Reveal(),
+			Token:    p.Config.BootstrapToken.Reveal(),
+			Email:    p.Config.BootstrapEmail,
+		}, p.Log.With("component", "bootstrap"))
+		if err != nil {
+			return err
+		}
+		if !res.AdminHasPassword {
+			p.Log.Warn("akadmin has no password yet: finish the initial setup in a browser, or set bootstrap_password",
+				"url", "http://"+displayAddr(p.Config.Listen.HTTP)+core.InitialSetupFlowPath)
+		}
+	}
+	if p.Mode == ModeWorker || p.Config.Embedded() {
+		w := &worker.Worker{
+			Log:      p.Log.With("component", "worker"),
+			Registry: p.registry,
+			Tasks:    []worker.Task{worker.CleanExpiredModels(st, time.Now)},
+		}
+		background.Add(1)
+		go func() {
+			defer background.Done()
+			w.Run(ctx)
+		}()
+	}
+	p.web.SetStarted(true)
+	p.Log.Info("ready", "mode", string(p.Mode), "store", st.Dialect(), "startup_ms", time.Since(began).Milliseconds())
+	return nil
+}
+
+// connect opens the store. SQLite either opens or fails; PostgreSQL is
+// retried with exponential backoff (1 s doubling to 30 s) until it answers
+// or the process is stopped, with one log line per attempt.
+func (p *Process) connect(ctx context.Context) (*sqlstore.Store, error) {
+	cfg := p.Config
+	if cfg.Embedded() {
+		path := filepath.Join(cfg.DataDir, SQLiteFile)
+		st, err := sqlstore.OpenSQLite(ctx, path, sqlstore.Options{})
+		if err != nil {
+			return nil, fmt.Errorf("embedded database %s: %w", path, err)
+		}
+		return st, nil
+	}
+	dsn := postgresDSN(cfg.PostgreSQL)
+	opts := sqlstore.Options{
+		MaxConns:        cfg.PostgreSQL.MaxConns,
+		ConnMaxLifetime: time.Duration(cfg.PostgreSQL.ConnMaxAge) * time.Second,
+	}
+	backoff := time.Second
+	for attempt := 1; ; attempt++ {
+		actx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		st, err := sqlstore.OpenPostgres(actx, dsn, opts)
+		cancel()
+		if err == nil {
+			if attempt > 1 {
+				p.Log.Info("connected to postgresql", "attempts", attempt)
+			}
+			return st, nil
+		}
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		p.web.SetStartupStatus("waiting for postgresql: " + err.Error())
+		p.Log.Error("postgresql is not reachable, retrying", "attempt", attempt, "retry_in", backoff.String(), "error", err)
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(backoff):
+		}
+		backoff = min(backoff*2, 30*time.Second)
+	}
+}
+
+func (p *Process) readinessChecks() []web.Check {
+	checks := []web.Check{
+		{Name: "database", Fn: func(ctx context.Context) error {
+			st := p.st.Load()
+			if st == nil {
+				return errors.New("not connected")
+			}
+			return st.Ping(ctx)
+		}},
+		{Name: "migrations", Fn: func(ctx context.Context) error {
+			st := p.st.Load()
+			if st == nil {
+				return errors.New("not connected")
+			}
+			have, err := st.SchemaVersion(ctx)
+			if err != nil {
+				return err
+			}
+			want, err := st.LatestSchemaVersion()
+			if err != nil {
+				return err
+			}
+			if have < want {
+				return fmt.Errorf("schema version %d, this binary needs %d", have, want)
+			}
+			return nil
+		}},
+	}
+	if p.redis != nil {
+		checks = append(checks, web.Check{Name: "redis", Fn: func(ctx context.Context) error {
+			return p.redis.Ping(ctx).Err()
+		}})
+	}
+	return checks
+}
+
+// loadSecretKey takes secret_key from the config, or in embedded mode from
+// (or into) data_dir/secret_key. PostgreSQL mode requires it explicitly: all
+// replicas must share it.
+func (p *Process) loadSecretKey() error {
+	if p.Config.SecretKey != "" {
+		p.secretKey = p.Config.SecretKey.Reveal()
+		return nil
+	}
+	if !p.Config.Embedded() {
+		return errors.New("secret_key is not set: on PostgreSQL every replica must share one, so set it " +
+			"(GATEHOUSE_SECRET_KEY or secret_key in the config file)")
+	}
+	path := filepath.Join(p.Config.DataDir, SecretKeyFile)
+	key, created, err := crypto.LoadOrCreateSecretKey(path)
+	if err != nil {
+		return err
+	}
+	if created {
+		p.Log.Info("generated a new secret_key and saved it; back it up with the database", "path", path)
+	}
+	p.secretKey = key
+	return nil
+}
+
+// prepareDataDir creates the data dir and proves it is writable.
+func prepareDataDir(dir string) error {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return fmt.Errorf("data_dir %s: cannot create it: %w", dir, err)
+	}
+	f, err := os.CreateTemp(dir, ".write-test-*")
+	if err != nil {
+		return fmt.Errorf("data_dir %s is not writable: %w", dir, err)
+	}
+	name := f.Name()
+	_ = f.Close()
+	_ = os.Remove(name)
+	return nil
+}
+
+// postgresDSN builds a libpq keyword/value connection string.
+func postgresDSN(c config.PostgreSQL) string {
+	q := func(v string) string {
+		return "'" + strings.NewReplacer(`\`, `\\`, `'`, `\'`).Replace(v) + "'"
+	}
+	parts := []string{
+		"host=" + q(c.Host), "port=" + strconv.Itoa(c.Port), "user=" + q(c.User),
+		"dbname=" + q(c.Name), "sslmode=" + q(c.SSLMode),
+		"application_name=gatehouse", "connect_timeout=10",
+	}
+	if pw := c.Password.Reveal(); pw != "" {
+		parts = append(parts, "password="+q(pw))
+	}
+	for k, v := range map[string]string{"sslrootcert": c.SSLRootCert, "sslcert": c.SSLCert, "sslkey": c.SSLKey} {
+		if v != "" {
+			parts = append(parts, k+"="+q(v))
+		}
+	}
+	return strings.Join(parts, " ")
+}
+
+func redisTLS(on bool, host string) *tls.Config {
+	if !on {
+		return nil
+	}
+	return &tls.Config{MinVersion: tls.VersionTLS12, ServerName: host}
+}
+
+func hostNames() []string {
+	if h, err := os.Hostname(); err == nil && h != "" && h != "localhost" {
+		return []string{h, "127.0.0.1", "::1"}
+	}
+	return []string{"127.0.0.1", "::1"}
+}
+
+// displayAddr turns a wildcard listen address into one a browser can open.
+func displayAddr(addr string) string {
+	for _, wild := range []string{"0.0.0.0:", "[::]:", ":"} {
+		if strings.HasPrefix(addr, wild) {
+			return "localhost:" + strings.TrimPrefix(addr, wild)
+		}
+	}
+	return addr
+}
+
+func buildInfo(version, mode string) prometheus.Collector {
+	g := prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "gatehouse_build_info", Help: "Version and role of this process.",
+	}, []string{"version", "mode"})
+	g.WithLabelValues(version, mode).Set(1)
+	return g
+}
+
+// Migrate connects (without retrying) and applies pending migrations: the
+// `gatehouse migrate` command.
+func Migrate(ctx context.Context, cfg *config.Config, log *slog.Logger) (sqlstore.MigrationResult, error) {
+	if err := prepareDataDir(cfg.DataDir); cfg.Embedded() && err != nil {
+		return sqlstore.MigrationResult{}, err
+	}
+	var (
+		st  *sqlstore.Store
+		err error
+	)
+	if cfg.Embedded() {
+		st, err = sqlstore.OpenSQLite(ctx, filepath.Join(cfg.DataDir, SQLiteFile), sqlstore.Options{})
+	} else {
+		st, err = sqlstore.OpenPostgres(ctx, postgresDSN(cfg.PostgreSQL), sqlstore.Options{MaxConns: 2})
+	}
+	if err != nil {
+		return sqlstore.MigrationResult{}, err
+	}
+	defer st.Close()
+	return st.Migrate(ctx, log.With("component", "migrate"))
+}
