@@ -58,14 +58,12 @@ type Process struct {
 	Mode    Mode
 	Version string
 
-	// Bound reports each listener's address once bound (tests, port 0).
-	Bound func(name, addr string)
-
 	st        atomic.Pointer[sqlstore.Store]
 	redis     *redis.Client
 	registry  *prometheus.Registry
 	web       *web.Server
 	secretKey string
+	httpAddr  string // the bound HTTP address, for log messages
 }
 
 // Run runs the process until ctx ends (a signal) or a fatal error.
@@ -205,8 +203,8 @@ func (p *Process) listen() ([]*web.Listener, error) {
 		}
 		out = append(out, l)
 		p.Log.Info("listening", "listener", s.name, "address", l.Addr().String())
-		if p.Bound != nil {
-			p.Bound(s.name, l.Addr().String())
+		if s.name == "http" {
+			p.httpAddr = l.Addr().String()
 		}
 	}
 	return out, nil
@@ -240,7 +238,7 @@ func (p *Process) start(ctx context.Context, background *sync.WaitGroup) error {
 		}
 		if !res.AdminHasPassword {
 			p.Log.Warn("akadmin has no password yet: finish the initial setup in a browser, or set bootstrap_password",
-				"url", "http://"+displayAddr(p.Config.Listen.HTTP)+core.InitialSetupFlowPath)
+				"url", "http://"+displayAddr(p.httpAddr)+core.InitialSetupFlowPath)
 		}
 	}
 	if p.Mode == ModeWorker || p.Config.Embedded() {
@@ -267,11 +265,7 @@ func (p *Process) connect(ctx context.Context) (*sqlstore.Store, error) {
 	cfg := p.Config
 	if cfg.Embedded() {
 		path := filepath.Join(cfg.DataDir, SQLiteFile)
-		st, err := sqlstore.OpenSQLite(ctx, path, sqlstore.Options{})
-		if err != nil {
-			return nil, fmt.Errorf("embedded database %s: %w", path, err)
-		}
-		return st, nil
+		return sqlstore.OpenSQLite(ctx, path, sqlstore.Options{})
 	}
 	dsn := postgresDSN(cfg.PostgreSQL)
 	opts := sqlstore.Options{
@@ -415,7 +409,7 @@ func hostNames() []string {
 
 // displayAddr turns a wildcard listen address into one a browser can open.
 func displayAddr(addr string) string {
-	for _, wild := range []string{"0.0.0.0:", "[::]:", ":"} {
+	for _, wild := range []string{"0.0.0.0:", "[::]:", ":", "127.0.0.1:", "[::1]:"} {
 		if strings.HasPrefix(addr, wild) {
 			return "localhost:" + strings.TrimPrefix(addr, wild)
 		}

@@ -56,9 +56,9 @@ func (s *Server) Handler() http.Handler {
 	s.metrics = newHTTPMetrics(s.Registry)
 	r := chi.NewRouter()
 	r.Use(s.requestMeta, s.observe, securityHeaders, limitBody)
-	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
+	r.NotFound(s.gate(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, http.StatusNotFound, "not found")
-	})
+	})).ServeHTTP)
 	r.MethodNotAllowed(func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, http.StatusMethodNotAllowed, "method not allowed")
 	})
