@@ -77,7 +77,7 @@ func wantErr(t *testing.T, err, target error, what string) {
 func testUsers(t *testing.T, s store.Store) {
 	u := &store.User{
 		Username: "alice", Name: "Alice", Email: "alice@example.com", IsActive: true,
-		Attributes: store.Attributes{"locale": "de", "nested": map[string]any{"n": 1.0}},
+		Attributes:   store.Attributes{"locale": "de", "nested": map[string]any{"n": 1.0}},
 		PasswordHash: "argon2$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA",
 	}
 	if err := s.CreateUser(ctx, u); err != nil {
