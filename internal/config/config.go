@@ -41,6 +41,12 @@ func (s Secret) String() string {
 // LogValue redacts the value in slog output.
 func (s Secret) LogValue() slog.Value { return slog.StringValue(s.String()) }
 
+// MarshalText redacts the value in JSON, YAML and any other text encoding.
+func (s Secret) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
+
+// GoString redacts the value in %#v.
+func (s Secret) GoString() string { return `config.Secret("` + s.String() + `")` }
+
 // Reveal returns the real value. Call it only where the secret is used.
 func (s Secret) Reveal() string { return string(s) }
 
