@@ -29,8 +29,8 @@ type Params struct {
 }
 
 // DefaultParams follow OWASP's argon2id minimum (19 MiB, 2 passes, 1 lane):
-// about 20-30 ms per hash on one core, so a 2-core server verifies ~70
-// passwords a second while staying memory-bounded under a login storm.
+// about 20 ms and 19 MiB per hash on one core (docs/benchmarks.md), so memory
+// stays bounded under a login storm.
 var DefaultParams = Params{MemoryKiB: 19456, Time: 2, Threads: 1, SaltLen: 16, KeyLen: 32}
 
 // ErrUnknownFormat: the encoded hash is not one this package reads.

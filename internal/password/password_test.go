@@ -64,3 +64,11 @@ func TestVerifyRejectsMalformed(t *testing.T) {
 		}
 	}
 }
+
+func BenchmarkHash(b *testing.B) {
+	for b.Loop() {
+		if _, err := Hash("correct horse battery staple"); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
