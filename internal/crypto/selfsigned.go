@@ -1,15 +1,9 @@
 package crypto
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
 	"fmt"
-	"math/big"
 	"net"
 	"os"
 	"path/filepath"
@@ -54,40 +48,23 @@ func LoadOrCreateSelfSigned(dataDir string, names []string, now time.Time) (tls.
 }
 
 // SelfSigned makes a PEM certificate and PKCS#8 key for the given DNS names
-// or IP addresses.
+// or IP addresses (empty ones skipped): ECDSA P-256, subject
+// "CN=Gatehouse Self-signed Certificate,O=Gatehouse", for server
+// authentication.
 func SelfSigned(names []string, now time.Time, validity time.Duration) (certPEM, keyPEM []byte, err error) {
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		return nil, nil, err
-	}
-	serial, err := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 127))
-	if err != nil {
-		return nil, nil, err
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber:          serial,
-		Subject:               pkix.Name{CommonName: "Gatehouse Self-signed Certificate", Organization: []string{"Gatehouse"}},
-		NotBefore:             now.Add(-time.Minute),
-		NotAfter:              now.Add(validity),
-		KeyUsage:              x509.KeyUsageDigitalSignature,
-		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-		BasicConstraintsValid: true,
+	p := certParams{
+		commonName:  "Gatehouse Self-signed Certificate",
+		notBefore:   now.Add(-time.Minute),
+		notAfter:    now.Add(validity),
+		keyType:     KeyTypeEC,
+		extKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
 	}
 	for _, n := range names {
 		if ip := net.ParseIP(n); ip != nil {
-			tmpl.IPAddresses = append(tmpl.IPAddresses, ip)
+			p.ips = append(p.ips, ip)
 		} else if n != "" {
-			tmpl.DNSNames = append(tmpl.DNSNames, n)
+			p.dnsNames = append(p.dnsNames, n)
 		}
 	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		return nil, nil, err
-	}
-	pk, err := x509.MarshalPKCS8PrivateKey(key)
-	if err != nil {
-		return nil, nil, err
-	}
-	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}),
-		pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: pk}), nil
+	return issue(p)
 }

@@ -24,10 +24,12 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/go-chi/chi/v5"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/gatehouse-idp/gatehouse/internal/api"
 	"github.com/gatehouse-idp/gatehouse/internal/config"
 	"github.com/gatehouse-idp/gatehouse/internal/core"
 	"github.com/gatehouse-idp/gatehouse/internal/crypto"
@@ -62,6 +64,7 @@ type Process struct {
 	redis     *redis.Client
 	registry  *prometheus.Registry
 	web       *web.Server
+	api       *api.API
 	secretKey string
 	httpAddr  string // the bound HTTP address, for log messages
 }
@@ -94,6 +97,14 @@ func (p *Process) Run(ctx context.Context) error {
 		Registry:       p.registry,
 		TrustedProxies: cfg.TrustedProxies(),
 		Checks:         p.readinessChecks(),
+	}
+	if p.Mode == ModeServer {
+		a, err := api.New(api.Deps{Log: p.Log.With("component", "api"), Version: p.Version, SecretKey: p.secretKey})
+		if err != nil {
+			return err
+		}
+		p.api = a
+		p.web.Mount = func(r chi.Router) { r.Mount(api.Prefix, a.Handler()) }
 	}
 	listeners, err := p.listen()
 	if err != nil {
@@ -252,6 +263,9 @@ func (p *Process) start(ctx context.Context, background *sync.WaitGroup) error {
 			defer background.Done()
 			w.Run(ctx)
 		}()
+	}
+	if p.api != nil {
+		p.api.SetStore(st)
 	}
 	p.web.SetStarted(true)
 	p.Log.Info("ready", "mode", string(p.Mode), "store", st.Dialect(), "startup_ms", time.Since(began).Milliseconds())

@@ -55,6 +55,11 @@ type Store interface {
 	Brands
 	Sessions
 	Settings
+	Roles
+	Providers
+	Applications
+	Certificates
+	Events
 
 	// InTx runs fn in one transaction: every call fn makes on tx commits
 	// together, or none does when fn returns an error or panics.

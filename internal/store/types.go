@@ -56,9 +56,17 @@ type User struct {
 type UserFilter struct {
 	// Search matches username, name or email (case-insensitive substring).
 	Search   string
+	Username string
+	Email    string
+	Path     string
 	IsActive *bool
 	Type     UserType
+	// Ordering is a field name, "-" prefixed for descending: pk, username,
+	// name, email, is_active, last_login, date_joined. Default username.
+	Ordering string
 	Page     Page
+	// Only restricts to these user PKs (nil: no restriction).
+	Only []string
 }
 
 // Users is the user aggregate.
@@ -92,7 +100,8 @@ type Groups interface {
 	// UpdateGroup rejects a parent that would make a cycle with ErrInvalid.
 	UpdateGroup(ctx context.Context, g *Group) error
 	DeleteGroup(ctx context.Context, id uuid.UUID) error
-	ListGroups(ctx context.Context, p Page) ([]*Group, int, error)
+	// ListGroups: Search on name; Ordering name, is_superuser.
+	ListGroups(ctx context.Context, o ListOptions) ([]*Group, int, error)
 
 	// AddGroupMember is idempotent.
 	AddGroupMember(ctx context.Context, group uuid.UUID, userPK int64) error
@@ -106,6 +115,8 @@ type Groups interface {
 	// UserIsSuperuser is true when any group the user is in, or any ancestor
 	// of one, has IsSuperuser.
 	UserIsSuperuser(ctx context.Context, userPK int64) (bool, error)
+	// GroupsOfUsers is UserGroups for a page of users in one query.
+	GroupsOfUsers(ctx context.Context, userPKs []int64, inherited bool) (map[int64][]*Group, error)
 }
 
 // TokenIntent is what a token may be used for.
@@ -131,9 +142,13 @@ func (i TokenIntent) Valid() bool {
 // Token is an API key, app password or one-time link token. The secret key
 // is never stored: KeyHash is its SHA-256 (see package core for hashing).
 type Token struct {
-	UUID        uuid.UUID `bun:"uuid,pk"`
-	Identifier  string
-	KeyHash     []byte
+	UUID       uuid.UUID `bun:"uuid,pk"`
+	Identifier string
+	KeyHash    []byte
+	// KeySealed is the key encrypted with a key derived from secret_key, so
+	// that view_key can show it again; empty for keys Gatehouse must not
+	// reveal (the bootstrap token).
+	KeySealed   string
 	Intent      TokenIntent
 	UserPK      int64
 	Description string

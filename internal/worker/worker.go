@@ -92,7 +92,7 @@ func (w *Worker) runOnce(ctx context.Context, t Task) {
 	w.Log.Info("task done", "task", t.Name, "result", summary, "duration", time.Since(start))
 }
 
-// CleanExpiredModels deletes expired sessions and tokens (authentik's
+// CleanExpiredModels deletes expired sessions, tokens and events (authentik's
 // clean_expired_models, every 5 minutes).
 func CleanExpiredModels(st store.Store, now func() time.Time) Task {
 	return Task{
@@ -108,7 +108,11 @@ func CleanExpiredModels(st store.Store, now func() time.Time) Task {
 			if err != nil {
 				return "", fmt.Errorf("tokens: %w", err)
 			}
-			return fmt.Sprintf("deleted %d sessions, %d tokens", sessions, tokens), nil
+			events, err := st.DeleteExpiredEvents(ctx, t)
+			if err != nil {
+				return "", fmt.Errorf("events: %w", err)
+			}
+			return fmt.Sprintf("deleted %d sessions, %d tokens, %d events", sessions, tokens, events), nil
 		},
 	}
 }

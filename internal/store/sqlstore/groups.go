@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/google/uuid"
+	"github.com/uptrace/bun"
 
 	"github.com/gatehouse-idp/gatehouse/internal/store"
 )
@@ -86,14 +87,15 @@ func (s *Store) DeleteGroup(ctx context.Context, id uuid.UUID) error {
 }
 
 // ListGroups implements store.Groups.
-func (s *Store) ListGroups(ctx context.Context, p store.Page) ([]*store.Group, int, error) {
-	var groups []*store.Group
-	off, lim := pageOf(p)
-	n, err := s.r.NewSelect().Model(&groups).Order("name").Offset(off).Limit(lim).ScanAndCount(ctx)
+func (s *Store) ListGroups(ctx context.Context, o store.ListOptions) ([]*store.Group, int, error) {
+	order, err := orderClause(objGroup, o.Ordering, "name", map[string]string{"name": "name", "is_superuser": "is_superuser"})
 	if err != nil {
-		return nil, 0, mapErr(objGroup, err)
+		return nil, 0, err
 	}
-	return groups, int(n), nil
+	var groups []*store.Group
+	q := restrict(searchAny(s.r.NewSelect().Model(&groups), o.Search, "name"), "uuid", o.Only)
+	n, err := listPage(ctx, q, objGroup, order+", uuid ASC", o.Page)
+	return groups, n, err
 }
 
 // AddGroupMember implements store.Groups.
@@ -147,4 +149,39 @@ func (s *Store) UserIsSuperuser(ctx context.Context, userPK int64) (bool, error)
 		}
 	}
 	return false, nil
+}
+
+// GroupsOfUsers implements store.Groups.
+func (s *Store) GroupsOfUsers(ctx context.Context, userPKs []int64, inherited bool) (map[int64][]*store.Group, error) {
+	out := map[int64][]*store.Group{}
+	if len(userPKs) == 0 {
+		return out, nil
+	}
+	type row struct {
+		UserPK int64 `bun:"user_pk"`
+		store.Group
+	}
+	var rows []row
+	var err error
+	if inherited {
+		err = s.r.NewRaw(`WITH RECURSIVE up(user_pk, uuid) AS (
+				SELECT user_pk, group_uuid FROM group_members WHERE user_pk IN (?)
+				UNION
+				SELECT up.user_pk, g.parent_uuid FROM groups g JOIN up ON g.uuid = up.uuid WHERE g.parent_uuid IS NOT NULL
+			)
+			SELECT up.user_pk, g.uuid, g.name, g.parent_uuid, g.is_superuser, g.attributes
+			FROM up JOIN groups g ON g.uuid = up.uuid ORDER BY up.user_pk, g.name`, bun.In(userPKs)).Scan(ctx, &rows)
+	} else {
+		err = s.r.NewRaw(`SELECT gm.user_pk, g.uuid, g.name, g.parent_uuid, g.is_superuser, g.attributes
+			FROM group_members gm JOIN groups g ON g.uuid = gm.group_uuid
+			WHERE gm.user_pk IN (?) ORDER BY gm.user_pk, g.name`, bun.In(userPKs)).Scan(ctx, &rows)
+	}
+	if err != nil {
+		return nil, mapErr(objGroup, err)
+	}
+	for i := range rows {
+		g := rows[i].Group
+		out[rows[i].UserPK] = append(out[rows[i].UserPK], &g)
+	}
+	return out, nil
 }

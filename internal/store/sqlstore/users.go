@@ -39,12 +39,7 @@ func (s *Store) CreateUser(ctx context.Context, u *store.User) error {
 }
 
 func (s *Store) userWhere(ctx context.Context, col string, v any) (*store.User, error) {
-	u := new(store.User)
-	err := s.r.NewSelect().Model(u).Where("? = ?", bun.Ident(col), v).Limit(1).Scan(ctx)
-	if err != nil {
-		return nil, mapErr(objUser, err)
-	}
-	return u, nil
+	return getBy[store.User](ctx, s.r, objUser, "? = ?", bun.Ident(col), v)
 }
 
 // UserByPK implements store.Users.
@@ -81,17 +76,27 @@ func (s *Store) DeleteUser(ctx context.Context, pk int64) error {
 	return affected(objUser, res, err)
 }
 
+var userOrdering = map[string]string{
+	"pk": "pk", "username": "username", "name": "name", "email": "email",
+	"is_active": "is_active", "last_login": "last_login", "date_joined": "date_joined", "type": "type",
+}
+
 // ListUsers implements store.Users.
 func (s *Store) ListUsers(ctx context.Context, f store.UserFilter) ([]*store.User, int, error) {
+	order, err := orderClause(objUser, f.Ordering, "username", userOrdering)
+	if err != nil {
+		return nil, 0, err
+	}
 	var users []*store.User
-	q := s.r.NewSelect().Model(&users)
-	if f.Search != "" {
-		pat := like(f.Search)
-		q = q.WhereGroup(" AND ", func(q *bun.SelectQuery) *bun.SelectQuery {
-			return q.Where(`LOWER(username) LIKE ? ESCAPE '\'`, pat).
-				WhereOr(`LOWER(name) LIKE ? ESCAPE '\'`, pat).
-				WhereOr(`LOWER(email) LIKE ? ESCAPE '\'`, pat)
-		})
+	q := searchAny(s.r.NewSelect().Model(&users), f.Search, "username", "name", "email")
+	if f.Username != "" {
+		q = q.Where("username = ?", f.Username)
+	}
+	if f.Email != "" {
+		q = q.Where("email = ?", f.Email)
+	}
+	if f.Path != "" {
+		q = q.Where("path = ?", f.Path)
 	}
 	if f.IsActive != nil {
 		q = q.Where("is_active = ?", *f.IsActive)
@@ -99,10 +104,6 @@ func (s *Store) ListUsers(ctx context.Context, f store.UserFilter) ([]*store.Use
 	if f.Type != "" {
 		q = q.Where("type = ?", f.Type)
 	}
-	off, lim := pageOf(f.Page)
-	n, err := q.Order("username").Offset(off).Limit(lim).ScanAndCount(ctx)
-	if err != nil {
-		return nil, 0, mapErr(objUser, err)
-	}
-	return users, int(n), nil
+	n, err := listPage(ctx, restrict(q, "pk", f.Only), objUser, order+", pk ASC", f.Page)
+	return users, n, err
 }

@@ -43,6 +43,11 @@ func Run(t *testing.T, open Opener) {
 		{"TxPanic", testTxPanic},
 		{"ConcurrentWriters", testConcurrentWriters},
 		{"ConcurrentConflicts", testConcurrentConflicts},
+		{"Roles", testRoles},
+		{"Applications", testApplications},
+		{"KeyPairs", testKeyPairs},
+		{"Events", testEvents},
+		{"UserOrdering", testUserOrdering},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -229,7 +234,7 @@ func testGroups(t *testing.T, s store.Store) {
 	if err := s.UpdateGroup(ctx, g); err != nil {
 		t.Fatal(err)
 	}
-	list, total, err := s.ListGroups(ctx, store.Page{})
+	list, total, err := s.ListGroups(ctx, store.ListOptions{})
 	if err != nil || total != 1 || list[0].Name != "root-admins" {
 		t.Errorf("ListGroups = %v, %d, %v", list, total, err)
 	}

@@ -1,0 +1,126 @@
+// Package api is the admin REST API under /api/v3, with authentik's paths,
+// JSON field names, pagination object and error shapes, so that authentik
+// users' scripts and generated clients keep working.
+//
+// Operations are declared with huma, which validates requests against the
+// same Go types the OpenAPI schema (/api/v3/schema/) is generated from, so the
+// schema is what the server does. Every operation authenticates the caller
+// (an API token, or the session cookie with a CSRF header) and checks RBAC
+// permissions before it touches the store; every write records an audit event.
+package api
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/danielgtaylor/huma/v2"
+	"github.com/danielgtaylor/huma/v2/adapters/humachi"
+	"github.com/go-chi/chi/v5"
+
+	"github.com/gatehouse-idp/gatehouse/internal/crypto"
+	"github.com/gatehouse-idp/gatehouse/internal/store"
+)
+
+// Prefix is where the API is mounted.
+const Prefix = "/api/v3"
+
+// Deps are what the API needs. Store may be set after New (before the
+// router lets requests through), since the store connects in the background.
+type Deps struct {
+	Store     store.Store
+	Log       *slog.Logger
+	Version   string
+	BuildHash string
+	// SecretKey derives the sealing keys (token keys, private keys) and user uids.
+	SecretKey string
+	Now       func() time.Time
+}
+
+// API is the /api/v3 handler.
+type API struct {
+	Deps
+	tokenSealer *crypto.Sealer
+	keySealer   *crypto.Sealer
+	huma        huma.API
+	router      chi.Router
+}
+
+// New builds the API and its OpenAPI document.
+func New(d Deps) (*API, error) {
+	if d.Log == nil {
+		d.Log = slog.New(slog.DiscardHandler)
+	}
+	if d.Now == nil {
+		d.Now = time.Now
+	}
+	ts, err := crypto.NewSealer(d.SecretKey, "token-key")
+	if err != nil {
+		return nil, err
+	}
+	ks, err := crypto.NewSealer(d.SecretKey, "certificate-private-key")
+	if err != nil {
+		return nil, err
+	}
+	a := &API{Deps: d, tokenSealer: ts, keySealer: ks}
+	r := chi.NewRouter()
+	r.Use(a.authenticate)
+	cfg := huma.DefaultConfig("Gatehouse", d.Version)
+	cfg.CreateHooks = nil // no $schema links in bodies: keep authentik's shapes
+	cfg.OpenAPIPath, cfg.DocsPath, cfg.SchemasPath = "", "", ""
+	cfg.Info.Description = "Gatehouse admin API (authentik-compatible /api/v3)"
+	cfg.Servers = []*huma.Server{{URL: Prefix}}
+	cfg.Components.SecuritySchemes = map[string]*huma.SecurityScheme{
+		"authentik": {Type: "http", Scheme: "bearer", Description: "API token key"},
+	}
+	cfg.Security = []map[string][]string{{"authentik": {}}}
+	a.huma = humachi.New(r, cfg)
+	a.router = r
+	a.registerAll()
+	r.Get("/schema/", a.serveSchema)
+	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
+		writeDetail(w, http.StatusNotFound, "Not found.")
+	})
+	return a, nil
+}
+
+// SetStore supplies the store once it is connected.
+func (a *API) SetStore(st store.Store) { a.Store = st }
+
+// Handler serves requests below Prefix (the caller strips it).
+func (a *API) Handler() http.Handler { return a.router }
+
+// OpenAPI is the generated document (OpenAPI 3.1).
+func (a *API) OpenAPI() *huma.OpenAPI { return a.huma.OpenAPI() }
+
+func (a *API) registerAll() {
+	a.registerUsers()
+	a.registerGroups()
+	a.registerRBAC()
+	a.registerTokens()
+	a.registerBrands()
+	a.registerApplications()
+	a.registerCrypto()
+	a.registerEvents()
+	a.registerAdmin()
+}
+
+// op returns a huma operation with authentik-style ids and tags.
+func op(method, path, id, tag, summary string, status int, errs ...int) huma.Operation {
+	return huma.Operation{
+		Method: method, Path: path, OperationID: id, Tags: []string{tag}, Summary: summary,
+		DefaultStatus: status, Errors: append([]int{400, 403}, errs...),
+	}
+}
+
+func (a *API) now() time.Time { return a.Now().UTC() }
+
+// ctxKey types the request-context values of this package.
+type ctxKey int
+
+const ctxPrincipal ctxKey = iota
+
+func withPrincipal(ctx context.Context, p *principal) context.Context {
+	return context.WithValue(ctx, ctxPrincipal, p)
+}

@@ -1,0 +1,133 @@
+package api
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+
+	"github.com/danielgtaylor/huma/v2"
+
+	"github.com/gatehouse-idp/gatehouse/internal/store"
+)
+
+// apiError is an error in Django REST Framework's shapes, as authentik sends them:
+//
+//	400 {"field": ["message"], "non_field_errors": ["message"]}
+//	403/404/... {"detail": "message"}
+type apiError struct {
+	status int
+	body   map[string]any
+}
+
+func (e *apiError) Error() string {
+	b, _ := json.Marshal(e.body)
+	return fmt.Sprintf("%d %s", e.status, b)
+}
+
+// GetStatus implements huma.StatusError.
+func (e *apiError) GetStatus() int { return e.status }
+
+// MarshalJSON writes the DRF body.
+func (e *apiError) MarshalJSON() ([]byte, error) { return json.Marshal(e.body) }
+
+func detailError(status int, msg string) *apiError {
+	return &apiError{status: status, body: map[string]any{"detail": msg}}
+}
+
+// fieldError is a 400 naming one field ("non_field_errors" for the object).
+func fieldError(field, msg string) *apiError {
+	return &apiError{status: http.StatusBadRequest, body: map[string]any{field: []string{msg}}}
+}
+
+var (
+	errNotAuthenticated = detailError(http.StatusForbidden, "Authentication credentials were not provided.")
+	errPermission       = detailError(http.StatusForbidden, "You do not have permission to perform this action.")
+	errNotFound         = detailError(http.StatusNotFound, "Not found.")
+)
+
+// storeError turns a store error into an API error; anything unexpected is a
+// 500 whose detail does not leak internals (the log has them).
+func (a *API) storeError(err error) error {
+	var ce *store.ConflictError
+	switch {
+	case err == nil:
+		return nil
+	case errors.As(err, &ce):
+		field := ce.Field
+		if field == "" || strings.Contains(field, ",") {
+			field = "non_field_errors"
+		}
+		return fieldError(apiField(field), fmt.Sprintf("%s with this %s already exists.", ce.Object, apiField(field)))
+	case errors.Is(err, store.ErrNotFound):
+		return errNotFound
+	case errors.Is(err, store.ErrInvalid):
+		return fieldError("non_field_errors", err.Error())
+	}
+	a.Log.Error("api: store error", "error", err)
+	return detailError(http.StatusInternalServerError, "Internal error.")
+}
+
+// apiField maps column names that differ from the API's field names.
+func apiField(col string) string {
+	switch col {
+	case "is_default":
+		return "default"
+	case "provider_pk":
+		return "provider"
+	case "key_hash":
+		return "key"
+	}
+	return col
+}
+
+func init() {
+	// huma's error constructor is package-global by design; Gatehouse has one API.
+	huma.NewError = newHumaError
+}
+
+// newHumaError renders huma's own errors (validation, parsing) in DRF's shapes.
+func newHumaError(status int, msg string, errs ...error) huma.StatusError {
+	if status == http.StatusUnprocessableEntity || status == http.StatusBadRequest {
+		body := map[string]any{}
+		add := func(field, m string) {
+			list, _ := body[field].([]string)
+			body[field] = append(list, m)
+		}
+		for _, e := range errs {
+			var d *huma.ErrorDetail
+			if errors.As(e, &d) {
+				field := d.Location
+				for _, p := range []string{"body.", "query.", "path.", "header."} {
+					field = strings.TrimPrefix(field, p)
+				}
+				if field == "" || field == "body" || strings.ContainsAny(field, "[.") {
+					if field != "" && field != "body" {
+						add("non_field_errors", field+": "+d.Message)
+					} else {
+						add("non_field_errors", d.Message)
+					}
+					continue
+				}
+				add(field, d.Message)
+			} else if e != nil {
+				add("non_field_errors", e.Error())
+			}
+		}
+		if len(body) == 0 {
+			add("non_field_errors", msg)
+		}
+		return &apiError{status: http.StatusBadRequest, body: body}
+	}
+	if status >= 500 {
+		return detailError(status, "Internal error.")
+	}
+	return detailError(status, msg)
+}
+
+func writeDetail(w http.ResponseWriter, status int, msg string) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(map[string]string{"detail": msg})
+}

@@ -1,0 +1,121 @@
+package api
+
+import (
+	"context"
+	"net/http"
+	"time"
+
+	"github.com/danielgtaylor/huma/v2"
+	"github.com/google/uuid"
+
+	"github.com/gatehouse-idp/gatehouse/internal/store"
+)
+
+const permViewEvent = "authentik_events.view_event"
+
+// eventActions is authentik's EventActions list.
+var eventActions = []string{"login", "login_failed", "logout", "user_write", "suspicious_request", "password_set",
+	"secret_view", "secret_rotate", "invitation_used", "authorize_application", "source_linked",
+	"impersonation_started", "impersonation_ended", "flow_execution", "policy_execution", "policy_exception",
+	"property_mapping_exception", "system_task_execution", "system_task_exception", "system_exception",
+	"configuration_error", "configuration_warning", "model_created", "model_updated", "model_deleted",
+	"email_sent", "update_available", "export_ready", "custom_"}
+
+// Event is authentik's Event serializer.
+type Event struct {
+	PK       uuid.UUID      `json:"pk"`
+	User     map[string]any `json:"user"`
+	Action   string         `json:"action"`
+	App      string         `json:"app"`
+	Context  map[string]any `json:"context"`
+	ClientIP *string        `json:"client_ip"`
+	Created  time.Time      `json:"created"`
+	Expires  time.Time      `json:"expires"`
+	Brand    map[string]any `json:"brand"`
+}
+
+type eventListInput struct {
+	ListParams
+	Action         string `query:"action" maxLength:"100"`
+	Username       string `query:"username" maxLength:"150"`
+	ClientIP       string `query:"client_ip" maxLength:"64"`
+	ContextModelPK string `query:"context_model_pk" maxLength:"100"`
+}
+
+type eventListOutput struct {
+	Body struct {
+		Pagination   Pagination   `json:"pagination"`
+		Results      []*Event     `json:"results"`
+		Autocomplete Autocomplete `json:"autocomplete"`
+	}
+}
+
+// TypeCreate is authentik's action descriptor in events/actions/.
+type TypeCreate struct {
+	Name        string `json:"name"`
+	Description string `json:"description"`
+	Component   string `json:"component"`
+	ModelName   string `json:"model_name"`
+}
+
+func (a *API) registerEvents() {
+	const tag = "events"
+	huma.Register(a.huma, op(http.MethodGet, "/events/events/", "events_events_list", tag, "List events", 200), a.listEvents)
+	huma.Register(a.huma, op(http.MethodGet, "/events/events/actions/", "events_events_actions_list", tag, "List event actions", 200), a.eventActions)
+	huma.Register(a.huma, op(http.MethodGet, "/events/events/{id}/", "events_events_retrieve", tag, "Get an event", 200, 404), a.getEvent)
+}
+
+func eventOut(e *store.Event) *Event {
+	m := func(x store.Attributes) map[string]any {
+		if x == nil {
+			return map[string]any{}
+		}
+		return x
+	}
+	return &Event{PK: e.UUID, User: m(e.User), Action: e.Action, App: e.App, Context: m(e.Context), ClientIP: e.ClientIP,
+		Created: e.Created, Expires: e.Expires, Brand: m(e.Brand)}
+}
+
+func (a *API) listEvents(ctx context.Context, in *eventListInput) (*eventListOutput, error) {
+	only, err := a.visible(ctx, permViewEvent)
+	if err != nil {
+		return nil, err
+	}
+	es, total, err := a.Store.ListEvents(ctx, store.EventFilter{Action: in.Action, Username: in.Username,
+		ClientIP: in.ClientIP, ContextModelPK: in.ContextModelPK, ListOptions: in.options(only)})
+	if err != nil {
+		return nil, a.listError(err)
+	}
+	out := &eventListOutput{}
+	out.Body.Results = []*Event{}
+	for _, e := range es {
+		out.Body.Results = append(out.Body.Results, eventOut(e))
+	}
+	out.Body.Pagination = paginate(in.ListParams, total, len(es))
+	out.Body.Autocomplete = Autocomplete{}
+	return out, nil
+}
+
+func (a *API) getEvent(ctx context.Context, in *struct {
+	ID uuid.UUID `path:"id"`
+}) (*struct{ Body *Event }, error) {
+	if err := a.check(ctx, permViewEvent, permViewEvent, in.ID.String()); err != nil {
+		return nil, err
+	}
+	e, err := a.Store.EventByUUID(ctx, in.ID)
+	if err != nil {
+		return nil, a.storeError(err)
+	}
+	return &struct{ Body *Event }{Body: eventOut(e)}, nil
+}
+
+func (a *API) eventActions(ctx context.Context, _ *struct{}) (*struct{ Body []TypeCreate }, error) {
+	if _, err := caller(ctx); err != nil {
+		return nil, err
+	}
+	out := &struct{ Body []TypeCreate }{Body: []TypeCreate{}}
+	for _, act := range eventActions {
+		out.Body = append(out.Body, TypeCreate{Name: act, Description: act, Component: "", ModelName: ""})
+	}
+	return out, nil
+}
