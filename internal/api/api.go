@@ -119,7 +119,16 @@ func (a *API) now() time.Time { return a.Now().UTC() }
 // ctxKey types the request-context values of this package.
 type ctxKey int
 
-const ctxPrincipal ctxKey = iota
+const (
+	ctxPrincipal ctxKey = iota
+	ctxHost
+)
+
+// requestHost is the Host the request was sent to (brand selection).
+func requestHost(ctx context.Context) string {
+	h, _ := ctx.Value(ctxHost).(string)
+	return h
+}
 
 func withPrincipal(ctx context.Context, p *principal) context.Context {
 	return context.WithValue(ctx, ctxPrincipal, p)

@@ -51,10 +51,11 @@ func (a *API) authenticate(next http.Handler) http.Handler {
 			writeDetail(w, http.StatusInternalServerError, "Internal error.")
 			return
 		}
+		ctx := context.WithValue(r.Context(), ctxHost, r.Host)
 		if p != nil {
-			r = r.WithContext(withPrincipal(r.Context(), p))
+			ctx = withPrincipal(ctx, p)
 		}
-		next.ServeHTTP(w, r)
+		next.ServeHTTP(w, r.WithContext(ctx))
 	})
 }
 

@@ -59,7 +59,9 @@ type BrandRequest struct {
 	Attributes         *map[string]any `json:"attributes,omitempty"`
 }
 
-type brandIDInput struct {
+// BrandIDInput is the path parameter. Exported because input structs embed it: huma
+// ignores unexported embedded fields (no parameter, documented or parsed).
+type BrandIDInput struct {
 	ID uuid.UUID `path:"id" doc:"A UUID string identifying this Brand."`
 }
 
@@ -229,7 +231,7 @@ func (a *API) loadBrand(ctx context.Context, perm string, id uuid.UUID) (*store.
 	return b, a.storeError(err)
 }
 
-func (a *API) getBrand(ctx context.Context, in *brandIDInput) (*brandOutput, error) {
+func (a *API) getBrand(ctx context.Context, in *BrandIDInput) (*brandOutput, error) {
 	b, err := a.loadBrand(ctx, permViewBrand, in.ID)
 	if err != nil {
 		return nil, err
@@ -238,7 +240,7 @@ func (a *API) getBrand(ctx context.Context, in *brandIDInput) (*brandOutput, err
 }
 
 func (a *API) replaceBrand(ctx context.Context, in *struct {
-	brandIDInput
+	BrandIDInput
 	Body BrandRequest
 }) (*brandOutput, error) {
 	if in.Body.Domain == nil {
@@ -248,7 +250,7 @@ func (a *API) replaceBrand(ctx context.Context, in *struct {
 }
 
 func (a *API) patchBrand(ctx context.Context, in *struct {
-	brandIDInput
+	BrandIDInput
 	Body BrandRequest
 }) (*brandOutput, error) {
 	return a.updateBrand(ctx, in.ID, in.Body)
@@ -271,7 +273,7 @@ func (a *API) updateBrand(ctx context.Context, id uuid.UUID, r BrandRequest) (*b
 	return &brandOutput{Body: after}, nil
 }
 
-func (a *API) deleteBrand(ctx context.Context, in *brandIDInput) (*noContent, error) {
+func (a *API) deleteBrand(ctx context.Context, in *BrandIDInput) (*noContent, error) {
 	b, err := a.loadBrand(ctx, permDeleteBrand, in.ID)
 	if err != nil {
 		return nil, err
@@ -283,19 +285,16 @@ func (a *API) deleteBrand(ctx context.Context, in *brandIDInput) (*noContent, er
 	return &noContent{}, nil
 }
 
-type currentBrandInput struct {
-	Host string `header:"Host"`
-}
 
 type currentBrandOutput struct{ Body CurrentBrand }
 
 // currentBrand needs no authentication: the login page uses it.
-func (a *API) currentBrand(ctx context.Context, in *currentBrandInput) (*currentBrandOutput, error) {
+func (a *API) currentBrand(ctx context.Context, _ *struct{}) (*currentBrandOutput, error) {
 	all, err := a.Store.ListBrands(ctx)
 	if err != nil {
 		return nil, a.storeError(err)
 	}
-	b := core.MatchBrand(all, hostOf(ctx, in.Host))
+	b := core.MatchBrand(all, requestHost(ctx))
 	out := &currentBrandOutput{}
 	out.Body = CurrentBrand{UIFooterLinks: []any{}, UITheme: "automatic", DefaultLocale: "", Flags: map[string]any{},
 		BrandingTitle: "Gatehouse"}
@@ -325,5 +324,3 @@ func (a *API) currentBrand(ctx context.Context, in *currentBrandInput) (*current
 	}
 	return out, nil
 }
-
-func hostOf(_ context.Context, host string) string { return host }
