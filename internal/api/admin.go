@@ -140,7 +140,7 @@ func (a *API) registerAdmin() {
 	huma.Register(a.huma, op(http.MethodPut, "/admin/settings/", "admin_settings_update", "admin", "Replace system settings", 200), a.putSettings)
 	huma.Register(a.huma, op(http.MethodPatch, "/admin/settings/", "admin_settings_partial_update", "admin", "Update system settings", 200), a.patchSettings)
 	huma.Register(a.huma, op(http.MethodGet, "/admin/version/", "admin_version_retrieve", "admin", "Version", 200), a.version)
-	huma.Register(a.huma, op(http.MethodGet, "/root/config/", "root_config_retrieve", "root", "Server capabilities", 200), a.rootConfig)
+	huma.Register(a.huma, public(op(http.MethodGet, "/root/config/", "root_config_retrieve", "root", "Server capabilities", 200)), a.rootConfig)
 }
 
 func (a *API) getSettings(ctx context.Context, _ *struct{}) (*settingsOutput, error) {

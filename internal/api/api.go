@@ -13,6 +13,7 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"time"
 
 	"github.com/danielgtaylor/huma/v2"
@@ -77,6 +78,7 @@ func New(d Deps) (*API, error) {
 	cfg.Security = []map[string][]string{{"authentik": {}}}
 	a.huma = humachi.New(r, cfg)
 	a.router = r
+	registerErrorSchemas(cfg.Components.Schemas)
 	a.registerAll()
 	r.Get("/schema/", a.serveSchema)
 	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
@@ -106,12 +108,41 @@ func (a *API) registerAll() {
 	a.registerAdmin()
 }
 
-// op returns a huma operation with authentik-style ids and tags.
+// op returns a huma operation with authentik-style ids and tags. It answers
+// 400 with a ValidationError, 403 (and the other errors: errs, 500) with a
+// GenericError, as authentik documents them; huma's own 422 is never sent
+// (newHumaError makes it a 400). Anonymous callers are refused before the
+// input is parsed, as DRF checks permissions before it reads the body.
 func op(method, path, id, tag, summary string, status int, errs ...int) huma.Operation {
-	return huma.Operation{
+	o := huma.Operation{
 		Method: method, Path: path, OperationID: id, Tags: []string{tag}, Summary: summary,
-		DefaultStatus: status, Errors: append([]int{400, 403}, errs...),
+		DefaultStatus: status, Responses: map[string]*huma.Response{},
+		Middlewares: huma.Middlewares{requireCaller},
 	}
+	for _, code := range append(append([]int{400, 403}, errs...), 500) {
+		o.Responses[strconv.Itoa(code)] = errorResponse(code)
+	}
+	return o
+}
+
+// public marks an operation any visitor may call (the login page's), as
+// authentik does: the token is optional.
+func public(o huma.Operation) huma.Operation {
+	o.Middlewares = nil
+	o.Security = []map[string][]string{{"authentik": {}}, {}}
+	return o
+}
+
+// requireCaller refuses anonymous requests with 403.
+func requireCaller(ctx huma.Context, next func(huma.Context)) {
+	if p, _ := ctx.Context().Value(ctxPrincipal).(*principal); p == nil {
+		b, _ := errNotAuthenticated.MarshalJSON()
+		ctx.SetHeader("Content-Type", "application/json")
+		ctx.SetStatus(errNotAuthenticated.status)
+		_, _ = ctx.BodyWriter().Write(b)
+		return
+	}
+	next(ctx)
 }
 
 func (a *API) now() time.Time { return a.Now().UTC() }

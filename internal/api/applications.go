@@ -32,9 +32,9 @@ var appSlugPattern = regexp.MustCompile(`^[-a-zA-Z0-9_]+$`)
 type Provider struct {
 	PK                      int64      `json:"pk"`
 	Name                    string     `json:"name"`
-	AuthenticationFlow      *uuid.UUID `json:"authentication_flow"`
-	AuthorizationFlow       *uuid.UUID `json:"authorization_flow"`
-	InvalidationFlow        *uuid.UUID `json:"invalidation_flow"`
+	AuthenticationFlow      *uuid.UUID `json:"authentication_flow" nullable:"true"`
+	AuthorizationFlow       *uuid.UUID `json:"authorization_flow" nullable:"true"`
+	InvalidationFlow        *uuid.UUID `json:"invalidation_flow" nullable:"true"`
 	PropertyMappings        []string   `json:"property_mappings"`
 	Component               string     `json:"component"`
 	AssignedApplicationSlug *string    `json:"assigned_application_slug"`
@@ -85,7 +85,9 @@ type ApplicationRequest struct {
 	Group            *string `json:"group,omitempty" maxLength:"250"`
 }
 
-type appSlugInput struct {
+// AppSlugInput is the path parameter. Exported because input structs embed it: huma
+// ignores unexported embedded fields (no parameter, documented or parsed).
+type AppSlugInput struct {
 	Slug string `path:"slug" maxLength:"50"`
 }
 
@@ -123,6 +125,9 @@ func (a *API) registerApplications() {
 	huma.Register(a.huma, op(http.MethodGet, "/providers/all/", "providers_all_list", "providers", "List providers of every type", 200), a.listProviders)
 	huma.Register(a.huma, op(http.MethodGet, "/providers/all/{id}/", "providers_all_retrieve", "providers", "Get a provider", 200, 404), a.getProvider)
 	huma.Register(a.huma, op(http.MethodDelete, "/providers/all/{id}/", "providers_all_destroy", "providers", "Delete a provider", 204, 404), a.deleteProvider)
+	// provider_obj is null for an application without a provider.
+	app := a.huma.OpenAPI().Components.Schemas.Map()["Application"]
+	app.Properties["provider_obj"] = nullable(app.Properties["provider_obj"])
 }
 
 func (a *API) provider(ctx context.Context, p *store.Provider) (*Provider, error) {
@@ -263,7 +268,7 @@ func (a *API) loadApplication(ctx context.Context, perm, slug string) (*store.Ap
 	return app, nil
 }
 
-func (a *API) getApplication(ctx context.Context, in *appSlugInput) (*appOutput, error) {
+func (a *API) getApplication(ctx context.Context, in *AppSlugInput) (*appOutput, error) {
 	app, err := a.loadApplication(ctx, permViewApplication, in.Slug)
 	if err != nil {
 		return nil, err
@@ -273,7 +278,7 @@ func (a *API) getApplication(ctx context.Context, in *appSlugInput) (*appOutput,
 }
 
 func (a *API) replaceApplication(ctx context.Context, in *struct {
-	appSlugInput
+	AppSlugInput
 	Body ApplicationRequest
 }) (*appOutput, error) {
 	if in.Body.Name == nil || in.Body.Slug == nil {
@@ -283,7 +288,7 @@ func (a *API) replaceApplication(ctx context.Context, in *struct {
 }
 
 func (a *API) patchApplication(ctx context.Context, in *struct {
-	appSlugInput
+	AppSlugInput
 	Body ApplicationRequest
 }) (*appOutput, error) {
 	return a.updateApplication(ctx, in.Slug, in.Body)
@@ -314,7 +319,7 @@ func (a *API) updateApplication(ctx context.Context, slug string, r ApplicationR
 	return &appOutput{Body: after}, nil
 }
 
-func (a *API) deleteApplication(ctx context.Context, in *appSlugInput) (*noContent, error) {
+func (a *API) deleteApplication(ctx context.Context, in *AppSlugInput) (*noContent, error) {
 	app, err := a.loadApplication(ctx, permDeleteApplication, in.Slug)
 	if err != nil {
 		return nil, err
@@ -327,7 +332,7 @@ func (a *API) deleteApplication(ctx context.Context, in *appSlugInput) (*noConte
 }
 
 type checkAccessInput struct {
-	appSlugInput
+	AppSlugInput
 	ForUser int64 `query:"for_user" required:"true"`
 }
 

@@ -29,14 +29,14 @@ type Brand struct {
 	BrandingLogo       string         `json:"branding_logo"`
 	BrandingFavicon    string         `json:"branding_favicon"`
 	BrandingCustomCSS  string         `json:"branding_custom_css"`
-	FlowAuthentication *uuid.UUID     `json:"flow_authentication"`
-	FlowInvalidation   *uuid.UUID     `json:"flow_invalidation"`
-	FlowRecovery       *uuid.UUID     `json:"flow_recovery"`
-	FlowUnenrollment   *uuid.UUID     `json:"flow_unenrollment"`
-	FlowUserSettings   *uuid.UUID     `json:"flow_user_settings"`
-	FlowDeviceCode     *uuid.UUID     `json:"flow_device_code"`
-	DefaultApplication *uuid.UUID     `json:"default_application"`
-	WebCertificate     *uuid.UUID     `json:"web_certificate"`
+	FlowAuthentication *uuid.UUID     `json:"flow_authentication" nullable:"true"`
+	FlowInvalidation   *uuid.UUID     `json:"flow_invalidation" nullable:"true"`
+	FlowRecovery       *uuid.UUID     `json:"flow_recovery" nullable:"true"`
+	FlowUnenrollment   *uuid.UUID     `json:"flow_unenrollment" nullable:"true"`
+	FlowUserSettings   *uuid.UUID     `json:"flow_user_settings" nullable:"true"`
+	FlowDeviceCode     *uuid.UUID     `json:"flow_device_code" nullable:"true"`
+	DefaultApplication *uuid.UUID     `json:"default_application" nullable:"true"`
+	WebCertificate     *uuid.UUID     `json:"web_certificate" nullable:"true"`
 	Attributes         map[string]any `json:"attributes"`
 }
 
@@ -98,7 +98,7 @@ func (a *API) registerBrands() {
 	const tag = "core"
 	huma.Register(a.huma, op(http.MethodGet, "/core/brands/", "core_brands_list", tag, "List brands", 200), a.listBrands)
 	huma.Register(a.huma, op(http.MethodPost, "/core/brands/", "core_brands_create", tag, "Create a brand", 201), a.createBrand)
-	huma.Register(a.huma, op(http.MethodGet, "/core/brands/current/", "core_brands_current_retrieve", tag, "The brand of this request's host", 200), a.currentBrand)
+	huma.Register(a.huma, public(op(http.MethodGet, "/core/brands/current/", "core_brands_current_retrieve", tag, "The brand of this request's host", 200)), a.currentBrand)
 	huma.Register(a.huma, op(http.MethodGet, "/core/brands/{id}/", "core_brands_retrieve", tag, "Get a brand", 200, 404), a.getBrand)
 	huma.Register(a.huma, op(http.MethodPut, "/core/brands/{id}/", "core_brands_update", tag, "Replace a brand", 200, 404), a.replaceBrand)
 	huma.Register(a.huma, op(http.MethodPatch, "/core/brands/{id}/", "core_brands_partial_update", tag, "Update a brand", 200, 404), a.patchBrand)
@@ -284,7 +284,6 @@ func (a *API) deleteBrand(ctx context.Context, in *BrandIDInput) (*noContent, er
 	a.audit(ctx, actionModelDeleted, modelRef{"authentik_brands", "brand", b.UUID.String(), b.Domain}, nil)
 	return &noContent{}, nil
 }
-
 
 type currentBrandOutput struct{ Body CurrentBrand }
 

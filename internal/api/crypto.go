@@ -60,7 +60,9 @@ type CertificateGenerationRequest struct {
 	Alg            string `json:"alg,omitempty" enum:"rsa,ecdsa,ed25519" doc:"Key type (default ecdsa P-256; rsa is 2048 bits)"`
 }
 
-type keyPairIDInput struct {
+// KeyPairIDInput is the path parameter. Exported because input structs embed it: huma
+// ignores unexported embedded fields (no parameter, documented or parsed).
+type KeyPairIDInput struct {
 	ID uuid.UUID `path:"id" doc:"A UUID string identifying this Certificate-Key Pair."`
 }
 
@@ -227,7 +229,7 @@ func (a *API) loadKeyPair(ctx context.Context, perm string, id uuid.UUID) (*stor
 	return k, a.storeError(err)
 }
 
-func (a *API) getKeyPair(ctx context.Context, in *keyPairIDInput) (*keyPairOutput, error) {
+func (a *API) getKeyPair(ctx context.Context, in *KeyPairIDInput) (*keyPairOutput, error) {
 	k, err := a.loadKeyPair(ctx, permViewKeyPair, in.ID)
 	if err != nil {
 		return nil, err
@@ -236,7 +238,7 @@ func (a *API) getKeyPair(ctx context.Context, in *keyPairIDInput) (*keyPairOutpu
 }
 
 func (a *API) patchKeyPair(ctx context.Context, in *struct {
-	keyPairIDInput
+	KeyPairIDInput
 	Body PatchedCertificateKeyPairRequest
 }) (*keyPairOutput, error) {
 	k, err := a.loadKeyPair(ctx, permChangeKeyPair, in.ID)
@@ -277,7 +279,7 @@ func (a *API) patchKeyPair(ctx context.Context, in *struct {
 	return &keyPairOutput{Body: after}, nil
 }
 
-func (a *API) deleteKeyPair(ctx context.Context, in *keyPairIDInput) (*noContent, error) {
+func (a *API) deleteKeyPair(ctx context.Context, in *KeyPairIDInput) (*noContent, error) {
 	k, err := a.loadKeyPair(ctx, permDeleteKeyPair, in.ID)
 	if err != nil {
 		return nil, err
@@ -289,7 +291,7 @@ func (a *API) deleteKeyPair(ctx context.Context, in *keyPairIDInput) (*noContent
 	return &noContent{}, nil
 }
 
-func (a *API) viewCertificate(ctx context.Context, in *keyPairIDInput) (*pemOutput, error) {
+func (a *API) viewCertificate(ctx context.Context, in *KeyPairIDInput) (*pemOutput, error) {
 	k, err := a.loadKeyPair(ctx, permViewCertificate, in.ID)
 	if err != nil {
 		return nil, err
@@ -301,7 +303,7 @@ func (a *API) viewCertificate(ctx context.Context, in *keyPairIDInput) (*pemOutp
 	return out, nil
 }
 
-func (a *API) viewPrivateKey(ctx context.Context, in *keyPairIDInput) (*pemOutput, error) {
+func (a *API) viewPrivateKey(ctx context.Context, in *KeyPairIDInput) (*pemOutput, error) {
 	k, err := a.loadKeyPair(ctx, permViewPrivateKey, in.ID)
 	if err != nil {
 		return nil, err

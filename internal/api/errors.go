@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"reflect"
 	"strings"
 
 	"github.com/danielgtaylor/huma/v2"
@@ -28,6 +29,41 @@ func (e *apiError) Error() string {
 
 // GetStatus implements huma.StatusError.
 func (e *apiError) GetStatus() int { return e.status }
+
+// Schema implements huma.SchemaProvider: op documents errors with the two
+// schemas below, so huma's default error schema is GenericError's.
+func (e *apiError) Schema(r huma.Registry) *huma.Schema {
+	return r.Schema(reflect.TypeFor[GenericError](), true, "")
+}
+
+// ValidationError is authentik's schema of a 400: messages by field name,
+// non_field_errors for the object as a whole.
+type ValidationError struct {
+	NonFieldErrors []string `json:"non_field_errors,omitempty" nullable:"false"`
+	Code           string   `json:"code,omitempty"`
+	_              struct{} `additionalProperties:"true"`
+}
+
+// GenericError is authentik's schema of the other errors.
+type GenericError struct {
+	Detail string `json:"detail"`
+	Code   string `json:"code,omitempty"`
+}
+
+func registerErrorSchemas(r huma.Registry) {
+	r.Schema(reflect.TypeFor[ValidationError](), true, "")
+	r.Schema(reflect.TypeFor[GenericError](), true, "")
+}
+
+// errorResponse documents an error status with its authentik schema.
+func errorResponse(status int) *huma.Response {
+	name := "GenericError"
+	if status == http.StatusBadRequest {
+		name = "ValidationError"
+	}
+	return &huma.Response{Description: http.StatusText(status), Content: map[string]*huma.MediaType{
+		"application/json": {Schema: &huma.Schema{Ref: "#/components/schemas/" + name}}}}
+}
 
 // MarshalJSON writes the DRF body.
 func (e *apiError) MarshalJSON() ([]byte, error) { return json.Marshal(e.body) }

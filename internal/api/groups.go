@@ -25,7 +25,7 @@ type Group struct {
 	NumPK       int            `json:"num_pk"`
 	Name        string         `json:"name"`
 	IsSuperuser bool           `json:"is_superuser"`
-	Parent      *uuid.UUID     `json:"parent"`
+	Parent      *uuid.UUID     `json:"parent" nullable:"true"`
 	Parents     []uuid.UUID    `json:"parents"`
 	Users       []int64        `json:"users"`
 	Attributes  map[string]any `json:"attributes"`
@@ -55,7 +55,9 @@ type PatchedGroupRequest struct {
 	Roles       *[]uuid.UUID    `json:"roles,omitempty"`
 }
 
-type groupIDInput struct {
+// GroupIDInput is the path parameter. Exported because input structs embed it: huma
+// ignores unexported embedded fields (no parameter, documented or parsed).
+type GroupIDInput struct {
 	ID uuid.UUID `path:"id" doc:"A UUID string identifying this Group."`
 }
 
@@ -149,7 +151,7 @@ func (a *API) check(ctx context.Context, perm, viewPerm, objectPK string) error 
 	return err
 }
 
-func (a *API) getGroup(ctx context.Context, in *groupIDInput) (*groupOutput, error) {
+func (a *API) getGroup(ctx context.Context, in *GroupIDInput) (*groupOutput, error) {
 	g, err := a.loadGroup(ctx, permViewGroup, in.ID)
 	if err != nil {
 		return nil, err
@@ -229,7 +231,7 @@ func setGroupRelations(ctx context.Context, tx store.Store, id uuid.UUID, users 
 }
 
 func (a *API) replaceGroup(ctx context.Context, in *struct {
-	groupIDInput
+	GroupIDInput
 	Body GroupRequest
 }) (*groupOutput, error) {
 	b := in.Body
@@ -242,7 +244,7 @@ func (a *API) replaceGroup(ctx context.Context, in *struct {
 }
 
 func (a *API) patchGroup(ctx context.Context, in *struct {
-	groupIDInput
+	GroupIDInput
 	Body PatchedGroupRequest
 }) (*groupOutput, error) {
 	return a.updateGroup(ctx, in.ID, in.Body)
@@ -293,7 +295,7 @@ func (a *API) updateGroup(ctx context.Context, id uuid.UUID, p PatchedGroupReque
 	return &groupOutput{Body: after}, nil
 }
 
-func (a *API) deleteGroup(ctx context.Context, in *groupIDInput) (*noContent, error) {
+func (a *API) deleteGroup(ctx context.Context, in *GroupIDInput) (*noContent, error) {
 	g, err := a.loadGroup(ctx, permDeleteGroup, in.ID)
 	if err != nil {
 		return nil, err

@@ -84,7 +84,9 @@ func knownPermission(full string) bool {
 	return false
 }
 
-type roleIDInput struct {
+// RoleIDInput is the path parameter. Exported because input structs embed it: huma
+// ignores unexported embedded fields (no parameter, documented or parsed).
+type RoleIDInput struct {
 	ID uuid.UUID `path:"id" doc:"A UUID string identifying this Role."`
 }
 
@@ -190,7 +192,7 @@ func (a *API) loadRole(ctx context.Context, perm string, id uuid.UUID) (*store.R
 	return r, a.storeError(err)
 }
 
-func (a *API) getRole(ctx context.Context, in *roleIDInput) (*roleOutput, error) {
+func (a *API) getRole(ctx context.Context, in *RoleIDInput) (*roleOutput, error) {
 	r, err := a.loadRole(ctx, permViewRole, in.ID)
 	if err != nil {
 		return nil, err
@@ -199,7 +201,7 @@ func (a *API) getRole(ctx context.Context, in *roleIDInput) (*roleOutput, error)
 }
 
 func (a *API) updateRole(ctx context.Context, in *struct {
-	roleIDInput
+	RoleIDInput
 	Body roleBody
 }) (*roleOutput, error) {
 	r, err := a.loadRole(ctx, permChangeRole, in.ID)
@@ -218,7 +220,7 @@ func (a *API) updateRole(ctx context.Context, in *struct {
 	return &roleOutput{Body: Role{PK: r.UUID, Name: r.Name}}, nil
 }
 
-func (a *API) deleteRole(ctx context.Context, in *roleIDInput) (*noContent, error) {
+func (a *API) deleteRole(ctx context.Context, in *RoleIDInput) (*noContent, error) {
 	r, err := a.loadRole(ctx, permDeleteRole, in.ID)
 	if err != nil {
 		return nil, err
@@ -258,7 +260,7 @@ func (a *API) listPermissions(ctx context.Context, in *ListParams) (*permissionL
 }
 
 func (a *API) rolePermissions(ctx context.Context, in *struct {
-	roleIDInput
+	RoleIDInput
 	ListParams
 }) (*rolePermissionsOutput, error) {
 	r, err := a.loadRole(ctx, permViewRole, in.ID)
@@ -282,7 +284,7 @@ func (a *API) rolePermissions(ctx context.Context, in *struct {
 }
 
 type assignInput struct {
-	roleIDInput
+	RoleIDInput
 	Body PermissionAssignRequest
 }
 

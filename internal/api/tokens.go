@@ -65,7 +65,9 @@ type PatchedTokenRequest struct {
 
 var slugPattern = regexp.MustCompile(`^[-a-zA-Z0-9_]+$`)
 
-type tokenIDInput struct {
+// TokenIDInput is the path parameter. Exported because input structs embed it: huma
+// ignores unexported embedded fields (no parameter, documented or parsed).
+type TokenIDInput struct {
 	Identifier string `path:"identifier" maxLength:"200"`
 }
 
@@ -251,7 +253,7 @@ func (a *API) createToken(ctx context.Context, in *struct{ Body TokenRequest }) 
 	return &tokenOutput{Body: o}, err
 }
 
-func (a *API) getToken(ctx context.Context, in *tokenIDInput) (*tokenOutput, error) {
+func (a *API) getToken(ctx context.Context, in *TokenIDInput) (*tokenOutput, error) {
 	t, err := a.tokenAccess(ctx, permViewToken, in.Identifier)
 	if err != nil {
 		return nil, err
@@ -261,7 +263,7 @@ func (a *API) getToken(ctx context.Context, in *tokenIDInput) (*tokenOutput, err
 }
 
 func (a *API) patchToken(ctx context.Context, in *struct {
-	tokenIDInput
+	TokenIDInput
 	Body PatchedTokenRequest
 }) (*tokenOutput, error) {
 	t, err := a.tokenAccess(ctx, permChangeToken, in.Identifier)
@@ -298,7 +300,7 @@ func (a *API) patchToken(ctx context.Context, in *struct {
 	return &tokenOutput{Body: after}, nil
 }
 
-func (a *API) deleteToken(ctx context.Context, in *tokenIDInput) (*noContent, error) {
+func (a *API) deleteToken(ctx context.Context, in *TokenIDInput) (*noContent, error) {
 	t, err := a.tokenAccess(ctx, permDeleteToken, in.Identifier)
 	if err != nil {
 		return nil, err
@@ -316,7 +318,7 @@ type tokenViewOutput struct {
 	}
 }
 
-func (a *API) viewTokenKey(ctx context.Context, in *tokenIDInput) (*tokenViewOutput, error) {
+func (a *API) viewTokenKey(ctx context.Context, in *TokenIDInput) (*tokenViewOutput, error) {
 	t, err := a.tokenAccess(ctx, permViewTokenKey, in.Identifier)
 	if err != nil {
 		return nil, err

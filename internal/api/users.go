@@ -109,7 +109,9 @@ type userListInput struct {
 	Type     string `query:"type" enum:"internal,external,service_account,internal_service_account,"`
 }
 
-type userIDInput struct {
+// UserIDInput is the path parameter. Exported because input structs embed it: huma
+// ignores unexported embedded fields (no parameter, documented or parsed).
+type UserIDInput struct {
 	ID int64 `path:"id" doc:"A unique integer value identifying this User."`
 }
 
@@ -284,7 +286,7 @@ func (a *API) canSee(ctx context.Context, viewPerm, objectPK string) (bool, erro
 	return a.has(ctx, p, viewPerm, objectPK)
 }
 
-func (a *API) getUser(ctx context.Context, in *userIDInput) (*userOutput, error) {
+func (a *API) getUser(ctx context.Context, in *UserIDInput) (*userOutput, error) {
 	u, err := a.loadUser(ctx, permViewUser, in.ID)
 	if err != nil {
 		return nil, err
@@ -375,7 +377,7 @@ func setUserRelations(ctx context.Context, tx store.Store, pk int64, groups, rol
 }
 
 func (a *API) replaceUser(ctx context.Context, in *struct {
-	userIDInput
+	UserIDInput
 	Body UserRequest
 }) (*userOutput, error) {
 	b := in.Body
@@ -391,7 +393,7 @@ func (a *API) replaceUser(ctx context.Context, in *struct {
 }
 
 func (a *API) patchUser(ctx context.Context, in *struct {
-	userIDInput
+	UserIDInput
 	Body PatchedUserRequest
 }) (*userOutput, error) {
 	return a.updateUser(ctx, in.ID, in.Body)
@@ -449,7 +451,7 @@ func (a *API) updateUser(ctx context.Context, id int64, p PatchedUserRequest) (*
 	return &userOutput{Body: after}, nil
 }
 
-func (a *API) deleteUser(ctx context.Context, in *userIDInput) (*noContent, error) {
+func (a *API) deleteUser(ctx context.Context, in *UserIDInput) (*noContent, error) {
 	u, err := a.loadUser(ctx, permDeleteUser, in.ID)
 	if err != nil {
 		return nil, err
@@ -462,7 +464,7 @@ func (a *API) deleteUser(ctx context.Context, in *userIDInput) (*noContent, erro
 }
 
 type setPasswordInput struct {
-	userIDInput
+	UserIDInput
 	Body struct {
 		Password string `json:"password" minLength:"1" maxLength:"4096"`
 	}

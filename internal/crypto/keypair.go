@@ -12,6 +12,7 @@ import (
 	"crypto/sha256"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"encoding/asn1"
 	"encoding/hex"
 	"encoding/pem"
 	"errors"
@@ -53,6 +54,15 @@ const (
 	// limit authentik's generator (python cryptography) enforces too.
 	maxCommonNameLen = 64
 	maxSANs          = 100
+)
+
+// RSA key sizes Inspect and NormalizeKeyPEM accept. Go refuses to use RSA
+// keys under 1024 bits, and crypto/tls ignores larger than 8192; the upper
+// bound also caps the cost of checking a hostile key, whose validation does
+// modular exponentiations cubic in its size.
+const (
+	minRSABits = 1024
+	maxRSABits = 8192
 )
 
 // Errors, each returned wrapped with detail; test with errors.Is.
@@ -432,8 +442,14 @@ func parsePrivateKeyPEM(data []byte) (crypto.Signer, error) {
 	var parsed any
 	switch key.Type {
 	case "PRIVATE KEY":
+		if err := checkPKCS8RSASize(key.Bytes); err != nil {
+			return bad("%v", err)
+		}
 		parsed, err = x509.ParsePKCS8PrivateKey(key.Bytes)
 	case "RSA PRIVATE KEY":
+		if err := checkPKCS1Size(key.Bytes); err != nil {
+			return bad("%v", err)
+		}
 		parsed, err = x509.ParsePKCS1PrivateKey(key.Bytes)
 	case "EC PRIVATE KEY":
 		parsed, err = x509.ParseECPrivateKey(key.Bytes)
@@ -443,6 +459,9 @@ func parsePrivateKeyPEM(data []byte) (crypto.Signer, error) {
 	}
 	switch k := parsed.(type) {
 	case *rsa.PrivateKey:
+		if n := k.N.BitLen(); n < minRSABits {
+			return bad("RSA key of %d bits: at least %d are needed", n, minRSABits)
+		}
 		return k, nil
 	case *ecdsa.PrivateKey:
 		return k, nil
@@ -455,8 +474,11 @@ func parsePrivateKeyPEM(data []byte) (crypto.Signer, error) {
 
 // publicKeyType names the kind of a certificate's public key.
 func publicKeyType(pub any) (KeyType, error) {
-	switch pub.(type) {
+	switch pub := pub.(type) {
 	case *rsa.PublicKey:
+		if n := pub.N.BitLen(); n < minRSABits || n > maxRSABits {
+			return "", fmt.Errorf("%w: RSA key of %d bits: use %d to %d", ErrInvalidCertificate, n, minRSABits, maxRSABits)
+		}
 		return KeyTypeRSA, nil
 	case *ecdsa.PublicKey:
 		return KeyTypeEC, nil
@@ -467,6 +489,51 @@ func publicKeyType(pub any) (KeyType, error) {
 	default:
 		return "", fmt.Errorf("%w: unsupported public key algorithm %T: use RSA, ECDSA or Ed25519", ErrInvalidCertificate, pub)
 	}
+}
+
+// oidRSAEncryption is the PKCS#8 algorithm of RSA keys (RFC 8017).
+var oidRSAEncryption = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 1, 1}
+
+// checkPKCS8RSASize applies checkPKCS1Size to a PKCS#8 RSA key.
+func checkPKCS8RSASize(der []byte) error {
+	var p8 struct {
+		Version    int
+		Algo       pkix.AlgorithmIdentifier
+		PrivateKey []byte
+	}
+	if _, err := asn1.Unmarshal(der, &p8); err != nil || !p8.Algo.Algorithm.Equal(oidRSAEncryption) {
+		return nil // not RSA, or malformed: x509 says which
+	}
+	return checkPKCS1Size(p8.PrivateKey)
+}
+
+// checkPKCS1Size bounds the integers of a PKCS#1 RSA private key before
+// x509 validates it: that validation runs modular exponentiations modulo
+// the primes, so a small input holding a huge prime (unchecked against the
+// modulus until afterwards) could take minutes. Multi-prime keys are refused.
+// Input that is not even a DER sequence is left to the x509 parser, which
+// rejects it before any arithmetic.
+func checkPKCS1Size(der []byte) error {
+	var seq asn1.RawValue
+	if _, err := asn1.Unmarshal(der, &seq); err != nil || seq.Tag != asn1.TagSequence || !seq.IsCompound {
+		return nil
+	}
+	rest := seq.Bytes
+	for i := 0; len(rest) > 0; i++ {
+		var v asn1.RawValue
+		var err error
+		if rest, err = asn1.Unmarshal(rest, &v); err != nil {
+			return nil
+		}
+		// version, n, e, d, p, q, dP, dQ, qInv, then otherPrimeInfos.
+		if i >= 9 {
+			return errors.New("multi-prime RSA keys are not supported")
+		}
+		if v.Tag == asn1.TagInteger && len(v.Bytes) > maxRSABits/8+1 { // +1: a sign byte
+			return fmt.Errorf("RSA key larger than %d bits", maxRSABits)
+		}
+	}
+	return nil
 }
 
 var pemBegin = []byte("-----BEGIN ")

@@ -1,0 +1,887 @@
+package api_test
+
+// Schema conformance: the OpenAPI document served at /api/v3/schema/ is
+// loaded and checked by an independent validator (kin-openapi), then every
+// operation it lists is called and both the request and the server's answer
+// are validated against it.
+
+import (
+	"bytes"
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/json"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"io"
+	"math/big"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/getkin/kin-openapi/openapi3"
+	"github.com/getkin/kin-openapi/openapi3filter"
+	"github.com/getkin/kin-openapi/routers"
+
+	"github.com/gatehouse-idp/gatehouse/internal/api/apitest"
+	"github.com/gatehouse-idp/gatehouse/internal/store"
+)
+
+// publicOperations answer without credentials (the login page reads them).
+var publicOperations = map[string]bool{
+	"core_brands_current_retrieve": true,
+	"root_config_retrieve":         true,
+}
+
+// promisedOperations are authentik paths the project promises, with their
+// operation ids.
+var promisedOperations = []struct{ method, path, id string }{
+	{"GET", "/core/users/", "core_users_list"},
+	{"POST", "/core/users/", "core_users_create"},
+	{"GET", "/core/users/me/", "core_users_me_retrieve"},
+	{"POST", "/core/users/{id}/set_password/", "core_users_set_password_create"},
+	{"POST", "/core/users/service_account/", "core_users_service_account_create"},
+	{"GET", "/core/groups/", "core_groups_list"},
+	{"GET", "/core/applications/{slug}/check_access/", "core_applications_check_access_retrieve"},
+	{"GET", "/core/tokens/{identifier}/view_key/", "core_tokens_view_key_retrieve"},
+	{"GET", "/core/brands/current/", "core_brands_current_retrieve"},
+	{"GET", "/rbac/roles/", "rbac_roles_list"},
+	{"GET", "/rbac/permissions/", "rbac_permissions_list"},
+	{"POST", "/crypto/certificatekeypairs/generate/", "crypto_certificatekeypairs_generate_create"},
+	{"GET", "/events/events/", "events_events_list"},
+	{"GET", "/events/events/actions/", "events_events_actions_list"},
+	{"GET", "/admin/version/", "admin_version_retrieve"},
+	{"GET", "/admin/settings/", "admin_settings_retrieve"},
+	{"GET", "/root/config/", "root_config_retrieve"},
+	{"GET", "/providers/all/", "providers_all_list"},
+}
+
+// conformance is a test server with its loaded schema.
+type conformance struct {
+	t   *testing.T
+	srv *apitest.Server
+	doc *openapi3.T
+}
+
+// schema31 is the query of the native OpenAPI 3.1 document (JSON).
+const schema31 = "?version=3.1&format=json"
+
+// newConformance starts a server and loads its default (3.0) JSON schema.
+func newConformance(t *testing.T) *conformance { return newConformanceFor(t, "?format=json") }
+
+// newConformanceFor starts a server and loads the schema /schema/+query.
+func newConformanceFor(t *testing.T, query string) *conformance {
+	t.Helper()
+	c := &conformance{t: t, srv: apitest.New(t)}
+	c.doc = c.loadSchema(query)
+	return c
+}
+
+// fetch GETs a URL below /api/v3 without credentials.
+func (c *conformance) fetch(path string) ([]byte, *http.Response) {
+	c.t.Helper()
+	resp, err := http.Get(c.srv.URL + "/api/v3" + path)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		c.t.Fatalf("GET %s: %d %s", path, resp.StatusCode, b)
+	}
+	return b, resp
+}
+
+// loadSchema fetches /schema/ with query and requires it to load and validate.
+func (c *conformance) loadSchema(query string) *openapi3.T {
+	c.t.Helper()
+	b, _ := c.fetch("/schema/" + query)
+	loader := openapi3.NewLoader()
+	doc, err := loader.LoadFromData(b)
+	if err != nil {
+		c.t.Fatalf("schema%s does not load: %v", query, err)
+	}
+	if err := doc.Validate(loader.Context); err != nil {
+		c.t.Fatalf("schema%s is not valid OpenAPI: %v", query, err)
+	}
+	return doc
+}
+
+// operation is one path+method of the document.
+type operation struct {
+	path, method string
+	item         *openapi3.PathItem
+	op           *openapi3.Operation
+}
+
+func (o operation) String() string { return o.method + " " + o.path + " (" + o.op.OperationID + ")" }
+
+func (c *conformance) operations() []operation {
+	var out []operation
+	for _, path := range c.doc.Paths.InMatchingOrder() {
+		item := c.doc.Paths.Value(path)
+		for method, op := range item.Operations() {
+			out = append(out, operation{path: path, method: method, item: item, op: op})
+		}
+	}
+	// Deterministic order; deletes last, so that the other operations still
+	// find the fixtures (applications before the providers they use).
+	rank := func(o operation) int {
+		if o.method != http.MethodDelete {
+			return 0
+		}
+		if strings.HasPrefix(o.path, "/providers/") {
+			return 2
+		}
+		return 1
+	}
+	slices.SortFunc(out, func(a, b operation) int {
+		if d := rank(a) - rank(b); d != 0 {
+			return d
+		}
+		if d := strings.Compare(a.path, b.path); d != 0 {
+			return d
+		}
+		return strings.Compare(a.method, b.method)
+	})
+	return out
+}
+
+// bearerAuth accepts the document's bearer scheme when the request carries
+// a bearer token.
+func bearerAuth(_ context.Context, in *openapi3filter.AuthenticationInput) error {
+	s := in.SecurityScheme
+	if s == nil || s.Type != "http" || !strings.EqualFold(s.Scheme, "bearer") {
+		return fmt.Errorf("unexpected security scheme %q", in.SecuritySchemeName)
+	}
+	h := in.RequestValidationInput.Request.Header.Get("Authorization")
+	if !strings.HasPrefix(h, "Bearer ") || len(h) == len("Bearer ") {
+		return errors.New("no bearer token")
+	}
+	return nil
+}
+
+// validationOptions are the validator's options; schema errors are told
+// briefly (where and why, not the whole schema).
+func validationOptions(auth openapi3filter.AuthenticationFunc) *openapi3filter.Options {
+	o := &openapi3filter.Options{AuthenticationFunc: auth, MultiError: true, IncludeResponseStatus: true}
+	o.WithCustomSchemaErrorFunc(func(e *openapi3.SchemaError) string {
+		v, _ := json.Marshal(e.Value)
+		if len(v) > 200 {
+			v = append(v[:200], "..."...)
+		}
+		return fmt.Sprintf("at /%s: %s (value %s)", strings.Join(e.JSONPointer(), "/"), e.Reason, v)
+	})
+	return o
+}
+
+// reply is what the server answered.
+type reply struct {
+	status int
+	header http.Header
+	body   []byte
+}
+
+func (r reply) json(t *testing.T) map[string]any {
+	t.Helper()
+	var m map[string]any
+	if err := json.Unmarshal(r.body, &m); err != nil {
+		t.Fatalf("body is not a JSON object: %v: %s", err, r.body)
+	}
+	return m
+}
+
+// do sends method path (below /api/v3) with token ("" for none) and a JSON body.
+func (c *conformance) do(method, path, token string, body any) reply {
+	c.t.Helper()
+	var rd io.Reader
+	if body != nil {
+		b, err := json.Marshal(body)
+		if err != nil {
+			c.t.Fatal(err)
+		}
+		rd = bytes.NewReader(b)
+	}
+	req, err := http.NewRequest(method, c.srv.URL+"/api/v3"+path, rd)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	return reply{status: resp.StatusCode, header: resp.Header, body: b}
+}
+
+// admin sends as akadmin and requires a 2xx answer, decoding it into out.
+func (c *conformance) admin(method, path string, body, out any) {
+	c.t.Helper()
+	r := c.do(method, path, apitest.AdminToken, body)
+	if r.status/100 != 2 {
+		c.t.Fatalf("%s %s: %d %s", method, path, r.status, r.body)
+	}
+	if out != nil {
+		if err := json.Unmarshal(r.body, out); err != nil {
+			c.t.Fatalf("%s %s: %v", method, path, err)
+		}
+	}
+}
+
+// fixtures are the objects the operations work on.
+type fixtures struct {
+	user, provider         int64
+	group, role, brand, kp string
+	event, token, app      string
+	certPEM, keyPEM        string
+}
+
+func (c *conformance) makeFixtures() fixtures {
+	c.t.Helper()
+	var f fixtures
+	var role struct {
+		PK string `json:"pk"`
+	}
+	c.admin("POST", "/rbac/roles/", map[string]any{"name": "conformance-role"}, &role)
+	f.role = role.PK
+
+	var group struct {
+		PK string `json:"pk"`
+	}
+	c.admin("POST", "/core/groups/", map[string]any{"name": "conformance-group", "roles": []string{f.role},
+		"attributes": map[string]any{"k": "v"}}, &group)
+	f.group = group.PK
+
+	var user struct {
+		PK int64 `json:"pk"`
+	}
+	c.admin("POST", "/core/users/", map[string]any{"username": "conformance-user", "name": "Conformance User",
+		"email": "conformance@example.com", "groups": []string{f.group}, "roles": []string{f.role},
+		"last_login": time.Now().UTC().Format(time.RFC3339)}, &user)
+	f.user = user.PK
+
+	var tok struct {
+		Identifier string `json:"identifier"`
+	}
+	c.admin("POST", "/core/tokens/", map[string]any{"identifier": "conformance-token", "intent": "api",
+		"description": "conformance", "expiring": true}, &tok)
+	f.token = tok.Identifier
+
+	var brand struct {
+		UUID string `json:"brand_uuid"`
+	}
+	c.admin("POST", "/core/brands/", map[string]any{"domain": "conformance.example.com", "branding_title": "Conformance"}, &brand)
+	f.brand = brand.UUID
+
+	var kp struct {
+		PK string `json:"pk"`
+	}
+	c.admin("POST", "/crypto/certificatekeypairs/generate/", map[string]any{"common_name": "conformance.example.com",
+		"validity_days": 30}, &kp)
+	f.kp = kp.PK
+
+	p := &store.Provider{Name: "conformance-provider", Type: "oauth2"}
+	if err := c.srv.Store.CreateProvider(context.Background(), p); err != nil {
+		c.t.Fatal(err)
+	}
+	f.provider = p.PK
+
+	// One application without a provider, one with (provider_obj null and set).
+	var app struct {
+		Slug string `json:"slug"`
+	}
+	c.admin("POST", "/core/applications/", map[string]any{"name": "Conformance", "slug": "conformance"}, &app)
+	f.app = app.Slug
+	c.admin("POST", "/core/applications/", map[string]any{"name": "Conformance P", "slug": "conformance-p",
+		"provider": f.provider, "meta_launch_url": "https://conformance.example.com/"}, nil)
+
+	var events struct {
+		Results []struct {
+			PK string `json:"pk"`
+		} `json:"results"`
+	}
+	c.admin("GET", "/events/events/", nil, &events)
+	if len(events.Results) == 0 {
+		c.t.Fatal("creating the fixtures wrote no event")
+	}
+	f.event = events.Results[0].PK
+	f.certPEM, f.keyPEM = testKeyPair(c.t)
+	return f
+}
+
+// pathParams fills the path parameters of path from the fixtures.
+func (f fixtures) pathParams(path string) map[string]string {
+	pp := map[string]string{}
+	if strings.Contains(path, "{slug}") {
+		pp["slug"] = f.app
+	}
+	if strings.Contains(path, "{identifier}") {
+		pp["identifier"] = f.token
+	}
+	if strings.Contains(path, "{id}") {
+		for prefix, id := range map[string]string{
+			"/core/users/":                 strconv.FormatInt(f.user, 10),
+			"/core/groups/":                f.group,
+			"/core/brands/":                f.brand,
+			"/rbac/roles/":                 f.role,
+			"/rbac/permissions/":           f.role,
+			"/crypto/certificatekeypairs/": f.kp,
+			"/events/events/":              f.event,
+			"/providers/all/":              strconv.FormatInt(f.provider, 10),
+		} {
+			if strings.HasPrefix(path, prefix) {
+				pp["id"] = id
+			}
+		}
+	}
+	return pp
+}
+
+func fillPath(path string, pp map[string]string) string {
+	for k, v := range pp {
+		path = strings.ReplaceAll(path, "{"+k+"}", url.PathEscape(v))
+	}
+	return path
+}
+
+// opCase is how one operation is called: its body (nil: none; []byte: as
+// is, else JSON) and query.
+type opCase struct {
+	body  any
+	query url.Values
+}
+
+// cases has an entry for every operation of the schema: an operation
+// without one fails the test, so none is added untested.
+func (f fixtures) cases() map[string]opCase {
+	future := time.Now().Add(48 * time.Hour).UTC().Format(time.RFC3339)
+	return map[string]opCase{
+		// core/users
+		"core_users_list": {query: url.Values{"ordering": {"username"}, "search": {"conformance"}, "page_size": {"10"}}},
+		"core_users_create": {body: map[string]any{"username": "conformance-created", "name": "Created",
+			"email": "created@example.com", "is_active": true, "path": "users", "type": "internal",
+			"attributes": map[string]any{"a": 1}, "groups": []string{f.group}, "roles": []string{f.role}}},
+		"core_users_me_retrieve": {},
+		"core_users_service_account_create": {body: map[string]any{"name": "conformance-sa", "create_group": true,
+			"expiring": true, "expires": future}},
+		"core_users_retrieve": {},
+		"core_users_update": {body: map[string]any{"username": "conformance-user", "name": "Conformance User 2",
+			"email": "conformance@example.com", "is_active": true, "groups": []string{f.group}, "roles": []string{f.role},
+			"attributes": map[string]any{"settings": map[string]any{"locale": "en"}}, "path": "users", "type": "internal"}},
+		"core_users_partial_update":      {body: map[string]any{"name": "Conformance User 3"}},
+		"core_users_destroy":             {},
+		"core_users_set_password_create": {body: map[string]any{"password": "correct horse battery staple"}},
+		// core/groups
+		"core_groups_list": {query: url.Values{"ordering": {"name"}}},
+		"core_groups_create": {body: map[string]any{"name": "conformance-created-group", "parent": f.group,
+			"users": []int64{f.user}, "attributes": map[string]any{}, "roles": []string{f.role}}},
+		"core_groups_retrieve": {},
+		"core_groups_update": {body: map[string]any{"name": "conformance-group", "users": []int64{f.user},
+			"attributes": map[string]any{"k": "v2"}, "roles": []string{f.role}}},
+		"core_groups_partial_update": {body: map[string]any{"attributes": map[string]any{"k": "v3"}}},
+		"core_groups_destroy":        {},
+		// rbac
+		"rbac_roles_list":             {query: url.Values{"search": {"conformance"}}},
+		"rbac_roles_create":           {body: map[string]any{"name": "conformance-created-role"}},
+		"rbac_roles_retrieve":         {},
+		"rbac_roles_update":           {body: map[string]any{"name": "conformance-role"}},
+		"rbac_roles_partial_update":   {body: map[string]any{"name": "conformance-role"}},
+		"rbac_roles_destroy":          {},
+		"rbac_permissions_list":       {query: url.Values{"ordering": {"codename"}, "search": {"user"}}},
+		"rbac_permissions_roles_list": {},
+		"rbac_permissions_assigned_by_roles_assign": {body: map[string]any{
+			"permissions": []string{"authentik_core.view_user", "authentik_core.change_user"}}},
+		"rbac_permissions_assigned_by_roles_unassign_partial_update": {body: map[string]any{
+			"permissions": []string{"authentik_core.change_user"}}},
+		// core/tokens
+		"core_tokens_list": {query: url.Values{"intent": {"api"}}},
+		"core_tokens_create": {body: map[string]any{"identifier": "conformance-created-token", "intent": "app_password",
+			"user": f.user, "description": "created", "expiring": true, "expires": future}},
+		"core_tokens_retrieve":          {},
+		"core_tokens_partial_update":    {body: map[string]any{"description": "patched", "expires": future}},
+		"core_tokens_destroy":           {},
+		"core_tokens_view_key_retrieve": {},
+		// core/brands
+		"core_brands_list": {query: url.Values{"ordering": {"domain"}}},
+		"core_brands_create": {body: map[string]any{"domain": "created.example.com", "branding_title": "Created",
+			"web_certificate": f.kp, "attributes": map[string]any{"settings": map[string]any{}}}},
+		"core_brands_current_retrieve": {},
+		"core_brands_retrieve":         {},
+		"core_brands_update": {body: map[string]any{"domain": "conformance.example.com", "branding_title": "Replaced",
+			"branding_logo": "/static/logo.svg", "branding_favicon": "/static/icon.png"}},
+		"core_brands_partial_update": {body: map[string]any{"branding_custom_css": "body{}"}},
+		"core_brands_destroy":        {},
+		// core/applications and providers
+		"core_applications_list": {query: url.Values{"search": {"conformance"}}},
+		"core_applications_create": {body: map[string]any{"name": "Created", "slug": "created-app",
+			"open_in_new_tab": true, "meta_description": "d", "meta_publisher": "p", "policy_engine_mode": "any",
+			"group": "g"}},
+		"core_applications_retrieve": {},
+		"core_applications_update": {body: map[string]any{"name": "Conformance", "slug": "conformance",
+			"meta_launch_url": "https://app.example.com/", "policy_engine_mode": "all"}},
+		"core_applications_partial_update":        {body: map[string]any{"meta_icon": "/static/icon.png"}},
+		"core_applications_destroy":               {},
+		"core_applications_check_access_retrieve": {query: url.Values{"for_user": {strconv.FormatInt(f.user, 10)}}},
+		"providers_all_list":                      {},
+		"providers_all_retrieve":                  {},
+		"providers_all_destroy":                   {},
+		// crypto
+		"crypto_certificatekeypairs_list": {query: url.Values{"has_key": {"true"}}},
+		"crypto_certificatekeypairs_create": {body: map[string]any{"name": "conformance-imported",
+			"certificate_data": f.certPEM, "key_data": f.keyPEM}},
+		"crypto_certificatekeypairs_generate_create": {body: map[string]any{"common_name": "generated.example.com",
+			"subject_alt_name": "generated.example.com, 127.0.0.1", "validity_days": 10, "alg": "rsa"}},
+		"crypto_certificatekeypairs_retrieve":                  {},
+		"crypto_certificatekeypairs_partial_update":            {body: map[string]any{"name": "conformance-renamed"}},
+		"crypto_certificatekeypairs_destroy":                   {},
+		"crypto_certificatekeypairs_view_certificate_retrieve": {},
+		"crypto_certificatekeypairs_view_private_key_retrieve": {},
+		// events
+		"events_events_list":         {query: url.Values{"action": {"model_created"}, "ordering": {"-created"}}},
+		"events_events_actions_list": {},
+		"events_events_retrieve":     {},
+		// admin and root
+		"admin_settings_retrieve": {},
+		"admin_settings_update": {body: map[string]any{"avatars": "initials", "default_user_change_name": true,
+			"default_user_change_email": false, "default_user_change_username": false, "event_retention": "days=365",
+			"footer_links":    []any{map[string]any{"name": "Docs", "href": "https://example.com/"}},
+			"gdpr_compliance": true, "impersonation": true, "impersonation_require_reason": true,
+			"default_token_duration": "minutes=30", "default_token_length": 60, "flags": map[string]any{}}},
+		"admin_settings_partial_update": {body: map[string]any{"default_token_duration": "hours=1"}},
+		"admin_version_retrieve":        {},
+		"root_config_retrieve":          {},
+	}
+}
+
+// request builds the request for o (with a bearer token unless token is
+// "") and the input for validating it.
+func (c *conformance) request(o operation, f fixtures, oc opCase, token string) (*http.Request, *openapi3filter.RequestValidationInput) {
+	c.t.Helper()
+	pp := f.pathParams(o.path)
+	u := c.srv.URL + "/api/v3" + fillPath(o.path, pp)
+	if len(oc.query) > 0 {
+		u += "?" + oc.query.Encode()
+	}
+	var body []byte
+	if raw, ok := oc.body.([]byte); ok {
+		body = raw
+	} else if oc.body != nil {
+		var err error
+		if body, err = json.Marshal(oc.body); err != nil {
+			c.t.Fatal(err)
+		}
+	}
+	req, err := http.NewRequest(o.method, u, bytes.NewReader(body))
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	if oc.body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	in := &openapi3filter.RequestValidationInput{
+		Request:    req,
+		PathParams: pp,
+		Route: &routers.Route{Spec: c.doc, Server: c.doc.Servers[0], Path: o.path, PathItem: o.item,
+			Method: o.method, Operation: o.op},
+		Options: validationOptions(bearerAuth),
+	}
+	// ValidateRequest reads the body: give the request a fresh one after.
+	req.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(body)), nil }
+	return req, in
+}
+
+// send sends req (with a fresh copy of its body).
+func (c *conformance) send(req *http.Request) reply {
+	c.t.Helper()
+	out := req.Clone(req.Context())
+	if req.GetBody != nil {
+		b, _ := req.GetBody()
+		out.Body = b
+	}
+	resp, err := http.DefaultClient.Do(out)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	return reply{status: resp.StatusCode, header: resp.Header, body: b}
+}
+
+// validateResponse checks the status is documented and the body matches.
+func (c *conformance) validateResponse(in *openapi3filter.RequestValidationInput, r reply) error {
+	return openapi3filter.ValidateResponse(context.Background(), &openapi3filter.ResponseValidationInput{
+		RequestValidationInput: in,
+		Status:                 r.status,
+		Header:                 r.header,
+		Body:                   io.NopCloser(bytes.NewReader(r.body)),
+		Options:                validationOptions(nil),
+	})
+}
+
+func TestSchemaValid(t *testing.T) {
+	c := newConformance(t)
+	yamlDoc := c.loadSchema("")
+	if got, want := len(yamlDoc.Paths.Map()), len(c.doc.Paths.Map()); got != want {
+		t.Errorf("YAML schema has %d paths, JSON %d", got, want)
+	}
+	for _, d := range []*openapi3.T{c.doc, yamlDoc} {
+		if !strings.HasPrefix(d.OpenAPI, "3.0.") {
+			t.Errorf("default schema is OpenAPI %q, want the 3.0 downgrade", d.OpenAPI)
+		}
+	}
+
+	// The native 3.1 document, JSON and YAML, is valid as well.
+	doc31 := c.loadSchema(schema31)
+	yaml31 := c.loadSchema("?version=3.1")
+	for _, d := range []*openapi3.T{doc31, yaml31} {
+		if d.OpenAPI != "3.1.0" || len(d.Paths.Map()) != len(c.doc.Paths.Map()) {
+			t.Errorf("3.1 schema: openapi %q with %d paths", d.OpenAPI, len(d.Paths.Map()))
+		}
+	}
+	b, resp := c.fetch("/schema/" + schema31)
+	if ct := resp.Header.Get("Content-Type"); !strings.HasPrefix(ct, "application/json") {
+		t.Errorf("3.1 JSON schema Content-Type %q", ct)
+	}
+	var v31 map[string]any
+	if err := json.Unmarshal(b, &v31); err != nil {
+		t.Fatalf("3.1 schema is not JSON: %v", err)
+	}
+	if v31["openapi"] != "3.1.0" {
+		t.Errorf("3.1 schema says openapi %v", v31["openapi"])
+	}
+	if paths, _ := v31["paths"].(map[string]any); len(paths) != len(c.doc.Paths.Map()) {
+		t.Errorf("3.1 schema has %d paths, 3.0 %d", len(paths), len(c.doc.Paths.Map()))
+	}
+
+	for _, d := range []*openapi3.T{c.doc, yamlDoc, doc31} {
+		for _, p := range promisedOperations {
+			item := d.Paths.Value(p.path)
+			if item == nil {
+				t.Errorf("schema has no path %s", p.path)
+				continue
+			}
+			o := item.GetOperation(p.method)
+			if o == nil {
+				t.Errorf("schema has no %s %s", p.method, p.path)
+				continue
+			}
+			if o.OperationID != p.id {
+				t.Errorf("%s %s: operationId %q, want %q", p.method, p.path, o.OperationID, p.id)
+			}
+		}
+		ss := d.Components.SecuritySchemes["authentik"]
+		if ss == nil || ss.Value == nil || ss.Value.Type != "http" || ss.Value.Scheme != "bearer" {
+			t.Errorf("no bearer security scheme \"authentik\": %+v", ss)
+		}
+		if len(d.Security) == 0 || d.Security[0]["authentik"] == nil {
+			t.Errorf("the bearer scheme is not required by default: %+v", d.Security)
+		}
+	}
+
+	// Operation ids are unique, and every operation documents its errors.
+	seen := map[string]string{}
+	for _, o := range c.operations() {
+		if o.op.OperationID == "" {
+			t.Errorf("%s %s has no operationId", o.method, o.path)
+		}
+		if prev, ok := seen[o.op.OperationID]; ok {
+			t.Errorf("operationId %s on %s and %s %s", o.op.OperationID, prev, o.method, o.path)
+		}
+		seen[o.op.OperationID] = o.method + " " + o.path
+		for _, code := range []int{400, 403} {
+			if o.op.Responses.Status(code) == nil {
+				t.Errorf("%s does not document %d", o, code)
+			}
+		}
+	}
+}
+
+// TestEveryOperation calls every operation of the schema, validating the
+// request and the answer against the 3.0 document and against the 3.1 one.
+func TestEveryOperation(t *testing.T) {
+	t.Run("3.0", func(t *testing.T) { testEveryOperation(t, "?format=json") })
+	t.Run("3.1", func(t *testing.T) { testEveryOperation(t, schema31) })
+}
+
+func testEveryOperation(t *testing.T, query string) {
+	c := newConformanceFor(t, query)
+	f := c.makeFixtures()
+	cases := f.cases()
+	ctx := context.Background()
+
+	inSchema := map[string]bool{}
+	for _, o := range c.operations() {
+		id := o.op.OperationID
+		inSchema[id] = true
+		oc, ok := cases[id]
+		if !ok {
+			t.Errorf("%s: no entry in the test's operation table; add one", o)
+			continue
+		}
+		if (oc.body != nil) != (o.op.RequestBody != nil) {
+			t.Errorf("%s: the table has body %v, the schema request body %v", o, oc.body != nil, o.op.RequestBody != nil)
+			continue
+		}
+		req, in := c.request(o, f, oc, apitest.AdminToken)
+		for name := range f.pathParams(o.path) {
+			if o.op.Parameters.GetByInAndName(openapi3.ParameterInPath, name) == nil {
+				t.Errorf("%s: path parameter %q is not documented", o, name)
+			}
+		}
+		if err := openapi3filter.ValidateRequest(ctx, in); err != nil {
+			t.Errorf("%s: the test's request does not match the schema: %v", o, err)
+			continue
+		}
+		r := c.send(req)
+		if r.status/100 != 2 {
+			t.Errorf("%s: status %d, want 2xx: %s", o, r.status, r.body)
+			continue
+		}
+		if err := c.validateResponse(in, r); err != nil {
+			t.Errorf("%s: the answer does not match the schema: %v\n%s", o, err, r.body)
+		}
+	}
+	for id := range cases {
+		if !inSchema[id] {
+			t.Errorf("the operation table has %s, which the schema does not", id)
+		}
+	}
+}
+
+func TestOperationsRequireAuth(t *testing.T) {
+	c := newConformance(t)
+	f := c.makeFixtures()
+	cases := f.cases()
+	for _, o := range c.operations() {
+		id := o.op.OperationID
+		oc := cases[id]
+		// Without credentials: the request is otherwise valid, then without
+		// its body and query (authentication comes before validation).
+		for _, variant := range []opCase{oc, {}} {
+			req, in := c.request(o, f, variant, "")
+			r := c.send(req)
+			if publicOperations[id] {
+				// The schema says so: the token is optional.
+				if err := openapi3filter.ValidateRequest(context.Background(), in); err != nil {
+					t.Errorf("%s without credentials: the schema does not allow it: %v", o, err)
+				}
+				if r.status != http.StatusOK {
+					t.Errorf("%s without credentials: %d, want 200 (public): %s", o, r.status, r.body)
+				} else if err := c.validateResponse(in, r); err != nil {
+					t.Errorf("%s without credentials: the answer does not match the schema: %v", o, err)
+				}
+				continue
+			}
+			if r.status != http.StatusForbidden {
+				t.Errorf("%s without credentials (body %v): %d, want 403: %s", o, variant.body != nil, r.status, r.body)
+				continue
+			}
+			if d, ok := r.json(t)["detail"].(string); !ok || d == "" {
+				t.Errorf("%s without credentials: body %s, want {\"detail\": ...}", o, r.body)
+			}
+			if err := c.validateResponse(in, r); err != nil {
+				t.Errorf("%s without credentials: the 403 does not match the schema: %v", o, err)
+			}
+		}
+		// A bearer token that is no token: refused, public or not.
+		req, in := c.request(o, f, oc, "not-a-token-0123456789")
+		r := c.send(req)
+		if r.status != http.StatusForbidden {
+			t.Errorf("%s with a bad token: %d, want 403: %s", o, r.status, r.body)
+			continue
+		}
+		if d, ok := r.json(t)["detail"].(string); !ok || d == "" {
+			t.Errorf("%s with a bad token: body %s, want {\"detail\": ...}", o, r.body)
+		}
+		if err := c.validateResponse(in, r); err != nil {
+			t.Errorf("%s with a bad token: the 403 does not match the schema: %v", o, err)
+		}
+	}
+}
+
+// requireDRFValidation checks a 400 body is DRF's {"field": ["message", ...]}.
+func requireDRFValidation(t *testing.T, what string, r reply, field string) {
+	t.Helper()
+	if r.status != http.StatusBadRequest {
+		t.Errorf("%s: status %d, want 400: %s", what, r.status, r.body)
+		return
+	}
+	var m map[string]any
+	if err := json.Unmarshal(r.body, &m); err != nil || len(m) == 0 {
+		t.Errorf("%s: body %s is not a non-empty JSON object", what, r.body)
+		return
+	}
+	for k, v := range m {
+		if k == "detail" {
+			t.Errorf("%s: a validation error has \"detail\": %s", what, r.body)
+		}
+		list, ok := v.([]any)
+		if !ok || len(list) == 0 {
+			t.Errorf("%s: %q is %v, want a list of messages", what, k, v)
+			continue
+		}
+		for _, s := range list {
+			if msg, ok := s.(string); !ok || msg == "" {
+				t.Errorf("%s: %q holds %v, want message strings", what, k, s)
+			}
+		}
+	}
+	if field != "" {
+		if _, ok := m[field]; !ok {
+			t.Errorf("%s: no error on %q: %s", what, field, r.body)
+		}
+	}
+}
+
+func TestErrorShapes(t *testing.T) {
+	c := newConformance(t)
+	f := c.makeFixtures()
+	countEvents := func() int {
+		var out struct {
+			Pagination struct {
+				Count int `json:"count"`
+			} `json:"pagination"`
+		}
+		c.admin("GET", "/events/events/", nil, &out)
+		return out.Pagination.Count
+	}
+	before := countEvents()
+
+	// find returns the operation of the document for validating answers.
+	find := func(method, path string) operation {
+		item := c.doc.Paths.Value(path)
+		if item == nil || item.GetOperation(method) == nil {
+			t.Fatalf("no %s %s in the schema", method, path)
+		}
+		return operation{path: path, method: method, item: item, op: item.GetOperation(method)}
+	}
+	check := func(what, method, path string, oc opCase, wantStatus int, field string) reply {
+		t.Helper()
+		o := find(method, path)
+		req, in := c.request(o, f, oc, apitest.AdminToken)
+		r := c.send(req)
+		if wantStatus == http.StatusBadRequest {
+			requireDRFValidation(t, what, r, field)
+		} else if r.status != wantStatus {
+			t.Errorf("%s: status %d, want %d: %s", what, r.status, wantStatus, r.body)
+		}
+		if err := c.validateResponse(in, r); err != nil {
+			t.Errorf("%s: the error does not match the schema: %v\n%s", what, err, r.body)
+		}
+		return r
+	}
+
+	check("wrong types", "POST", "/core/users/", opCase{body: map[string]any{"username": 5, "is_active": "yes"}}, 400, "username")
+	check("missing required field", "POST", "/core/groups/", opCase{body: map[string]any{"is_superuser": false}}, 400, "")
+	check("missing required field", "POST", "/rbac/roles/", opCase{body: map[string]any{}}, 400, "")
+	check("invalid username", "POST", "/core/users/", opCase{body: map[string]any{"username": "no spaces allowed", "name": "x"}}, 400, "username")
+	check("invalid JSON", "PATCH", "/core/users/{id}/", opCase{body: []byte(`{"name": "x",}`)}, 400, "")
+	check("duplicate", "POST", "/rbac/roles/", opCase{body: map[string]any{"name": "conformance-role"}}, 400, "name")
+	check("unknown permission", "POST", "/rbac/permissions/assigned_by_roles/{id}/assign/",
+		opCase{body: map[string]any{"permissions": []string{"authentik_core.fly"}}}, 400, "permissions")
+	for _, p := range []string{"/core/users/", "/core/groups/", "/core/applications/", "/events/events/",
+		"/rbac/roles/", "/crypto/certificatekeypairs/", "/providers/all/", "/core/tokens/", "/core/brands/"} {
+		check("unknown ordering on "+p, "GET", p, opCase{query: url.Values{"ordering": {"no_such_field"}}}, 400, "ordering")
+		check("page_size over 100 on "+p, "GET", p, opCase{query: url.Values{"page_size": {"101"}}}, 400, "page_size")
+	}
+
+	notFound := func(what, method, path string, pp map[string]string, body any) {
+		t.Helper()
+		o := find(method, path)
+		nf := f
+		switch {
+		case pp["id"] != "" && strings.HasPrefix(path, "/core/users/"):
+			nf.user, _ = strconv.ParseInt(pp["id"], 10, 64)
+		case pp["id"] != "" && strings.HasPrefix(path, "/providers/"):
+			nf.provider, _ = strconv.ParseInt(pp["id"], 10, 64)
+		case pp["id"] != "":
+			nf.group, nf.role, nf.brand, nf.kp, nf.event = pp["id"], pp["id"], pp["id"], pp["id"], pp["id"]
+		case pp["slug"] != "":
+			nf.app = pp["slug"]
+		case pp["identifier"] != "":
+			nf.token = pp["identifier"]
+		}
+		req, in := c.request(o, nf, opCase{body: body}, apitest.AdminToken)
+		r := c.send(req)
+		if r.status != http.StatusNotFound {
+			t.Errorf("%s: status %d, want 404: %s", what, r.status, r.body)
+			return
+		}
+		if m := r.json(t); len(m) != 1 || m["detail"] != "Not found." {
+			t.Errorf("%s: body %s, want {\"detail\": \"Not found.\"}", what, r.body)
+		}
+		if err := c.validateResponse(in, r); err != nil {
+			t.Errorf("%s: the 404 does not match the schema: %v", what, err)
+		}
+	}
+	missing := "00000000-0000-4000-8000-000000000000"
+	notFound("unknown user", "GET", "/core/users/{id}/", map[string]string{"id": "999999"}, nil)
+	notFound("unknown user (patch)", "PATCH", "/core/users/{id}/", map[string]string{"id": "999999"}, map[string]any{"name": "x"})
+	notFound("unknown group", "GET", "/core/groups/{id}/", map[string]string{"id": missing}, nil)
+	notFound("unknown role", "DELETE", "/rbac/roles/{id}/", map[string]string{"id": missing}, nil)
+	notFound("unknown brand", "GET", "/core/brands/{id}/", map[string]string{"id": missing}, nil)
+	notFound("unknown key pair", "GET", "/crypto/certificatekeypairs/{id}/", map[string]string{"id": missing}, nil)
+	notFound("unknown event", "GET", "/events/events/{id}/", map[string]string{"id": missing}, nil)
+	notFound("unknown provider", "GET", "/providers/all/{id}/", map[string]string{"id": "999999"}, nil)
+	notFound("unknown application", "GET", "/core/applications/{slug}/", map[string]string{"slug": "no-such-app"}, nil)
+	notFound("unknown token", "GET", "/core/tokens/{identifier}/", map[string]string{"identifier": "no-such-token"}, nil)
+
+	// A path the API does not have.
+	if r := c.do("GET", "/core/no-such-thing/", apitest.AdminToken, nil); r.status != http.StatusNotFound ||
+		r.json(t)["detail"] != "Not found." {
+		t.Errorf("unknown path: %d %s, want 404 {\"detail\": \"Not found.\"}", r.status, r.body)
+	}
+
+	if after := countEvents(); after != before {
+		t.Errorf("failed requests wrote %d events", after-before)
+	}
+}
+
+// testKeyPair makes a self-signed ECDSA P-256 certificate and its key (PEM),
+// for the import operation.
+func testKeyPair(t *testing.T) (certPEM, keyPEM string) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "imported.example.com"},
+		DNSNames: []string{"imported.example.com"}, NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour)}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kder, err := x509.MarshalPKCS8PrivateKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})),
+		string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: kder}))
+}
