@@ -607,10 +607,13 @@ type PatchedUserRequest struct {
 	IsActive   *bool                   `json:"is_active,omitempty"`
 	LastLogin  *time.Time              `json:"last_login,omitempty"`
 	Name       *string                 `json:"name,omitempty"`
-	Path       *string                 `json:"path,omitempty"`
-	Roles      *[]string               `json:"roles,omitempty"`
-	Type       *PatchedUserRequestType `json:"type,omitempty"`
-	Username   *string                 `json:"username,omitempty"`
+
+	// PasswordHash Import an existing Django/authentik hash; needs reset_user_password
+	PasswordHash *string                 `json:"password_hash,omitempty"`
+	Path         *string                 `json:"path,omitempty"`
+	Roles        *[]string               `json:"roles,omitempty"`
+	Type         *PatchedUserRequestType `json:"type,omitempty"`
+	Username     *string                 `json:"username,omitempty"`
 }
 
 // PatchedUserRequestType defines model for PatchedUserRequest.Type.
@@ -842,10 +845,13 @@ type UserRequest struct {
 	IsActive   *bool                   `json:"is_active,omitempty"`
 	LastLogin  *time.Time              `json:"last_login,omitempty"`
 	Name       string                  `json:"name"`
-	Path       *string                 `json:"path,omitempty"`
-	Roles      *[]string               `json:"roles,omitempty"`
-	Type       *UserRequestType        `json:"type,omitempty"`
-	Username   string                  `json:"username"`
+
+	// PasswordHash Import an existing Django/authentik hash (pbkdf2_sha256$, pbkdf2_sha1$, argon2$, bcrypt_sha256$, bcrypt$); needs reset_user_password
+	PasswordHash *string          `json:"password_hash,omitempty"`
+	Path         *string          `json:"path,omitempty"`
+	Roles        *[]string        `json:"roles,omitempty"`
+	Type         *UserRequestType `json:"type,omitempty"`
+	Username     string           `json:"username"`
 }
 
 // UserRequestType defines model for UserRequest.Type.
