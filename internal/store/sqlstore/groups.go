@@ -121,34 +121,33 @@ func (s *Store) GroupMembers(ctx context.Context, group uuid.UUID) ([]int64, err
 // UserGroups implements store.Groups.
 func (s *Store) UserGroups(ctx context.Context, userPK int64, inherited bool) ([]*store.Group, error) {
 	var groups []*store.Group
-	q := s.r.NewSelect().Model(&groups).Order("name")
+	var err error
 	if inherited {
-		q = q.Where(`uuid IN (WITH RECURSIVE up(uuid) AS (
+		err = s.queryPrepared(ctx, &groups, `WITH RECURSIVE up(uuid) AS (
 			SELECT group_uuid FROM group_members WHERE user_pk = ?
 			UNION
 			SELECT g.parent_uuid FROM groups g JOIN up ON g.uuid = up.uuid WHERE g.parent_uuid IS NOT NULL
-		) SELECT uuid FROM up)`, userPK)
+		) SELECT uuid, name, parent_uuid, is_superuser, attributes FROM groups WHERE uuid IN (SELECT uuid FROM up)
+		ORDER BY name`, userPK)
 	} else {
-		q = q.Where(`uuid IN (SELECT group_uuid FROM group_members WHERE user_pk = ?)`, userPK)
+		err = s.queryPrepared(ctx, &groups, `SELECT uuid, name, parent_uuid, is_superuser, attributes FROM groups
+		WHERE uuid IN (SELECT group_uuid FROM group_members WHERE user_pk = ?) ORDER BY name`, userPK)
 	}
-	if err := q.Scan(ctx); err != nil {
-		return nil, mapErr(objGroup, err)
-	}
-	return groups, nil
+	return groups, mapErr(objGroup, err)
 }
 
 // UserIsSuperuser implements store.Groups.
 func (s *Store) UserIsSuperuser(ctx context.Context, userPK int64) (bool, error) {
-	groups, err := s.UserGroups(ctx, userPK, true)
+	var n []int
+	err := s.queryPrepared(ctx, &n, `WITH RECURSIVE up(uuid) AS (
+			SELECT group_uuid FROM group_members WHERE user_pk = ?
+			UNION
+			SELECT g.parent_uuid FROM groups g JOIN up ON g.uuid = up.uuid WHERE g.parent_uuid IS NOT NULL
+		) SELECT COUNT(*) FROM groups WHERE is_superuser AND uuid IN (SELECT uuid FROM up)`, userPK)
 	if err != nil {
-		return false, err
+		return false, mapErr(objGroup, err)
 	}
-	for _, g := range groups {
-		if g.IsSuperuser {
-			return true, nil
-		}
-	}
-	return false, nil
+	return len(n) == 1 && n[0] > 0, nil
 }
 
 // GroupsOfUsers implements store.Groups.

@@ -91,8 +91,8 @@ func (s *Store) SetUserRoles(ctx context.Context, userPK int64, roles []uuid.UUI
 // UserRoles implements store.Roles.
 func (s *Store) UserRoles(ctx context.Context, userPK int64) ([]*store.Role, error) {
 	var roles []*store.Role
-	err := s.r.NewSelect().Model(&roles).
-		Where("uuid IN (SELECT role_uuid FROM user_roles WHERE user_pk = ?)", userPK).Order("name").Scan(ctx)
+	err := s.queryPrepared(ctx, &roles, `SELECT uuid, name FROM roles
+		WHERE uuid IN (SELECT role_uuid FROM user_roles WHERE user_pk = ?) ORDER BY name`, userPK)
 	return roles, mapErr(objRole, err)
 }
 
@@ -122,7 +122,7 @@ func (s *Store) RolePermissions(ctx context.Context, role uuid.UUID) ([]store.Ro
 // and from every group it is in, including the ancestors of those groups.
 func (s *Store) UserPermissions(ctx context.Context, userPK int64, objectPK string) ([]store.RolePermission, error) {
 	var out []store.RolePermission
-	err := s.r.NewRaw(`WITH RECURSIVE up(uuid) AS (
+	err := s.queryPrepared(ctx, &out, `WITH RECURSIVE up(uuid) AS (
 			SELECT group_uuid FROM group_members WHERE user_pk = ?
 			UNION
 			SELECT g.parent_uuid FROM groups g JOIN up ON g.uuid = up.uuid WHERE g.parent_uuid IS NOT NULL
@@ -133,7 +133,7 @@ func (s *Store) UserPermissions(ctx context.Context, userPK int64, objectPK stri
 		)
 		SELECT DISTINCT role_uuid, permission, object_pk FROM role_permissions
 		WHERE role_uuid IN (SELECT uuid FROM user_role) AND (object_pk = '' OR object_pk = ? OR ? = '*')
-		ORDER BY permission, object_pk`, userPK, userPK, objectPK, objectPK).Scan(ctx, &out)
+		ORDER BY permission, object_pk`, userPK, userPK, objectPK, objectPK)
 	return out, mapErr("role permission", err)
 }
 

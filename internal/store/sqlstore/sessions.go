@@ -36,12 +36,8 @@ func (s *Store) CreateSession(ctx context.Context, sess *store.Session) error {
 
 // SessionByKey implements store.Sessions.
 func (s *Store) SessionByKey(ctx context.Context, key string, now time.Time) (*store.Session, error) {
-	sess := new(store.Session)
-	err := s.r.NewSelect().Model(sess).Where("key = ? AND expires > ?", key, now.UTC()).Scan(ctx)
-	if err != nil {
-		return nil, mapErr(objSession, err)
-	}
-	return sess, nil
+	return one[store.Session](ctx, s, objSession, `SELECT key, uuid, user_pk, data, last_ip, last_user_agent,
+		last_used, expires, created FROM sessions WHERE key = ? AND expires > ?`, key, s.timeArg(now))
 }
 
 // UpdateSession implements store.Sessions.

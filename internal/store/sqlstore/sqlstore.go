@@ -48,6 +48,7 @@ type engine struct {
 	// lockPath is the SQLite migration lock file; empty on PostgreSQL.
 	lockPath string
 	now      func() time.Time
+	prep     stmts
 }
 
 func newStore(eng *engine) *Store {
@@ -83,6 +84,7 @@ func (s *Store) Close() error {
 	if s.inTx {
 		return errors.New("sqlstore: Close called inside a transaction")
 	}
+	s.eng.closeStmts()
 	err := s.eng.write.Close()
 	if s.eng.read != s.eng.write {
 		err = errors.Join(err, s.eng.read.Close())

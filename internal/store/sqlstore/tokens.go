@@ -42,11 +42,8 @@ func (s *Store) TokenByIdentifier(ctx context.Context, identifier string) (*stor
 
 // TokenByKeyHash implements store.Tokens.
 func (s *Store) TokenByKeyHash(ctx context.Context, keyHash []byte) (*store.Token, error) {
-	t := new(store.Token)
-	if err := s.r.NewSelect().Model(t).Where("key_hash = ?", keyHash).Scan(ctx); err != nil {
-		return nil, mapErr(objToken, err)
-	}
-	return t, nil
+	return one[store.Token](ctx, s, objToken, `SELECT uuid, identifier, key_hash, key_sealed, intent, user_pk,
+		description, expiring, expires, managed, created FROM tokens WHERE key_hash = ?`, keyHash)
 }
 
 // UpdateToken implements store.Tokens.

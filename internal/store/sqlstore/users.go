@@ -3,11 +3,14 @@ package sqlstore
 import (
 	"context"
 	"fmt"
-
-	"github.com/google/uuid"
-	"github.com/uptrace/bun"
+	"strconv"
+	"strings"
+	"unicode/utf8"
 
 	"github.com/gatehouse-idp/gatehouse/internal/store"
+	"github.com/google/uuid"
+	"github.com/uptrace/bun"
+	"github.com/uptrace/bun/dialect"
 )
 
 const objUser = "user"
@@ -38,8 +41,12 @@ func (s *Store) CreateUser(ctx context.Context, u *store.User) error {
 	return mapErr(objUser, err)
 }
 
+const userColumns = `pk, uuid, username, name, email, is_active, type, path, attributes, password_hash,
+	password_change_date, last_login, date_joined, last_updated`
+
 func (s *Store) userWhere(ctx context.Context, col string, v any) (*store.User, error) {
-	return getBy[store.User](ctx, s.r, objUser, "? = ?", bun.Ident(col), v)
+	// col is one of three constants below, never request input.
+	return one[store.User](ctx, s, objUser, "SELECT "+userColumns+" FROM users WHERE "+col+" = ?", v)
 }
 
 // UserByPK implements store.Users.
@@ -88,7 +95,10 @@ func (s *Store) ListUsers(ctx context.Context, f store.UserFilter) ([]*store.Use
 		return nil, 0, err
 	}
 	var users []*store.User
-	q := searchAny(s.r.NewSelect().Model(&users), f.Search, "username", "name", "email")
+	q, err := s.searchUsers(ctx, s.r.NewSelect().Model(&users), f.Search)
+	if err != nil {
+		return nil, 0, err
+	}
 	if f.Username != "" {
 		q = q.Where("username = ?", f.Username)
 	}
@@ -106,4 +116,42 @@ func (s *Store) ListUsers(ctx context.Context, f store.UserFilter) ([]*store.Use
 	}
 	n, err := listPage(ctx, restrict(q, "pk", f.Only), objUser, order+", pk ASC", f.Page)
 	return users, n, err
+}
+
+// denseSearch is where a trigram-index search stops paying: past this many
+// candidates a scan in username order (which stops at the page) is cheaper.
+const denseSearch = 20000
+
+// searchUsers adds the ?search= filter: a case-insensitive substring match on
+// username, name or email. On PostgreSQL, ILIKE served by pg_trgm indexes; on
+// SQLite, the FTS5 trigram index for selective terms of 3+ characters, else
+// LIKE (case-insensitive for ASCII in SQLite).
+func (s *Store) searchUsers(ctx context.Context, q *bun.SelectQuery, search string) (*bun.SelectQuery, error) {
+	if search == "" {
+		return q, nil
+	}
+	pat := "%" + strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(search) + "%"
+	if s.eng.dialect == dialect.PG {
+		return q.WhereGroup(" AND ", func(q *bun.SelectQuery) *bun.SelectQuery {
+			// No ESCAPE clause: backslash is PostgreSQL's default escape, and
+			// an explicit ESCAPE keeps pg_trgm from using its indexes.
+			return q.Where(`username ILIKE ?`, pat).WhereOr(`name ILIKE ?`, pat).WhereOr(`email ILIKE ?`, pat)
+		}), nil
+	}
+	if utf8.RuneCountInString(search) >= 3 {
+		phrase := `"` + strings.ReplaceAll(search, `"`, `""`) + `"`
+		var n []int
+		err := s.queryPrepared(ctx, &n, `SELECT COUNT(*) FROM (SELECT rowid FROM users_search
+			WHERE users_search MATCH ? LIMIT `+strconv.Itoa(denseSearch+1)+`)`, phrase)
+		if err != nil {
+			return nil, mapErr(objUser, err)
+		}
+		if len(n) == 1 && n[0] <= denseSearch {
+			return q.Where("pk IN (SELECT rowid FROM users_search WHERE users_search MATCH ?)", phrase), nil
+		}
+	}
+	return q.WhereGroup(" AND ", func(q *bun.SelectQuery) *bun.SelectQuery {
+		return q.Where(`username LIKE ? ESCAPE '\'`, pat).WhereOr(`name LIKE ? ESCAPE '\'`, pat).
+			WhereOr(`email LIKE ? ESCAPE '\'`, pat)
+	}), nil
 }

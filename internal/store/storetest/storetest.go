@@ -160,6 +160,32 @@ func testUserList(t *testing.T, s store.Store) {
 		}
 		return out
 	}
+	// The search index follows renames and deletes.
+	carol, err := s.UserByUsername(ctx, "carol")
+	if err != nil {
+		t.Fatal(err)
+	}
+	carol.Name = "Caroline Zebra"
+	if err := s.UpdateUser(ctx, carol); err != nil {
+		t.Fatal(err)
+	}
+	if us, n, err := s.ListUsers(ctx, store.UserFilter{Search: "zebra"}); err != nil || n != 1 || us[0].Username != "carol" {
+		t.Errorf("search after rename = %v %d %v", us, n, err)
+	}
+	if _, n, _ := s.ListUsers(ctx, store.UserFilter{Search: "name carol"}); n != 0 {
+		t.Errorf("old name still found: %d", n)
+	}
+	gone := mustUser(t, s, "ephemeral")
+	if err := s.DeleteUser(ctx, gone.PK); err != nil {
+		t.Fatal(err)
+	}
+	if _, n, _ := s.ListUsers(ctx, store.UserFilter{Search: "ephemeral"}); n != 0 {
+		t.Errorf("deleted user still found: %d", n)
+	}
+	carol.Name = "Name carol"
+	if err := s.UpdateUser(ctx, carol); err != nil {
+		t.Fatal(err)
+	}
 	inactive := false
 	for _, tc := range []struct {
 		name      string
