@@ -49,8 +49,8 @@ func main() {
 	engine := "sqlite"
 	if *pg != "" {
 		engine = "postgresql"
-		u, err := url.Parse(*pg)
-		check(err)
+		u, perr := url.Parse(*pg)
+		check(perr)
 		pw, _ := u.User.Password()
 		env = append(env, "GATEHOUSE_SECRET_KEY=bench-secret-key-0123456789abcdef",
 			"GATEHOUSE_POSTGRESQL__HOST="+u.Hostname(), "GATEHOUSE_POSTGRESQL__PORT="+u.Port(),

@@ -145,8 +145,7 @@ func (a *API) listBrands(ctx context.Context, in *ListParams) (*brandListOutput,
 	default:
 		return nil, fieldError("ordering", "cannot order by "+in.Ordering)
 	}
-	from := min((in.Page-1)*in.PageSize, len(match))
-	to := min(from+in.PageSize, len(match))
+	from, to := in.window(len(match))
 	out := &brandListOutput{}
 	out.Body.Results = []*Brand{}
 	for _, b := range match[from:to] {

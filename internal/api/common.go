@@ -27,6 +27,12 @@ func (p ListParams) options(only []string) store.ListOptions {
 	return store.ListOptions{Search: p.Search, Ordering: p.Ordering, Only: only, Page: p.page()}
 }
 
+// window is the [from, to) slice of n in-memory results this page shows.
+func (p ListParams) window(n int) (from, to int) {
+	from = min((p.Page-1)*p.PageSize, n)
+	return from, min(from+p.PageSize, n)
+}
+
 func (p ListParams) page() store.Page {
 	return store.Page{Offset: (p.Page - 1) * p.PageSize, Limit: p.PageSize}
 }

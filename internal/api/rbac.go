@@ -104,11 +104,6 @@ type roleListOutput struct {
 	}
 }
 
-type permissionListInput struct {
-	ListParams
-	Role string `query:"role" doc:"Only the permissions this role holds (uuid)."`
-}
-
 // RolePermission is one permission a role holds (object_pk empty: global).
 type RolePermission struct {
 	Permission string `json:"permission"`
@@ -251,8 +246,7 @@ func (a *API) listPermissions(ctx context.Context, in *ListParams) (*permissionL
 		return nil, fieldError("ordering", "cannot order by "+in.Ordering)
 	}
 	out := &permissionListOutput{}
-	from := min((in.Page-1)*in.PageSize, len(match))
-	to := min(from+in.PageSize, len(match))
+	from, to := in.window(len(match))
 	out.Body.Results = append([]Permission{}, match[from:to]...)
 	out.Body.Pagination = paginate(*in, len(match), to-from)
 	out.Body.Autocomplete = Autocomplete{}
@@ -272,8 +266,7 @@ func (a *API) rolePermissions(ctx context.Context, in *struct {
 		return nil, a.storeError(err)
 	}
 	out := &rolePermissionsOutput{}
-	from := min((in.Page-1)*in.PageSize, len(perms))
-	to := min(from+in.PageSize, len(perms))
+	from, to := in.window(len(perms))
 	out.Body.Results = []RolePermission{}
 	for _, p := range perms[from:to] {
 		out.Body.Results = append(out.Body.Results, RolePermission{Permission: p.Permission, ObjectPK: p.ObjectPK})

@@ -173,8 +173,7 @@ func (a *API) listTokens(ctx context.Context, in *tokenListInput) (*tokenListOut
 	if in.Ordering != "" && in.Ordering != "identifier" {
 		return nil, fieldError("ordering", "cannot order by "+in.Ordering)
 	}
-	from := min((in.Page-1)*in.PageSize, len(match))
-	to := min(from+in.PageSize, len(match))
+	from, to := in.window(len(match))
 	out := &tokenListOutput{}
 	out.Body.Results = []*Token{}
 	for _, t := range match[from:to] {

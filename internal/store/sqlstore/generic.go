@@ -90,5 +90,5 @@ func restrict(q *bun.SelectQuery, pkCol string, only []string) *bun.SelectQuery 
 	if len(only) == 0 {
 		return q.Where("1 = 0")
 	}
-	return q.Where("? IN (?)", bun.Ident(pkCol), bun.In(only))
+	return q.Where("? IN (?)", bun.Ident(pkCol), bun.List(only))
 }

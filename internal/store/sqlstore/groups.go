@@ -169,11 +169,11 @@ func (s *Store) GroupsOfUsers(ctx context.Context, userPKs []int64, inherited bo
 				SELECT up.user_pk, g.parent_uuid FROM groups g JOIN up ON g.uuid = up.uuid WHERE g.parent_uuid IS NOT NULL
 			)
 			SELECT up.user_pk, g.uuid, g.name, g.parent_uuid, g.is_superuser, g.attributes
-			FROM up JOIN groups g ON g.uuid = up.uuid ORDER BY up.user_pk, g.name`, bun.In(userPKs)).Scan(ctx, &rows)
+			FROM up JOIN groups g ON g.uuid = up.uuid ORDER BY up.user_pk, g.name`, bun.List(userPKs)).Scan(ctx, &rows)
 	} else {
 		err = s.r.NewRaw(`SELECT gm.user_pk, g.uuid, g.name, g.parent_uuid, g.is_superuser, g.attributes
 			FROM group_members gm JOIN groups g ON g.uuid = gm.group_uuid
-			WHERE gm.user_pk IN (?) ORDER BY gm.user_pk, g.name`, bun.In(userPKs)).Scan(ctx, &rows)
+			WHERE gm.user_pk IN (?) ORDER BY gm.user_pk, g.name`, bun.List(userPKs)).Scan(ctx, &rows)
 	}
 	if err != nil {
 		return nil, mapErr(objGroup, err)

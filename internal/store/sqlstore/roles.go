@@ -149,7 +149,7 @@ func (s *Store) RolesOfUsers(ctx context.Context, userPKs []int64) (map[int64][]
 	}
 	var rows []row
 	err := s.r.NewRaw(`SELECT ur.user_pk, r.uuid, r.name FROM user_roles ur JOIN roles r ON r.uuid = ur.role_uuid
-		WHERE ur.user_pk IN (?) ORDER BY ur.user_pk, r.name`, bun.In(userPKs)).Scan(ctx, &rows)
+		WHERE ur.user_pk IN (?) ORDER BY ur.user_pk, r.name`, bun.List(userPKs)).Scan(ctx, &rows)
 	if err != nil {
 		return nil, mapErr(objRole, err)
 	}
