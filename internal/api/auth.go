@@ -68,7 +68,7 @@ func (a *API) resolve(r *http.Request) (*principal, error) {
 		if !ok || !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(key) == "" {
 			return nil, detailError(http.StatusForbidden, "Invalid Authorization header.")
 		}
-		tok, err := a.Store.TokenByKeyHash(ctx, core.HashTokenKey(strings.TrimSpace(key)))
+		tok, pr, err := a.Store.TokenPrincipal(ctx, core.HashTokenKey(strings.TrimSpace(key)))
 		if errors.Is(err, store.ErrNotFound) {
 			return nil, errTokenInvalid
 		} else if err != nil {
@@ -79,7 +79,7 @@ func (a *API) resolve(r *http.Request) (*principal, error) {
 		if tok.Intent != store.IntentAPI || tok.Expired(a.now()) {
 			return nil, errTokenInvalid
 		}
-		return a.principalFor(ctx, tok.UserPK, tok)
+		return principalOf(pr, tok)
 	}
 	c, err := r.Cookie(SessionCookie)
 	if err != nil || c.Value == "" {
@@ -101,28 +101,24 @@ func (a *API) resolve(r *http.Request) (*principal, error) {
 			return nil, detailError(http.StatusForbidden, "CSRF Failed: CSRF token missing or incorrect.")
 		}
 	}
-	return a.principalFor(ctx, *sess.UserPK, nil)
+	pr, err := a.Store.UserPrincipal(ctx, *sess.UserPK)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, nil
+	} else if err != nil {
+		return nil, err
+	}
+	return principalOf(pr, nil)
 }
 
 func safeMethod(m string) bool {
 	return m == http.MethodGet || m == http.MethodHead || m == http.MethodOptions
 }
 
-func (a *API) principalFor(ctx context.Context, userPK int64, tok *store.Token) (*principal, error) {
-	u, err := a.Store.UserByPK(ctx, userPK)
-	if errors.Is(err, store.ErrNotFound) {
-		return nil, errTokenInvalid
-	} else if err != nil {
-		return nil, err
-	}
-	if !u.IsActive {
+func principalOf(pr *store.Principal, tok *store.Token) (*principal, error) {
+	if !pr.User.IsActive {
 		return nil, detailError(http.StatusForbidden, "User inactive or deleted.")
 	}
-	su, err := a.Store.UserIsSuperuser(ctx, u.PK)
-	if err != nil {
-		return nil, err
-	}
-	return &principal{User: u, Token: tok, Superuser: su}, nil
+	return &principal{User: pr.User, Token: tok, Superuser: pr.Superuser}, nil
 }
 
 // caller returns the authenticated principal or a 403.

@@ -164,8 +164,20 @@ func (t *Token) Expired(now time.Time) bool {
 	return t.Expiring && t.Expires != nil && !now.Before(*t.Expires)
 }
 
+// Principal is the user an API credential stands for, with the superuser
+// bit resolved (it depends on the user's groups and their ancestors).
+type Principal struct {
+	User      *User
+	Superuser bool
+}
+
 // Tokens is the token aggregate.
 type Tokens interface {
+	// TokenPrincipal is TokenByKeyHash, the token's user and its superuser
+	// bit in one query: the start of every token-authenticated request.
+	TokenPrincipal(ctx context.Context, keyHash []byte) (*Token, *Principal, error)
+	// UserPrincipal is the same for a user (session authentication).
+	UserPrincipal(ctx context.Context, userPK int64) (*Principal, error)
 	CreateToken(ctx context.Context, t *Token) error
 	TokenByIdentifier(ctx context.Context, identifier string) (*Token, error)
 	// TokenByKeyHash is the hot path of API authentication.

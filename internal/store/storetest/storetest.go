@@ -358,6 +358,34 @@ func testTokens(t *testing.T, s store.Store) {
 	if diff := cmp.Diff(tok, got, cmpTime); diff != "" {
 		t.Errorf("TokenByKeyHash (-want +got):\n%s", diff)
 	}
+	gotTok, pr, err := s.TokenPrincipal(ctx, hashKey("secret-1"))
+	if err != nil {
+		t.Fatalf("TokenPrincipal: %v", err)
+	}
+	if diff := cmp.Diff(tok, gotTok, cmpTime); diff != "" || pr.User.Username != "tokenuser" || pr.Superuser {
+		t.Errorf("TokenPrincipal = %+v %+v, diff:\n%s", gotTok, pr, diff)
+	}
+	su := &store.Group{Name: "token-admins", IsSuperuser: true}
+	if err := s.CreateGroup(ctx, su); err != nil {
+		t.Fatal(err)
+	}
+	sub := &store.Group{Name: "token-admins-child", Parent: &su.UUID}
+	if err := s.CreateGroup(ctx, sub); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.AddGroupMember(ctx, sub.UUID, u.PK); err != nil {
+		t.Fatal(err)
+	}
+	if _, pr, err := s.TokenPrincipal(ctx, hashKey("secret-1")); err != nil || !pr.Superuser {
+		t.Errorf("TokenPrincipal after joining a superuser group's child: %+v %v", pr, err)
+	}
+	if pr, err := s.UserPrincipal(ctx, u.PK); err != nil || !pr.Superuser || pr.User.PK != u.PK {
+		t.Errorf("UserPrincipal = %+v %v", pr, err)
+	}
+	_, _, err = s.TokenPrincipal(ctx, hashKey("nope"))
+	wantErr(t, err, store.ErrNotFound, "TokenPrincipal of an unknown key")
+	_, err = s.UserPrincipal(ctx, 987654)
+	wantErr(t, err, store.ErrNotFound, "UserPrincipal of an unknown user")
 	if got, err := s.TokenByIdentifier(ctx, "api-1"); err != nil || !bytes.Equal(got.KeyHash, tok.KeyHash) {
 		t.Errorf("TokenByIdentifier = %+v, %v", got, err)
 	}
