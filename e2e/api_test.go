@@ -545,5 +545,45 @@ func TestAPISessionCookieCSRF(t *testing.T) {
 		if code := send("POST", "/core/users/", body, "tok123", "tok123"); code != 201 {
 			t.Errorf("POST with CSRF: %d", code)
 		}
+
+		// Impersonation switches the browser session and back.
+		bob := s.must(201, "POST", "/core/users/", map[string]any{"username": "bob-imp", "name": "Bob"})
+		bobPK := fmt.Sprint(bob["pk"])
+		me := func() map[string]any {
+			req, _ := http.NewRequest("GET", s.base+"/core/users/me/", nil)
+			req.AddCookie(&http.Cookie{Name: "authentik_session", Value: cookie})
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			var m map[string]any
+			_ = json.NewDecoder(resp.Body).Decode(&m)
+			return m
+		}
+		if code := send("POST", "/core/users/"+bobPK+"/impersonate/", `{}`, "c1", "c1"); code != 400 {
+			t.Errorf("impersonation without the required reason: %d", code)
+		}
+		if code, _ := s.call(s.token, "POST", "/core/users/"+bobPK+"/impersonate/", map[string]any{"reason": "x"}); code != 403 {
+			t.Errorf("impersonation with an API token: %d", code)
+		}
+		if code := send("POST", "/core/users/"+bobPK+"/impersonate/", `{"reason":"ticket 42"}`, "c1", "c1"); code != 204 {
+			t.Fatalf("impersonate: %d", code)
+		}
+		m := me()
+		if m["user"].(map[string]any)["username"] != "bob-imp" || m["original"].(map[string]any)["username"] != "akadmin" {
+			t.Errorf("me while impersonating: %v", m)
+		}
+		if code := send("GET", "/core/users/impersonate_end/", "", "", ""); code != 204 {
+			t.Errorf("impersonate_end: %d", code)
+		}
+		if m := me(); m["user"].(map[string]any)["username"] != "akadmin" || m["original"] != nil {
+			t.Errorf("me after impersonation: %v", m)
+		}
+		started := s.wantEvent("impersonation_started", bobPK)
+		if started["user"].(map[string]any)["username"] != "akadmin" || started["context"].(map[string]any)["reason"] != "ticket 42" {
+			t.Errorf("impersonation_started = %v", started)
+		}
+		s.wantEvent("impersonation_ended", bobPK)
 	})
 }

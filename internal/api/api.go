@@ -74,6 +74,8 @@ func New(d Deps) (*API, error) {
 	cfg.Servers = []*huma.Server{{URL: Prefix}}
 	cfg.Components.SecuritySchemes = map[string]*huma.SecurityScheme{
 		"authentik": {Type: "http", Scheme: "bearer", Description: "API token key"},
+		"session": {Type: "apiKey", In: "cookie", Name: SessionCookie,
+			Description: "Browser session; unsafe methods also need the " + CSRFHeader + " header to repeat the " + CSRFCookie + " cookie"},
 	}
 	cfg.Security = []map[string][]string{{"authentik": {}}}
 	a.huma = humachi.New(r, cfg)
@@ -98,6 +100,7 @@ func (a *API) OpenAPI() *huma.OpenAPI { return a.huma.OpenAPI() }
 
 func (a *API) registerAll() {
 	a.registerUsers()
+	a.registerImpersonation()
 	a.registerGroups()
 	a.registerRBAC()
 	a.registerTokens()
@@ -130,6 +133,13 @@ func op(method, path, id, tag, summary string, status int, errs ...int) huma.Ope
 func public(o huma.Operation) huma.Operation {
 	o.Middlewares = nil
 	o.Security = []map[string][]string{{"authentik": {}}, {}}
+	return o
+}
+
+// sessionOnly marks an operation that acts on the caller's browser session
+// (impersonation): an API token cannot call it.
+func sessionOnly(o huma.Operation) huma.Operation {
+	o.Security = []map[string][]string{{"session": {}}}
 	return o
 }
 

@@ -23,7 +23,8 @@ const (
 // principal is the authenticated caller.
 type principal struct {
 	User      *store.User
-	Token     *store.Token // nil for a browser session
+	Token     *store.Token   // nil for a browser session
+	Session   *store.Session // nil for a token
 	Superuser bool
 }
 
@@ -107,7 +108,11 @@ func (a *API) resolve(r *http.Request) (*principal, error) {
 	} else if err != nil {
 		return nil, err
 	}
-	return principalOf(pr, nil)
+	p, err := principalOf(pr, nil)
+	if p != nil {
+		p.Session = sess
+	}
+	return p, err
 }
 
 func safeMethod(m string) bool {

@@ -11,8 +11,10 @@ import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
+	"crypto/sha256"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"encoding/hex"
 	"encoding/json"
 	"encoding/pem"
 	"errors"
@@ -31,6 +33,7 @@ import (
 	"github.com/getkin/kin-openapi/openapi3filter"
 	"github.com/getkin/kin-openapi/routers"
 
+	"github.com/gatehouse-idp/gatehouse/internal/api"
 	"github.com/gatehouse-idp/gatehouse/internal/api/apitest"
 	"github.com/gatehouse-idp/gatehouse/internal/store"
 )
@@ -162,6 +165,12 @@ func (c *conformance) operations() []operation {
 // a bearer token.
 func bearerAuth(_ context.Context, in *openapi3filter.AuthenticationInput) error {
 	s := in.SecurityScheme
+	if s != nil && s.Type == "apiKey" && s.In == "cookie" {
+		if _, err := in.RequestValidationInput.Request.Cookie(s.Name); err != nil {
+			return errors.New("no session cookie")
+		}
+		return nil
+	}
 	if s == nil || s.Type != "http" || !strings.EqualFold(s.Scheme, "bearer") {
 		return fmt.Errorf("unexpected security scheme %q", in.SecuritySchemeName)
 	}
@@ -255,11 +264,13 @@ type fixtures struct {
 	group, role, brand, kp string
 	event, token, app      string
 	certPEM, keyPEM        string
+	sessionCookie          string
 }
 
 func (c *conformance) makeFixtures() fixtures {
 	c.t.Helper()
 	var f fixtures
+	f.sessionCookie = c.adminSession()
 	var role struct {
 		PK string `json:"pk"`
 	}
@@ -370,6 +381,9 @@ func fillPath(path string, pp map[string]string) string {
 type opCase struct {
 	body  any
 	query url.Values
+	// session sends the request with akadmin's browser session (and CSRF)
+	// instead of the API token: the operation is session-only.
+	session bool
 }
 
 // cases has an entry for every operation of the schema: an operation
@@ -378,7 +392,9 @@ func (f fixtures) cases() map[string]opCase {
 	future := time.Now().Add(48 * time.Hour).UTC().Format(time.RFC3339)
 	return map[string]opCase{
 		// core/users
-		"core_users_list": {query: url.Values{"ordering": {"username"}, "search": {"conformance"}, "page_size": {"10"}}},
+		"core_users_impersonate_create":       {body: map[string]any{"reason": "conformance"}, session: true},
+		"core_users_impersonate_end_retrieve": {session: true},
+		"core_users_list":                     {query: url.Values{"ordering": {"username"}, "search": {"conformance"}, "page_size": {"10"}}},
 		"core_users_create": {body: map[string]any{"username": "conformance-created", "name": "Created",
 			"email": "created@example.com", "is_active": true, "path": "users", "type": "internal",
 			"attributes": map[string]any{"a": 1}, "groups": []string{f.group}, "roles": []string{f.role}}},
@@ -499,7 +515,11 @@ func (c *conformance) request(o operation, f fixtures, oc opCase, token string) 
 	if oc.body != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
-	if token != "" {
+	if oc.session && token != "" {
+		req.AddCookie(&http.Cookie{Name: api.SessionCookie, Value: f.sessionCookie})
+		req.AddCookie(&http.Cookie{Name: api.CSRFCookie, Value: "conformance-csrf"})
+		req.Header.Set(api.CSRFHeader, "conformance-csrf")
+	} else if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
 	}
 	in := &openapi3filter.RequestValidationInput{
@@ -710,8 +730,11 @@ func TestOperationsRequireAuth(t *testing.T) {
 				t.Errorf("%s without credentials: the 403 does not match the schema: %v", o, err)
 			}
 		}
-		// A bearer token that is no token: refused, public or not.
-		req, in := c.request(o, f, oc, "not-a-token-0123456789")
+		// A bearer token that is no token: refused, public or not (and
+		// session-only operations get the bearer header here, not a cookie).
+		bad := oc
+		bad.session = false
+		req, in := c.request(o, f, bad, "not-a-token-0123456789")
 		r := c.send(req)
 		if r.status != http.StatusForbidden {
 			t.Errorf("%s with a bad token: %d, want 403: %s", o, r.status, r.body)
@@ -884,4 +907,22 @@ func testKeyPair(t *testing.T) (certPEM, keyPEM string) {
 	}
 	return string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})),
 		string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: kder}))
+}
+
+// adminSession makes a browser session for akadmin directly in the store and
+// returns its cookie value.
+func (c *conformance) adminSession() string {
+	c.t.Helper()
+	ctx := context.Background()
+	admin, err := c.srv.Store.UserByUsername(ctx, "akadmin")
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	cookie := "conformance-session-cookie-value"
+	sum := sha256.Sum256([]byte(cookie))
+	if err := c.srv.Store.CreateSession(ctx, &store.Session{Key: hex.EncodeToString(sum[:]), UserPK: &admin.PK,
+		Expires: time.Now().Add(time.Hour)}); err != nil {
+		c.t.Fatal(err)
+	}
+	return cookie
 }

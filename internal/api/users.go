@@ -571,6 +571,19 @@ func (a *API) me(ctx context.Context, _ *struct{}) (*meOutput, error) {
 	}
 	out := &meOutput{}
 	out.Body.User = self
+	if orig := impersonator(p.Session); orig != 0 {
+		ou, err := a.Store.UserByPK(ctx, orig)
+		if err != nil {
+			return nil, a.storeError(err)
+		}
+		su, err := a.Store.UserIsSuperuser(ctx, orig)
+		if err != nil {
+			return nil, a.storeError(err)
+		}
+		out.Body.Original = &UserSelf{PK: ou.PK, Username: ou.Username, Name: ou.Name, IsActive: ou.IsActive,
+			IsSuperuser: su, Email: ou.Email, Avatar: avatar(ou), UID: a.uid(ou.PK), Settings: map[string]any{},
+			Type: string(ou.Type), Groups: []SelfGroup{}, Roles: []Role{}, SystemPermissions: []string{}}
+	}
 	return out, nil
 }
 

@@ -513,6 +513,11 @@ type GroupRequest struct {
 	Users       *[]int64                `json:"users,omitempty"`
 }
 
+// ImpersonateInputBody defines model for ImpersonateInputBody.
+type ImpersonateInputBody struct {
+	Reason *string `json:"reason,omitempty"`
+}
+
 // KeyPairListOutputBody defines model for KeyPairListOutputBody.
 type KeyPairListOutputBody struct {
 	Autocomplete map[string]interface{} `json:"autocomplete"`
@@ -1138,6 +1143,9 @@ type CoreUsersPartialUpdateJSONRequestBody = PatchedUserRequest
 // CoreUsersUpdateJSONRequestBody defines body for CoreUsersUpdate for application/json ContentType.
 type CoreUsersUpdateJSONRequestBody = UserRequest
 
+// CoreUsersImpersonateCreateJSONRequestBody defines body for CoreUsersImpersonateCreate for application/json ContentType.
+type CoreUsersImpersonateCreateJSONRequestBody = ImpersonateInputBody
+
 // CoreUsersSetPasswordCreateJSONRequestBody defines body for CoreUsersSetPasswordCreate for application/json ContentType.
 type CoreUsersSetPasswordCreateJSONRequestBody = SetPasswordInputBody
 
@@ -1608,6 +1616,11 @@ type ClientInterface interface {
 	// Corresponds with POST /core/users/ (the `CoreUsersCreate` operationId).
 	CoreUsersCreate(ctx context.Context, body CoreUsersCreateJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// CoreUsersImpersonateEndRetrieve End an impersonation
+	//
+	// Corresponds with GET /core/users/impersonate_end/ (the `CoreUsersImpersonateEndRetrieve` operationId).
+	CoreUsersImpersonateEndRetrieve(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// CoreUsersMeRetrieve The authenticated user
 	//
 	// Corresponds with GET /core/users/me/ (the `CoreUsersMeRetrieve` operationId).
@@ -1664,6 +1677,20 @@ type ClientInterface interface {
 	//
 	// Corresponds with PUT /core/users/{id}/ (the `CoreUsersUpdate` operationId).
 	CoreUsersUpdate(ctx context.Context, id int64, body CoreUsersUpdateJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CoreUsersImpersonateCreateWithBody Impersonate a user in this browser session
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /core/users/{id}/impersonate/ (the `CoreUsersImpersonateCreate` operationId).
+	CoreUsersImpersonateCreateWithBody(ctx context.Context, id int64, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CoreUsersImpersonateCreate Impersonate a user in this browser session
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /core/users/{id}/impersonate/ (the `CoreUsersImpersonateCreate` operationId).
+	CoreUsersImpersonateCreate(ctx context.Context, id int64, body CoreUsersImpersonateCreateJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// CoreUsersSetPasswordCreateWithBody Set a user's password
 	//
@@ -2623,6 +2650,21 @@ func (c *Client) CoreUsersCreate(ctx context.Context, body CoreUsersCreateJSONRe
 	return c.Client.Do(req)
 }
 
+// CoreUsersImpersonateEndRetrieve End an impersonation
+//
+// Corresponds with GET /core/users/impersonate_end/ (the `CoreUsersImpersonateEndRetrieve` operationId).
+func (c *Client) CoreUsersImpersonateEndRetrieve(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCoreUsersImpersonateEndRetrieveRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // CoreUsersMeRetrieve The authenticated user
 //
 // Corresponds with GET /core/users/me/ (the `CoreUsersMeRetrieve` operationId).
@@ -2760,6 +2802,40 @@ func (c *Client) CoreUsersUpdateWithBody(ctx context.Context, id int64, contentT
 // Corresponds with PUT /core/users/{id}/ (the `CoreUsersUpdate` operationId).
 func (c *Client) CoreUsersUpdate(ctx context.Context, id int64, body CoreUsersUpdateJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewCoreUsersUpdateRequest(c.Server, id, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CoreUsersImpersonateCreateWithBody Impersonate a user in this browser session
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /core/users/{id}/impersonate/ (the `CoreUsersImpersonateCreate` operationId).
+func (c *Client) CoreUsersImpersonateCreateWithBody(ctx context.Context, id int64, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCoreUsersImpersonateCreateRequestWithBody(c.Server, id, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CoreUsersImpersonateCreate Impersonate a user in this browser session
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /core/users/{id}/impersonate/ (the `CoreUsersImpersonateCreate` operationId).
+func (c *Client) CoreUsersImpersonateCreate(ctx context.Context, id int64, body CoreUsersImpersonateCreateJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCoreUsersImpersonateCreateRequest(c.Server, id, body)
 	if err != nil {
 		return nil, err
 	}
@@ -4918,6 +4994,33 @@ func NewCoreUsersCreateRequestWithBody(server string, contentType string, body i
 	return req, nil
 }
 
+// NewCoreUsersImpersonateEndRetrieveRequest constructs an http.Request for the CoreUsersImpersonateEndRetrieve method
+func NewCoreUsersImpersonateEndRetrieveRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/core/users/impersonate_end/")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewCoreUsersMeRetrieveRequest constructs an http.Request for the CoreUsersMeRetrieve method
 func NewCoreUsersMeRetrieveRequest(server string) (*http.Request, error) {
 	var err error
@@ -5138,6 +5241,53 @@ func NewCoreUsersUpdateRequestWithBody(server string, id int64, contentType stri
 	}
 
 	req, err := http.NewRequest(http.MethodPut, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewCoreUsersImpersonateCreateRequest calls the generic CoreUsersImpersonateCreate builder with application/json body
+func NewCoreUsersImpersonateCreateRequest(server string, id int64, body CoreUsersImpersonateCreateJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewCoreUsersImpersonateCreateRequestWithBody(server, id, "application/json", bodyReader)
+}
+
+// NewCoreUsersImpersonateCreateRequestWithBody constructs an http.Request for the CoreUsersImpersonateCreate method, with any body, and a specified content type
+func NewCoreUsersImpersonateCreateRequestWithBody(server string, id int64, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "integer", Format: "int64"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/core/users/%s/impersonate/", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
 	if err != nil {
 		return nil, err
 	}
@@ -6882,6 +7032,13 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with POST /core/users/ (the `CoreUsersCreate` operationId).
 	CoreUsersCreateWithResponse(ctx context.Context, body CoreUsersCreateJSONRequestBody, reqEditors ...RequestEditorFn) (*CoreUsersCreateResponse, error)
 
+	// CoreUsersImpersonateEndRetrieveWithResponse End an impersonation
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /core/users/impersonate_end/ (the `CoreUsersImpersonateEndRetrieve` operationId).
+	CoreUsersImpersonateEndRetrieveWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*CoreUsersImpersonateEndRetrieveResponse, error)
+
 	// CoreUsersMeRetrieveWithResponse The authenticated user
 	//
 	// Returns a wrapper object for the known response body format(s).
@@ -6944,6 +7101,20 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with PUT /core/users/{id}/ (the `CoreUsersUpdate` operationId).
 	CoreUsersUpdateWithResponse(ctx context.Context, id int64, body CoreUsersUpdateJSONRequestBody, reqEditors ...RequestEditorFn) (*CoreUsersUpdateResponse, error)
+
+	// CoreUsersImpersonateCreateWithBodyWithResponse Impersonate a user in this browser session
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /core/users/{id}/impersonate/ (the `CoreUsersImpersonateCreate` operationId).
+	CoreUsersImpersonateCreateWithBodyWithResponse(ctx context.Context, id int64, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CoreUsersImpersonateCreateResponse, error)
+
+	// CoreUsersImpersonateCreateWithResponse Impersonate a user in this browser session
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /core/users/{id}/impersonate/ (the `CoreUsersImpersonateCreate` operationId).
+	CoreUsersImpersonateCreateWithResponse(ctx context.Context, id int64, body CoreUsersImpersonateCreateJSONRequestBody, reqEditors ...RequestEditorFn) (*CoreUsersImpersonateCreateResponse, error)
 
 	// CoreUsersSetPasswordCreateWithBodyWithResponse Set a user's password
 	//
@@ -9266,6 +9437,61 @@ func (r CoreUsersCreateResponse) ContentType() string {
 	return ""
 }
 
+type CoreUsersImpersonateEndRetrieveResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *ValidationError
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *GenericError
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *GenericError
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r CoreUsersImpersonateEndRetrieveResponse) GetJSON400() *ValidationError {
+	return r.JSON400
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r CoreUsersImpersonateEndRetrieveResponse) GetJSON403() *GenericError {
+	return r.JSON403
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r CoreUsersImpersonateEndRetrieveResponse) GetJSON500() *GenericError {
+	return r.JSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r CoreUsersImpersonateEndRetrieveResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r CoreUsersImpersonateEndRetrieveResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r CoreUsersImpersonateEndRetrieveResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r CoreUsersImpersonateEndRetrieveResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 type CoreUsersMeRetrieveResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -9653,6 +9879,68 @@ func (r CoreUsersUpdateResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r CoreUsersUpdateResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type CoreUsersImpersonateCreateResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *ValidationError
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *GenericError
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *GenericError
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *GenericError
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r CoreUsersImpersonateCreateResponse) GetJSON400() *ValidationError {
+	return r.JSON400
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r CoreUsersImpersonateCreateResponse) GetJSON403() *GenericError {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r CoreUsersImpersonateCreateResponse) GetJSON404() *GenericError {
+	return r.JSON404
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r CoreUsersImpersonateCreateResponse) GetJSON500() *GenericError {
+	return r.JSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r CoreUsersImpersonateCreateResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r CoreUsersImpersonateCreateResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r CoreUsersImpersonateCreateResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r CoreUsersImpersonateCreateResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -11939,6 +12227,19 @@ func (c *ClientWithResponses) CoreUsersCreateWithResponse(ctx context.Context, b
 	return ParseCoreUsersCreateResponse(rsp)
 }
 
+// CoreUsersImpersonateEndRetrieveWithResponse End an impersonation
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /core/users/impersonate_end/ (the `CoreUsersImpersonateEndRetrieve` operationId).
+func (c *ClientWithResponses) CoreUsersImpersonateEndRetrieveWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*CoreUsersImpersonateEndRetrieveResponse, error) {
+	rsp, err := c.CoreUsersImpersonateEndRetrieve(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCoreUsersImpersonateEndRetrieveResponse(rsp)
+}
+
 // CoreUsersMeRetrieveWithResponse The authenticated user
 //
 // Returns a wrapper object for the known response body format(s).
@@ -12054,6 +12355,32 @@ func (c *ClientWithResponses) CoreUsersUpdateWithResponse(ctx context.Context, i
 		return nil, err
 	}
 	return ParseCoreUsersUpdateResponse(rsp)
+}
+
+// CoreUsersImpersonateCreateWithBodyWithResponse Impersonate a user in this browser session
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /core/users/{id}/impersonate/ (the `CoreUsersImpersonateCreate` operationId).
+func (c *ClientWithResponses) CoreUsersImpersonateCreateWithBodyWithResponse(ctx context.Context, id int64, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CoreUsersImpersonateCreateResponse, error) {
+	rsp, err := c.CoreUsersImpersonateCreateWithBody(ctx, id, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCoreUsersImpersonateCreateResponse(rsp)
+}
+
+// CoreUsersImpersonateCreateWithResponse Impersonate a user in this browser session
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /core/users/{id}/impersonate/ (the `CoreUsersImpersonateCreate` operationId).
+func (c *ClientWithResponses) CoreUsersImpersonateCreateWithResponse(ctx context.Context, id int64, body CoreUsersImpersonateCreateJSONRequestBody, reqEditors ...RequestEditorFn) (*CoreUsersImpersonateCreateResponse, error) {
+	rsp, err := c.CoreUsersImpersonateCreate(ctx, id, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCoreUsersImpersonateCreateResponse(rsp)
 }
 
 // CoreUsersSetPasswordCreateWithBodyWithResponse Set a user's password
@@ -14118,6 +14445,49 @@ func ParseCoreUsersCreateResponse(rsp *http.Response) (*CoreUsersCreateResponse,
 	return response, nil
 }
 
+// ParseCoreUsersImpersonateEndRetrieveResponse parses an HTTP response from a CoreUsersImpersonateEndRetrieveWithResponse call
+func ParseCoreUsersImpersonateEndRetrieveResponse(rsp *http.Response) (*CoreUsersImpersonateEndRetrieveResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &CoreUsersImpersonateEndRetrieveResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ValidationError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	}
+
+	return response, nil
+}
+
 // ParseCoreUsersMeRetrieveResponse parses an HTTP response from a CoreUsersMeRetrieveWithResponse call
 func ParseCoreUsersMeRetrieveResponse(rsp *http.Response) (*CoreUsersMeRetrieveResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -14390,6 +14760,56 @@ func ParseCoreUsersUpdateResponse(rsp *http.Response) (*CoreUsersUpdateResponse,
 			return nil, err
 		}
 		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ValidationError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseCoreUsersImpersonateCreateResponse parses an HTTP response from a CoreUsersImpersonateCreateWithResponse call
+func ParseCoreUsersImpersonateCreateResponse(rsp *http.Response) (*CoreUsersImpersonateCreateResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &CoreUsersImpersonateCreateResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
 		var dest ValidationError
