@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"regexp"
 	"reflect"
 	"strings"
 
@@ -118,6 +119,8 @@ func apiField(col string) string {
 	return col
 }
 
+var missingProperty = regexp.MustCompile(`^expected required property (\w+) to be present$`)
+
 func init() {
 	// huma's error constructor is package-global by design; Gatehouse has one API.
 	huma.NewError = newHumaError
@@ -137,6 +140,12 @@ func newHumaError(status int, msg string, errs ...error) huma.StatusError {
 				field := d.Location
 				for _, p := range []string{"body.", "query.", "path.", "header."} {
 					field = strings.TrimPrefix(field, p)
+				}
+				// huma reports a missing property on its parent object; DRF
+				// (and authentik) name the missing field itself.
+				if m := missingProperty.FindStringSubmatch(d.Message); m != nil && (field == "body" || field == "") {
+					add(m[1], "This field is required.")
+					continue
 				}
 				if field == "" || field == "body" || strings.ContainsAny(field, "[.") {
 					if field != "" && field != "body" {
