@@ -60,6 +60,8 @@ type Store interface {
 	Applications
 	Certificates
 	Events
+	Flows
+	Policies
 
 	// InTx runs fn in one transaction: every call fn makes on tx commits
 	// together, or none does when fn returns an error or panics.

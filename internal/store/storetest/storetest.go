@@ -48,6 +48,7 @@ func Run(t *testing.T, open Opener) {
 		{"KeyPairs", testKeyPairs},
 		{"Events", testEvents},
 		{"UserOrdering", testUserOrdering},
+		{"Flows", testFlows},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -1,0 +1,92 @@
+package storetest
+
+import (
+	"testing"
+
+	"github.com/google/uuid"
+
+	"github.com/gatehouse-idp/gatehouse/internal/store"
+)
+
+func testFlows(t *testing.T, s store.Store) {
+	f := &store.Flow{Slug: "default-authentication-flow", Name: "Welcome", Title: "Welcome!", Designation: store.DesignationAuthentication}
+	if err := s.CreateFlow(ctx, f); err != nil {
+		t.Fatal(err)
+	}
+	if f.PolicyEngineMode != "any" || f.DeniedAction != "message_continue" || f.Authentication != "none" {
+		t.Errorf("flow defaults = %+v", f)
+	}
+	wantErr(t, s.CreateFlow(ctx, &store.Flow{Slug: f.Slug, Name: "x", Designation: "authentication"}), store.ErrConflict, "duplicate slug")
+	got, err := s.FlowBySlug(ctx, f.Slug)
+	if err != nil || got.UUID != f.UUID || got.Title != "Welcome!" {
+		t.Fatalf("FlowBySlug = %+v %v", got, err)
+	}
+	id := &store.Stage{Name: "default-authentication-identification", Type: "identification",
+		Settings: store.Attributes{"user_fields": []any{"username", "email"}}}
+	pw := &store.Stage{Name: "default-authentication-password", Type: "password"}
+	for _, st := range []*store.Stage{id, pw} {
+		if err := s.CreateStage(ctx, st); err != nil {
+			t.Fatal(err)
+		}
+	}
+	gs, err := s.StageByUUID(ctx, id.UUID)
+	if err != nil || gs.Type != "identification" || len(gs.Settings["user_fields"].([]any)) != 2 {
+		t.Errorf("StageByUUID = %+v %v", gs, err)
+	}
+	b2 := &store.FlowStageBinding{FlowUUID: f.UUID, StageUUID: pw.UUID, Order: 20}
+	b1 := &store.FlowStageBinding{FlowUUID: f.UUID, StageUUID: id.UUID, Order: 10, EvaluateOnPlan: true}
+	for _, b := range []*store.FlowStageBinding{b2, b1} {
+		if err := s.CreateFlowStageBinding(ctx, b); err != nil {
+			t.Fatal(err)
+		}
+	}
+	wantErr(t, s.CreateFlowStageBinding(ctx, &store.FlowStageBinding{FlowUUID: f.UUID, StageUUID: id.UUID, Order: 10}), store.ErrConflict, "duplicate binding")
+	wantErr(t, s.CreateFlowStageBinding(ctx, &store.FlowStageBinding{FlowUUID: f.UUID, StageUUID: id.UUID, Order: 30, InvalidResponseAction: "explode"}), store.ErrInvalid, "bad action")
+	bs, err := s.FlowStageBindings(ctx, f.UUID)
+	if err != nil || len(bs) != 2 || bs[0].StageUUID != id.UUID || !bs[0].EvaluateOnPlan || bs[1].InvalidResponseAction != "retry" {
+		t.Errorf("FlowStageBindings = %+v %v", bs, err)
+	}
+	if flows, n, err := s.ListFlows(ctx, store.DesignationAuthentication, store.ListOptions{}); err != nil || n != 1 || flows[0].Slug != f.Slug {
+		t.Errorf("ListFlows = %v %d %v", flows, n, err)
+	}
+
+	p := &store.Policy{Name: "only-alice", Type: "expression", Settings: store.Attributes{"expression": "return True"}}
+	if err := s.CreatePolicy(ctx, p); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := s.PolicyByName(ctx, "only-alice"); err != nil || got.Settings["expression"] != "return True" {
+		t.Errorf("PolicyByName = %+v %v", got, err)
+	}
+	g := &store.Group{Name: "flow-group"}
+	if err := s.CreateGroup(ctx, g); err != nil {
+		t.Fatal(err)
+	}
+	pb := &store.PolicyBinding{TargetUUID: f.UUID, PolicyUUID: &p.UUID, Order: 1, Enabled: true}
+	gb := &store.PolicyBinding{TargetUUID: f.UUID, GroupUUID: &g.UUID, Order: 0, Enabled: true, Negate: true}
+	for _, b := range []*store.PolicyBinding{pb, gb} {
+		if err := s.CreatePolicyBinding(ctx, b); err != nil {
+			t.Fatal(err)
+		}
+	}
+	wantErr(t, s.CreatePolicyBinding(ctx, &store.PolicyBinding{TargetUUID: f.UUID, PolicyUUID: &p.UUID, GroupUUID: &g.UUID}), store.ErrInvalid, "two targets")
+	wantErr(t, s.CreatePolicyBinding(ctx, &store.PolicyBinding{TargetUUID: f.UUID}), store.ErrInvalid, "no target")
+	missing := uuid.New()
+	wantErr(t, s.CreatePolicyBinding(ctx, &store.PolicyBinding{TargetUUID: f.UUID, PolicyUUID: &missing}), store.ErrInvalid, "missing policy")
+	pbs, err := s.PolicyBindings(ctx, f.UUID)
+	if err != nil || len(pbs) != 2 || pbs[0].GroupUUID == nil || !pbs[0].Negate || pbs[1].Timeout != 30 {
+		t.Errorf("PolicyBindings = %+v %v", pbs, err)
+	}
+	// Deleting the policy removes its bindings; deleting the flow its stage bindings.
+	if err := s.DeletePolicy(ctx, p.UUID); err != nil {
+		t.Fatal(err)
+	}
+	if pbs, _ := s.PolicyBindings(ctx, f.UUID); len(pbs) != 1 {
+		t.Errorf("bindings after deleting the policy: %d", len(pbs))
+	}
+	if err := s.DeleteFlow(ctx, f.UUID); err != nil {
+		t.Fatal(err)
+	}
+	if bs, _ := s.FlowStageBindings(ctx, f.UUID); len(bs) != 0 {
+		t.Errorf("stage bindings after deleting the flow: %d", len(bs))
+	}
+}
