@@ -29,11 +29,17 @@ type apiServer struct {
 }
 
 // eachEngine runs fn against the binary on SQLite, then on PostgreSQL.
-func eachEngine(t *testing.T, fn func(t *testing.T, s *apiServer)) {
+func eachEngine(t *testing.T, fn func(t *testing.T, s *apiServer)) { eachEngineWith(t, nil, fn) }
+
+// eachEngineWith is eachEngine with extra environment for the server.
+func eachEngineWith(t *testing.T, extra map[string]string, fn func(t *testing.T, s *apiServer)) {
 	t.Run("sqlite", func(t *testing.T) {
 		dataDir := t.TempDir()
 		env := baseEnv(dataDir)
 		env["GATEHOUSE_BOOTSTRAP_TOKEN"] = bootstrapToken
+		for k, v := range extra {
+			env[k] = v
+		}
 		p := start(t, env, "server")
 		p.waitReady(30 * time.Second)
 		fn(t, &apiServer{t: t, base: p.url("http") + "/api/v3", token: bootstrapToken, open: func() store.Store {
@@ -50,6 +56,9 @@ func eachEngine(t *testing.T, fn func(t *testing.T, s *apiServer)) {
 		env := postgresEnv(t, dsn)
 		env["GATEHOUSE_SECRET_KEY"] = secretKey
 		env["GATEHOUSE_BOOTSTRAP_TOKEN"] = bootstrapToken
+		for k, v := range extra {
+			env[k] = v
+		}
 		p := start(t, env, "server")
 		p.waitReady(30 * time.Second)
 		fn(t, &apiServer{t: t, base: p.url("http") + "/api/v3", token: bootstrapToken, open: func() store.Store {

@@ -32,7 +32,7 @@ const (
 	secretKey         = "e2e-secret-key-0123456789abcdefghijklmnop"
 )
 
-var snapshotTables = []string{"users", "groups", "group_members", "tokens", "brands", "settings", "goose_db_version"}
+var snapshotTables = []string{"users", "groups", "group_members", "tokens", "brands", "settings", "flows", "stages", "flow_stage_bindings", "goose_db_version"}
 
 // snapshot renders every row of the foundation tables, to compare two starts.
 func snapshot(t *testing.T, driver, dsn string) map[string][]string {

@@ -16,6 +16,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -33,6 +34,12 @@ import (
 	"github.com/gatehouse-idp/gatehouse/internal/config"
 	"github.com/gatehouse-idp/gatehouse/internal/core"
 	"github.com/gatehouse-idp/gatehouse/internal/crypto"
+	"github.com/gatehouse-idp/gatehouse/internal/event"
+	"github.com/gatehouse-idp/gatehouse/internal/flow"
+	"github.com/gatehouse-idp/gatehouse/internal/policy"
+	policyall "github.com/gatehouse-idp/gatehouse/internal/policy/all"
+	"github.com/gatehouse-idp/gatehouse/internal/session"
+	stageall "github.com/gatehouse-idp/gatehouse/internal/stage/all"
 	"github.com/gatehouse-idp/gatehouse/internal/store/sqlstore"
 	"github.com/gatehouse-idp/gatehouse/internal/web"
 	"github.com/gatehouse-idp/gatehouse/internal/worker"
@@ -65,6 +72,7 @@ type Process struct {
 	registry  *prometheus.Registry
 	web       *web.Server
 	api       *api.API
+	executor  *flow.Executor
 	secretKey string
 	httpAddr  string // the bound HTTP address, for log messages
 }
@@ -104,7 +112,15 @@ func (p *Process) Run(ctx context.Context) error {
 			return err
 		}
 		p.api = a
-		p.web.Mount = func(r chi.Router) { r.Mount(api.Prefix, a.Handler()) }
+		p.executor = &flow.Executor{Stages: stageall.Registry(), Log: p.Log.With("component", "flow")}
+		// Cross-origin browser POSTs are refused (Sec-Fetch-Site / Origin,
+		// Go's CrossOriginProtection); scripts without those headers pass,
+		// as authentik's executor API allows.
+		executor := http.NewCrossOriginProtection().Handler(p.executor)
+		p.web.Mount = func(r chi.Router) {
+			r.Handle(api.Prefix+"/flows/executor/{slug}/", executor)
+			r.Mount(api.Prefix, a.Handler())
+		}
 	}
 	listeners, err := p.listen()
 	if err != nil {
@@ -247,6 +263,11 @@ func (p *Process) start(ctx context.Context, background *sync.WaitGroup) error {
 		if err != nil {
 			return err
 		}
+		if created, err := core.EnsureDefaultFlows(ctx, st); err != nil {
+			return fmt.Errorf("default flows: %w", err)
+		} else if len(created) > 0 {
+			p.Log.Info("created default flows", "flows", created)
+		}
 		if !res.AdminHasPassword {
 			p.Log.Warn("akadmin has no password yet: finish the initial setup in a browser, or set bootstrap_password",
 				"url", "http://"+displayAddr(p.httpAddr)+core.InitialSetupFlowPath)
@@ -266,6 +287,12 @@ func (p *Process) start(ctx context.Context, background *sync.WaitGroup) error {
 	}
 	if p.api != nil {
 		p.api.SetStore(st)
+	}
+	if p.executor != nil {
+		p.executor.Store = st
+		p.executor.Sessions = &session.Manager{Store: st}
+		p.executor.Policies = &policy.Engine{Store: st, Registry: policyall.Registry(), Log: p.Log.With("component", "policy")}
+		p.executor.Events = &event.Recorder{Store: st, Log: p.Log}
 	}
 	p.web.SetStarted(true)
 	p.Log.Info("ready", "mode", string(p.Mode), "store", st.Dialect(), "startup_ms", time.Since(began).Milliseconds())

@@ -1,0 +1,162 @@
+package e2e
+
+import (
+	"bytes"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/cookiejar"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+)
+
+// flowClient is a script with a cookie jar and no browser, as outposts use
+// the flow executor API.
+type flowClient struct {
+	t    *testing.T
+	s    *apiServer
+	http *http.Client
+}
+
+func newFlowClient(t *testing.T, s *apiServer) *flowClient {
+	jar, err := cookiejar.New(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &flowClient{t: t, s: s, http: &http.Client{Jar: jar, Timeout: 10 * time.Second}}
+}
+
+func (c *flowClient) exec(method, slug string, body map[string]any) map[string]any {
+	c.t.Helper()
+	u := c.s.base + "/flows/executor/" + slug + "/?query=" + url.QueryEscape("next=/if/user/")
+	var rd io.Reader
+	if body != nil {
+		b, _ := json.Marshal(body)
+		rd = bytes.NewReader(b)
+	}
+	req, err := http.NewRequest(method, u, rd)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := c.http.Do(req) // follows the 302 after a finished stage
+	if err != nil {
+		c.t.Fatalf("%s %s: %v", method, slug, err)
+	}
+	defer resp.Body.Close()
+	var out map[string]any
+	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil || resp.StatusCode != 200 {
+		c.t.Fatalf("%s %s: status %d, body not a challenge: %v", method, slug, resp.StatusCode, err)
+	}
+	return out
+}
+
+func (c *flowClient) me() (int, map[string]any) {
+	c.t.Helper()
+	resp, err := c.http.Get(c.s.base + "/core/users/me/")
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var out map[string]any
+	_ = json.NewDecoder(resp.Body).Decode(&out)
+	return resp.StatusCode, out
+}
+
+func component(ch map[string]any) string { s, _ := ch["component"].(string); return s }
+
+// Logging in through the executor API with a cookie jar: identification,
+// password, login, redirect to ?next=, then the session works for the API;
+// logging out through the invalidation flow ends it.
+func TestFlowLoginExecutorAPI(t *testing.T) {
+	eachEngineWith(t, map[string]string{"GATEHOUSE_BOOTSTRAP_PASSWORD": bootstrapPassword}, func(t *testing.T, s *apiServer) {
+		c := newFlowClient(t, s)
+		const flow = "default-authentication-flow"
+		ch := c.exec("GET", flow, nil)
+		if component(ch) != "ak-stage-identification" || ch["flow_info"].(map[string]any)["title"] != "Welcome to Gatehouse!" {
+			t.Fatalf("first challenge = %v", ch)
+		}
+		ch = c.exec("POST", flow, map[string]any{"component": "ak-stage-identification", "uid_field": "akadmin"})
+		if component(ch) != "ak-stage-password" || ch["pending_user"] != "akadmin" {
+			t.Fatalf("after identification = %v", ch)
+		}
+		ch = c.exec("POST", flow, map[string]any{"component": "ak-stage-password", "password": "wrong"})
+		errs, _ := ch["response_errors"].(map[string]any)
+		if component(ch) != "ak-stage-password" || errs["password"] == nil {
+			t.Fatalf("wrong password = %v", ch)
+		}
+		if code, _ := c.me(); code != 403 {
+			t.Errorf("me before login: %d", code)
+		}
+		ch = c.exec("POST", flow, map[string]any{"component": "ak-stage-password", "password": bootstrapPassword})
+		if component(ch) != "xak-flow-redirect" || ch["to"] != "/if/user/" {
+			t.Fatalf("after the password = %v", ch)
+		}
+		code, me := c.me()
+		if code != 200 || me["user"].(map[string]any)["username"] != "akadmin" {
+			t.Fatalf("me after login: %d %v", code, me)
+		}
+		logins := results(s.must(200, "GET", "/events/events/?action=login", nil))
+		if len(logins) == 0 || logins[0]["user"].(map[string]any)["username"] != "akadmin" ||
+			logins[0]["context"].(map[string]any)["auth_method"] != "password" {
+			t.Errorf("login events: %v", logins)
+		}
+		failed := results(s.must(200, "GET", "/events/events/?action=login_failed", nil))
+		if len(failed) == 0 {
+			t.Error("no login_failed event")
+		}
+
+		ch = c.exec("GET", "default-invalidation-flow", nil)
+		if component(ch) != "xak-flow-redirect" {
+			t.Fatalf("logout = %v", ch)
+		}
+		if code, _ := c.me(); code != 403 {
+			t.Errorf("me after logout: %d", code)
+		}
+		if len(results(s.must(200, "GET", "/events/events/?action=logout", nil))) == 0 {
+			t.Error("no logout event")
+		}
+	})
+}
+
+// Unknown and known users get the same answers (pretend_user_exists), and
+// failed_attempts_before_cancel restarts the flow.
+func TestFlowLoginFailures(t *testing.T) {
+	eachEngineWith(t, map[string]string{"GATEHOUSE_BOOTSTRAP_PASSWORD": bootstrapPassword}, func(t *testing.T, s *apiServer) {
+		const flow = "default-authentication-flow"
+		c := newFlowClient(t, s)
+		c.exec("GET", flow, nil)
+		ch := c.exec("POST", flow, map[string]any{"component": "ak-stage-identification", "uid_field": "nobody"})
+		if component(ch) != "ak-stage-password" || ch["pending_user"] != "nobody" {
+			t.Fatalf("unknown user: %v", ch)
+		}
+		unknown := c.exec("POST", flow, map[string]any{"component": "ak-stage-password", "password": "x"})
+		k := newFlowClient(t, s)
+		k.exec("GET", flow, nil)
+		k.exec("POST", flow, map[string]any{"component": "ak-stage-identification", "uid_field": "akadmin"})
+		known := k.exec("POST", flow, map[string]any{"component": "ak-stage-password", "password": "x"})
+		ue, _ := json.Marshal(unknown["response_errors"])
+		ke, _ := json.Marshal(known["response_errors"])
+		if string(ue) != string(ke) || !strings.Contains(string(ue), "Failed to authenticate.") {
+			t.Errorf("answers differ: unknown %s, known %s", ue, ke)
+		}
+		// 5 failures in all (1 above + 4) restart the flow at identification.
+		var last map[string]any
+		for range 4 {
+			last = k.exec("POST", flow, map[string]any{"component": "ak-stage-password", "password": "x"})
+		}
+		if component(last) != "ak-stage-identification" {
+			t.Errorf("after 5 failures: %v", last)
+		}
+		// A malformed response is an error on the challenge, not a 500.
+		ch = k.exec("POST", flow, map[string]any{"component": "ak-stage-identification", "uid_field": strings.Repeat("x", 300)})
+		if errs, _ := ch["response_errors"].(map[string]any); errs["uid_field"] == nil {
+			t.Errorf("oversized uid: %v", ch)
+		}
+		if code, out := s.call("", "GET", "/flows/executor/no-such-flow/", nil); code != 404 || out["detail"] == nil {
+			t.Errorf("unknown flow: %d %v", code, out)
+		}
+	})
+}

@@ -1,0 +1,405 @@
+package flow
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+
+	"github.com/gatehouse-idp/gatehouse/internal/policy"
+	"github.com/gatehouse-idp/gatehouse/internal/session"
+	"github.com/gatehouse-idp/gatehouse/internal/store"
+	"github.com/gatehouse-idp/gatehouse/internal/web"
+)
+
+// planKey is where the plan lives in the session data.
+const planKey = "flow_plan"
+
+// maxResponseBytes bounds a challenge response body.
+const maxResponseBytes = 256 << 10
+
+// Executor runs flows. It serves GET and POST on the executor route.
+type Executor struct {
+	Store    store.Store
+	Stages   Registry
+	Policies *policy.Engine
+	Sessions *session.Manager
+	Events   Events
+	Log      *slog.Logger
+	Now      func() time.Time
+}
+
+func (e *Executor) now() time.Time {
+	if e.Now != nil {
+		return e.Now().UTC()
+	}
+	return time.Now().UTC()
+}
+
+// errDenied carries an access-denied message out of planning.
+type errDenied struct{ msg string }
+
+func (e errDenied) Error() string { return e.msg }
+
+// ServeHTTP handles GET|POST /api/v3/flows/executor/{slug}/.
+func (e *Executor) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	slug := chi.URLParam(r, "slug")
+	flow, err := e.Store.FlowBySlug(ctx, slug)
+	if errors.Is(err, store.ErrNotFound) {
+		writeJSON(w, http.StatusNotFound, map[string]string{"detail": "Not found."})
+		return
+	} else if err != nil {
+		e.fail(w, r, flow, err)
+		return
+	}
+	sess, err := e.Sessions.Load(ctx, r)
+	if err != nil {
+		e.fail(w, r, flow, err)
+		return
+	}
+	if sess == nil {
+		if sess, err = e.Sessions.Start(ctx, w, r); err != nil {
+			e.fail(w, r, flow, err)
+			return
+		}
+	}
+	run := &Run{Executor: e, Request: r, Writer: w, Session: sess, Flow: flow, Log: e.logger()}
+	if sess.UserPK != nil {
+		if u, err := e.Store.UserByPK(ctx, *sess.UserPK); err == nil && u.IsActive {
+			run.User = u
+		}
+	}
+	var plan Plan
+	if session.Get(sess, planKey, &plan) && plan.FlowUUID == flow.UUID {
+		run.Plan = &plan
+	} else {
+		if r.Method == http.MethodPost {
+			// A response for a plan that no longer exists: start over.
+			http.Redirect(w, r, r.URL.RequestURI(), http.StatusFound)
+			return
+		}
+		p, err := e.plan(ctx, run)
+		var denied errDenied
+		if errors.As(err, &denied) {
+			e.respond(w, run, &AccessDeniedChallenge{Base: Base{Component: "ak-stage-access-denied"}, ErrorMessage: denied.msg})
+			return
+		} else if err != nil {
+			e.fail(w, r, flow, err)
+			return
+		}
+		p.Context.Redirect = nextFromQuery(r)
+		run.Plan = p
+	}
+	if r.Method == http.MethodPost {
+		e.post(w, run)
+		return
+	}
+	e.advance(w, run)
+}
+
+func (e *Executor) logger() *slog.Logger {
+	if e.Log != nil {
+		return e.Log
+	}
+	return slog.New(slog.DiscardHandler)
+}
+
+// plan builds a plan for run.Flow (authentik's FlowPlanner).
+func (e *Executor) plan(ctx context.Context, run *Run) (*Plan, error) {
+	f := run.Flow
+	switch f.Authentication {
+	case "require_authenticated":
+		if run.User == nil {
+			return nil, errDenied{"Flow requires authentication."}
+		}
+	case "require_unauthenticated":
+		if run.User != nil {
+			return nil, errDenied{"Flow requires unauthenticated."}
+		}
+	case "require_superuser":
+		if run.User == nil {
+			return nil, errDenied{"Flow requires a superuser."}
+		}
+		su, err := e.Store.UserIsSuperuser(ctx, run.User.PK)
+		if err != nil {
+			return nil, err
+		}
+		if !su {
+			return nil, errDenied{"Flow requires a superuser."}
+		}
+	case "require_outpost", "require_redirect":
+		return nil, errDenied{"Flow cannot be executed directly."}
+	}
+	run.Plan = &Plan{FlowUUID: f.UUID, FlowSlug: f.Slug}
+	res, err := e.Policies.Evaluate(ctx, f.UUID, f.PolicyEngineMode, run.PolicyRequest(ctx))
+	if err != nil {
+		return nil, err
+	}
+	if !res.Passing {
+		msg := "Flow is not applicable."
+		if len(res.Messages) > 0 {
+			msg = strings.Join(res.Messages, " ")
+		}
+		return nil, errDenied{msg}
+	}
+	bindings, err := e.Store.FlowStageBindings(ctx, f.UUID)
+	if err != nil {
+		return nil, err
+	}
+	for _, b := range bindings {
+		if b.EvaluateOnPlan {
+			res, err := e.Policies.Evaluate(ctx, b.UUID, b.PolicyEngineMode, run.PolicyRequest(ctx))
+			if err != nil {
+				return nil, err
+			}
+			if !res.Passing {
+				continue
+			}
+		}
+		run.Plan.Stages = append(run.Plan.Stages, PlannedStage{BindingUUID: b.UUID, StageUUID: b.StageUUID,
+			Reevaluate: b.ReEvaluatePolicies, PolicyEngineMode: b.PolicyEngineMode,
+			InvalidResponseAction: b.InvalidResponseAction})
+	}
+	if len(run.Plan.Stages) == 0 {
+		return nil, errDenied{"Flow has no stages to run."}
+	}
+	return run.Plan, nil
+}
+
+// current loads the current stage, skipping those whose re-evaluated
+// policies fail. It returns nil when the plan is done.
+func (e *Executor) current(ctx context.Context, run *Run) (Stage, error) {
+	for run.Plan.Current < len(run.Plan.Stages) {
+		ps := run.Plan.Stages[run.Plan.Current]
+		st, err := e.Store.StageByUUID(ctx, ps.StageUUID)
+		if err != nil {
+			return nil, fmt.Errorf("stage %s: %w", ps.StageUUID, err)
+		}
+		run.Stage = st
+		if ps.Reevaluate && !run.entered() {
+			res, err := e.Policies.Evaluate(ctx, ps.BindingUUID, ps.PolicyEngineMode, run.PolicyRequest(ctx))
+			if err != nil {
+				return nil, err
+			}
+			if !res.Passing {
+				run.Plan.Current++
+				continue
+			}
+		}
+		factory, ok := e.Stages[st.Type]
+		if !ok {
+			return nil, fmt.Errorf("stage %q has unknown type %q", st.Name, st.Type)
+		}
+		return factory(st.Settings)
+	}
+	return nil, nil
+}
+
+// entered tells whether the current stage was already shown (its policies
+// are evaluated once, when it is reached).
+func (r *Run) entered() bool {
+	v, _ := r.State()["_entered"].(bool)
+	return v
+}
+
+// advance runs stages until one needs the user, or the plan ends.
+func (e *Executor) advance(w http.ResponseWriter, run *Run) {
+	ctx := run.Request.Context()
+	for steps := 0; steps < 100; steps++ {
+		stage, err := e.current(ctx, run)
+		if err != nil {
+			e.fail(w, run.Request, run.Flow, err)
+			return
+		}
+		if stage == nil {
+			e.finish(w, run)
+			return
+		}
+		step, err := stage.Enter(ctx, run)
+		if err != nil {
+			e.fail(w, run.Request, run.Flow, err)
+			return
+		}
+		run.State()["_entered"] = true
+		if e.handle(w, run, step) {
+			return
+		}
+	}
+	e.fail(w, run.Request, run.Flow, errors.New("flow does not settle"))
+}
+
+// handle acts on a step; it reports whether a response was written.
+func (e *Executor) handle(w http.ResponseWriter, run *Run, step Step) bool {
+	switch {
+	case step.Deny != "":
+		e.dropPlan(run)
+		e.respond(w, run, &AccessDeniedChallenge{Base: Base{Component: "ak-stage-access-denied"}, ErrorMessage: step.Deny})
+		return true
+	case step.Restart:
+		e.dropPlan(run)
+		http.Redirect(w, run.Request, run.Request.URL.RequestURI(), http.StatusFound)
+		return true
+	case step.Done:
+		run.Plan.Current++
+		return false
+	case step.Challenge != nil:
+		e.savePlan(run)
+		e.respond(w, run, step.Challenge)
+		return true
+	}
+	e.fail(w, run.Request, run.Flow, errors.New("stage returned an empty step"))
+	return true
+}
+
+// post handles a challenge response.
+func (e *Executor) post(w http.ResponseWriter, run *Run) {
+	ctx := run.Request.Context()
+	stage, err := e.current(ctx, run)
+	if err != nil {
+		e.fail(w, run.Request, run.Flow, err)
+		return
+	}
+	if stage == nil {
+		e.finish(w, run)
+		return
+	}
+	body, err := io.ReadAll(io.LimitReader(run.Request.Body, maxResponseBytes+1))
+	var resp Response
+	if err != nil || len(body) > maxResponseBytes || json.Unmarshal(body, &resp) != nil {
+		step, err := stage.Enter(ctx, run)
+		if err != nil || step.Challenge == nil {
+			e.fail(w, run.Request, run.Flow, fmt.Errorf("invalid response and no challenge: %v", err))
+			return
+		}
+		e.handle(w, run, Invalid(step.Challenge, "non_field_errors", "Invalid response: not a JSON object.", "invalid"))
+		return
+	}
+	step, err := stage.Submit(ctx, run, resp)
+	if err != nil {
+		e.fail(w, run.Request, run.Flow, err)
+		return
+	}
+	if step.Challenge != nil && len(step.Challenge.ChallengeBase().ResponseErrors) > 0 {
+		switch run.Plan.Stages[run.Plan.Current].InvalidResponseAction {
+		case "restart":
+			e.dropPlan(run)
+			http.Redirect(w, run.Request, run.Request.URL.RequestURI(), http.StatusFound)
+			return
+		case "restart_with_context":
+			run.Plan.Current = 0
+			run.Plan.Context.StageState = nil
+		}
+	}
+	if step.Done {
+		run.Plan.Current++
+		e.savePlan(run)
+		// authentik answers a finished stage with a redirect to the executor.
+		http.Redirect(w, run.Request, run.Request.URL.RequestURI(), http.StatusFound)
+		return
+	}
+	e.handle(w, run, step)
+}
+
+// finish ends the plan with a redirect challenge.
+func (e *Executor) finish(w http.ResponseWriter, run *Run) {
+	to := run.Plan.Context.Redirect
+	if to == "" {
+		to = "/"
+	}
+	e.dropPlan(run)
+	e.respond(w, run, &RedirectChallenge{Base: Base{Component: "xak-flow-redirect"}, To: to})
+}
+
+func (e *Executor) savePlan(run *Run) {
+	if run.Session == nil {
+		return
+	}
+	if err := session.Set(run.Session, planKey, run.Plan); err == nil {
+		if err := e.Sessions.Save(run.Request.Context(), run.Session); err != nil {
+			e.logger().Error("saving the flow plan", "error", err)
+		}
+	}
+}
+
+func (e *Executor) dropPlan(run *Run) {
+	if run.Session == nil {
+		return
+	}
+	if err := session.Set(run.Session, planKey, nil); err == nil {
+		if err := e.Sessions.Save(run.Request.Context(), run.Session); err != nil && !errors.Is(err, store.ErrNotFound) {
+			e.logger().Error("dropping the flow plan", "error", err)
+		}
+	}
+}
+
+// respond writes a challenge with the flow info filled in.
+func (e *Executor) respond(w http.ResponseWriter, run *Run, c Challenge) {
+	b := c.ChallengeBase()
+	if b.FlowInfo == nil && run.Flow != nil {
+		b.FlowInfo = &FlowInfo{Title: run.Flow.Title, Background: run.Flow.Background, CancelURL: "/flows/-/cancel/",
+			Layout: run.Flow.Layout}
+	}
+	writeJSON(w, http.StatusOK, c)
+}
+
+// fail answers ak-stage-flow-error; the detail goes to the log only.
+func (e *Executor) fail(w http.ResponseWriter, r *http.Request, f *store.Flow, err error) {
+	rid := web.RequestID(r.Context())
+	e.logger().Error("flow error", "request_id", rid, "error", err)
+	c := &FlowErrorChallenge{Base: Base{Component: "ak-stage-flow-error"}, RequestID: rid}
+	if f != nil {
+		c.FlowInfo = &FlowInfo{Title: f.Title, Background: f.Background, CancelURL: "/flows/-/cancel/", Layout: f.Layout}
+	}
+	writeJSON(w, http.StatusOK, c)
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+// nextFromQuery takes ?next= from the original query the UI passes as
+// ?query=, keeping only same-site relative paths (no open redirect).
+func nextFromQuery(r *http.Request) string {
+	orig, err := url.ParseQuery(r.URL.Query().Get("query"))
+	if err != nil {
+		return ""
+	}
+	return SafeNext(orig.Get("next"))
+}
+
+// SafeNext accepts a relative path on this site ("/x", not "//host" or
+// "/\host") and rejects everything else.
+func SafeNext(next string) string {
+	if next == "" || !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.HasPrefix(next, "/\\") {
+		return ""
+	}
+	u, err := url.Parse(next)
+	if err != nil || u.Host != "" || u.Scheme != "" {
+		return ""
+	}
+	for _, c := range next {
+		if c < 0x20 || c == 0x7f {
+			return ""
+		}
+	}
+	return next
+}
+
+func clientIP(r *http.Request) string {
+	if ip := web.ClientIP(r.Context()); ip.IsValid() {
+		return ip.String()
+	}
+	return ""
+}

@@ -1,0 +1,187 @@
+// Package policy evaluates policy bindings: the gates on flows, flow-stage
+// bindings and applications (authentik's PolicyEngine).
+//
+// A target's bindings are evaluated in order. A binding is a policy (its
+// type's Evaluator decides), a group (the user is in it, or in a child of
+// it) or a user. Disabled bindings are skipped; negate inverts a result; a
+// policy that fails or exceeds its timeout yields the binding's
+// failure_result. Mode "all" passes when every binding passes, "any" when
+// one does; a target without bindings passes.
+package policy
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/gatehouse-idp/gatehouse/internal/store"
+)
+
+// Request is what a policy is asked about.
+type Request struct {
+	User *store.User // nil for an anonymous request
+	// HTTP facts about the request, when there is one.
+	ClientIP  string
+	UserAgent string
+	Path      string
+	// Context carries the flow plan context and other inputs (prompt_data, ...).
+	Context map[string]any
+	// Obj is the object the check is about (an application, a flow), if any.
+	Obj any
+}
+
+// Result of one policy or of a whole target.
+type Result struct {
+	Passing  bool
+	Messages []string
+}
+
+// Evaluator is one policy type.
+type Evaluator interface {
+	Evaluate(ctx context.Context, p *store.Policy, req Request) (Result, error)
+}
+
+// Registry maps policy types (and authentik model names, as aliases) to evaluators.
+type Registry map[string]Evaluator
+
+// Store is what the engine reads.
+type Store interface {
+	PolicyBindings(ctx context.Context, target uuid.UUID) ([]*store.PolicyBinding, error)
+	PolicyByUUID(ctx context.Context, id uuid.UUID) (*store.Policy, error)
+	UserGroups(ctx context.Context, userPK int64, inherited bool) ([]*store.Group, error)
+}
+
+// Engine evaluates bindings.
+type Engine struct {
+	Store    Store
+	Registry Registry
+	Log      *slog.Logger
+	// OnError is told about a policy that failed (authentik records a
+	// policy_exception / configuration_error event); may be nil.
+	OnError func(ctx context.Context, p *store.Policy, err error)
+}
+
+// ErrUnknownType: a policy's type has no evaluator.
+var ErrUnknownType = errors.New("unknown policy type")
+
+// Evaluate runs the bindings of target in mode ("all" or "any").
+func (e *Engine) Evaluate(ctx context.Context, target uuid.UUID, mode string, req Request) (Result, error) {
+	bindings, err := e.Store.PolicyBindings(ctx, target)
+	if err != nil {
+		return Result{}, fmt.Errorf("policy bindings of %s: %w", target, err)
+	}
+	var (
+		results  []bool
+		messages []string
+	)
+	for _, b := range bindings {
+		if !b.Enabled {
+			continue
+		}
+		r, err := e.binding(ctx, b, req)
+		if err != nil {
+			return Result{}, err
+		}
+		if b.Negate {
+			r.Passing = !r.Passing
+		}
+		results = append(results, r.Passing)
+		messages = append(messages, r.Messages...)
+		// Short-circuit like authentik: "any" stops at the first pass, "all" at the first failure.
+		if mode == "any" && r.Passing {
+			return Result{Passing: true, Messages: messages}, nil
+		}
+		if mode != "any" && !r.Passing {
+			return Result{Passing: false, Messages: messages}, nil
+		}
+	}
+	if len(results) == 0 {
+		return Result{Passing: true, Messages: messages}, nil
+	}
+	return Result{Passing: mode != "any", Messages: messages}, nil
+}
+
+func (e *Engine) binding(ctx context.Context, b *store.PolicyBinding, req Request) (Result, error) {
+	switch {
+	case b.UserPK != nil:
+		return Result{Passing: req.User != nil && req.User.PK == *b.UserPK}, nil
+	case b.GroupUUID != nil:
+		if req.User == nil {
+			return Result{Passing: false}, nil
+		}
+		groups, err := e.Store.UserGroups(ctx, req.User.PK, true)
+		if err != nil {
+			return Result{}, err
+		}
+		for _, g := range groups {
+			if g.UUID == *b.GroupUUID {
+				return Result{Passing: true}, nil
+			}
+		}
+		return Result{Passing: false}, nil
+	case b.PolicyUUID != nil:
+		p, err := e.Store.PolicyByUUID(ctx, *b.PolicyUUID)
+		if err != nil {
+			return Result{}, err
+		}
+		return e.policy(ctx, b, p, req), nil
+	}
+	return Result{}, fmt.Errorf("binding %s has no target", b.UUID)
+}
+
+// policy runs one policy under the binding's timeout; an error or a timeout
+// gives failure_result.
+func (e *Engine) policy(ctx context.Context, b *store.PolicyBinding, p *store.Policy, req Request) Result {
+	ev, ok := e.Registry[p.Type]
+	if !ok {
+		e.fail(ctx, p, fmt.Errorf("%w %q", ErrUnknownType, p.Type))
+		return Result{Passing: b.FailureResult}
+	}
+	timeout := time.Duration(b.Timeout) * time.Second
+	if timeout <= 0 {
+		timeout = 30 * time.Second
+	}
+	pctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	type out struct {
+		r   Result
+		err error
+	}
+	done := make(chan out, 1)
+	go func() {
+		defer func() {
+			if v := recover(); v != nil {
+				done <- out{err: fmt.Errorf("policy panicked: %v", v)}
+			}
+		}()
+		r, err := ev.Evaluate(pctx, p, req)
+		done <- out{r, err}
+	}()
+	select {
+	case o := <-done:
+		if o.err != nil {
+			e.fail(ctx, p, o.err)
+			return Result{Passing: b.FailureResult, Messages: o.r.Messages}
+		}
+		if p.ExecutionLogging && e.Log != nil {
+			e.Log.Info("policy evaluated", "policy", p.Name, "passing", o.r.Passing, "messages", o.r.Messages)
+		}
+		return o.r
+	case <-pctx.Done():
+		e.fail(ctx, p, fmt.Errorf("policy timed out after %s", timeout))
+		return Result{Passing: b.FailureResult}
+	}
+}
+
+func (e *Engine) fail(ctx context.Context, p *store.Policy, err error) {
+	if e.Log != nil {
+		e.Log.Warn("policy failed", "policy", p.Name, "type", p.Type, "error", err)
+	}
+	if e.OnError != nil {
+		e.OnError(ctx, p, err)
+	}
+}
