@@ -28,7 +28,9 @@ func (f *fakeStore) PolicyByUUID(_ context.Context, id uuid.UUID) (*store.Policy
 	}
 	return nil, store.ErrNotFound
 }
-func (f *fakeStore) UserGroups(context.Context, int64, bool) ([]*store.Group, error) { return f.groups, nil }
+func (f *fakeStore) UserGroups(context.Context, int64, bool) ([]*store.Group, error) {
+	return f.groups, nil
+}
 
 type failing struct{}
 
