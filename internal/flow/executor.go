@@ -49,27 +49,57 @@ type errDenied struct{ msg string }
 
 func (e errDenied) Error() string { return e.msg }
 
-// ServeHTTP handles GET|POST /api/v3/flows/executor/{slug}/.
+// Outcome is what one executor request produced, for a front-end (the JSON
+// executor API or the HTML flow UI) to render.
+type Outcome struct {
+	// Challenge to show; nil with Again or NotFound.
+	Challenge Challenge
+	// Again: a stage finished; the client should GET the executor again
+	// (authentik's 302 to itself).
+	Again bool
+	// NotFound: no such flow.
+	NotFound bool
+}
+
+// ServeHTTP is the JSON executor API: GET|POST /api/v3/flows/executor/{slug}/.
 func (e *Executor) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	var resp Response
+	if r.Method == http.MethodPost {
+		body, err := io.ReadAll(io.LimitReader(r.Body, maxResponseBytes+1))
+		if err != nil || len(body) > maxResponseBytes || json.Unmarshal(body, &resp) != nil || resp == nil {
+			resp = Response{} // answered as an invalid response to the current stage
+			resp["_invalid"] = json.RawMessage("true")
+		}
+	}
+	o := e.Execute(w, r, chi.URLParam(r, "slug"), resp)
+	switch {
+	case o.NotFound:
+		writeJSON(w, http.StatusNotFound, map[string]string{"detail": "Not found."})
+	case o.Again:
+		http.Redirect(w, r, r.URL.RequestURI(), http.StatusFound)
+	default:
+		writeJSON(w, http.StatusOK, o.Challenge)
+	}
+}
+
+// Execute runs one step of the flow slug for the request: a GET when resp is
+// nil, else the response to the current stage. Session cookies are written
+// to w.
+func (e *Executor) Execute(w http.ResponseWriter, r *http.Request, slug string, resp Response) Outcome {
 	ctx := r.Context()
-	slug := chi.URLParam(r, "slug")
 	flow, err := e.Store.FlowBySlug(ctx, slug)
 	if errors.Is(err, store.ErrNotFound) {
-		writeJSON(w, http.StatusNotFound, map[string]string{"detail": "Not found."})
-		return
+		return Outcome{NotFound: true}
 	} else if err != nil {
-		e.fail(w, r, flow, err)
-		return
+		return e.fail(r, nil, err)
 	}
 	sess, err := e.Sessions.Load(ctx, r)
 	if err != nil {
-		e.fail(w, r, flow, err)
-		return
+		return e.fail(r, flow, err)
 	}
 	if sess == nil {
 		if sess, err = e.Sessions.Start(ctx, w, r); err != nil {
-			e.fail(w, r, flow, err)
-			return
+			return e.fail(r, flow, err)
 		}
 	}
 	run := &Run{Executor: e, Request: r, Writer: w, Session: sess, Flow: flow, Log: e.logger()}
@@ -82,28 +112,24 @@ func (e *Executor) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if session.Get(sess, planKey, &plan) && plan.FlowUUID == flow.UUID {
 		run.Plan = &plan
 	} else {
-		if r.Method == http.MethodPost {
+		if resp != nil {
 			// A response for a plan that no longer exists: start over.
-			http.Redirect(w, r, r.URL.RequestURI(), http.StatusFound)
-			return
+			return Outcome{Again: true}
 		}
 		p, err := e.plan(ctx, run)
 		var denied errDenied
 		if errors.As(err, &denied) {
-			e.respond(w, run, &AccessDeniedChallenge{Base: Base{Component: "ak-stage-access-denied"}, ErrorMessage: denied.msg})
-			return
+			return e.respond(run, &AccessDeniedChallenge{Base: Base{Component: "ak-stage-access-denied"}, ErrorMessage: denied.msg})
 		} else if err != nil {
-			e.fail(w, r, flow, err)
-			return
+			return e.fail(r, flow, err)
 		}
 		p.Context.Redirect = nextFromQuery(r)
 		run.Plan = p
 	}
-	if r.Method == http.MethodPost {
-		e.post(w, run)
-		return
+	if resp != nil {
+		return e.post(run, resp)
 	}
-	e.advance(w, run)
+	return e.advance(run)
 }
 
 func (e *Executor) logger() *slog.Logger {
@@ -212,88 +238,74 @@ func (r *Run) entered() bool {
 }
 
 // advance runs stages until one needs the user, or the plan ends.
-func (e *Executor) advance(w http.ResponseWriter, run *Run) {
+func (e *Executor) advance(run *Run) Outcome {
 	ctx := run.Request.Context()
 	for steps := 0; steps < 100; steps++ {
 		stage, err := e.current(ctx, run)
 		if err != nil {
-			e.fail(w, run.Request, run.Flow, err)
-			return
+			return e.fail(run.Request, run.Flow, err)
 		}
 		if stage == nil {
-			e.finish(w, run)
-			return
+			return e.finish(run)
 		}
 		step, err := stage.Enter(ctx, run)
 		if err != nil {
-			e.fail(w, run.Request, run.Flow, err)
-			return
+			return e.fail(run.Request, run.Flow, err)
 		}
 		run.State()["_entered"] = true
-		if e.handle(w, run, step) {
-			return
+		if o, final := e.handle(run, step); final {
+			return o
 		}
 	}
-	e.fail(w, run.Request, run.Flow, errors.New("flow does not settle"))
+	return e.fail(run.Request, run.Flow, errors.New("flow does not settle"))
 }
 
-// handle acts on a step; it reports whether a response was written.
-func (e *Executor) handle(w http.ResponseWriter, run *Run, step Step) bool {
+// handle acts on a step; final reports whether o is the answer.
+func (e *Executor) handle(run *Run, step Step) (o Outcome, final bool) {
 	switch {
 	case step.Deny != "":
 		e.dropPlan(run)
-		e.respond(w, run, &AccessDeniedChallenge{Base: Base{Component: "ak-stage-access-denied"}, ErrorMessage: step.Deny})
-		return true
+		return e.respond(run, &AccessDeniedChallenge{Base: Base{Component: "ak-stage-access-denied"}, ErrorMessage: step.Deny}), true
 	case step.Restart:
 		e.dropPlan(run)
-		http.Redirect(w, run.Request, run.Request.URL.RequestURI(), http.StatusFound)
-		return true
+		return Outcome{Again: true}, true
 	case step.Done:
 		run.Plan.Current++
-		return false
+		return Outcome{}, false
 	case step.Challenge != nil:
 		e.savePlan(run)
-		e.respond(w, run, step.Challenge)
-		return true
+		return e.respond(run, step.Challenge), true
 	}
-	e.fail(w, run.Request, run.Flow, errors.New("stage returned an empty step"))
-	return true
+	return e.fail(run.Request, run.Flow, errors.New("stage returned an empty step")), true
 }
 
 // post handles a challenge response.
-func (e *Executor) post(w http.ResponseWriter, run *Run) {
+func (e *Executor) post(run *Run, resp Response) Outcome {
 	ctx := run.Request.Context()
 	stage, err := e.current(ctx, run)
 	if err != nil {
-		e.fail(w, run.Request, run.Flow, err)
-		return
+		return e.fail(run.Request, run.Flow, err)
 	}
 	if stage == nil {
-		e.finish(w, run)
-		return
+		return e.finish(run)
 	}
-	body, err := io.ReadAll(io.LimitReader(run.Request.Body, maxResponseBytes+1))
-	var resp Response
-	if err != nil || len(body) > maxResponseBytes || json.Unmarshal(body, &resp) != nil {
+	if _, invalid := resp["_invalid"]; invalid {
 		step, err := stage.Enter(ctx, run)
 		if err != nil || step.Challenge == nil {
-			e.fail(w, run.Request, run.Flow, fmt.Errorf("invalid response and no challenge: %v", err))
-			return
+			return e.fail(run.Request, run.Flow, fmt.Errorf("invalid response and no challenge: %v", err))
 		}
-		e.handle(w, run, Invalid(step.Challenge, "non_field_errors", "Invalid response: not a JSON object.", "invalid"))
-		return
+		o, _ := e.handle(run, Invalid(step.Challenge, "non_field_errors", "Invalid response: not a JSON object.", "invalid"))
+		return o
 	}
 	step, err := stage.Submit(ctx, run, resp)
 	if err != nil {
-		e.fail(w, run.Request, run.Flow, err)
-		return
+		return e.fail(run.Request, run.Flow, err)
 	}
 	if step.Challenge != nil && len(step.Challenge.ChallengeBase().ResponseErrors) > 0 {
 		switch run.Plan.Stages[run.Plan.Current].InvalidResponseAction {
 		case "restart":
 			e.dropPlan(run)
-			http.Redirect(w, run.Request, run.Request.URL.RequestURI(), http.StatusFound)
-			return
+			return Outcome{Again: true}
 		case "restart_with_context":
 			run.Plan.Current = 0
 			run.Plan.Context.StageState = nil
@@ -302,21 +314,23 @@ func (e *Executor) post(w http.ResponseWriter, run *Run) {
 	if step.Done {
 		run.Plan.Current++
 		e.savePlan(run)
-		// authentik answers a finished stage with a redirect to the executor.
-		http.Redirect(w, run.Request, run.Request.URL.RequestURI(), http.StatusFound)
-		return
+		return Outcome{Again: true}
 	}
-	e.handle(w, run, step)
+	o, final := e.handle(run, step)
+	if !final {
+		return e.advance(run)
+	}
+	return o
 }
 
 // finish ends the plan with a redirect challenge.
-func (e *Executor) finish(w http.ResponseWriter, run *Run) {
+func (e *Executor) finish(run *Run) Outcome {
 	to := run.Plan.Context.Redirect
 	if to == "" {
 		to = "/"
 	}
 	e.dropPlan(run)
-	e.respond(w, run, &RedirectChallenge{Base: Base{Component: "xak-flow-redirect"}, To: to})
+	return e.respond(run, &RedirectChallenge{Base: Base{Component: "xak-flow-redirect"}, To: to})
 }
 
 func (e *Executor) savePlan(run *Run) {
@@ -341,25 +355,25 @@ func (e *Executor) dropPlan(run *Run) {
 	}
 }
 
-// respond writes a challenge with the flow info filled in.
-func (e *Executor) respond(w http.ResponseWriter, run *Run, c Challenge) {
+// respond returns a challenge with the flow info filled in.
+func (e *Executor) respond(run *Run, c Challenge) Outcome {
 	b := c.ChallengeBase()
 	if b.FlowInfo == nil && run.Flow != nil {
 		b.FlowInfo = &FlowInfo{Title: run.Flow.Title, Background: run.Flow.Background, CancelURL: "/flows/-/cancel/",
 			Layout: run.Flow.Layout}
 	}
-	writeJSON(w, http.StatusOK, c)
+	return Outcome{Challenge: c}
 }
 
 // fail answers ak-stage-flow-error; the detail goes to the log only.
-func (e *Executor) fail(w http.ResponseWriter, r *http.Request, f *store.Flow, err error) {
+func (e *Executor) fail(r *http.Request, f *store.Flow, err error) Outcome {
 	rid := web.RequestID(r.Context())
 	e.logger().Error("flow error", "request_id", rid, "error", err)
 	c := &FlowErrorChallenge{Base: Base{Component: "ak-stage-flow-error"}, RequestID: rid}
 	if f != nil {
 		c.FlowInfo = &FlowInfo{Title: f.Title, Background: f.Background, CancelURL: "/flows/-/cancel/", Layout: f.Layout}
 	}
-	writeJSON(w, http.StatusOK, c)
+	return Outcome{Challenge: c}
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
