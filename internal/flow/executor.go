@@ -417,3 +417,11 @@ func clientIP(r *http.Request) string {
 	}
 	return ""
 }
+
+// Cancel drops any flow plan from the session (/flows/-/cancel/).
+func Cancel(ctx context.Context, m *session.Manager, s *store.Session) error {
+	if err := session.Set(s, planKey, nil); err != nil {
+		return err
+	}
+	return m.Save(ctx, s)
+}

@@ -40,8 +40,10 @@ import (
 	policyall "github.com/gatehouse-idp/gatehouse/internal/policy/all"
 	"github.com/gatehouse-idp/gatehouse/internal/session"
 	stageall "github.com/gatehouse-idp/gatehouse/internal/stage/all"
+	"github.com/gatehouse-idp/gatehouse/internal/store"
 	"github.com/gatehouse-idp/gatehouse/internal/store/sqlstore"
 	"github.com/gatehouse-idp/gatehouse/internal/web"
+	"github.com/gatehouse-idp/gatehouse/internal/web/flowui"
 	"github.com/gatehouse-idp/gatehouse/internal/worker"
 )
 
@@ -117,9 +119,13 @@ func (p *Process) Run(ctx context.Context) error {
 		// Go's CrossOriginProtection); scripts without those headers pass,
 		// as authentik's executor API allows.
 		executor := http.NewCrossOriginProtection().Handler(p.executor)
+		ui := &flowui.UI{Executor: p.executor, Log: p.Log.With("component", "flowui"),
+			Store:    func() store.Store { return p.st.Load() },
+			Sessions: func() *session.Manager { return p.executor.Sessions }}
 		p.web.Mount = func(r chi.Router) {
 			r.Handle(api.Prefix+"/flows/executor/{slug}/", executor)
 			r.Mount(api.Prefix, a.Handler())
+			ui.Mount(r)
 		}
 	}
 	listeners, err := p.listen()

@@ -1,0 +1,117 @@
+package e2e
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/gatehouse-idp/gatehouse/internal/testenv"
+)
+
+// browser starts headless Debian Chromium for one test.
+func browser(t *testing.T) context.Context {
+	t.Helper()
+	path := testenv.Tool(t, "chromium")
+	actx, cancel := chromedp.NewExecAllocator(context.Background(),
+		chromedp.ExecPath(path), chromedp.Headless, chromedp.NoSandbox,
+		chromedp.Flag("disable-gpu", true), chromedp.Flag("disable-quic", true),
+		chromedp.Flag("no-first-run", true), chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true), chromedp.Flag("disable-sync", true),
+		chromedp.UserDataDir(t.TempDir()), chromedp.WindowSize(1000, 800))
+	t.Cleanup(cancel)
+	ctx, cancel2 := chromedp.NewContext(actx)
+	t.Cleanup(cancel2)
+	ctx, cancel3 := context.WithTimeout(ctx, 60*time.Second)
+	t.Cleanup(cancel3)
+	return ctx
+}
+
+// screenshot saves a PNG for people to look at (GATEHOUSE_SCREENSHOTS=dir).
+func screenshot(t *testing.T, ctx context.Context, name string) {
+	dir := os.Getenv("GATEHOUSE_SCREENSHOTS")
+	if dir == "" {
+		return
+	}
+	png, err := chromedp.Run(ctx, chromedp.CaptureScreenshot())
+	if err != nil {
+		t.Errorf("screenshot %s: %v", name, err)
+		return
+	}
+	if err := os.WriteFile(filepath.Join(dir, name+".png"), png, 0o644); err != nil {
+		t.Error(err)
+	}
+}
+
+// A person logs in through the HTML flow UI: opening a protected page sends
+// them to the authentication flow, they type their username and password,
+// and land back on the page, signed in; signing out ends the session.
+func TestBrowserLogin(t *testing.T) {
+	dataDir := t.TempDir()
+	env := baseEnv(dataDir)
+	env["GATEHOUSE_BOOTSTRAP_PASSWORD"] = bootstrapPassword
+	p := start(t, env, "server")
+	p.waitReady(30 * time.Second)
+	base := p.url("http")
+	ctx := browser(t)
+
+	err := chromedp.Do(ctx,
+		chromedp.Navigate(base+"/"),
+		chromedp.WaitVisible(chromedp.ID("uid_field")),
+	)
+	if err != nil {
+		t.Fatalf("open the login page: %v", err)
+	}
+	loc, _ := chromedp.Run(ctx, chromedp.Location())
+	if !strings.Contains(loc, "/if/flow/default-authentication-flow/") || !strings.Contains(loc, "next=%2F") {
+		t.Errorf("login page at %s", loc)
+	}
+	screenshot(t, ctx, "1-identification")
+	if err := chromedp.Do(ctx,
+		chromedp.SendKeys(chromedp.ID("uid_field"), "akadmin"),
+		chromedp.Submit(chromedp.ID("uid_field")),
+		chromedp.WaitVisible(chromedp.ID("password")),
+	); err != nil {
+		t.Fatalf("identification: %v", err)
+	}
+	if who, _ := chromedp.Run(ctx, chromedp.Text(chromedp.CSS("p.user strong"))); who != "akadmin" {
+		t.Errorf("password page shows %q", who)
+	}
+	// A wrong password first: an error on the same page.
+	if err := chromedp.Do(ctx,
+		chromedp.SendKeys(chromedp.ID("password"), "not-the-password"),
+		chromedp.Submit(chromedp.ID("password")),
+		chromedp.WaitVisible(chromedp.CSS("p.error")),
+	); err != nil {
+		t.Fatalf("wrong password: %v", err)
+	}
+	screenshot(t, ctx, "2-password-error")
+	if msg, _ := chromedp.Run(ctx, chromedp.Text(chromedp.CSS("p.error"))); msg != "Failed to authenticate." {
+		t.Errorf("error message %q", msg)
+	}
+	if err := chromedp.Do(ctx,
+		chromedp.SendKeys(chromedp.ID("password"), bootstrapPassword),
+		chromedp.Submit(chromedp.ID("password")),
+		chromedp.WaitVisible(chromedp.CSS("p.user strong")),
+	); err != nil {
+		t.Fatalf("password: %v", err)
+	}
+	screenshot(t, ctx, "3-signed-in")
+	loc, _ = chromedp.Run(ctx, chromedp.Location())
+	if !strings.HasSuffix(loc, base+"/") && loc != base+"/" {
+		t.Errorf("after login at %s, want %s/", loc, base)
+	}
+	if who, _ := chromedp.Run(ctx, chromedp.Text(chromedp.CSS("p.user strong"))); who != "akadmin" {
+		t.Errorf("home page shows %q", who)
+	}
+	if err := chromedp.Do(ctx,
+		chromedp.Click(chromedp.CSS(`a[href="/flows/-/default/invalidation/"]`)),
+		chromedp.WaitVisible(chromedp.ID("uid_field")),
+	); err != nil {
+		t.Fatalf("sign out: %v", err)
+	}
+}

@@ -1,0 +1,210 @@
+// Package flowui renders flows as HTML (/if/flow/<slug>/): the same engine
+// and challenges as the JSON executor API, as server-rendered forms that work
+// without JavaScript, branded per brand. It also serves authentik's
+// /flows/-/default/{authentication,invalidation}/ and /flows/-/cancel/.
+package flowui
+
+import (
+	"embed"
+	"encoding/json"
+	"html/template"
+	"log/slog"
+	"net/http"
+	"net/url"
+
+	"github.com/go-chi/chi/v5"
+	"github.com/google/uuid"
+
+	"github.com/gatehouse-idp/gatehouse/internal/core"
+	"github.com/gatehouse-idp/gatehouse/internal/flow"
+	"github.com/gatehouse-idp/gatehouse/internal/session"
+	"github.com/gatehouse-idp/gatehouse/internal/stage/identification"
+	"github.com/gatehouse-idp/gatehouse/internal/store"
+)
+
+//go:embed templates/*.html
+var files embed.FS
+
+var pages = template.Must(template.New("").ParseFS(files, "templates/*.html"))
+
+// UI serves the flow pages.
+type UI struct {
+	Executor *flow.Executor
+	Store    func() store.Store
+	Sessions func() *session.Manager
+	Log      *slog.Logger
+}
+
+// Mount adds the routes.
+func (u *UI) Mount(r chi.Router) {
+	guard := http.NewCrossOriginProtection()
+	r.Handle("/if/flow/{slug}/", guard.Handler(http.HandlerFunc(u.flow)))
+	r.Get("/flows/-/default/authentication/", u.defaultFlow(store.DesignationAuthentication))
+	r.Get("/flows/-/default/invalidation/", u.defaultFlow(store.DesignationInvalidation))
+	r.Get("/flows/-/cancel/", u.cancel)
+	r.Get("/", u.home)
+}
+
+// view is the data of a page.
+type view struct {
+	Title, Brand, FlowTitle, Action, Component, UIDLabel, UID, Username string
+	C                                                                    any
+	Err                                                                  map[string][]flow.ErrorDetail
+}
+
+func (u *UI) brand(r *http.Request) *store.Brand {
+	brands, err := u.Store().ListBrands(r.Context())
+	if err != nil {
+		return nil
+	}
+	return core.MatchBrand(brands, r.Host)
+}
+
+func (u *UI) render(w http.ResponseWriter, r *http.Request, name string, v view) {
+	v.Brand = "Gatehouse"
+	if b := u.brand(r); b != nil && b.BrandingTitle != "" {
+		v.Brand = b.BrandingTitle
+	}
+	if v.Title == "" {
+		v.Title = v.Brand
+	}
+	body := pages.Lookup(name)
+	if body == nil {
+		body = pages.Lookup("unsupported")
+	}
+	t, err := pages.Clone()
+	if err == nil {
+		_, err = t.AddParseTree("body", body.Tree)
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; form-action 'self'; frame-ancestors 'self'; base-uri 'none'")
+	if err == nil {
+		err = t.ExecuteTemplate(w, "page", v)
+	}
+	if err != nil && u.Log != nil {
+		u.Log.Error("rendering a flow page", "error", err)
+	}
+}
+
+// flow runs the executor for the page.
+func (u *UI) flow(w http.ResponseWriter, r *http.Request) {
+	slug := chi.URLParam(r, "slug")
+	var resp flow.Response
+	if r.Method == http.MethodPost {
+		if err := r.ParseForm(); err != nil {
+			resp = flow.Response{"_invalid": json.RawMessage("true")}
+		} else {
+			resp = flow.Response{}
+			for k, vs := range r.PostForm {
+				if len(vs) > 0 {
+					b, _ := json.Marshal(vs[0])
+					resp[k] = b
+				}
+			}
+		}
+	} else if r.Method != http.MethodGet {
+		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+		return
+	}
+	// The executor reads ?next= from the original query in ?query=, as the
+	// authentik UI passes it.
+	q := r.URL.Query()
+	q.Set("query", r.URL.RawQuery)
+	r2 := r.Clone(r.Context())
+	r2.URL.RawQuery = q.Encode()
+	o := u.Executor.Execute(w, r2, slug, resp)
+	self := r.URL.RequestURI()
+	switch {
+	case o.NotFound:
+		w.WriteHeader(http.StatusNotFound)
+		u.render(w, r, "ak-stage-access-denied", view{C: map[string]string{"ErrorMessage": "No such flow."}})
+		return
+	case o.Again:
+		http.Redirect(w, r, self, http.StatusSeeOther)
+		return
+	}
+	if rc, ok := o.Challenge.(*flow.RedirectChallenge); ok {
+		http.Redirect(w, r, rc.To, http.StatusFound)
+		return
+	}
+	b := o.Challenge.ChallengeBase()
+	v := view{Action: self, Component: b.Component, C: o.Challenge, Err: map[string][]flow.ErrorDetail(b.ResponseErrors)}
+	if b.FlowInfo != nil {
+		v.FlowTitle = b.FlowInfo.Title
+	}
+	if r.Method == http.MethodPost {
+		v.UID = r.PostForm.Get("uid_field")
+	}
+	v.UIDLabel = "Username"
+	if c, ok := o.Challenge.(*identification.Challenge); ok && len(c.UserFields) > 1 {
+		v.UIDLabel = "Email or username"
+	}
+	u.render(w, r, b.Component, v)
+}
+
+// defaultFlow redirects to the brand's flow of a designation (the first flow
+// of that designation when the brand names none), keeping a safe ?next=.
+func (u *UI) defaultFlow(designation string) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		ctx := r.Context()
+		var id *uuid.UUID
+		if b := u.brand(r); b != nil {
+			if designation == store.DesignationAuthentication {
+				id = b.FlowAuthentication
+			} else {
+				id = b.FlowInvalidation
+			}
+		}
+		var f *store.Flow
+		var err error
+		if id != nil {
+			f, err = u.Store().FlowByUUID(ctx, *id)
+		}
+		if f == nil {
+			var fs []*store.Flow
+			fs, _, err = u.Store().ListFlows(ctx, designation, store.ListOptions{Page: store.Page{Limit: 1}})
+			if err == nil && len(fs) > 0 {
+				f = fs[0]
+			}
+		}
+		if f == nil {
+			if err != nil && u.Log != nil {
+				u.Log.Error("finding the default flow", "designation", designation, "error", err)
+			}
+			w.WriteHeader(http.StatusNotFound)
+			u.render(w, r, "ak-stage-access-denied", view{C: map[string]string{"ErrorMessage": "No " + designation + " flow is configured."}})
+			return
+		}
+		target := "/if/flow/" + url.PathEscape(f.Slug) + "/"
+		if next := flow.SafeNext(r.URL.Query().Get("next")); next != "" {
+			target += "?" + url.Values{"next": {next}}.Encode()
+		}
+		http.Redirect(w, r, target, http.StatusFound)
+	}
+}
+
+// cancel drops the running flow plan and starts the authentication flow.
+func (u *UI) cancel(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	sessions := u.Sessions()
+	if s, err := sessions.Load(ctx, r); err == nil && s != nil {
+		if err := flow.Cancel(ctx, sessions, s); err != nil && u.Log != nil {
+			u.Log.Error("cancelling a flow", "error", err)
+		}
+	}
+	http.Redirect(w, r, "/flows/-/default/authentication/", http.StatusFound)
+}
+
+// home shows who is signed in, or sends the visitor to sign in.
+func (u *UI) home(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	s, err := u.Sessions().Load(ctx, r)
+	if err == nil && s != nil && s.UserPK != nil {
+		if usr, err := u.Store().UserByPK(ctx, *s.UserPK); err == nil && usr.IsActive {
+			u.render(w, r, "home", view{Username: usr.Username})
+			return
+		}
+	}
+	http.Redirect(w, r, "/flows/-/default/authentication/?next=%2F", http.StatusFound)
+}
