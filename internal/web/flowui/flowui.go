@@ -48,8 +48,8 @@ func (u *UI) Mount(r chi.Router) {
 // view is the data of a page.
 type view struct {
 	Title, Brand, FlowTitle, Action, Component, UIDLabel, UID, Username string
-	C                                                                    any
-	Err                                                                  map[string][]flow.ErrorDetail
+	C                                                                   any
+	Err                                                                 map[string][]flow.ErrorDetail
 }
 
 func (u *UI) brand(r *http.Request) *store.Brand {
