@@ -109,6 +109,7 @@ func (a *API) registerAll() {
 	a.registerCrypto()
 	a.registerEvents()
 	a.registerAdmin()
+	a.registerFlows()
 }
 
 // op returns a huma operation with authentik-style ids and tags. It answers

@@ -39,6 +39,11 @@ var permissionModels = []permModel{
 	{"authentik_events", "event", "Event", nil},
 	{"authentik_rbac", "role", "Role", []string{"assign_role_permissions", "unassign_role_permissions"}},
 	{"authentik_tenants", "tenant", "Tenant", []string{"view_system_settings", "edit_system_settings", "view_system_info"}},
+	{"authentik_flows", "flow", "Flow", []string{"inspect_flow", "export_flow", "clear_flow_cache"}},
+	{"authentik_flows", "flowstagebinding", "Flow Stage Binding", nil},
+	{"authentik_flows", "stage", "Stage", nil},
+	{"authentik_policies", "policy", "Policy", nil},
+	{"authentik_policies", "policybinding", "Policy Binding", nil},
 }
 
 // Permission is authentik's Permission serializer.

@@ -265,6 +265,8 @@ type fixtures struct {
 	event, token, app      string
 	certPEM, keyPEM        string
 	sessionCookie          string
+	flow, stage, binding   string
+	flowID                 string
 }
 
 func (c *conformance) makeFixtures() fixtures {
@@ -327,6 +329,24 @@ func (c *conformance) makeFixtures() fixtures {
 	c.admin("POST", "/core/applications/", map[string]any{"name": "Conformance P", "slug": "conformance-p",
 		"provider": f.provider, "meta_launch_url": "https://conformance.example.com/"}, nil)
 
+	var flow struct {
+		PK   string `json:"pk"`
+		Slug string `json:"slug"`
+	}
+	c.admin("POST", "/flows/instances/", map[string]any{"name": "Conformance flow", "slug": "conformance-flow",
+		"title": "Conformance", "designation": "authentication"}, &flow)
+	f.flow, f.flowID = flow.Slug, flow.PK
+	var stage struct {
+		PK string `json:"pk"`
+	}
+	c.admin("POST", "/stages/dummy/", map[string]any{"name": "conformance-dummy"}, &stage)
+	f.stage = stage.PK
+	var binding struct {
+		PK string `json:"pk"`
+	}
+	c.admin("POST", "/flows/bindings/", map[string]any{"target": flow.PK, "stage": stage.PK, "order": 10}, &binding)
+	f.binding = binding.PK
+
 	var events struct {
 		Results []struct {
 			PK string `json:"pk"`
@@ -346,6 +366,12 @@ func (f fixtures) pathParams(path string) map[string]string {
 	pp := map[string]string{}
 	if strings.Contains(path, "{slug}") {
 		pp["slug"] = f.app
+		if strings.HasPrefix(path, "/flows/") {
+			pp["slug"] = f.flow
+		}
+	}
+	if strings.Contains(path, "{type}") {
+		pp["type"] = "dummy"
 	}
 	if strings.Contains(path, "{identifier}") {
 		pp["identifier"] = f.token
@@ -360,6 +386,8 @@ func (f fixtures) pathParams(path string) map[string]string {
 			"/crypto/certificatekeypairs/": f.kp,
 			"/events/events/":              f.event,
 			"/providers/all/":              strconv.FormatInt(f.provider, 10),
+			"/flows/bindings/":             f.binding,
+			"/stages/":                     f.stage,
 		} {
 			if strings.HasPrefix(path, prefix) {
 				pp["id"] = id
@@ -462,6 +490,22 @@ func (f fixtures) cases() map[string]opCase {
 		"providers_all_list":                      {},
 		"providers_all_retrieve":                  {},
 		"providers_all_destroy":                   {},
+		// flows
+		"flows_instances_list":           {query: url.Values{"designation": {"authentication"}, "search": {"conformance"}}},
+		"flows_instances_create":         {body: map[string]any{"name": "Created flow", "slug": "created-flow", "title": "Created", "designation": "enrollment"}},
+		"flows_instances_retrieve":       {},
+		"flows_instances_partial_update": {body: map[string]any{"title": "Conformance 2", "policy_engine_mode": "all"}},
+		"flows_instances_destroy":        {},
+		"flows_bindings_list":            {query: url.Values{"target": {f.flowID}}},
+		"flows_bindings_create":          {body: map[string]any{"target": f.flowID, "stage": f.stage, "order": 20}},
+		"flows_bindings_retrieve":        {},
+		"flows_bindings_partial_update":  {body: map[string]any{"order": 30, "evaluate_on_plan": true}},
+		"flows_bindings_destroy":         {},
+		"stages_all_list":                {query: url.Values{"type": {"dummy"}}},
+		"stages_all_retrieve":            {},
+		"stages_all_destroy":             {},
+		"stages_create":                  {body: map[string]any{"name": "created-deny", "settings": map[string]any{"deny_message": "no"}}},
+		"stages_partial_update":          {body: map[string]any{"name": "conformance-dummy-2", "settings": map[string]any{"throw_error": false}}},
 		// crypto
 		"crypto_certificatekeypairs_list": {query: url.Values{"has_key": {"true"}}},
 		"crypto_certificatekeypairs_create": {body: map[string]any{"name": "conformance-imported",

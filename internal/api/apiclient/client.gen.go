@@ -74,6 +74,321 @@ func (e CertificateGenerationRequestAlg) Valid() bool {
 	}
 }
 
+// Defines values for FlowAuthentication.
+const (
+	FlowAuthenticationNone                   FlowAuthentication = "none"
+	FlowAuthenticationRequireAuthenticated   FlowAuthentication = "require_authenticated"
+	FlowAuthenticationRequireOutpost         FlowAuthentication = "require_outpost"
+	FlowAuthenticationRequireRedirect        FlowAuthentication = "require_redirect"
+	FlowAuthenticationRequireSuperuser       FlowAuthentication = "require_superuser"
+	FlowAuthenticationRequireUnauthenticated FlowAuthentication = "require_unauthenticated"
+)
+
+// Valid indicates whether the value is a known member of the FlowAuthentication enum.
+func (e FlowAuthentication) Valid() bool {
+	switch e {
+	case FlowAuthenticationNone:
+		return true
+	case FlowAuthenticationRequireAuthenticated:
+		return true
+	case FlowAuthenticationRequireOutpost:
+		return true
+	case FlowAuthenticationRequireRedirect:
+		return true
+	case FlowAuthenticationRequireSuperuser:
+		return true
+	case FlowAuthenticationRequireUnauthenticated:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for FlowDeniedAction.
+const (
+	FlowDeniedActionContinue        FlowDeniedAction = "continue"
+	FlowDeniedActionMessage         FlowDeniedAction = "message"
+	FlowDeniedActionMessageContinue FlowDeniedAction = "message_continue"
+)
+
+// Valid indicates whether the value is a known member of the FlowDeniedAction enum.
+func (e FlowDeniedAction) Valid() bool {
+	switch e {
+	case FlowDeniedActionContinue:
+		return true
+	case FlowDeniedActionMessage:
+		return true
+	case FlowDeniedActionMessageContinue:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for FlowDesignation.
+const (
+	FlowDesignationAuthentication     FlowDesignation = "authentication"
+	FlowDesignationAuthorization      FlowDesignation = "authorization"
+	FlowDesignationEnrollment         FlowDesignation = "enrollment"
+	FlowDesignationInvalidation       FlowDesignation = "invalidation"
+	FlowDesignationRecovery           FlowDesignation = "recovery"
+	FlowDesignationStageConfiguration FlowDesignation = "stage_configuration"
+	FlowDesignationUnenrollment       FlowDesignation = "unenrollment"
+)
+
+// Valid indicates whether the value is a known member of the FlowDesignation enum.
+func (e FlowDesignation) Valid() bool {
+	switch e {
+	case FlowDesignationAuthentication:
+		return true
+	case FlowDesignationAuthorization:
+		return true
+	case FlowDesignationEnrollment:
+		return true
+	case FlowDesignationInvalidation:
+		return true
+	case FlowDesignationRecovery:
+		return true
+	case FlowDesignationStageConfiguration:
+		return true
+	case FlowDesignationUnenrollment:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for FlowPolicyEngineMode.
+const (
+	FlowPolicyEngineModeAll FlowPolicyEngineMode = "all"
+	FlowPolicyEngineModeAny FlowPolicyEngineMode = "any"
+)
+
+// Valid indicates whether the value is a known member of the FlowPolicyEngineMode enum.
+func (e FlowPolicyEngineMode) Valid() bool {
+	switch e {
+	case FlowPolicyEngineModeAll:
+		return true
+	case FlowPolicyEngineModeAny:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for FlowRequestAuthentication.
+const (
+	FlowRequestAuthenticationNone                   FlowRequestAuthentication = "none"
+	FlowRequestAuthenticationRequireAuthenticated   FlowRequestAuthentication = "require_authenticated"
+	FlowRequestAuthenticationRequireOutpost         FlowRequestAuthentication = "require_outpost"
+	FlowRequestAuthenticationRequireRedirect        FlowRequestAuthentication = "require_redirect"
+	FlowRequestAuthenticationRequireSuperuser       FlowRequestAuthentication = "require_superuser"
+	FlowRequestAuthenticationRequireUnauthenticated FlowRequestAuthentication = "require_unauthenticated"
+)
+
+// Valid indicates whether the value is a known member of the FlowRequestAuthentication enum.
+func (e FlowRequestAuthentication) Valid() bool {
+	switch e {
+	case FlowRequestAuthenticationNone:
+		return true
+	case FlowRequestAuthenticationRequireAuthenticated:
+		return true
+	case FlowRequestAuthenticationRequireOutpost:
+		return true
+	case FlowRequestAuthenticationRequireRedirect:
+		return true
+	case FlowRequestAuthenticationRequireSuperuser:
+		return true
+	case FlowRequestAuthenticationRequireUnauthenticated:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for FlowRequestDeniedAction.
+const (
+	FlowRequestDeniedActionContinue        FlowRequestDeniedAction = "continue"
+	FlowRequestDeniedActionMessage         FlowRequestDeniedAction = "message"
+	FlowRequestDeniedActionMessageContinue FlowRequestDeniedAction = "message_continue"
+)
+
+// Valid indicates whether the value is a known member of the FlowRequestDeniedAction enum.
+func (e FlowRequestDeniedAction) Valid() bool {
+	switch e {
+	case FlowRequestDeniedActionContinue:
+		return true
+	case FlowRequestDeniedActionMessage:
+		return true
+	case FlowRequestDeniedActionMessageContinue:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for FlowRequestDesignation.
+const (
+	FlowRequestDesignationAuthentication     FlowRequestDesignation = "authentication"
+	FlowRequestDesignationAuthorization      FlowRequestDesignation = "authorization"
+	FlowRequestDesignationEnrollment         FlowRequestDesignation = "enrollment"
+	FlowRequestDesignationInvalidation       FlowRequestDesignation = "invalidation"
+	FlowRequestDesignationRecovery           FlowRequestDesignation = "recovery"
+	FlowRequestDesignationStageConfiguration FlowRequestDesignation = "stage_configuration"
+	FlowRequestDesignationUnenrollment       FlowRequestDesignation = "unenrollment"
+)
+
+// Valid indicates whether the value is a known member of the FlowRequestDesignation enum.
+func (e FlowRequestDesignation) Valid() bool {
+	switch e {
+	case FlowRequestDesignationAuthentication:
+		return true
+	case FlowRequestDesignationAuthorization:
+		return true
+	case FlowRequestDesignationEnrollment:
+		return true
+	case FlowRequestDesignationInvalidation:
+		return true
+	case FlowRequestDesignationRecovery:
+		return true
+	case FlowRequestDesignationStageConfiguration:
+		return true
+	case FlowRequestDesignationUnenrollment:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for FlowRequestLayout.
+const (
+	ContentLeft                 FlowRequestLayout = "content_left"
+	ContentRight                FlowRequestLayout = "content_right"
+	SidebarLeft                 FlowRequestLayout = "sidebar_left"
+	SidebarLeftFrameBackground  FlowRequestLayout = "sidebar_left_frame_background"
+	SidebarRight                FlowRequestLayout = "sidebar_right"
+	SidebarRightFrameBackground FlowRequestLayout = "sidebar_right_frame_background"
+	Stacked                     FlowRequestLayout = "stacked"
+)
+
+// Valid indicates whether the value is a known member of the FlowRequestLayout enum.
+func (e FlowRequestLayout) Valid() bool {
+	switch e {
+	case ContentLeft:
+		return true
+	case ContentRight:
+		return true
+	case SidebarLeft:
+		return true
+	case SidebarLeftFrameBackground:
+		return true
+	case SidebarRight:
+		return true
+	case SidebarRightFrameBackground:
+		return true
+	case Stacked:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for FlowRequestPolicyEngineMode.
+const (
+	FlowRequestPolicyEngineModeAll FlowRequestPolicyEngineMode = "all"
+	FlowRequestPolicyEngineModeAny FlowRequestPolicyEngineMode = "any"
+)
+
+// Valid indicates whether the value is a known member of the FlowRequestPolicyEngineMode enum.
+func (e FlowRequestPolicyEngineMode) Valid() bool {
+	switch e {
+	case FlowRequestPolicyEngineModeAll:
+		return true
+	case FlowRequestPolicyEngineModeAny:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for FlowStageBindingInvalidResponseAction.
+const (
+	FlowStageBindingInvalidResponseActionRestart            FlowStageBindingInvalidResponseAction = "restart"
+	FlowStageBindingInvalidResponseActionRestartWithContext FlowStageBindingInvalidResponseAction = "restart_with_context"
+	FlowStageBindingInvalidResponseActionRetry              FlowStageBindingInvalidResponseAction = "retry"
+)
+
+// Valid indicates whether the value is a known member of the FlowStageBindingInvalidResponseAction enum.
+func (e FlowStageBindingInvalidResponseAction) Valid() bool {
+	switch e {
+	case FlowStageBindingInvalidResponseActionRestart:
+		return true
+	case FlowStageBindingInvalidResponseActionRestartWithContext:
+		return true
+	case FlowStageBindingInvalidResponseActionRetry:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for FlowStageBindingPolicyEngineMode.
+const (
+	FlowStageBindingPolicyEngineModeAll FlowStageBindingPolicyEngineMode = "all"
+	FlowStageBindingPolicyEngineModeAny FlowStageBindingPolicyEngineMode = "any"
+)
+
+// Valid indicates whether the value is a known member of the FlowStageBindingPolicyEngineMode enum.
+func (e FlowStageBindingPolicyEngineMode) Valid() bool {
+	switch e {
+	case FlowStageBindingPolicyEngineModeAll:
+		return true
+	case FlowStageBindingPolicyEngineModeAny:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for FlowStageBindingRequestInvalidResponseAction.
+const (
+	FlowStageBindingRequestInvalidResponseActionRestart            FlowStageBindingRequestInvalidResponseAction = "restart"
+	FlowStageBindingRequestInvalidResponseActionRestartWithContext FlowStageBindingRequestInvalidResponseAction = "restart_with_context"
+	FlowStageBindingRequestInvalidResponseActionRetry              FlowStageBindingRequestInvalidResponseAction = "retry"
+)
+
+// Valid indicates whether the value is a known member of the FlowStageBindingRequestInvalidResponseAction enum.
+func (e FlowStageBindingRequestInvalidResponseAction) Valid() bool {
+	switch e {
+	case FlowStageBindingRequestInvalidResponseActionRestart:
+		return true
+	case FlowStageBindingRequestInvalidResponseActionRestartWithContext:
+		return true
+	case FlowStageBindingRequestInvalidResponseActionRetry:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for FlowStageBindingRequestPolicyEngineMode.
+const (
+	FlowStageBindingRequestPolicyEngineModeAll FlowStageBindingRequestPolicyEngineMode = "all"
+	FlowStageBindingRequestPolicyEngineModeAny FlowStageBindingRequestPolicyEngineMode = "any"
+)
+
+// Valid indicates whether the value is a known member of the FlowStageBindingRequestPolicyEngineMode enum.
+func (e FlowStageBindingRequestPolicyEngineMode) Valid() bool {
+	switch e {
+	case FlowStageBindingRequestPolicyEngineModeAll:
+		return true
+	case FlowStageBindingRequestPolicyEngineModeAny:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for PatchedUserRequestType.
 const (
 	PatchedUserRequestTypeExternal               PatchedUserRequestType = "external"
@@ -284,6 +599,42 @@ func (e CryptoCertificatekeypairsListParamsHasKey) Valid() bool {
 	}
 }
 
+// Defines values for FlowsInstancesListParamsDesignation.
+const (
+	FlowsInstancesListParamsDesignationAuthentication     FlowsInstancesListParamsDesignation = "authentication"
+	FlowsInstancesListParamsDesignationAuthorization      FlowsInstancesListParamsDesignation = "authorization"
+	FlowsInstancesListParamsDesignationEmpty              FlowsInstancesListParamsDesignation = ""
+	FlowsInstancesListParamsDesignationEnrollment         FlowsInstancesListParamsDesignation = "enrollment"
+	FlowsInstancesListParamsDesignationInvalidation       FlowsInstancesListParamsDesignation = "invalidation"
+	FlowsInstancesListParamsDesignationRecovery           FlowsInstancesListParamsDesignation = "recovery"
+	FlowsInstancesListParamsDesignationStageConfiguration FlowsInstancesListParamsDesignation = "stage_configuration"
+	FlowsInstancesListParamsDesignationUnenrollment       FlowsInstancesListParamsDesignation = "unenrollment"
+)
+
+// Valid indicates whether the value is a known member of the FlowsInstancesListParamsDesignation enum.
+func (e FlowsInstancesListParamsDesignation) Valid() bool {
+	switch e {
+	case FlowsInstancesListParamsDesignationAuthentication:
+		return true
+	case FlowsInstancesListParamsDesignationAuthorization:
+		return true
+	case FlowsInstancesListParamsDesignationEmpty:
+		return true
+	case FlowsInstancesListParamsDesignationEnrollment:
+		return true
+	case FlowsInstancesListParamsDesignationInvalidation:
+		return true
+	case FlowsInstancesListParamsDesignationRecovery:
+		return true
+	case FlowsInstancesListParamsDesignationStageConfiguration:
+		return true
+	case FlowsInstancesListParamsDesignationUnenrollment:
+		return true
+	default:
+		return false
+	}
+}
+
 // AppListOutputBody defines model for AppListOutputBody.
 type AppListOutputBody struct {
 	Autocomplete map[string]interface{} `json:"autocomplete"`
@@ -475,6 +826,103 @@ type EventListOutputBody struct {
 	Results      *[]Event               `json:"results"`
 }
 
+// Flow defines model for Flow.
+type Flow struct {
+	Authentication          FlowAuthentication   `json:"authentication"`
+	Background              string               `json:"background"`
+	CompatibilityMode       bool                 `json:"compatibility_mode"`
+	DeniedAction            FlowDeniedAction     `json:"denied_action"`
+	Designation             FlowDesignation      `json:"designation"`
+	ExportUrl               string               `json:"export_url"`
+	Layout                  string               `json:"layout"`
+	Name                    string               `json:"name"`
+	Pk                      string               `json:"pk"`
+	Policies                *[]string            `json:"policies"`
+	PolicyEngineMode        FlowPolicyEngineMode `json:"policy_engine_mode"`
+	PolicybindingmodelPtrId string               `json:"policybindingmodel_ptr_id"`
+	Slug                    string               `json:"slug"`
+	Stages                  *[]string            `json:"stages"`
+	Title                   string               `json:"title"`
+}
+
+// FlowAuthentication defines model for Flow.Authentication.
+type FlowAuthentication string
+
+// FlowDeniedAction defines model for Flow.DeniedAction.
+type FlowDeniedAction string
+
+// FlowDesignation defines model for Flow.Designation.
+type FlowDesignation string
+
+// FlowPolicyEngineMode defines model for Flow.PolicyEngineMode.
+type FlowPolicyEngineMode string
+
+// FlowRequest defines model for FlowRequest.
+type FlowRequest struct {
+	Authentication    *FlowRequestAuthentication   `json:"authentication,omitempty"`
+	Background        *string                      `json:"background,omitempty"`
+	CompatibilityMode *bool                        `json:"compatibility_mode,omitempty"`
+	DeniedAction      *FlowRequestDeniedAction     `json:"denied_action,omitempty"`
+	Designation       *FlowRequestDesignation      `json:"designation,omitempty"`
+	Layout            *FlowRequestLayout           `json:"layout,omitempty"`
+	Name              *string                      `json:"name,omitempty"`
+	PolicyEngineMode  *FlowRequestPolicyEngineMode `json:"policy_engine_mode,omitempty"`
+	Slug              *string                      `json:"slug,omitempty"`
+	Title             *string                      `json:"title,omitempty"`
+}
+
+// FlowRequestAuthentication defines model for FlowRequest.Authentication.
+type FlowRequestAuthentication string
+
+// FlowRequestDeniedAction defines model for FlowRequest.DeniedAction.
+type FlowRequestDeniedAction string
+
+// FlowRequestDesignation defines model for FlowRequest.Designation.
+type FlowRequestDesignation string
+
+// FlowRequestLayout defines model for FlowRequest.Layout.
+type FlowRequestLayout string
+
+// FlowRequestPolicyEngineMode defines model for FlowRequest.PolicyEngineMode.
+type FlowRequestPolicyEngineMode string
+
+// FlowStageBinding defines model for FlowStageBinding.
+type FlowStageBinding struct {
+	EvaluateOnPlan          bool                                  `json:"evaluate_on_plan"`
+	InvalidResponseAction   FlowStageBindingInvalidResponseAction `json:"invalid_response_action"`
+	Order                   int64                                 `json:"order"`
+	Pk                      string                                `json:"pk"`
+	PolicyEngineMode        FlowStageBindingPolicyEngineMode      `json:"policy_engine_mode"`
+	PolicybindingmodelPtrId string                                `json:"policybindingmodel_ptr_id"`
+	ReEvaluatePolicies      bool                                  `json:"re_evaluate_policies"`
+	Stage                   string                                `json:"stage"`
+	StageObj                StageInfo                             `json:"stage_obj"`
+	Target                  string                                `json:"target"`
+}
+
+// FlowStageBindingInvalidResponseAction defines model for FlowStageBinding.InvalidResponseAction.
+type FlowStageBindingInvalidResponseAction string
+
+// FlowStageBindingPolicyEngineMode defines model for FlowStageBinding.PolicyEngineMode.
+type FlowStageBindingPolicyEngineMode string
+
+// FlowStageBindingRequest defines model for FlowStageBindingRequest.
+type FlowStageBindingRequest struct {
+	EvaluateOnPlan        *bool                                         `json:"evaluate_on_plan,omitempty"`
+	InvalidResponseAction *FlowStageBindingRequestInvalidResponseAction `json:"invalid_response_action,omitempty"`
+	Order                 *int64                                        `json:"order,omitempty"`
+	PolicyEngineMode      *FlowStageBindingRequestPolicyEngineMode      `json:"policy_engine_mode,omitempty"`
+	ReEvaluatePolicies    *bool                                         `json:"re_evaluate_policies,omitempty"`
+	Stage                 *string                                       `json:"stage,omitempty"`
+	Target                *string                                       `json:"target,omitempty"`
+}
+
+// FlowStageBindingRequestInvalidResponseAction defines model for FlowStageBindingRequest.InvalidResponseAction.
+type FlowStageBindingRequestInvalidResponseAction string
+
+// FlowStageBindingRequestPolicyEngineMode defines model for FlowStageBindingRequest.PolicyEngineMode.
+type FlowStageBindingRequestPolicyEngineMode string
+
 // GenericError defines model for GenericError.
 type GenericError struct {
 	Code   *string `json:"code,omitempty"`
@@ -523,6 +971,27 @@ type KeyPairListOutputBody struct {
 	Autocomplete map[string]interface{} `json:"autocomplete"`
 	Pagination   Pagination             `json:"pagination"`
 	Results      *[]CertificateKeyPair  `json:"results"`
+}
+
+// ListOfFlowBody defines model for ListOfFlowBody.
+type ListOfFlowBody struct {
+	Autocomplete map[string]interface{} `json:"autocomplete"`
+	Pagination   Pagination             `json:"pagination"`
+	Results      *[]Flow                `json:"results"`
+}
+
+// ListOfFlowStageBindingBody defines model for ListOfFlowStageBindingBody.
+type ListOfFlowStageBindingBody struct {
+	Autocomplete map[string]interface{} `json:"autocomplete"`
+	Pagination   Pagination             `json:"pagination"`
+	Results      *[]FlowStageBinding    `json:"results"`
+}
+
+// ListOfStageInfoBody defines model for ListOfStageInfoBody.
+type ListOfStageInfoBody struct {
+	Autocomplete map[string]interface{} `json:"autocomplete"`
+	Pagination   Pagination             `json:"pagination"`
+	Results      *[]StageInfo           `json:"results"`
 }
 
 // MeOutputBody defines model for MeOutputBody.
@@ -757,6 +1226,25 @@ type Settings struct {
 	ImpersonationRequireReason bool                   `json:"impersonation_require_reason"`
 	PaginationDefaultPageSize  int64                  `json:"pagination_default_page_size"`
 	PaginationMaxPageSize      int64                  `json:"pagination_max_page_size"`
+}
+
+// StageInfo defines model for StageInfo.
+type StageInfo struct {
+	Component     string                 `json:"component"`
+	MetaModelName string                 `json:"meta_model_name"`
+	Name          string                 `json:"name"`
+	Pk            string                 `json:"pk"`
+	Settings      map[string]interface{} `json:"settings"`
+	Type          string                 `json:"type"`
+	VerboseName   string                 `json:"verbose_name"`
+}
+
+// StageRequest defines model for StageRequest.
+type StageRequest struct {
+	Name *string `json:"name,omitempty"`
+
+	// Settings The stage type's fields, as authentik names them
+	Settings *map[string]interface{} `json:"settings,omitempty"`
 }
 
 // Token defines model for Token.
@@ -1032,6 +1520,43 @@ type EventsEventsListParams struct {
 	ContextModelPk *string `form:"context_model_pk,omitempty" json:"context_model_pk,omitempty"`
 }
 
+// FlowsBindingsListParams defines parameters for FlowsBindingsList.
+type FlowsBindingsListParams struct {
+	// Page A page number within the paginated result set.
+	Page *int64 `form:"page,omitempty" json:"page,omitempty"`
+
+	// PageSize Number of results to return per page.
+	PageSize *int64 `form:"page_size,omitempty" json:"page_size,omitempty"`
+
+	// Ordering Which field to use when ordering the results.
+	Ordering *string `form:"ordering,omitempty" json:"ordering,omitempty"`
+
+	// Search A search term.
+	Search *string `form:"search,omitempty" json:"search,omitempty"`
+
+	// Target Only this flow's bindings (uuid)
+	Target *string `form:"target,omitempty" json:"target,omitempty"`
+}
+
+// FlowsInstancesListParams defines parameters for FlowsInstancesList.
+type FlowsInstancesListParams struct {
+	// Page A page number within the paginated result set.
+	Page *int64 `form:"page,omitempty" json:"page,omitempty"`
+
+	// PageSize Number of results to return per page.
+	PageSize *int64 `form:"page_size,omitempty" json:"page_size,omitempty"`
+
+	// Ordering Which field to use when ordering the results.
+	Ordering *string `form:"ordering,omitempty" json:"ordering,omitempty"`
+
+	// Search A search term.
+	Search      *string                              `form:"search,omitempty" json:"search,omitempty"`
+	Designation *FlowsInstancesListParamsDesignation `form:"designation,omitempty" json:"designation,omitempty"`
+}
+
+// FlowsInstancesListParamsDesignation defines parameters for FlowsInstancesList.
+type FlowsInstancesListParamsDesignation string
+
 // ProvidersAllListParams defines parameters for ProvidersAllList.
 type ProvidersAllListParams struct {
 	// Page A page number within the paginated result set.
@@ -1090,6 +1615,22 @@ type RbacRolesListParams struct {
 
 	// Search A search term.
 	Search *string `form:"search,omitempty" json:"search,omitempty"`
+}
+
+// StagesAllListParams defines parameters for StagesAllList.
+type StagesAllListParams struct {
+	// Page A page number within the paginated result set.
+	Page *int64 `form:"page,omitempty" json:"page,omitempty"`
+
+	// PageSize Number of results to return per page.
+	PageSize *int64 `form:"page_size,omitempty" json:"page_size,omitempty"`
+
+	// Ordering Which field to use when ordering the results.
+	Ordering *string `form:"ordering,omitempty" json:"ordering,omitempty"`
+
+	// Search A search term.
+	Search *string `form:"search,omitempty" json:"search,omitempty"`
+	Type   *string `form:"type,omitempty" json:"type,omitempty"`
 }
 
 // AdminSettingsPartialUpdateJSONRequestBody defines body for AdminSettingsPartialUpdate for application/json ContentType.
@@ -1158,6 +1699,18 @@ type CryptoCertificatekeypairsGenerateCreateJSONRequestBody = CertificateGenerat
 // CryptoCertificatekeypairsPartialUpdateJSONRequestBody defines body for CryptoCertificatekeypairsPartialUpdate for application/json ContentType.
 type CryptoCertificatekeypairsPartialUpdateJSONRequestBody = PatchedCertificateKeyPairRequest
 
+// FlowsBindingsCreateJSONRequestBody defines body for FlowsBindingsCreate for application/json ContentType.
+type FlowsBindingsCreateJSONRequestBody = FlowStageBindingRequest
+
+// FlowsBindingsPartialUpdateJSONRequestBody defines body for FlowsBindingsPartialUpdate for application/json ContentType.
+type FlowsBindingsPartialUpdateJSONRequestBody = FlowStageBindingRequest
+
+// FlowsInstancesCreateJSONRequestBody defines body for FlowsInstancesCreate for application/json ContentType.
+type FlowsInstancesCreateJSONRequestBody = FlowRequest
+
+// FlowsInstancesPartialUpdateJSONRequestBody defines body for FlowsInstancesPartialUpdate for application/json ContentType.
+type FlowsInstancesPartialUpdateJSONRequestBody = FlowRequest
+
 // RbacPermissionsAssignedByRolesAssignJSONRequestBody defines body for RbacPermissionsAssignedByRolesAssign for application/json ContentType.
 type RbacPermissionsAssignedByRolesAssignJSONRequestBody = PermissionAssignRequest
 
@@ -1172,6 +1725,12 @@ type RbacRolesPartialUpdateJSONRequestBody = RoleBody
 
 // RbacRolesUpdateJSONRequestBody defines body for RbacRolesUpdate for application/json ContentType.
 type RbacRolesUpdateJSONRequestBody = RoleBody
+
+// StagesCreateJSONRequestBody defines body for StagesCreate for application/json ContentType.
+type StagesCreateJSONRequestBody = StageRequest
+
+// StagesPartialUpdateJSONRequestBody defines body for StagesPartialUpdate for application/json ContentType.
+type StagesPartialUpdateJSONRequestBody = StageRequest
 
 // Getter for additional properties for ValidationError. Returns the specified
 // element and whether it was found
@@ -1788,6 +2347,92 @@ type ClientInterface interface {
 	// Corresponds with GET /events/events/{id}/ (the `EventsEventsRetrieve` operationId).
 	EventsEventsRetrieve(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// FlowsBindingsList List flow-stage bindings
+	//
+	// Corresponds with GET /flows/bindings/ (the `FlowsBindingsList` operationId).
+	FlowsBindingsList(ctx context.Context, params *FlowsBindingsListParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// FlowsBindingsCreateWithBody Bind a stage to a flow
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /flows/bindings/ (the `FlowsBindingsCreate` operationId).
+	FlowsBindingsCreateWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// FlowsBindingsCreate Bind a stage to a flow
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /flows/bindings/ (the `FlowsBindingsCreate` operationId).
+	FlowsBindingsCreate(ctx context.Context, body FlowsBindingsCreateJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// FlowsBindingsDestroy Delete a binding
+	//
+	// Corresponds with DELETE /flows/bindings/{id}/ (the `FlowsBindingsDestroy` operationId).
+	FlowsBindingsDestroy(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// FlowsBindingsRetrieve Get a binding
+	//
+	// Corresponds with GET /flows/bindings/{id}/ (the `FlowsBindingsRetrieve` operationId).
+	FlowsBindingsRetrieve(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// FlowsBindingsPartialUpdateWithBody Update a binding
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with PATCH /flows/bindings/{id}/ (the `FlowsBindingsPartialUpdate` operationId).
+	FlowsBindingsPartialUpdateWithBody(ctx context.Context, id string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// FlowsBindingsPartialUpdate Update a binding
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with PATCH /flows/bindings/{id}/ (the `FlowsBindingsPartialUpdate` operationId).
+	FlowsBindingsPartialUpdate(ctx context.Context, id string, body FlowsBindingsPartialUpdateJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// FlowsInstancesList List flows
+	//
+	// Corresponds with GET /flows/instances/ (the `FlowsInstancesList` operationId).
+	FlowsInstancesList(ctx context.Context, params *FlowsInstancesListParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// FlowsInstancesCreateWithBody Create a flow
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /flows/instances/ (the `FlowsInstancesCreate` operationId).
+	FlowsInstancesCreateWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// FlowsInstancesCreate Create a flow
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /flows/instances/ (the `FlowsInstancesCreate` operationId).
+	FlowsInstancesCreate(ctx context.Context, body FlowsInstancesCreateJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// FlowsInstancesDestroy Delete a flow
+	//
+	// Corresponds with DELETE /flows/instances/{slug}/ (the `FlowsInstancesDestroy` operationId).
+	FlowsInstancesDestroy(ctx context.Context, slug string, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// FlowsInstancesRetrieve Get a flow
+	//
+	// Corresponds with GET /flows/instances/{slug}/ (the `FlowsInstancesRetrieve` operationId).
+	FlowsInstancesRetrieve(ctx context.Context, slug string, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// FlowsInstancesPartialUpdateWithBody Update a flow
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with PATCH /flows/instances/{slug}/ (the `FlowsInstancesPartialUpdate` operationId).
+	FlowsInstancesPartialUpdateWithBody(ctx context.Context, slug string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// FlowsInstancesPartialUpdate Update a flow
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with PATCH /flows/instances/{slug}/ (the `FlowsInstancesPartialUpdate` operationId).
+	FlowsInstancesPartialUpdate(ctx context.Context, slug string, body FlowsInstancesPartialUpdateJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// ProvidersAllList List providers of every type
 	//
 	// Corresponds with GET /providers/all/ (the `ProvidersAllList` operationId).
@@ -1902,6 +2547,49 @@ type ClientInterface interface {
 	//
 	// Corresponds with GET /root/config/ (the `RootConfigRetrieve` operationId).
 	RootConfigRetrieve(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// StagesAllList List stages of every type
+	//
+	// Corresponds with GET /stages/all/ (the `StagesAllList` operationId).
+	StagesAllList(ctx context.Context, params *StagesAllListParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// StagesAllDestroy Delete a stage
+	//
+	// Corresponds with DELETE /stages/all/{id}/ (the `StagesAllDestroy` operationId).
+	StagesAllDestroy(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// StagesAllRetrieve Get a stage
+	//
+	// Corresponds with GET /stages/all/{id}/ (the `StagesAllRetrieve` operationId).
+	StagesAllRetrieve(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// StagesCreateWithBody Create a stage of a type (identification, password, user_login, ...)
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /stages/{type}/ (the `StagesCreate` operationId).
+	StagesCreateWithBody(ctx context.Context, pType string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// StagesCreate Create a stage of a type (identification, password, user_login, ...)
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /stages/{type}/ (the `StagesCreate` operationId).
+	StagesCreate(ctx context.Context, pType string, body StagesCreateJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// StagesPartialUpdateWithBody Update a stage
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with PATCH /stages/{type}/{id}/ (the `StagesPartialUpdate` operationId).
+	StagesPartialUpdateWithBody(ctx context.Context, pType string, id string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// StagesPartialUpdate Update a stage
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with PATCH /stages/{type}/{id}/ (the `StagesPartialUpdate` operationId).
+	StagesPartialUpdate(ctx context.Context, pType string, id string, body StagesPartialUpdateJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 }
 
 // AdminSettingsRetrieve System settings
@@ -3102,6 +3790,232 @@ func (c *Client) EventsEventsRetrieve(ctx context.Context, id string, reqEditors
 	return c.Client.Do(req)
 }
 
+// FlowsBindingsList List flow-stage bindings
+//
+// Corresponds with GET /flows/bindings/ (the `FlowsBindingsList` operationId).
+func (c *Client) FlowsBindingsList(ctx context.Context, params *FlowsBindingsListParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewFlowsBindingsListRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// FlowsBindingsCreateWithBody Bind a stage to a flow
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /flows/bindings/ (the `FlowsBindingsCreate` operationId).
+func (c *Client) FlowsBindingsCreateWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewFlowsBindingsCreateRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// FlowsBindingsCreate Bind a stage to a flow
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /flows/bindings/ (the `FlowsBindingsCreate` operationId).
+func (c *Client) FlowsBindingsCreate(ctx context.Context, body FlowsBindingsCreateJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewFlowsBindingsCreateRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// FlowsBindingsDestroy Delete a binding
+//
+// Corresponds with DELETE /flows/bindings/{id}/ (the `FlowsBindingsDestroy` operationId).
+func (c *Client) FlowsBindingsDestroy(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewFlowsBindingsDestroyRequest(c.Server, id)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// FlowsBindingsRetrieve Get a binding
+//
+// Corresponds with GET /flows/bindings/{id}/ (the `FlowsBindingsRetrieve` operationId).
+func (c *Client) FlowsBindingsRetrieve(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewFlowsBindingsRetrieveRequest(c.Server, id)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// FlowsBindingsPartialUpdateWithBody Update a binding
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with PATCH /flows/bindings/{id}/ (the `FlowsBindingsPartialUpdate` operationId).
+func (c *Client) FlowsBindingsPartialUpdateWithBody(ctx context.Context, id string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewFlowsBindingsPartialUpdateRequestWithBody(c.Server, id, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// FlowsBindingsPartialUpdate Update a binding
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with PATCH /flows/bindings/{id}/ (the `FlowsBindingsPartialUpdate` operationId).
+func (c *Client) FlowsBindingsPartialUpdate(ctx context.Context, id string, body FlowsBindingsPartialUpdateJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewFlowsBindingsPartialUpdateRequest(c.Server, id, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// FlowsInstancesList List flows
+//
+// Corresponds with GET /flows/instances/ (the `FlowsInstancesList` operationId).
+func (c *Client) FlowsInstancesList(ctx context.Context, params *FlowsInstancesListParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewFlowsInstancesListRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// FlowsInstancesCreateWithBody Create a flow
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /flows/instances/ (the `FlowsInstancesCreate` operationId).
+func (c *Client) FlowsInstancesCreateWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewFlowsInstancesCreateRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// FlowsInstancesCreate Create a flow
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /flows/instances/ (the `FlowsInstancesCreate` operationId).
+func (c *Client) FlowsInstancesCreate(ctx context.Context, body FlowsInstancesCreateJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewFlowsInstancesCreateRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// FlowsInstancesDestroy Delete a flow
+//
+// Corresponds with DELETE /flows/instances/{slug}/ (the `FlowsInstancesDestroy` operationId).
+func (c *Client) FlowsInstancesDestroy(ctx context.Context, slug string, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewFlowsInstancesDestroyRequest(c.Server, slug)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// FlowsInstancesRetrieve Get a flow
+//
+// Corresponds with GET /flows/instances/{slug}/ (the `FlowsInstancesRetrieve` operationId).
+func (c *Client) FlowsInstancesRetrieve(ctx context.Context, slug string, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewFlowsInstancesRetrieveRequest(c.Server, slug)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// FlowsInstancesPartialUpdateWithBody Update a flow
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with PATCH /flows/instances/{slug}/ (the `FlowsInstancesPartialUpdate` operationId).
+func (c *Client) FlowsInstancesPartialUpdateWithBody(ctx context.Context, slug string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewFlowsInstancesPartialUpdateRequestWithBody(c.Server, slug, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// FlowsInstancesPartialUpdate Update a flow
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with PATCH /flows/instances/{slug}/ (the `FlowsInstancesPartialUpdate` operationId).
+func (c *Client) FlowsInstancesPartialUpdate(ctx context.Context, slug string, body FlowsInstancesPartialUpdateJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewFlowsInstancesPartialUpdateRequest(c.Server, slug, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // ProvidersAllList List providers of every type
 //
 // Corresponds with GET /providers/all/ (the `ProvidersAllList` operationId).
@@ -3397,6 +4311,119 @@ func (c *Client) RbacRolesUpdate(ctx context.Context, id string, body RbacRolesU
 // Corresponds with GET /root/config/ (the `RootConfigRetrieve` operationId).
 func (c *Client) RootConfigRetrieve(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewRootConfigRetrieveRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// StagesAllList List stages of every type
+//
+// Corresponds with GET /stages/all/ (the `StagesAllList` operationId).
+func (c *Client) StagesAllList(ctx context.Context, params *StagesAllListParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewStagesAllListRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// StagesAllDestroy Delete a stage
+//
+// Corresponds with DELETE /stages/all/{id}/ (the `StagesAllDestroy` operationId).
+func (c *Client) StagesAllDestroy(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewStagesAllDestroyRequest(c.Server, id)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// StagesAllRetrieve Get a stage
+//
+// Corresponds with GET /stages/all/{id}/ (the `StagesAllRetrieve` operationId).
+func (c *Client) StagesAllRetrieve(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewStagesAllRetrieveRequest(c.Server, id)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// StagesCreateWithBody Create a stage of a type (identification, password, user_login, ...)
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /stages/{type}/ (the `StagesCreate` operationId).
+func (c *Client) StagesCreateWithBody(ctx context.Context, pType string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewStagesCreateRequestWithBody(c.Server, pType, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// StagesCreate Create a stage of a type (identification, password, user_login, ...)
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /stages/{type}/ (the `StagesCreate` operationId).
+func (c *Client) StagesCreate(ctx context.Context, pType string, body StagesCreateJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewStagesCreateRequest(c.Server, pType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// StagesPartialUpdateWithBody Update a stage
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with PATCH /stages/{type}/{id}/ (the `StagesPartialUpdate` operationId).
+func (c *Client) StagesPartialUpdateWithBody(ctx context.Context, pType string, id string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewStagesPartialUpdateRequestWithBody(c.Server, pType, id, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// StagesPartialUpdate Update a stage
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with PATCH /stages/{type}/{id}/ (the `StagesPartialUpdate` operationId).
+func (c *Client) StagesPartialUpdate(ctx context.Context, pType string, id string, body StagesPartialUpdateJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewStagesPartialUpdateRequest(c.Server, pType, id, body)
 	if err != nil {
 		return nil, err
 	}
@@ -5908,6 +6935,520 @@ func NewEventsEventsRetrieveRequest(server string, id string) (*http.Request, er
 	return req, nil
 }
 
+// NewFlowsBindingsListRequest constructs an http.Request for the FlowsBindingsList method
+func NewFlowsBindingsListRequest(server string, params *FlowsBindingsListParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/flows/bindings/")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Page != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "page", *params.Page, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.PageSize != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "page_size", *params.PageSize, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Ordering != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "ordering", *params.Ordering, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Search != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "search", *params.Search, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Target != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "target", *params.Target, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewFlowsBindingsCreateRequest calls the generic FlowsBindingsCreate builder with application/json body
+func NewFlowsBindingsCreateRequest(server string, body FlowsBindingsCreateJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewFlowsBindingsCreateRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewFlowsBindingsCreateRequestWithBody constructs an http.Request for the FlowsBindingsCreate method, with any body, and a specified content type
+func NewFlowsBindingsCreateRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/flows/bindings/")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewFlowsBindingsDestroyRequest constructs an http.Request for the FlowsBindingsDestroy method
+func NewFlowsBindingsDestroyRequest(server string, id string) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/flows/bindings/%s/", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewFlowsBindingsRetrieveRequest constructs an http.Request for the FlowsBindingsRetrieve method
+func NewFlowsBindingsRetrieveRequest(server string, id string) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/flows/bindings/%s/", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewFlowsBindingsPartialUpdateRequest calls the generic FlowsBindingsPartialUpdate builder with application/json body
+func NewFlowsBindingsPartialUpdateRequest(server string, id string, body FlowsBindingsPartialUpdateJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewFlowsBindingsPartialUpdateRequestWithBody(server, id, "application/json", bodyReader)
+}
+
+// NewFlowsBindingsPartialUpdateRequestWithBody constructs an http.Request for the FlowsBindingsPartialUpdate method, with any body, and a specified content type
+func NewFlowsBindingsPartialUpdateRequestWithBody(server string, id string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/flows/bindings/%s/", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPatch, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewFlowsInstancesListRequest constructs an http.Request for the FlowsInstancesList method
+func NewFlowsInstancesListRequest(server string, params *FlowsInstancesListParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/flows/instances/")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Page != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "page", *params.Page, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.PageSize != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "page_size", *params.PageSize, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Ordering != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "ordering", *params.Ordering, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Search != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "search", *params.Search, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Designation != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "designation", *params.Designation, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewFlowsInstancesCreateRequest calls the generic FlowsInstancesCreate builder with application/json body
+func NewFlowsInstancesCreateRequest(server string, body FlowsInstancesCreateJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewFlowsInstancesCreateRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewFlowsInstancesCreateRequestWithBody constructs an http.Request for the FlowsInstancesCreate method, with any body, and a specified content type
+func NewFlowsInstancesCreateRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/flows/instances/")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewFlowsInstancesDestroyRequest constructs an http.Request for the FlowsInstancesDestroy method
+func NewFlowsInstancesDestroyRequest(server string, slug string) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "slug", slug, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/flows/instances/%s/", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewFlowsInstancesRetrieveRequest constructs an http.Request for the FlowsInstancesRetrieve method
+func NewFlowsInstancesRetrieveRequest(server string, slug string) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "slug", slug, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/flows/instances/%s/", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewFlowsInstancesPartialUpdateRequest calls the generic FlowsInstancesPartialUpdate builder with application/json body
+func NewFlowsInstancesPartialUpdateRequest(server string, slug string, body FlowsInstancesPartialUpdateJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewFlowsInstancesPartialUpdateRequestWithBody(server, slug, "application/json", bodyReader)
+}
+
+// NewFlowsInstancesPartialUpdateRequestWithBody constructs an http.Request for the FlowsInstancesPartialUpdate method, with any body, and a specified content type
+func NewFlowsInstancesPartialUpdateRequestWithBody(server string, slug string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "slug", slug, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/flows/instances/%s/", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPatch, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
 // NewProvidersAllListRequest constructs an http.Request for the ProvidersAllList method
 func NewProvidersAllListRequest(server string, params *ProvidersAllListParams) (*http.Request, error) {
 	var err error
@@ -6666,6 +8207,277 @@ func NewRootConfigRetrieveRequest(server string) (*http.Request, error) {
 	return req, nil
 }
 
+// NewStagesAllListRequest constructs an http.Request for the StagesAllList method
+func NewStagesAllListRequest(server string, params *StagesAllListParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/stages/all/")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Page != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "page", *params.Page, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.PageSize != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "page_size", *params.PageSize, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Ordering != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "ordering", *params.Ordering, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Search != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "search", *params.Search, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Type != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "type", *params.Type, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewStagesAllDestroyRequest constructs an http.Request for the StagesAllDestroy method
+func NewStagesAllDestroyRequest(server string, id string) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/stages/all/%s/", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewStagesAllRetrieveRequest constructs an http.Request for the StagesAllRetrieve method
+func NewStagesAllRetrieveRequest(server string, id string) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/stages/all/%s/", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewStagesCreateRequest calls the generic StagesCreate builder with application/json body
+func NewStagesCreateRequest(server string, pType string, body StagesCreateJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewStagesCreateRequestWithBody(server, pType, "application/json", bodyReader)
+}
+
+// NewStagesCreateRequestWithBody constructs an http.Request for the StagesCreate method, with any body, and a specified content type
+func NewStagesCreateRequestWithBody(server string, pType string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "type", pType, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/stages/%s/", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewStagesPartialUpdateRequest calls the generic StagesPartialUpdate builder with application/json body
+func NewStagesPartialUpdateRequest(server string, pType string, id string, body StagesPartialUpdateJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewStagesPartialUpdateRequestWithBody(server, pType, id, "application/json", bodyReader)
+}
+
+// NewStagesPartialUpdateRequestWithBody constructs an http.Request for the StagesPartialUpdate method, with any body, and a specified content type
+func NewStagesPartialUpdateRequestWithBody(server string, pType string, id string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "type", pType, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/stages/%s/%s/", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPatch, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
 func (c *Client) applyEditors(ctx context.Context, req *http.Request, additionalEditors []RequestEditorFn) error {
 	for _, r := range c.RequestEditors {
 		if err := r(ctx, req); err != nil {
@@ -7228,6 +9040,104 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with GET /events/events/{id}/ (the `EventsEventsRetrieve` operationId).
 	EventsEventsRetrieveWithResponse(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*EventsEventsRetrieveResponse, error)
 
+	// FlowsBindingsListWithResponse List flow-stage bindings
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /flows/bindings/ (the `FlowsBindingsList` operationId).
+	FlowsBindingsListWithResponse(ctx context.Context, params *FlowsBindingsListParams, reqEditors ...RequestEditorFn) (*FlowsBindingsListResponse, error)
+
+	// FlowsBindingsCreateWithBodyWithResponse Bind a stage to a flow
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /flows/bindings/ (the `FlowsBindingsCreate` operationId).
+	FlowsBindingsCreateWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*FlowsBindingsCreateResponse, error)
+
+	// FlowsBindingsCreateWithResponse Bind a stage to a flow
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /flows/bindings/ (the `FlowsBindingsCreate` operationId).
+	FlowsBindingsCreateWithResponse(ctx context.Context, body FlowsBindingsCreateJSONRequestBody, reqEditors ...RequestEditorFn) (*FlowsBindingsCreateResponse, error)
+
+	// FlowsBindingsDestroyWithResponse Delete a binding
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /flows/bindings/{id}/ (the `FlowsBindingsDestroy` operationId).
+	FlowsBindingsDestroyWithResponse(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*FlowsBindingsDestroyResponse, error)
+
+	// FlowsBindingsRetrieveWithResponse Get a binding
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /flows/bindings/{id}/ (the `FlowsBindingsRetrieve` operationId).
+	FlowsBindingsRetrieveWithResponse(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*FlowsBindingsRetrieveResponse, error)
+
+	// FlowsBindingsPartialUpdateWithBodyWithResponse Update a binding
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PATCH /flows/bindings/{id}/ (the `FlowsBindingsPartialUpdate` operationId).
+	FlowsBindingsPartialUpdateWithBodyWithResponse(ctx context.Context, id string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*FlowsBindingsPartialUpdateResponse, error)
+
+	// FlowsBindingsPartialUpdateWithResponse Update a binding
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PATCH /flows/bindings/{id}/ (the `FlowsBindingsPartialUpdate` operationId).
+	FlowsBindingsPartialUpdateWithResponse(ctx context.Context, id string, body FlowsBindingsPartialUpdateJSONRequestBody, reqEditors ...RequestEditorFn) (*FlowsBindingsPartialUpdateResponse, error)
+
+	// FlowsInstancesListWithResponse List flows
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /flows/instances/ (the `FlowsInstancesList` operationId).
+	FlowsInstancesListWithResponse(ctx context.Context, params *FlowsInstancesListParams, reqEditors ...RequestEditorFn) (*FlowsInstancesListResponse, error)
+
+	// FlowsInstancesCreateWithBodyWithResponse Create a flow
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /flows/instances/ (the `FlowsInstancesCreate` operationId).
+	FlowsInstancesCreateWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*FlowsInstancesCreateResponse, error)
+
+	// FlowsInstancesCreateWithResponse Create a flow
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /flows/instances/ (the `FlowsInstancesCreate` operationId).
+	FlowsInstancesCreateWithResponse(ctx context.Context, body FlowsInstancesCreateJSONRequestBody, reqEditors ...RequestEditorFn) (*FlowsInstancesCreateResponse, error)
+
+	// FlowsInstancesDestroyWithResponse Delete a flow
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /flows/instances/{slug}/ (the `FlowsInstancesDestroy` operationId).
+	FlowsInstancesDestroyWithResponse(ctx context.Context, slug string, reqEditors ...RequestEditorFn) (*FlowsInstancesDestroyResponse, error)
+
+	// FlowsInstancesRetrieveWithResponse Get a flow
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /flows/instances/{slug}/ (the `FlowsInstancesRetrieve` operationId).
+	FlowsInstancesRetrieveWithResponse(ctx context.Context, slug string, reqEditors ...RequestEditorFn) (*FlowsInstancesRetrieveResponse, error)
+
+	// FlowsInstancesPartialUpdateWithBodyWithResponse Update a flow
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PATCH /flows/instances/{slug}/ (the `FlowsInstancesPartialUpdate` operationId).
+	FlowsInstancesPartialUpdateWithBodyWithResponse(ctx context.Context, slug string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*FlowsInstancesPartialUpdateResponse, error)
+
+	// FlowsInstancesPartialUpdateWithResponse Update a flow
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PATCH /flows/instances/{slug}/ (the `FlowsInstancesPartialUpdate` operationId).
+	FlowsInstancesPartialUpdateWithResponse(ctx context.Context, slug string, body FlowsInstancesPartialUpdateJSONRequestBody, reqEditors ...RequestEditorFn) (*FlowsInstancesPartialUpdateResponse, error)
+
 	// ProvidersAllListWithResponse List providers of every type
 	//
 	// Returns a wrapper object for the known response body format(s).
@@ -7360,6 +9270,55 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with GET /root/config/ (the `RootConfigRetrieve` operationId).
 	RootConfigRetrieveWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*RootConfigRetrieveResponse, error)
+
+	// StagesAllListWithResponse List stages of every type
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /stages/all/ (the `StagesAllList` operationId).
+	StagesAllListWithResponse(ctx context.Context, params *StagesAllListParams, reqEditors ...RequestEditorFn) (*StagesAllListResponse, error)
+
+	// StagesAllDestroyWithResponse Delete a stage
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /stages/all/{id}/ (the `StagesAllDestroy` operationId).
+	StagesAllDestroyWithResponse(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*StagesAllDestroyResponse, error)
+
+	// StagesAllRetrieveWithResponse Get a stage
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /stages/all/{id}/ (the `StagesAllRetrieve` operationId).
+	StagesAllRetrieveWithResponse(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*StagesAllRetrieveResponse, error)
+
+	// StagesCreateWithBodyWithResponse Create a stage of a type (identification, password, user_login, ...)
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /stages/{type}/ (the `StagesCreate` operationId).
+	StagesCreateWithBodyWithResponse(ctx context.Context, pType string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*StagesCreateResponse, error)
+
+	// StagesCreateWithResponse Create a stage of a type (identification, password, user_login, ...)
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /stages/{type}/ (the `StagesCreate` operationId).
+	StagesCreateWithResponse(ctx context.Context, pType string, body StagesCreateJSONRequestBody, reqEditors ...RequestEditorFn) (*StagesCreateResponse, error)
+
+	// StagesPartialUpdateWithBodyWithResponse Update a stage
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PATCH /stages/{type}/{id}/ (the `StagesPartialUpdate` operationId).
+	StagesPartialUpdateWithBodyWithResponse(ctx context.Context, pType string, id string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*StagesPartialUpdateResponse, error)
+
+	// StagesPartialUpdateWithResponse Update a stage
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PATCH /stages/{type}/{id}/ (the `StagesPartialUpdate` operationId).
+	StagesPartialUpdateWithResponse(ctx context.Context, pType string, id string, body StagesPartialUpdateJSONRequestBody, reqEditors ...RequestEditorFn) (*StagesPartialUpdateResponse, error)
 }
 
 type AdminSettingsRetrieveResponse struct {
@@ -10726,6 +12685,654 @@ func (r EventsEventsRetrieveResponse) ContentType() string {
 	return ""
 }
 
+type FlowsBindingsListResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ListOfFlowStageBindingBody
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *ValidationError
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *GenericError
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *GenericError
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r FlowsBindingsListResponse) GetJSON200() *ListOfFlowStageBindingBody {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r FlowsBindingsListResponse) GetJSON400() *ValidationError {
+	return r.JSON400
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r FlowsBindingsListResponse) GetJSON403() *GenericError {
+	return r.JSON403
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r FlowsBindingsListResponse) GetJSON500() *GenericError {
+	return r.JSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r FlowsBindingsListResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r FlowsBindingsListResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r FlowsBindingsListResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r FlowsBindingsListResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type FlowsBindingsCreateResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *FlowStageBinding
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *ValidationError
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *GenericError
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *GenericError
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r FlowsBindingsCreateResponse) GetJSON201() *FlowStageBinding {
+	return r.JSON201
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r FlowsBindingsCreateResponse) GetJSON400() *ValidationError {
+	return r.JSON400
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r FlowsBindingsCreateResponse) GetJSON403() *GenericError {
+	return r.JSON403
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r FlowsBindingsCreateResponse) GetJSON500() *GenericError {
+	return r.JSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r FlowsBindingsCreateResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r FlowsBindingsCreateResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r FlowsBindingsCreateResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r FlowsBindingsCreateResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type FlowsBindingsDestroyResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *ValidationError
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *GenericError
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *GenericError
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *GenericError
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r FlowsBindingsDestroyResponse) GetJSON400() *ValidationError {
+	return r.JSON400
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r FlowsBindingsDestroyResponse) GetJSON403() *GenericError {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r FlowsBindingsDestroyResponse) GetJSON404() *GenericError {
+	return r.JSON404
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r FlowsBindingsDestroyResponse) GetJSON500() *GenericError {
+	return r.JSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r FlowsBindingsDestroyResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r FlowsBindingsDestroyResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r FlowsBindingsDestroyResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r FlowsBindingsDestroyResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type FlowsBindingsRetrieveResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *FlowStageBinding
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *ValidationError
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *GenericError
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *GenericError
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *GenericError
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r FlowsBindingsRetrieveResponse) GetJSON200() *FlowStageBinding {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r FlowsBindingsRetrieveResponse) GetJSON400() *ValidationError {
+	return r.JSON400
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r FlowsBindingsRetrieveResponse) GetJSON403() *GenericError {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r FlowsBindingsRetrieveResponse) GetJSON404() *GenericError {
+	return r.JSON404
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r FlowsBindingsRetrieveResponse) GetJSON500() *GenericError {
+	return r.JSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r FlowsBindingsRetrieveResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r FlowsBindingsRetrieveResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r FlowsBindingsRetrieveResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r FlowsBindingsRetrieveResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type FlowsBindingsPartialUpdateResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *FlowStageBinding
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *ValidationError
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *GenericError
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *GenericError
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *GenericError
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r FlowsBindingsPartialUpdateResponse) GetJSON200() *FlowStageBinding {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r FlowsBindingsPartialUpdateResponse) GetJSON400() *ValidationError {
+	return r.JSON400
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r FlowsBindingsPartialUpdateResponse) GetJSON403() *GenericError {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r FlowsBindingsPartialUpdateResponse) GetJSON404() *GenericError {
+	return r.JSON404
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r FlowsBindingsPartialUpdateResponse) GetJSON500() *GenericError {
+	return r.JSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r FlowsBindingsPartialUpdateResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r FlowsBindingsPartialUpdateResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r FlowsBindingsPartialUpdateResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r FlowsBindingsPartialUpdateResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type FlowsInstancesListResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ListOfFlowBody
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *ValidationError
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *GenericError
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *GenericError
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r FlowsInstancesListResponse) GetJSON200() *ListOfFlowBody {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r FlowsInstancesListResponse) GetJSON400() *ValidationError {
+	return r.JSON400
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r FlowsInstancesListResponse) GetJSON403() *GenericError {
+	return r.JSON403
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r FlowsInstancesListResponse) GetJSON500() *GenericError {
+	return r.JSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r FlowsInstancesListResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r FlowsInstancesListResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r FlowsInstancesListResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r FlowsInstancesListResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type FlowsInstancesCreateResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *Flow
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *ValidationError
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *GenericError
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *GenericError
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r FlowsInstancesCreateResponse) GetJSON201() *Flow {
+	return r.JSON201
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r FlowsInstancesCreateResponse) GetJSON400() *ValidationError {
+	return r.JSON400
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r FlowsInstancesCreateResponse) GetJSON403() *GenericError {
+	return r.JSON403
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r FlowsInstancesCreateResponse) GetJSON500() *GenericError {
+	return r.JSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r FlowsInstancesCreateResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r FlowsInstancesCreateResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r FlowsInstancesCreateResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r FlowsInstancesCreateResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type FlowsInstancesDestroyResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *ValidationError
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *GenericError
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *GenericError
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *GenericError
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r FlowsInstancesDestroyResponse) GetJSON400() *ValidationError {
+	return r.JSON400
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r FlowsInstancesDestroyResponse) GetJSON403() *GenericError {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r FlowsInstancesDestroyResponse) GetJSON404() *GenericError {
+	return r.JSON404
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r FlowsInstancesDestroyResponse) GetJSON500() *GenericError {
+	return r.JSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r FlowsInstancesDestroyResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r FlowsInstancesDestroyResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r FlowsInstancesDestroyResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r FlowsInstancesDestroyResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type FlowsInstancesRetrieveResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Flow
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *ValidationError
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *GenericError
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *GenericError
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *GenericError
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r FlowsInstancesRetrieveResponse) GetJSON200() *Flow {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r FlowsInstancesRetrieveResponse) GetJSON400() *ValidationError {
+	return r.JSON400
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r FlowsInstancesRetrieveResponse) GetJSON403() *GenericError {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r FlowsInstancesRetrieveResponse) GetJSON404() *GenericError {
+	return r.JSON404
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r FlowsInstancesRetrieveResponse) GetJSON500() *GenericError {
+	return r.JSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r FlowsInstancesRetrieveResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r FlowsInstancesRetrieveResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r FlowsInstancesRetrieveResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r FlowsInstancesRetrieveResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type FlowsInstancesPartialUpdateResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Flow
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *ValidationError
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *GenericError
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *GenericError
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *GenericError
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r FlowsInstancesPartialUpdateResponse) GetJSON200() *Flow {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r FlowsInstancesPartialUpdateResponse) GetJSON400() *ValidationError {
+	return r.JSON400
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r FlowsInstancesPartialUpdateResponse) GetJSON403() *GenericError {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r FlowsInstancesPartialUpdateResponse) GetJSON404() *GenericError {
+	return r.JSON404
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r FlowsInstancesPartialUpdateResponse) GetJSON500() *GenericError {
+	return r.JSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r FlowsInstancesPartialUpdateResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r FlowsInstancesPartialUpdateResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r FlowsInstancesPartialUpdateResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r FlowsInstancesPartialUpdateResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 type ProvidersAllListResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -11623,6 +14230,337 @@ func (r RootConfigRetrieveResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r RootConfigRetrieveResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type StagesAllListResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ListOfStageInfoBody
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *ValidationError
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *GenericError
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *GenericError
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r StagesAllListResponse) GetJSON200() *ListOfStageInfoBody {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r StagesAllListResponse) GetJSON400() *ValidationError {
+	return r.JSON400
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r StagesAllListResponse) GetJSON403() *GenericError {
+	return r.JSON403
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r StagesAllListResponse) GetJSON500() *GenericError {
+	return r.JSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r StagesAllListResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r StagesAllListResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r StagesAllListResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r StagesAllListResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type StagesAllDestroyResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *ValidationError
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *GenericError
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *GenericError
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *GenericError
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r StagesAllDestroyResponse) GetJSON400() *ValidationError {
+	return r.JSON400
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r StagesAllDestroyResponse) GetJSON403() *GenericError {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r StagesAllDestroyResponse) GetJSON404() *GenericError {
+	return r.JSON404
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r StagesAllDestroyResponse) GetJSON500() *GenericError {
+	return r.JSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r StagesAllDestroyResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r StagesAllDestroyResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r StagesAllDestroyResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r StagesAllDestroyResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type StagesAllRetrieveResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *StageInfo
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *ValidationError
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *GenericError
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *GenericError
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *GenericError
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r StagesAllRetrieveResponse) GetJSON200() *StageInfo {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r StagesAllRetrieveResponse) GetJSON400() *ValidationError {
+	return r.JSON400
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r StagesAllRetrieveResponse) GetJSON403() *GenericError {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r StagesAllRetrieveResponse) GetJSON404() *GenericError {
+	return r.JSON404
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r StagesAllRetrieveResponse) GetJSON500() *GenericError {
+	return r.JSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r StagesAllRetrieveResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r StagesAllRetrieveResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r StagesAllRetrieveResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r StagesAllRetrieveResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type StagesCreateResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *StageInfo
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *ValidationError
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *GenericError
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *GenericError
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *GenericError
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r StagesCreateResponse) GetJSON201() *StageInfo {
+	return r.JSON201
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r StagesCreateResponse) GetJSON400() *ValidationError {
+	return r.JSON400
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r StagesCreateResponse) GetJSON403() *GenericError {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r StagesCreateResponse) GetJSON404() *GenericError {
+	return r.JSON404
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r StagesCreateResponse) GetJSON500() *GenericError {
+	return r.JSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r StagesCreateResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r StagesCreateResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r StagesCreateResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r StagesCreateResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type StagesPartialUpdateResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *StageInfo
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *ValidationError
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *GenericError
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *GenericError
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *GenericError
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r StagesPartialUpdateResponse) GetJSON200() *StageInfo {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r StagesPartialUpdateResponse) GetJSON400() *ValidationError {
+	return r.JSON400
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r StagesPartialUpdateResponse) GetJSON403() *GenericError {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r StagesPartialUpdateResponse) GetJSON404() *GenericError {
+	return r.JSON404
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r StagesPartialUpdateResponse) GetJSON500() *GenericError {
+	return r.JSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r StagesPartialUpdateResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r StagesPartialUpdateResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r StagesPartialUpdateResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r StagesPartialUpdateResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -12591,6 +15529,188 @@ func (c *ClientWithResponses) EventsEventsRetrieveWithResponse(ctx context.Conte
 	return ParseEventsEventsRetrieveResponse(rsp)
 }
 
+// FlowsBindingsListWithResponse List flow-stage bindings
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /flows/bindings/ (the `FlowsBindingsList` operationId).
+func (c *ClientWithResponses) FlowsBindingsListWithResponse(ctx context.Context, params *FlowsBindingsListParams, reqEditors ...RequestEditorFn) (*FlowsBindingsListResponse, error) {
+	rsp, err := c.FlowsBindingsList(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseFlowsBindingsListResponse(rsp)
+}
+
+// FlowsBindingsCreateWithBodyWithResponse Bind a stage to a flow
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /flows/bindings/ (the `FlowsBindingsCreate` operationId).
+func (c *ClientWithResponses) FlowsBindingsCreateWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*FlowsBindingsCreateResponse, error) {
+	rsp, err := c.FlowsBindingsCreateWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseFlowsBindingsCreateResponse(rsp)
+}
+
+// FlowsBindingsCreateWithResponse Bind a stage to a flow
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /flows/bindings/ (the `FlowsBindingsCreate` operationId).
+func (c *ClientWithResponses) FlowsBindingsCreateWithResponse(ctx context.Context, body FlowsBindingsCreateJSONRequestBody, reqEditors ...RequestEditorFn) (*FlowsBindingsCreateResponse, error) {
+	rsp, err := c.FlowsBindingsCreate(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseFlowsBindingsCreateResponse(rsp)
+}
+
+// FlowsBindingsDestroyWithResponse Delete a binding
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /flows/bindings/{id}/ (the `FlowsBindingsDestroy` operationId).
+func (c *ClientWithResponses) FlowsBindingsDestroyWithResponse(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*FlowsBindingsDestroyResponse, error) {
+	rsp, err := c.FlowsBindingsDestroy(ctx, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseFlowsBindingsDestroyResponse(rsp)
+}
+
+// FlowsBindingsRetrieveWithResponse Get a binding
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /flows/bindings/{id}/ (the `FlowsBindingsRetrieve` operationId).
+func (c *ClientWithResponses) FlowsBindingsRetrieveWithResponse(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*FlowsBindingsRetrieveResponse, error) {
+	rsp, err := c.FlowsBindingsRetrieve(ctx, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseFlowsBindingsRetrieveResponse(rsp)
+}
+
+// FlowsBindingsPartialUpdateWithBodyWithResponse Update a binding
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PATCH /flows/bindings/{id}/ (the `FlowsBindingsPartialUpdate` operationId).
+func (c *ClientWithResponses) FlowsBindingsPartialUpdateWithBodyWithResponse(ctx context.Context, id string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*FlowsBindingsPartialUpdateResponse, error) {
+	rsp, err := c.FlowsBindingsPartialUpdateWithBody(ctx, id, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseFlowsBindingsPartialUpdateResponse(rsp)
+}
+
+// FlowsBindingsPartialUpdateWithResponse Update a binding
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PATCH /flows/bindings/{id}/ (the `FlowsBindingsPartialUpdate` operationId).
+func (c *ClientWithResponses) FlowsBindingsPartialUpdateWithResponse(ctx context.Context, id string, body FlowsBindingsPartialUpdateJSONRequestBody, reqEditors ...RequestEditorFn) (*FlowsBindingsPartialUpdateResponse, error) {
+	rsp, err := c.FlowsBindingsPartialUpdate(ctx, id, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseFlowsBindingsPartialUpdateResponse(rsp)
+}
+
+// FlowsInstancesListWithResponse List flows
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /flows/instances/ (the `FlowsInstancesList` operationId).
+func (c *ClientWithResponses) FlowsInstancesListWithResponse(ctx context.Context, params *FlowsInstancesListParams, reqEditors ...RequestEditorFn) (*FlowsInstancesListResponse, error) {
+	rsp, err := c.FlowsInstancesList(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseFlowsInstancesListResponse(rsp)
+}
+
+// FlowsInstancesCreateWithBodyWithResponse Create a flow
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /flows/instances/ (the `FlowsInstancesCreate` operationId).
+func (c *ClientWithResponses) FlowsInstancesCreateWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*FlowsInstancesCreateResponse, error) {
+	rsp, err := c.FlowsInstancesCreateWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseFlowsInstancesCreateResponse(rsp)
+}
+
+// FlowsInstancesCreateWithResponse Create a flow
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /flows/instances/ (the `FlowsInstancesCreate` operationId).
+func (c *ClientWithResponses) FlowsInstancesCreateWithResponse(ctx context.Context, body FlowsInstancesCreateJSONRequestBody, reqEditors ...RequestEditorFn) (*FlowsInstancesCreateResponse, error) {
+	rsp, err := c.FlowsInstancesCreate(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseFlowsInstancesCreateResponse(rsp)
+}
+
+// FlowsInstancesDestroyWithResponse Delete a flow
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /flows/instances/{slug}/ (the `FlowsInstancesDestroy` operationId).
+func (c *ClientWithResponses) FlowsInstancesDestroyWithResponse(ctx context.Context, slug string, reqEditors ...RequestEditorFn) (*FlowsInstancesDestroyResponse, error) {
+	rsp, err := c.FlowsInstancesDestroy(ctx, slug, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseFlowsInstancesDestroyResponse(rsp)
+}
+
+// FlowsInstancesRetrieveWithResponse Get a flow
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /flows/instances/{slug}/ (the `FlowsInstancesRetrieve` operationId).
+func (c *ClientWithResponses) FlowsInstancesRetrieveWithResponse(ctx context.Context, slug string, reqEditors ...RequestEditorFn) (*FlowsInstancesRetrieveResponse, error) {
+	rsp, err := c.FlowsInstancesRetrieve(ctx, slug, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseFlowsInstancesRetrieveResponse(rsp)
+}
+
+// FlowsInstancesPartialUpdateWithBodyWithResponse Update a flow
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PATCH /flows/instances/{slug}/ (the `FlowsInstancesPartialUpdate` operationId).
+func (c *ClientWithResponses) FlowsInstancesPartialUpdateWithBodyWithResponse(ctx context.Context, slug string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*FlowsInstancesPartialUpdateResponse, error) {
+	rsp, err := c.FlowsInstancesPartialUpdateWithBody(ctx, slug, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseFlowsInstancesPartialUpdateResponse(rsp)
+}
+
+// FlowsInstancesPartialUpdateWithResponse Update a flow
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PATCH /flows/instances/{slug}/ (the `FlowsInstancesPartialUpdate` operationId).
+func (c *ClientWithResponses) FlowsInstancesPartialUpdateWithResponse(ctx context.Context, slug string, body FlowsInstancesPartialUpdateJSONRequestBody, reqEditors ...RequestEditorFn) (*FlowsInstancesPartialUpdateResponse, error) {
+	rsp, err := c.FlowsInstancesPartialUpdate(ctx, slug, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseFlowsInstancesPartialUpdateResponse(rsp)
+}
+
 // ProvidersAllListWithResponse List providers of every type
 //
 // Returns a wrapper object for the known response body format(s).
@@ -12836,6 +15956,97 @@ func (c *ClientWithResponses) RootConfigRetrieveWithResponse(ctx context.Context
 		return nil, err
 	}
 	return ParseRootConfigRetrieveResponse(rsp)
+}
+
+// StagesAllListWithResponse List stages of every type
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /stages/all/ (the `StagesAllList` operationId).
+func (c *ClientWithResponses) StagesAllListWithResponse(ctx context.Context, params *StagesAllListParams, reqEditors ...RequestEditorFn) (*StagesAllListResponse, error) {
+	rsp, err := c.StagesAllList(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseStagesAllListResponse(rsp)
+}
+
+// StagesAllDestroyWithResponse Delete a stage
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /stages/all/{id}/ (the `StagesAllDestroy` operationId).
+func (c *ClientWithResponses) StagesAllDestroyWithResponse(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*StagesAllDestroyResponse, error) {
+	rsp, err := c.StagesAllDestroy(ctx, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseStagesAllDestroyResponse(rsp)
+}
+
+// StagesAllRetrieveWithResponse Get a stage
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /stages/all/{id}/ (the `StagesAllRetrieve` operationId).
+func (c *ClientWithResponses) StagesAllRetrieveWithResponse(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*StagesAllRetrieveResponse, error) {
+	rsp, err := c.StagesAllRetrieve(ctx, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseStagesAllRetrieveResponse(rsp)
+}
+
+// StagesCreateWithBodyWithResponse Create a stage of a type (identification, password, user_login, ...)
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /stages/{type}/ (the `StagesCreate` operationId).
+func (c *ClientWithResponses) StagesCreateWithBodyWithResponse(ctx context.Context, pType string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*StagesCreateResponse, error) {
+	rsp, err := c.StagesCreateWithBody(ctx, pType, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseStagesCreateResponse(rsp)
+}
+
+// StagesCreateWithResponse Create a stage of a type (identification, password, user_login, ...)
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /stages/{type}/ (the `StagesCreate` operationId).
+func (c *ClientWithResponses) StagesCreateWithResponse(ctx context.Context, pType string, body StagesCreateJSONRequestBody, reqEditors ...RequestEditorFn) (*StagesCreateResponse, error) {
+	rsp, err := c.StagesCreate(ctx, pType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseStagesCreateResponse(rsp)
+}
+
+// StagesPartialUpdateWithBodyWithResponse Update a stage
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PATCH /stages/{type}/{id}/ (the `StagesPartialUpdate` operationId).
+func (c *ClientWithResponses) StagesPartialUpdateWithBodyWithResponse(ctx context.Context, pType string, id string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*StagesPartialUpdateResponse, error) {
+	rsp, err := c.StagesPartialUpdateWithBody(ctx, pType, id, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseStagesPartialUpdateResponse(rsp)
+}
+
+// StagesPartialUpdateWithResponse Update a stage
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PATCH /stages/{type}/{id}/ (the `StagesPartialUpdate` operationId).
+func (c *ClientWithResponses) StagesPartialUpdateWithResponse(ctx context.Context, pType string, id string, body StagesPartialUpdateJSONRequestBody, reqEditors ...RequestEditorFn) (*StagesPartialUpdateResponse, error) {
+	rsp, err := c.StagesPartialUpdate(ctx, pType, id, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseStagesPartialUpdateResponse(rsp)
 }
 
 // ParseAdminSettingsRetrieveResponse parses an HTTP response from a AdminSettingsRetrieveWithResponse call
@@ -15449,6 +18660,510 @@ func ParseEventsEventsRetrieveResponse(rsp *http.Response) (*EventsEventsRetriev
 	return response, nil
 }
 
+// ParseFlowsBindingsListResponse parses an HTTP response from a FlowsBindingsListWithResponse call
+func ParseFlowsBindingsListResponse(rsp *http.Response) (*FlowsBindingsListResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &FlowsBindingsListResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ListOfFlowStageBindingBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ValidationError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseFlowsBindingsCreateResponse parses an HTTP response from a FlowsBindingsCreateWithResponse call
+func ParseFlowsBindingsCreateResponse(rsp *http.Response) (*FlowsBindingsCreateResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &FlowsBindingsCreateResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest FlowStageBinding
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ValidationError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseFlowsBindingsDestroyResponse parses an HTTP response from a FlowsBindingsDestroyWithResponse call
+func ParseFlowsBindingsDestroyResponse(rsp *http.Response) (*FlowsBindingsDestroyResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &FlowsBindingsDestroyResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ValidationError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseFlowsBindingsRetrieveResponse parses an HTTP response from a FlowsBindingsRetrieveWithResponse call
+func ParseFlowsBindingsRetrieveResponse(rsp *http.Response) (*FlowsBindingsRetrieveResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &FlowsBindingsRetrieveResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest FlowStageBinding
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ValidationError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseFlowsBindingsPartialUpdateResponse parses an HTTP response from a FlowsBindingsPartialUpdateWithResponse call
+func ParseFlowsBindingsPartialUpdateResponse(rsp *http.Response) (*FlowsBindingsPartialUpdateResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &FlowsBindingsPartialUpdateResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest FlowStageBinding
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ValidationError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseFlowsInstancesListResponse parses an HTTP response from a FlowsInstancesListWithResponse call
+func ParseFlowsInstancesListResponse(rsp *http.Response) (*FlowsInstancesListResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &FlowsInstancesListResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ListOfFlowBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ValidationError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseFlowsInstancesCreateResponse parses an HTTP response from a FlowsInstancesCreateWithResponse call
+func ParseFlowsInstancesCreateResponse(rsp *http.Response) (*FlowsInstancesCreateResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &FlowsInstancesCreateResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest Flow
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ValidationError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseFlowsInstancesDestroyResponse parses an HTTP response from a FlowsInstancesDestroyWithResponse call
+func ParseFlowsInstancesDestroyResponse(rsp *http.Response) (*FlowsInstancesDestroyResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &FlowsInstancesDestroyResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ValidationError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseFlowsInstancesRetrieveResponse parses an HTTP response from a FlowsInstancesRetrieveWithResponse call
+func ParseFlowsInstancesRetrieveResponse(rsp *http.Response) (*FlowsInstancesRetrieveResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &FlowsInstancesRetrieveResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Flow
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ValidationError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseFlowsInstancesPartialUpdateResponse parses an HTTP response from a FlowsInstancesPartialUpdateWithResponse call
+func ParseFlowsInstancesPartialUpdateResponse(rsp *http.Response) (*FlowsInstancesPartialUpdateResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &FlowsInstancesPartialUpdateResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Flow
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ValidationError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	}
+
+	return response, nil
+}
+
 // ParseProvidersAllListResponse parses an HTTP response from a ProvidersAllListWithResponse call
 func ParseProvidersAllListResponse(rsp *http.Response) (*ProvidersAllListResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -16141,6 +19856,265 @@ func ParseRootConfigRetrieveResponse(rsp *http.Response) (*RootConfigRetrieveRes
 			return nil, err
 		}
 		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseStagesAllListResponse parses an HTTP response from a StagesAllListWithResponse call
+func ParseStagesAllListResponse(rsp *http.Response) (*StagesAllListResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &StagesAllListResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ListOfStageInfoBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ValidationError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseStagesAllDestroyResponse parses an HTTP response from a StagesAllDestroyWithResponse call
+func ParseStagesAllDestroyResponse(rsp *http.Response) (*StagesAllDestroyResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &StagesAllDestroyResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ValidationError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseStagesAllRetrieveResponse parses an HTTP response from a StagesAllRetrieveWithResponse call
+func ParseStagesAllRetrieveResponse(rsp *http.Response) (*StagesAllRetrieveResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &StagesAllRetrieveResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest StageInfo
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ValidationError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseStagesCreateResponse parses an HTTP response from a StagesCreateWithResponse call
+func ParseStagesCreateResponse(rsp *http.Response) (*StagesCreateResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &StagesCreateResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest StageInfo
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ValidationError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseStagesPartialUpdateResponse parses an HTTP response from a StagesPartialUpdateWithResponse call
+func ParseStagesPartialUpdateResponse(rsp *http.Response) (*StagesPartialUpdateResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &StagesPartialUpdateResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest StageInfo
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ValidationError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
 		var dest GenericError

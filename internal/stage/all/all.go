@@ -12,22 +12,41 @@ import (
 	"github.com/gatehouse-idp/gatehouse/internal/stage/userlogout"
 )
 
-// Registry returns the stage registry, keyed by Gatehouse type and by
-// authentik model name.
-func Registry() flow.Registry {
-	r := flow.Registry{}
-	for _, s := range []struct {
-		typ, model string
-		f          flow.Factory
-	}{
+// Type is one stage type.
+type Type struct {
+	Name      string // Gatehouse's type name (stored in stages.type)
+	ModelName string // authentik's model name, an alias
+	New       flow.Factory
+}
+
+// Types lists every built-in stage type.
+func Types() []Type {
+	return []Type{
 		{identification.Type, identification.ModelName, identification.New},
 		{password.Type, password.ModelName, password.New},
 		{userlogin.Type, userlogin.ModelName, userlogin.New},
 		{userlogout.Type, userlogout.ModelName, userlogout.New},
 		{deny.Type, deny.ModelName, deny.New},
 		{dummy.Type, dummy.ModelName, dummy.New},
-	} {
-		r[s.typ], r[s.model] = s.f, s.f
+	}
+}
+
+// Lookup finds a type by name or authentik model name.
+func Lookup(name string) (Type, bool) {
+	for _, t := range Types() {
+		if t.Name == name || t.ModelName == name {
+			return t, true
+		}
+	}
+	return Type{}, false
+}
+
+// Registry returns the stage registry, keyed by Gatehouse type and by
+// authentik model name.
+func Registry() flow.Registry {
+	r := flow.Registry{}
+	for _, t := range Types() {
+		r[t.Name], r[t.ModelName] = t.New, t.New
 	}
 	return r
 }
