@@ -110,6 +110,7 @@ func (a *API) registerAll() {
 	a.registerEvents()
 	a.registerAdmin()
 	a.registerFlows()
+	a.registerPolicies()
 }
 
 // op returns a huma operation with authentik-style ids and tags. It answers

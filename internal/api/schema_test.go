@@ -144,7 +144,7 @@ func (c *conformance) operations() []operation {
 		if o.method != http.MethodDelete {
 			return 0
 		}
-		if strings.HasPrefix(o.path, "/providers/") {
+		if strings.HasPrefix(o.path, "/providers/") || strings.HasPrefix(o.path, "/policies/all/") || strings.HasPrefix(o.path, "/flows/instances/") {
 			return 2
 		}
 		return 1
@@ -267,6 +267,7 @@ type fixtures struct {
 	sessionCookie          string
 	flow, stage, binding   string
 	flowID                 string
+	policy, policyBinding  string
 }
 
 func (c *conformance) makeFixtures() fixtures {
@@ -346,6 +347,16 @@ func (c *conformance) makeFixtures() fixtures {
 	}
 	c.admin("POST", "/flows/bindings/", map[string]any{"target": flow.PK, "stage": stage.PK, "order": 10}, &binding)
 	f.binding = binding.PK
+	var pol struct {
+		PK string `json:"pk"`
+	}
+	c.admin("POST", "/policies/dummy/", map[string]any{"name": "conformance-policy", "settings": map[string]any{"result": true}}, &pol)
+	f.policy = pol.PK
+	var pb struct {
+		PK string `json:"pk"`
+	}
+	c.admin("POST", "/policies/bindings/", map[string]any{"target": flow.PK, "policy": pol.PK, "order": 0}, &pb)
+	f.policyBinding = pb.PK
 
 	var events struct {
 		Results []struct {
@@ -377,6 +388,7 @@ func (f fixtures) pathParams(path string) map[string]string {
 		pp["identifier"] = f.token
 	}
 	if strings.Contains(path, "{id}") {
+		best := 0
 		for prefix, id := range map[string]string{
 			"/core/users/":                 strconv.FormatInt(f.user, 10),
 			"/core/groups/":                f.group,
@@ -387,10 +399,13 @@ func (f fixtures) pathParams(path string) map[string]string {
 			"/events/events/":              f.event,
 			"/providers/all/":              strconv.FormatInt(f.provider, 10),
 			"/flows/bindings/":             f.binding,
+			"/policies/bindings/":          f.policyBinding,
+			"/policies/":                   f.policy,
 			"/stages/":                     f.stage,
 		} {
-			if strings.HasPrefix(path, prefix) {
-				pp["id"] = id
+			// The longest matching prefix wins (/policies/bindings/ over /policies/).
+			if strings.HasPrefix(path, prefix) && len(prefix) > best {
+				pp["id"], best = id, len(prefix)
 			}
 		}
 	}
@@ -506,6 +521,18 @@ func (f fixtures) cases() map[string]opCase {
 		"stages_all_destroy":             {},
 		"stages_create":                  {body: map[string]any{"name": "created-deny", "settings": map[string]any{"deny_message": "no"}}},
 		"stages_partial_update":          {body: map[string]any{"name": "conformance-dummy-2", "settings": map[string]any{"throw_error": false}}},
+		// policies
+		"policies_all_list":                {query: url.Values{"type": {"dummy"}}},
+		"policies_all_retrieve":            {},
+		"policies_all_destroy":             {},
+		"policies_all_test_create":         {body: map[string]any{"user": f.user}},
+		"policies_create":                  {body: map[string]any{"name": "created-policy", "settings": map[string]any{"result": false}}},
+		"policies_partial_update":          {body: map[string]any{"execution_logging": true, "settings": map[string]any{"result": true}}},
+		"policies_bindings_list":           {query: url.Values{"target": {f.flowID}}},
+		"policies_bindings_create":         {body: map[string]any{"target": f.flowID, "user": f.user, "order": 5}},
+		"policies_bindings_retrieve":       {},
+		"policies_bindings_partial_update": {body: map[string]any{"negate": true}},
+		"policies_bindings_destroy":        {},
 		// crypto
 		"crypto_certificatekeypairs_list": {query: url.Values{"has_key": {"true"}}},
 		"crypto_certificatekeypairs_create": {body: map[string]any{"name": "conformance-imported",

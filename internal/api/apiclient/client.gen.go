@@ -987,6 +987,20 @@ type ListOfFlowStageBindingBody struct {
 	Results      *[]FlowStageBinding    `json:"results"`
 }
 
+// ListOfPolicyBindingBody defines model for ListOfPolicyBindingBody.
+type ListOfPolicyBindingBody struct {
+	Autocomplete map[string]interface{} `json:"autocomplete"`
+	Pagination   Pagination             `json:"pagination"`
+	Results      *[]PolicyBinding       `json:"results"`
+}
+
+// ListOfPolicyInfoBody defines model for ListOfPolicyInfoBody.
+type ListOfPolicyInfoBody struct {
+	Autocomplete map[string]interface{} `json:"autocomplete"`
+	Pagination   Pagination             `json:"pagination"`
+	Results      *[]PolicyInfo          `json:"results"`
+}
+
 // ListOfStageInfoBody defines model for ListOfStageInfoBody.
 type ListOfStageInfoBody struct {
 	Autocomplete map[string]interface{} `json:"autocomplete"`
@@ -1124,6 +1138,66 @@ type PermissionListOutputBody struct {
 	Autocomplete map[string]interface{} `json:"autocomplete"`
 	Pagination   Pagination             `json:"pagination"`
 	Results      *[]Permission          `json:"results"`
+}
+
+// PolicyBinding defines model for PolicyBinding.
+type PolicyBinding struct {
+	Enabled       bool    `json:"enabled"`
+	FailureResult bool    `json:"failure_result"`
+	Group         *string `json:"group"`
+	Negate        bool    `json:"negate"`
+	Order         int64   `json:"order"`
+	Pk            string  `json:"pk"`
+	Policy        *string `json:"policy"`
+	Target        string  `json:"target"`
+	Timeout       int64   `json:"timeout"`
+	User          *int64  `json:"user"`
+}
+
+// PolicyBindingRequest defines model for PolicyBindingRequest.
+type PolicyBindingRequest struct {
+	Enabled       *bool   `json:"enabled,omitempty"`
+	FailureResult *bool   `json:"failure_result,omitempty"`
+	Group         *string `json:"group,omitempty"`
+	Negate        *bool   `json:"negate,omitempty"`
+	Order         *int64  `json:"order,omitempty"`
+	Policy        *string `json:"policy,omitempty"`
+	Target        *string `json:"target,omitempty"`
+	Timeout       *int64  `json:"timeout,omitempty"`
+	User          *int64  `json:"user,omitempty"`
+}
+
+// PolicyInfo defines model for PolicyInfo.
+type PolicyInfo struct {
+	Component        string                 `json:"component"`
+	ExecutionLogging bool                   `json:"execution_logging"`
+	MetaModelName    string                 `json:"meta_model_name"`
+	Name             string                 `json:"name"`
+	Pk               string                 `json:"pk"`
+	Settings         map[string]interface{} `json:"settings"`
+	Type             string                 `json:"type"`
+	VerboseName      string                 `json:"verbose_name"`
+}
+
+// PolicyRequest defines model for PolicyRequest.
+type PolicyRequest struct {
+	ExecutionLogging *bool   `json:"execution_logging,omitempty"`
+	Name             *string `json:"name,omitempty"`
+
+	// Settings The policy type's fields, as authentik names them
+	Settings *map[string]interface{} `json:"settings,omitempty"`
+}
+
+// PolicyTestInputBody defines model for PolicyTestInputBody.
+type PolicyTestInputBody struct {
+	Context *map[string]interface{} `json:"context,omitempty"`
+	User    int64                   `json:"user"`
+}
+
+// PolicyTestResult defines model for PolicyTestResult.
+type PolicyTestResult struct {
+	Messages *[]string `json:"messages"`
+	Passing  bool      `json:"passing"`
 }
 
 // Provider defines model for Provider.
@@ -1557,6 +1631,40 @@ type FlowsInstancesListParams struct {
 // FlowsInstancesListParamsDesignation defines parameters for FlowsInstancesList.
 type FlowsInstancesListParamsDesignation string
 
+// PoliciesAllListParams defines parameters for PoliciesAllList.
+type PoliciesAllListParams struct {
+	// Page A page number within the paginated result set.
+	Page *int64 `form:"page,omitempty" json:"page,omitempty"`
+
+	// PageSize Number of results to return per page.
+	PageSize *int64 `form:"page_size,omitempty" json:"page_size,omitempty"`
+
+	// Ordering Which field to use when ordering the results.
+	Ordering *string `form:"ordering,omitempty" json:"ordering,omitempty"`
+
+	// Search A search term.
+	Search *string `form:"search,omitempty" json:"search,omitempty"`
+	Type   *string `form:"type,omitempty" json:"type,omitempty"`
+}
+
+// PoliciesBindingsListParams defines parameters for PoliciesBindingsList.
+type PoliciesBindingsListParams struct {
+	// Page A page number within the paginated result set.
+	Page *int64 `form:"page,omitempty" json:"page,omitempty"`
+
+	// PageSize Number of results to return per page.
+	PageSize *int64 `form:"page_size,omitempty" json:"page_size,omitempty"`
+
+	// Ordering Which field to use when ordering the results.
+	Ordering *string `form:"ordering,omitempty" json:"ordering,omitempty"`
+
+	// Search A search term.
+	Search *string `form:"search,omitempty" json:"search,omitempty"`
+
+	// Target Only the bindings of this flow, flow-stage binding or application (uuid)
+	Target *string `form:"target,omitempty" json:"target,omitempty"`
+}
+
 // ProvidersAllListParams defines parameters for ProvidersAllList.
 type ProvidersAllListParams struct {
 	// Page A page number within the paginated result set.
@@ -1710,6 +1818,21 @@ type FlowsInstancesCreateJSONRequestBody = FlowRequest
 
 // FlowsInstancesPartialUpdateJSONRequestBody defines body for FlowsInstancesPartialUpdate for application/json ContentType.
 type FlowsInstancesPartialUpdateJSONRequestBody = FlowRequest
+
+// PoliciesAllTestCreateJSONRequestBody defines body for PoliciesAllTestCreate for application/json ContentType.
+type PoliciesAllTestCreateJSONRequestBody = PolicyTestInputBody
+
+// PoliciesBindingsCreateJSONRequestBody defines body for PoliciesBindingsCreate for application/json ContentType.
+type PoliciesBindingsCreateJSONRequestBody = PolicyBindingRequest
+
+// PoliciesBindingsPartialUpdateJSONRequestBody defines body for PoliciesBindingsPartialUpdate for application/json ContentType.
+type PoliciesBindingsPartialUpdateJSONRequestBody = PolicyBindingRequest
+
+// PoliciesCreateJSONRequestBody defines body for PoliciesCreate for application/json ContentType.
+type PoliciesCreateJSONRequestBody = PolicyRequest
+
+// PoliciesPartialUpdateJSONRequestBody defines body for PoliciesPartialUpdate for application/json ContentType.
+type PoliciesPartialUpdateJSONRequestBody = PolicyRequest
 
 // RbacPermissionsAssignedByRolesAssignJSONRequestBody defines body for RbacPermissionsAssignedByRolesAssign for application/json ContentType.
 type RbacPermissionsAssignedByRolesAssignJSONRequestBody = PermissionAssignRequest
@@ -2432,6 +2555,106 @@ type ClientInterface interface {
 	//
 	// Corresponds with PATCH /flows/instances/{slug}/ (the `FlowsInstancesPartialUpdate` operationId).
 	FlowsInstancesPartialUpdate(ctx context.Context, slug string, body FlowsInstancesPartialUpdateJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// PoliciesAllList List policies of every type
+	//
+	// Corresponds with GET /policies/all/ (the `PoliciesAllList` operationId).
+	PoliciesAllList(ctx context.Context, params *PoliciesAllListParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// PoliciesAllDestroy Delete a policy
+	//
+	// Corresponds with DELETE /policies/all/{id}/ (the `PoliciesAllDestroy` operationId).
+	PoliciesAllDestroy(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// PoliciesAllRetrieve Get a policy
+	//
+	// Corresponds with GET /policies/all/{id}/ (the `PoliciesAllRetrieve` operationId).
+	PoliciesAllRetrieve(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// PoliciesAllTestCreateWithBody Evaluate a policy for a user (dry run)
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /policies/all/{id}/test/ (the `PoliciesAllTestCreate` operationId).
+	PoliciesAllTestCreateWithBody(ctx context.Context, id string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// PoliciesAllTestCreate Evaluate a policy for a user (dry run)
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /policies/all/{id}/test/ (the `PoliciesAllTestCreate` operationId).
+	PoliciesAllTestCreate(ctx context.Context, id string, body PoliciesAllTestCreateJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// PoliciesBindingsList List policy bindings
+	//
+	// Corresponds with GET /policies/bindings/ (the `PoliciesBindingsList` operationId).
+	PoliciesBindingsList(ctx context.Context, params *PoliciesBindingsListParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// PoliciesBindingsCreateWithBody Bind a policy, group or user to a target
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /policies/bindings/ (the `PoliciesBindingsCreate` operationId).
+	PoliciesBindingsCreateWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// PoliciesBindingsCreate Bind a policy, group or user to a target
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /policies/bindings/ (the `PoliciesBindingsCreate` operationId).
+	PoliciesBindingsCreate(ctx context.Context, body PoliciesBindingsCreateJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// PoliciesBindingsDestroy Delete a policy binding
+	//
+	// Corresponds with DELETE /policies/bindings/{id}/ (the `PoliciesBindingsDestroy` operationId).
+	PoliciesBindingsDestroy(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// PoliciesBindingsRetrieve Get a policy binding
+	//
+	// Corresponds with GET /policies/bindings/{id}/ (the `PoliciesBindingsRetrieve` operationId).
+	PoliciesBindingsRetrieve(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// PoliciesBindingsPartialUpdateWithBody Update a policy binding
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with PATCH /policies/bindings/{id}/ (the `PoliciesBindingsPartialUpdate` operationId).
+	PoliciesBindingsPartialUpdateWithBody(ctx context.Context, id string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// PoliciesBindingsPartialUpdate Update a policy binding
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with PATCH /policies/bindings/{id}/ (the `PoliciesBindingsPartialUpdate` operationId).
+	PoliciesBindingsPartialUpdate(ctx context.Context, id string, body PoliciesBindingsPartialUpdateJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// PoliciesCreateWithBody Create a policy of a type (expression, password, dummy, ...)
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /policies/{type}/ (the `PoliciesCreate` operationId).
+	PoliciesCreateWithBody(ctx context.Context, pType string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// PoliciesCreate Create a policy of a type (expression, password, dummy, ...)
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /policies/{type}/ (the `PoliciesCreate` operationId).
+	PoliciesCreate(ctx context.Context, pType string, body PoliciesCreateJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// PoliciesPartialUpdateWithBody Update a policy
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with PATCH /policies/{type}/{id}/ (the `PoliciesPartialUpdate` operationId).
+	PoliciesPartialUpdateWithBody(ctx context.Context, pType string, id string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// PoliciesPartialUpdate Update a policy
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with PATCH /policies/{type}/{id}/ (the `PoliciesPartialUpdate` operationId).
+	PoliciesPartialUpdate(ctx context.Context, pType string, id string, body PoliciesPartialUpdateJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ProvidersAllList List providers of every type
 	//
@@ -4006,6 +4229,266 @@ func (c *Client) FlowsInstancesPartialUpdateWithBody(ctx context.Context, slug s
 // Corresponds with PATCH /flows/instances/{slug}/ (the `FlowsInstancesPartialUpdate` operationId).
 func (c *Client) FlowsInstancesPartialUpdate(ctx context.Context, slug string, body FlowsInstancesPartialUpdateJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewFlowsInstancesPartialUpdateRequest(c.Server, slug, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// PoliciesAllList List policies of every type
+//
+// Corresponds with GET /policies/all/ (the `PoliciesAllList` operationId).
+func (c *Client) PoliciesAllList(ctx context.Context, params *PoliciesAllListParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPoliciesAllListRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// PoliciesAllDestroy Delete a policy
+//
+// Corresponds with DELETE /policies/all/{id}/ (the `PoliciesAllDestroy` operationId).
+func (c *Client) PoliciesAllDestroy(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPoliciesAllDestroyRequest(c.Server, id)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// PoliciesAllRetrieve Get a policy
+//
+// Corresponds with GET /policies/all/{id}/ (the `PoliciesAllRetrieve` operationId).
+func (c *Client) PoliciesAllRetrieve(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPoliciesAllRetrieveRequest(c.Server, id)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// PoliciesAllTestCreateWithBody Evaluate a policy for a user (dry run)
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /policies/all/{id}/test/ (the `PoliciesAllTestCreate` operationId).
+func (c *Client) PoliciesAllTestCreateWithBody(ctx context.Context, id string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPoliciesAllTestCreateRequestWithBody(c.Server, id, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// PoliciesAllTestCreate Evaluate a policy for a user (dry run)
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /policies/all/{id}/test/ (the `PoliciesAllTestCreate` operationId).
+func (c *Client) PoliciesAllTestCreate(ctx context.Context, id string, body PoliciesAllTestCreateJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPoliciesAllTestCreateRequest(c.Server, id, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// PoliciesBindingsList List policy bindings
+//
+// Corresponds with GET /policies/bindings/ (the `PoliciesBindingsList` operationId).
+func (c *Client) PoliciesBindingsList(ctx context.Context, params *PoliciesBindingsListParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPoliciesBindingsListRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// PoliciesBindingsCreateWithBody Bind a policy, group or user to a target
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /policies/bindings/ (the `PoliciesBindingsCreate` operationId).
+func (c *Client) PoliciesBindingsCreateWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPoliciesBindingsCreateRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// PoliciesBindingsCreate Bind a policy, group or user to a target
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /policies/bindings/ (the `PoliciesBindingsCreate` operationId).
+func (c *Client) PoliciesBindingsCreate(ctx context.Context, body PoliciesBindingsCreateJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPoliciesBindingsCreateRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// PoliciesBindingsDestroy Delete a policy binding
+//
+// Corresponds with DELETE /policies/bindings/{id}/ (the `PoliciesBindingsDestroy` operationId).
+func (c *Client) PoliciesBindingsDestroy(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPoliciesBindingsDestroyRequest(c.Server, id)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// PoliciesBindingsRetrieve Get a policy binding
+//
+// Corresponds with GET /policies/bindings/{id}/ (the `PoliciesBindingsRetrieve` operationId).
+func (c *Client) PoliciesBindingsRetrieve(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPoliciesBindingsRetrieveRequest(c.Server, id)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// PoliciesBindingsPartialUpdateWithBody Update a policy binding
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with PATCH /policies/bindings/{id}/ (the `PoliciesBindingsPartialUpdate` operationId).
+func (c *Client) PoliciesBindingsPartialUpdateWithBody(ctx context.Context, id string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPoliciesBindingsPartialUpdateRequestWithBody(c.Server, id, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// PoliciesBindingsPartialUpdate Update a policy binding
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with PATCH /policies/bindings/{id}/ (the `PoliciesBindingsPartialUpdate` operationId).
+func (c *Client) PoliciesBindingsPartialUpdate(ctx context.Context, id string, body PoliciesBindingsPartialUpdateJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPoliciesBindingsPartialUpdateRequest(c.Server, id, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// PoliciesCreateWithBody Create a policy of a type (expression, password, dummy, ...)
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /policies/{type}/ (the `PoliciesCreate` operationId).
+func (c *Client) PoliciesCreateWithBody(ctx context.Context, pType string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPoliciesCreateRequestWithBody(c.Server, pType, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// PoliciesCreate Create a policy of a type (expression, password, dummy, ...)
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /policies/{type}/ (the `PoliciesCreate` operationId).
+func (c *Client) PoliciesCreate(ctx context.Context, pType string, body PoliciesCreateJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPoliciesCreateRequest(c.Server, pType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// PoliciesPartialUpdateWithBody Update a policy
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with PATCH /policies/{type}/{id}/ (the `PoliciesPartialUpdate` operationId).
+func (c *Client) PoliciesPartialUpdateWithBody(ctx context.Context, pType string, id string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPoliciesPartialUpdateRequestWithBody(c.Server, pType, id, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// PoliciesPartialUpdate Update a policy
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with PATCH /policies/{type}/{id}/ (the `PoliciesPartialUpdate` operationId).
+func (c *Client) PoliciesPartialUpdate(ctx context.Context, pType string, id string, body PoliciesPartialUpdateJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPoliciesPartialUpdateRequest(c.Server, pType, id, body)
 	if err != nil {
 		return nil, err
 	}
@@ -7449,6 +7932,581 @@ func NewFlowsInstancesPartialUpdateRequestWithBody(server string, slug string, c
 	return req, nil
 }
 
+// NewPoliciesAllListRequest constructs an http.Request for the PoliciesAllList method
+func NewPoliciesAllListRequest(server string, params *PoliciesAllListParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/policies/all/")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Page != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "page", *params.Page, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.PageSize != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "page_size", *params.PageSize, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Ordering != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "ordering", *params.Ordering, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Search != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "search", *params.Search, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Type != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "type", *params.Type, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewPoliciesAllDestroyRequest constructs an http.Request for the PoliciesAllDestroy method
+func NewPoliciesAllDestroyRequest(server string, id string) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/policies/all/%s/", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewPoliciesAllRetrieveRequest constructs an http.Request for the PoliciesAllRetrieve method
+func NewPoliciesAllRetrieveRequest(server string, id string) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/policies/all/%s/", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewPoliciesAllTestCreateRequest calls the generic PoliciesAllTestCreate builder with application/json body
+func NewPoliciesAllTestCreateRequest(server string, id string, body PoliciesAllTestCreateJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewPoliciesAllTestCreateRequestWithBody(server, id, "application/json", bodyReader)
+}
+
+// NewPoliciesAllTestCreateRequestWithBody constructs an http.Request for the PoliciesAllTestCreate method, with any body, and a specified content type
+func NewPoliciesAllTestCreateRequestWithBody(server string, id string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/policies/all/%s/test/", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewPoliciesBindingsListRequest constructs an http.Request for the PoliciesBindingsList method
+func NewPoliciesBindingsListRequest(server string, params *PoliciesBindingsListParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/policies/bindings/")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Page != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "page", *params.Page, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.PageSize != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "page_size", *params.PageSize, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Ordering != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "ordering", *params.Ordering, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Search != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "search", *params.Search, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Target != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "target", *params.Target, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewPoliciesBindingsCreateRequest calls the generic PoliciesBindingsCreate builder with application/json body
+func NewPoliciesBindingsCreateRequest(server string, body PoliciesBindingsCreateJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewPoliciesBindingsCreateRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewPoliciesBindingsCreateRequestWithBody constructs an http.Request for the PoliciesBindingsCreate method, with any body, and a specified content type
+func NewPoliciesBindingsCreateRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/policies/bindings/")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewPoliciesBindingsDestroyRequest constructs an http.Request for the PoliciesBindingsDestroy method
+func NewPoliciesBindingsDestroyRequest(server string, id string) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/policies/bindings/%s/", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewPoliciesBindingsRetrieveRequest constructs an http.Request for the PoliciesBindingsRetrieve method
+func NewPoliciesBindingsRetrieveRequest(server string, id string) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/policies/bindings/%s/", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewPoliciesBindingsPartialUpdateRequest calls the generic PoliciesBindingsPartialUpdate builder with application/json body
+func NewPoliciesBindingsPartialUpdateRequest(server string, id string, body PoliciesBindingsPartialUpdateJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewPoliciesBindingsPartialUpdateRequestWithBody(server, id, "application/json", bodyReader)
+}
+
+// NewPoliciesBindingsPartialUpdateRequestWithBody constructs an http.Request for the PoliciesBindingsPartialUpdate method, with any body, and a specified content type
+func NewPoliciesBindingsPartialUpdateRequestWithBody(server string, id string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/policies/bindings/%s/", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPatch, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewPoliciesCreateRequest calls the generic PoliciesCreate builder with application/json body
+func NewPoliciesCreateRequest(server string, pType string, body PoliciesCreateJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewPoliciesCreateRequestWithBody(server, pType, "application/json", bodyReader)
+}
+
+// NewPoliciesCreateRequestWithBody constructs an http.Request for the PoliciesCreate method, with any body, and a specified content type
+func NewPoliciesCreateRequestWithBody(server string, pType string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "type", pType, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/policies/%s/", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewPoliciesPartialUpdateRequest calls the generic PoliciesPartialUpdate builder with application/json body
+func NewPoliciesPartialUpdateRequest(server string, pType string, id string, body PoliciesPartialUpdateJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewPoliciesPartialUpdateRequestWithBody(server, pType, id, "application/json", bodyReader)
+}
+
+// NewPoliciesPartialUpdateRequestWithBody constructs an http.Request for the PoliciesPartialUpdate method, with any body, and a specified content type
+func NewPoliciesPartialUpdateRequestWithBody(server string, pType string, id string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "type", pType, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/policies/%s/%s/", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPatch, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
 // NewProvidersAllListRequest constructs an http.Request for the ProvidersAllList method
 func NewProvidersAllListRequest(server string, params *ProvidersAllListParams) (*http.Request, error) {
 	var err error
@@ -9137,6 +10195,118 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with PATCH /flows/instances/{slug}/ (the `FlowsInstancesPartialUpdate` operationId).
 	FlowsInstancesPartialUpdateWithResponse(ctx context.Context, slug string, body FlowsInstancesPartialUpdateJSONRequestBody, reqEditors ...RequestEditorFn) (*FlowsInstancesPartialUpdateResponse, error)
+
+	// PoliciesAllListWithResponse List policies of every type
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /policies/all/ (the `PoliciesAllList` operationId).
+	PoliciesAllListWithResponse(ctx context.Context, params *PoliciesAllListParams, reqEditors ...RequestEditorFn) (*PoliciesAllListResponse, error)
+
+	// PoliciesAllDestroyWithResponse Delete a policy
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /policies/all/{id}/ (the `PoliciesAllDestroy` operationId).
+	PoliciesAllDestroyWithResponse(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*PoliciesAllDestroyResponse, error)
+
+	// PoliciesAllRetrieveWithResponse Get a policy
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /policies/all/{id}/ (the `PoliciesAllRetrieve` operationId).
+	PoliciesAllRetrieveWithResponse(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*PoliciesAllRetrieveResponse, error)
+
+	// PoliciesAllTestCreateWithBodyWithResponse Evaluate a policy for a user (dry run)
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /policies/all/{id}/test/ (the `PoliciesAllTestCreate` operationId).
+	PoliciesAllTestCreateWithBodyWithResponse(ctx context.Context, id string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PoliciesAllTestCreateResponse, error)
+
+	// PoliciesAllTestCreateWithResponse Evaluate a policy for a user (dry run)
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /policies/all/{id}/test/ (the `PoliciesAllTestCreate` operationId).
+	PoliciesAllTestCreateWithResponse(ctx context.Context, id string, body PoliciesAllTestCreateJSONRequestBody, reqEditors ...RequestEditorFn) (*PoliciesAllTestCreateResponse, error)
+
+	// PoliciesBindingsListWithResponse List policy bindings
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /policies/bindings/ (the `PoliciesBindingsList` operationId).
+	PoliciesBindingsListWithResponse(ctx context.Context, params *PoliciesBindingsListParams, reqEditors ...RequestEditorFn) (*PoliciesBindingsListResponse, error)
+
+	// PoliciesBindingsCreateWithBodyWithResponse Bind a policy, group or user to a target
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /policies/bindings/ (the `PoliciesBindingsCreate` operationId).
+	PoliciesBindingsCreateWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PoliciesBindingsCreateResponse, error)
+
+	// PoliciesBindingsCreateWithResponse Bind a policy, group or user to a target
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /policies/bindings/ (the `PoliciesBindingsCreate` operationId).
+	PoliciesBindingsCreateWithResponse(ctx context.Context, body PoliciesBindingsCreateJSONRequestBody, reqEditors ...RequestEditorFn) (*PoliciesBindingsCreateResponse, error)
+
+	// PoliciesBindingsDestroyWithResponse Delete a policy binding
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /policies/bindings/{id}/ (the `PoliciesBindingsDestroy` operationId).
+	PoliciesBindingsDestroyWithResponse(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*PoliciesBindingsDestroyResponse, error)
+
+	// PoliciesBindingsRetrieveWithResponse Get a policy binding
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /policies/bindings/{id}/ (the `PoliciesBindingsRetrieve` operationId).
+	PoliciesBindingsRetrieveWithResponse(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*PoliciesBindingsRetrieveResponse, error)
+
+	// PoliciesBindingsPartialUpdateWithBodyWithResponse Update a policy binding
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PATCH /policies/bindings/{id}/ (the `PoliciesBindingsPartialUpdate` operationId).
+	PoliciesBindingsPartialUpdateWithBodyWithResponse(ctx context.Context, id string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PoliciesBindingsPartialUpdateResponse, error)
+
+	// PoliciesBindingsPartialUpdateWithResponse Update a policy binding
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PATCH /policies/bindings/{id}/ (the `PoliciesBindingsPartialUpdate` operationId).
+	PoliciesBindingsPartialUpdateWithResponse(ctx context.Context, id string, body PoliciesBindingsPartialUpdateJSONRequestBody, reqEditors ...RequestEditorFn) (*PoliciesBindingsPartialUpdateResponse, error)
+
+	// PoliciesCreateWithBodyWithResponse Create a policy of a type (expression, password, dummy, ...)
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /policies/{type}/ (the `PoliciesCreate` operationId).
+	PoliciesCreateWithBodyWithResponse(ctx context.Context, pType string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PoliciesCreateResponse, error)
+
+	// PoliciesCreateWithResponse Create a policy of a type (expression, password, dummy, ...)
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /policies/{type}/ (the `PoliciesCreate` operationId).
+	PoliciesCreateWithResponse(ctx context.Context, pType string, body PoliciesCreateJSONRequestBody, reqEditors ...RequestEditorFn) (*PoliciesCreateResponse, error)
+
+	// PoliciesPartialUpdateWithBodyWithResponse Update a policy
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PATCH /policies/{type}/{id}/ (the `PoliciesPartialUpdate` operationId).
+	PoliciesPartialUpdateWithBodyWithResponse(ctx context.Context, pType string, id string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PoliciesPartialUpdateResponse, error)
+
+	// PoliciesPartialUpdateWithResponse Update a policy
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PATCH /policies/{type}/{id}/ (the `PoliciesPartialUpdate` operationId).
+	PoliciesPartialUpdateWithResponse(ctx context.Context, pType string, id string, body PoliciesPartialUpdateJSONRequestBody, reqEditors ...RequestEditorFn) (*PoliciesPartialUpdateResponse, error)
 
 	// ProvidersAllListWithResponse List providers of every type
 	//
@@ -13333,6 +14503,730 @@ func (r FlowsInstancesPartialUpdateResponse) ContentType() string {
 	return ""
 }
 
+type PoliciesAllListResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ListOfPolicyInfoBody
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *ValidationError
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *GenericError
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *GenericError
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r PoliciesAllListResponse) GetJSON200() *ListOfPolicyInfoBody {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r PoliciesAllListResponse) GetJSON400() *ValidationError {
+	return r.JSON400
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r PoliciesAllListResponse) GetJSON403() *GenericError {
+	return r.JSON403
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r PoliciesAllListResponse) GetJSON500() *GenericError {
+	return r.JSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r PoliciesAllListResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r PoliciesAllListResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r PoliciesAllListResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r PoliciesAllListResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type PoliciesAllDestroyResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *ValidationError
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *GenericError
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *GenericError
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *GenericError
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r PoliciesAllDestroyResponse) GetJSON400() *ValidationError {
+	return r.JSON400
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r PoliciesAllDestroyResponse) GetJSON403() *GenericError {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r PoliciesAllDestroyResponse) GetJSON404() *GenericError {
+	return r.JSON404
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r PoliciesAllDestroyResponse) GetJSON500() *GenericError {
+	return r.JSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r PoliciesAllDestroyResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r PoliciesAllDestroyResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r PoliciesAllDestroyResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r PoliciesAllDestroyResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type PoliciesAllRetrieveResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *PolicyInfo
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *ValidationError
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *GenericError
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *GenericError
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *GenericError
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r PoliciesAllRetrieveResponse) GetJSON200() *PolicyInfo {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r PoliciesAllRetrieveResponse) GetJSON400() *ValidationError {
+	return r.JSON400
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r PoliciesAllRetrieveResponse) GetJSON403() *GenericError {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r PoliciesAllRetrieveResponse) GetJSON404() *GenericError {
+	return r.JSON404
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r PoliciesAllRetrieveResponse) GetJSON500() *GenericError {
+	return r.JSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r PoliciesAllRetrieveResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r PoliciesAllRetrieveResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r PoliciesAllRetrieveResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r PoliciesAllRetrieveResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type PoliciesAllTestCreateResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *PolicyTestResult
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *ValidationError
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *GenericError
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *GenericError
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *GenericError
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r PoliciesAllTestCreateResponse) GetJSON200() *PolicyTestResult {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r PoliciesAllTestCreateResponse) GetJSON400() *ValidationError {
+	return r.JSON400
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r PoliciesAllTestCreateResponse) GetJSON403() *GenericError {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r PoliciesAllTestCreateResponse) GetJSON404() *GenericError {
+	return r.JSON404
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r PoliciesAllTestCreateResponse) GetJSON500() *GenericError {
+	return r.JSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r PoliciesAllTestCreateResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r PoliciesAllTestCreateResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r PoliciesAllTestCreateResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r PoliciesAllTestCreateResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type PoliciesBindingsListResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ListOfPolicyBindingBody
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *ValidationError
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *GenericError
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *GenericError
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r PoliciesBindingsListResponse) GetJSON200() *ListOfPolicyBindingBody {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r PoliciesBindingsListResponse) GetJSON400() *ValidationError {
+	return r.JSON400
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r PoliciesBindingsListResponse) GetJSON403() *GenericError {
+	return r.JSON403
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r PoliciesBindingsListResponse) GetJSON500() *GenericError {
+	return r.JSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r PoliciesBindingsListResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r PoliciesBindingsListResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r PoliciesBindingsListResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r PoliciesBindingsListResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type PoliciesBindingsCreateResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *PolicyBinding
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *ValidationError
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *GenericError
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *GenericError
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r PoliciesBindingsCreateResponse) GetJSON201() *PolicyBinding {
+	return r.JSON201
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r PoliciesBindingsCreateResponse) GetJSON400() *ValidationError {
+	return r.JSON400
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r PoliciesBindingsCreateResponse) GetJSON403() *GenericError {
+	return r.JSON403
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r PoliciesBindingsCreateResponse) GetJSON500() *GenericError {
+	return r.JSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r PoliciesBindingsCreateResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r PoliciesBindingsCreateResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r PoliciesBindingsCreateResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r PoliciesBindingsCreateResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type PoliciesBindingsDestroyResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *ValidationError
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *GenericError
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *GenericError
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *GenericError
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r PoliciesBindingsDestroyResponse) GetJSON400() *ValidationError {
+	return r.JSON400
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r PoliciesBindingsDestroyResponse) GetJSON403() *GenericError {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r PoliciesBindingsDestroyResponse) GetJSON404() *GenericError {
+	return r.JSON404
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r PoliciesBindingsDestroyResponse) GetJSON500() *GenericError {
+	return r.JSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r PoliciesBindingsDestroyResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r PoliciesBindingsDestroyResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r PoliciesBindingsDestroyResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r PoliciesBindingsDestroyResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type PoliciesBindingsRetrieveResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *PolicyBinding
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *ValidationError
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *GenericError
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *GenericError
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *GenericError
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r PoliciesBindingsRetrieveResponse) GetJSON200() *PolicyBinding {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r PoliciesBindingsRetrieveResponse) GetJSON400() *ValidationError {
+	return r.JSON400
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r PoliciesBindingsRetrieveResponse) GetJSON403() *GenericError {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r PoliciesBindingsRetrieveResponse) GetJSON404() *GenericError {
+	return r.JSON404
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r PoliciesBindingsRetrieveResponse) GetJSON500() *GenericError {
+	return r.JSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r PoliciesBindingsRetrieveResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r PoliciesBindingsRetrieveResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r PoliciesBindingsRetrieveResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r PoliciesBindingsRetrieveResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type PoliciesBindingsPartialUpdateResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *PolicyBinding
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *ValidationError
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *GenericError
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *GenericError
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *GenericError
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r PoliciesBindingsPartialUpdateResponse) GetJSON200() *PolicyBinding {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r PoliciesBindingsPartialUpdateResponse) GetJSON400() *ValidationError {
+	return r.JSON400
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r PoliciesBindingsPartialUpdateResponse) GetJSON403() *GenericError {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r PoliciesBindingsPartialUpdateResponse) GetJSON404() *GenericError {
+	return r.JSON404
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r PoliciesBindingsPartialUpdateResponse) GetJSON500() *GenericError {
+	return r.JSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r PoliciesBindingsPartialUpdateResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r PoliciesBindingsPartialUpdateResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r PoliciesBindingsPartialUpdateResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r PoliciesBindingsPartialUpdateResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type PoliciesCreateResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *PolicyInfo
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *ValidationError
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *GenericError
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *GenericError
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *GenericError
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r PoliciesCreateResponse) GetJSON201() *PolicyInfo {
+	return r.JSON201
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r PoliciesCreateResponse) GetJSON400() *ValidationError {
+	return r.JSON400
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r PoliciesCreateResponse) GetJSON403() *GenericError {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r PoliciesCreateResponse) GetJSON404() *GenericError {
+	return r.JSON404
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r PoliciesCreateResponse) GetJSON500() *GenericError {
+	return r.JSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r PoliciesCreateResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r PoliciesCreateResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r PoliciesCreateResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r PoliciesCreateResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type PoliciesPartialUpdateResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *PolicyInfo
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *ValidationError
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *GenericError
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *GenericError
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *GenericError
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r PoliciesPartialUpdateResponse) GetJSON200() *PolicyInfo {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r PoliciesPartialUpdateResponse) GetJSON400() *ValidationError {
+	return r.JSON400
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r PoliciesPartialUpdateResponse) GetJSON403() *GenericError {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r PoliciesPartialUpdateResponse) GetJSON404() *GenericError {
+	return r.JSON404
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r PoliciesPartialUpdateResponse) GetJSON500() *GenericError {
+	return r.JSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r PoliciesPartialUpdateResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r PoliciesPartialUpdateResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r PoliciesPartialUpdateResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r PoliciesPartialUpdateResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 type ProvidersAllListResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -15709,6 +17603,214 @@ func (c *ClientWithResponses) FlowsInstancesPartialUpdateWithResponse(ctx contex
 		return nil, err
 	}
 	return ParseFlowsInstancesPartialUpdateResponse(rsp)
+}
+
+// PoliciesAllListWithResponse List policies of every type
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /policies/all/ (the `PoliciesAllList` operationId).
+func (c *ClientWithResponses) PoliciesAllListWithResponse(ctx context.Context, params *PoliciesAllListParams, reqEditors ...RequestEditorFn) (*PoliciesAllListResponse, error) {
+	rsp, err := c.PoliciesAllList(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePoliciesAllListResponse(rsp)
+}
+
+// PoliciesAllDestroyWithResponse Delete a policy
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /policies/all/{id}/ (the `PoliciesAllDestroy` operationId).
+func (c *ClientWithResponses) PoliciesAllDestroyWithResponse(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*PoliciesAllDestroyResponse, error) {
+	rsp, err := c.PoliciesAllDestroy(ctx, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePoliciesAllDestroyResponse(rsp)
+}
+
+// PoliciesAllRetrieveWithResponse Get a policy
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /policies/all/{id}/ (the `PoliciesAllRetrieve` operationId).
+func (c *ClientWithResponses) PoliciesAllRetrieveWithResponse(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*PoliciesAllRetrieveResponse, error) {
+	rsp, err := c.PoliciesAllRetrieve(ctx, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePoliciesAllRetrieveResponse(rsp)
+}
+
+// PoliciesAllTestCreateWithBodyWithResponse Evaluate a policy for a user (dry run)
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /policies/all/{id}/test/ (the `PoliciesAllTestCreate` operationId).
+func (c *ClientWithResponses) PoliciesAllTestCreateWithBodyWithResponse(ctx context.Context, id string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PoliciesAllTestCreateResponse, error) {
+	rsp, err := c.PoliciesAllTestCreateWithBody(ctx, id, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePoliciesAllTestCreateResponse(rsp)
+}
+
+// PoliciesAllTestCreateWithResponse Evaluate a policy for a user (dry run)
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /policies/all/{id}/test/ (the `PoliciesAllTestCreate` operationId).
+func (c *ClientWithResponses) PoliciesAllTestCreateWithResponse(ctx context.Context, id string, body PoliciesAllTestCreateJSONRequestBody, reqEditors ...RequestEditorFn) (*PoliciesAllTestCreateResponse, error) {
+	rsp, err := c.PoliciesAllTestCreate(ctx, id, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePoliciesAllTestCreateResponse(rsp)
+}
+
+// PoliciesBindingsListWithResponse List policy bindings
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /policies/bindings/ (the `PoliciesBindingsList` operationId).
+func (c *ClientWithResponses) PoliciesBindingsListWithResponse(ctx context.Context, params *PoliciesBindingsListParams, reqEditors ...RequestEditorFn) (*PoliciesBindingsListResponse, error) {
+	rsp, err := c.PoliciesBindingsList(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePoliciesBindingsListResponse(rsp)
+}
+
+// PoliciesBindingsCreateWithBodyWithResponse Bind a policy, group or user to a target
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /policies/bindings/ (the `PoliciesBindingsCreate` operationId).
+func (c *ClientWithResponses) PoliciesBindingsCreateWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PoliciesBindingsCreateResponse, error) {
+	rsp, err := c.PoliciesBindingsCreateWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePoliciesBindingsCreateResponse(rsp)
+}
+
+// PoliciesBindingsCreateWithResponse Bind a policy, group or user to a target
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /policies/bindings/ (the `PoliciesBindingsCreate` operationId).
+func (c *ClientWithResponses) PoliciesBindingsCreateWithResponse(ctx context.Context, body PoliciesBindingsCreateJSONRequestBody, reqEditors ...RequestEditorFn) (*PoliciesBindingsCreateResponse, error) {
+	rsp, err := c.PoliciesBindingsCreate(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePoliciesBindingsCreateResponse(rsp)
+}
+
+// PoliciesBindingsDestroyWithResponse Delete a policy binding
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /policies/bindings/{id}/ (the `PoliciesBindingsDestroy` operationId).
+func (c *ClientWithResponses) PoliciesBindingsDestroyWithResponse(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*PoliciesBindingsDestroyResponse, error) {
+	rsp, err := c.PoliciesBindingsDestroy(ctx, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePoliciesBindingsDestroyResponse(rsp)
+}
+
+// PoliciesBindingsRetrieveWithResponse Get a policy binding
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /policies/bindings/{id}/ (the `PoliciesBindingsRetrieve` operationId).
+func (c *ClientWithResponses) PoliciesBindingsRetrieveWithResponse(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*PoliciesBindingsRetrieveResponse, error) {
+	rsp, err := c.PoliciesBindingsRetrieve(ctx, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePoliciesBindingsRetrieveResponse(rsp)
+}
+
+// PoliciesBindingsPartialUpdateWithBodyWithResponse Update a policy binding
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PATCH /policies/bindings/{id}/ (the `PoliciesBindingsPartialUpdate` operationId).
+func (c *ClientWithResponses) PoliciesBindingsPartialUpdateWithBodyWithResponse(ctx context.Context, id string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PoliciesBindingsPartialUpdateResponse, error) {
+	rsp, err := c.PoliciesBindingsPartialUpdateWithBody(ctx, id, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePoliciesBindingsPartialUpdateResponse(rsp)
+}
+
+// PoliciesBindingsPartialUpdateWithResponse Update a policy binding
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PATCH /policies/bindings/{id}/ (the `PoliciesBindingsPartialUpdate` operationId).
+func (c *ClientWithResponses) PoliciesBindingsPartialUpdateWithResponse(ctx context.Context, id string, body PoliciesBindingsPartialUpdateJSONRequestBody, reqEditors ...RequestEditorFn) (*PoliciesBindingsPartialUpdateResponse, error) {
+	rsp, err := c.PoliciesBindingsPartialUpdate(ctx, id, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePoliciesBindingsPartialUpdateResponse(rsp)
+}
+
+// PoliciesCreateWithBodyWithResponse Create a policy of a type (expression, password, dummy, ...)
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /policies/{type}/ (the `PoliciesCreate` operationId).
+func (c *ClientWithResponses) PoliciesCreateWithBodyWithResponse(ctx context.Context, pType string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PoliciesCreateResponse, error) {
+	rsp, err := c.PoliciesCreateWithBody(ctx, pType, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePoliciesCreateResponse(rsp)
+}
+
+// PoliciesCreateWithResponse Create a policy of a type (expression, password, dummy, ...)
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /policies/{type}/ (the `PoliciesCreate` operationId).
+func (c *ClientWithResponses) PoliciesCreateWithResponse(ctx context.Context, pType string, body PoliciesCreateJSONRequestBody, reqEditors ...RequestEditorFn) (*PoliciesCreateResponse, error) {
+	rsp, err := c.PoliciesCreate(ctx, pType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePoliciesCreateResponse(rsp)
+}
+
+// PoliciesPartialUpdateWithBodyWithResponse Update a policy
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PATCH /policies/{type}/{id}/ (the `PoliciesPartialUpdate` operationId).
+func (c *ClientWithResponses) PoliciesPartialUpdateWithBodyWithResponse(ctx context.Context, pType string, id string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PoliciesPartialUpdateResponse, error) {
+	rsp, err := c.PoliciesPartialUpdateWithBody(ctx, pType, id, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePoliciesPartialUpdateResponse(rsp)
+}
+
+// PoliciesPartialUpdateWithResponse Update a policy
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PATCH /policies/{type}/{id}/ (the `PoliciesPartialUpdate` operationId).
+func (c *ClientWithResponses) PoliciesPartialUpdateWithResponse(ctx context.Context, pType string, id string, body PoliciesPartialUpdateJSONRequestBody, reqEditors ...RequestEditorFn) (*PoliciesPartialUpdateResponse, error) {
+	rsp, err := c.PoliciesPartialUpdate(ctx, pType, id, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePoliciesPartialUpdateResponse(rsp)
 }
 
 // ProvidersAllListWithResponse List providers of every type
@@ -19126,6 +21228,571 @@ func ParseFlowsInstancesPartialUpdateResponse(rsp *http.Response) (*FlowsInstanc
 	switch {
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
 		var dest Flow
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ValidationError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParsePoliciesAllListResponse parses an HTTP response from a PoliciesAllListWithResponse call
+func ParsePoliciesAllListResponse(rsp *http.Response) (*PoliciesAllListResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &PoliciesAllListResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ListOfPolicyInfoBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ValidationError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParsePoliciesAllDestroyResponse parses an HTTP response from a PoliciesAllDestroyWithResponse call
+func ParsePoliciesAllDestroyResponse(rsp *http.Response) (*PoliciesAllDestroyResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &PoliciesAllDestroyResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ValidationError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParsePoliciesAllRetrieveResponse parses an HTTP response from a PoliciesAllRetrieveWithResponse call
+func ParsePoliciesAllRetrieveResponse(rsp *http.Response) (*PoliciesAllRetrieveResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &PoliciesAllRetrieveResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest PolicyInfo
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ValidationError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParsePoliciesAllTestCreateResponse parses an HTTP response from a PoliciesAllTestCreateWithResponse call
+func ParsePoliciesAllTestCreateResponse(rsp *http.Response) (*PoliciesAllTestCreateResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &PoliciesAllTestCreateResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest PolicyTestResult
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ValidationError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParsePoliciesBindingsListResponse parses an HTTP response from a PoliciesBindingsListWithResponse call
+func ParsePoliciesBindingsListResponse(rsp *http.Response) (*PoliciesBindingsListResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &PoliciesBindingsListResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ListOfPolicyBindingBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ValidationError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParsePoliciesBindingsCreateResponse parses an HTTP response from a PoliciesBindingsCreateWithResponse call
+func ParsePoliciesBindingsCreateResponse(rsp *http.Response) (*PoliciesBindingsCreateResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &PoliciesBindingsCreateResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest PolicyBinding
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ValidationError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParsePoliciesBindingsDestroyResponse parses an HTTP response from a PoliciesBindingsDestroyWithResponse call
+func ParsePoliciesBindingsDestroyResponse(rsp *http.Response) (*PoliciesBindingsDestroyResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &PoliciesBindingsDestroyResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ValidationError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParsePoliciesBindingsRetrieveResponse parses an HTTP response from a PoliciesBindingsRetrieveWithResponse call
+func ParsePoliciesBindingsRetrieveResponse(rsp *http.Response) (*PoliciesBindingsRetrieveResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &PoliciesBindingsRetrieveResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest PolicyBinding
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ValidationError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParsePoliciesBindingsPartialUpdateResponse parses an HTTP response from a PoliciesBindingsPartialUpdateWithResponse call
+func ParsePoliciesBindingsPartialUpdateResponse(rsp *http.Response) (*PoliciesBindingsPartialUpdateResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &PoliciesBindingsPartialUpdateResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest PolicyBinding
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ValidationError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParsePoliciesCreateResponse parses an HTTP response from a PoliciesCreateWithResponse call
+func ParsePoliciesCreateResponse(rsp *http.Response) (*PoliciesCreateResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &PoliciesCreateResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest PolicyInfo
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ValidationError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParsePoliciesPartialUpdateResponse parses an HTTP response from a PoliciesPartialUpdateWithResponse call
+func ParsePoliciesPartialUpdateResponse(rsp *http.Response) (*PoliciesPartialUpdateResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &PoliciesPartialUpdateResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest PolicyInfo
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}

@@ -3,21 +3,61 @@
 package all
 
 import (
+	"fmt"
+
 	"github.com/gatehouse-idp/gatehouse/internal/policy"
 	"github.com/gatehouse-idp/gatehouse/internal/policy/dummy"
+	"github.com/gatehouse-idp/gatehouse/internal/policy/password"
+	"github.com/gatehouse-idp/gatehouse/internal/store"
 )
 
-// Registry returns the policy registry, keyed by Gatehouse type and by
-// authentik model name.
+// Type is one policy type.
+type Type struct {
+	Name      string // Gatehouse's type name (stored in policies.type)
+	ModelName string // authentik's model name, an alias
+	Evaluator policy.Evaluator
+	// Validate checks settings at save time, so a broken policy is refused
+	// with a clear message instead of failing at login.
+	Validate func(settings store.Attributes) error
+}
+
+// Types lists every built-in policy type.
+func Types() []Type {
+	return []Type{
+		{"dummy", "authentik_policies_dummy.dummypolicy", dummy.Evaluator{}, validateDummy},
+		{"password", "authentik_policies_password.passwordpolicy", password.Evaluator{}, password.Validate},
+	}
+}
+
+// Lookup finds a type by name or authentik model name.
+func Lookup(name string) (Type, bool) {
+	for _, t := range Types() {
+		if t.Name == name || t.ModelName == name {
+			return t, true
+		}
+	}
+	return Type{}, false
+}
+
+// Registry returns the evaluators, keyed by type and by authentik model name.
 func Registry() policy.Registry {
 	r := policy.Registry{}
-	for _, p := range []struct {
-		typ, model string
-		e          policy.Evaluator
-	}{
-		{"dummy", "authentik_policies_dummy.dummypolicy", dummy.Evaluator{}},
-	} {
-		r[p.typ], r[p.model] = p.e, p.e
+	for _, t := range Types() {
+		r[t.Name], r[t.ModelName] = t.Evaluator, t.Evaluator
 	}
 	return r
+}
+
+func validateDummy(s store.Attributes) error {
+	if v, ok := s["result"]; ok {
+		if _, isBool := v.(bool); !isBool {
+			return fmt.Errorf("result must be true or false")
+		}
+	}
+	lo, _ := s["wait_min"].(float64)
+	hi, _ := s["wait_max"].(float64)
+	if lo < 0 || hi < 0 || (hi > 0 && hi < lo) || hi > 3600 {
+		return fmt.Errorf("wait_min and wait_max are seconds, 0 <= wait_min <= wait_max <= 3600")
+	}
+	return nil
 }

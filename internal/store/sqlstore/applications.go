@@ -82,9 +82,15 @@ func (s *Store) UpdateApplication(ctx context.Context, a *store.Application) err
 	return updateByPK(ctx, s.w, objApplication, a)
 }
 
-// DeleteApplication implements store.Applications.
+// DeleteApplication implements store.Applications, with its policy bindings.
 func (s *Store) DeleteApplication(ctx context.Context, id uuid.UUID) error {
-	return deleteBy[store.Application](ctx, s.w, objApplication, "uuid = ?", id)
+	return s.InTx(ctx, func(tx store.Store) error {
+		t := tx.(*Store)
+		if _, err := t.w.NewRaw(`DELETE FROM policy_bindings WHERE target_uuid = ?`, id).Exec(ctx); err != nil {
+			return mapErr(objPolicyBinding, err)
+		}
+		return deleteBy[store.Application](ctx, t.w, objApplication, "uuid = ?", id)
+	})
 }
 
 // ListApplications implements store.Applications.

@@ -56,9 +56,17 @@ func (s *Store) UpdateFlow(ctx context.Context, f *store.Flow) error {
 	return updateByPK(ctx, s.w, objFlow, f)
 }
 
-// DeleteFlow implements store.Flows.
+// DeleteFlow implements store.Flows. The policy bindings of the flow and of
+// its stage bindings go with it.
 func (s *Store) DeleteFlow(ctx context.Context, id uuid.UUID) error {
-	return deleteBy[store.Flow](ctx, s.w, objFlow, "uuid = ?", id)
+	return s.InTx(ctx, func(tx store.Store) error {
+		t := tx.(*Store)
+		if _, err := t.w.NewRaw(`DELETE FROM policy_bindings WHERE target_uuid = ?
+			OR target_uuid IN (SELECT uuid FROM flow_stage_bindings WHERE flow_uuid = ?)`, id, id).Exec(ctx); err != nil {
+			return mapErr(objPolicyBinding, err)
+		}
+		return deleteBy[store.Flow](ctx, t.w, objFlow, "uuid = ?", id)
+	})
 }
 
 // ListFlows implements store.Flows.
@@ -161,9 +169,15 @@ func (s *Store) UpdateFlowStageBinding(ctx context.Context, b *store.FlowStageBi
 	return updateByPK(ctx, s.w, objFlowBinding, b)
 }
 
-// DeleteFlowStageBinding implements store.Flows.
+// DeleteFlowStageBinding implements store.Flows, with the binding's own policy bindings.
 func (s *Store) DeleteFlowStageBinding(ctx context.Context, id uuid.UUID) error {
-	return deleteBy[store.FlowStageBinding](ctx, s.w, objFlowBinding, "uuid = ?", id)
+	return s.InTx(ctx, func(tx store.Store) error {
+		t := tx.(*Store)
+		if _, err := t.w.NewRaw(`DELETE FROM policy_bindings WHERE target_uuid = ?`, id).Exec(ctx); err != nil {
+			return mapErr(objPolicyBinding, err)
+		}
+		return deleteBy[store.FlowStageBinding](ctx, t.w, objFlowBinding, "uuid = ?", id)
+	})
 }
 
 // FlowStageBindings implements store.Flows.

@@ -86,6 +86,9 @@ func testFlows(t *testing.T, s store.Store) {
 	if err := s.DeleteFlow(ctx, f.UUID); err != nil {
 		t.Fatal(err)
 	}
+	if pbs, _ := s.PolicyBindings(ctx, f.UUID); len(pbs) != 0 {
+		t.Errorf("policy bindings after deleting the flow: %d", len(pbs))
+	}
 	if bs, _ := s.FlowStageBindings(ctx, f.UUID); len(bs) != 0 {
 		t.Errorf("stage bindings after deleting the flow: %d", len(bs))
 	}

@@ -1,0 +1,404 @@
+package api
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"strconv"
+
+	"github.com/danielgtaylor/huma/v2"
+	"github.com/google/uuid"
+
+	"github.com/gatehouse-idp/gatehouse/internal/policy"
+	policyall "github.com/gatehouse-idp/gatehouse/internal/policy/all"
+	"github.com/gatehouse-idp/gatehouse/internal/store"
+)
+
+const (
+	permViewPolicy          = "authentik_policies.view_policy"
+	permAddPolicy           = "authentik_policies.add_policy"
+	permChangePolicy        = "authentik_policies.change_policy"
+	permDeletePolicy        = "authentik_policies.delete_policy"
+	permViewPolicyBinding   = "authentik_policies.view_policybinding"
+	permAddPolicyBinding    = "authentik_policies.add_policybinding"
+	permChangePolicyBinding = "authentik_policies.change_policybinding"
+	permDeletePolicyBinding = "authentik_policies.delete_policybinding"
+)
+
+// PolicyInfo is authentik's base Policy serializer, with the type's settings.
+type PolicyInfo struct {
+	PK               uuid.UUID      `json:"pk"`
+	Name             string         `json:"name"`
+	ExecutionLogging bool           `json:"execution_logging"`
+	Component        string         `json:"component"`
+	VerboseName      string         `json:"verbose_name"`
+	MetaModelName    string         `json:"meta_model_name"`
+	Type             string         `json:"type"`
+	Settings         map[string]any `json:"settings"`
+}
+
+// PolicyRequest creates or patches a policy of one type.
+type PolicyRequest struct {
+	Name             *string        `json:"name,omitempty" minLength:"1" maxLength:"250"`
+	ExecutionLogging *bool          `json:"execution_logging,omitempty"`
+	Settings         map[string]any `json:"settings,omitempty" doc:"The policy type's fields, as authentik names them"`
+}
+
+// PolicyBinding is authentik's PolicyBinding serializer.
+type PolicyBinding struct {
+	PK            uuid.UUID  `json:"pk"`
+	Policy        *uuid.UUID `json:"policy" nullable:"true"`
+	Group         *uuid.UUID `json:"group" nullable:"true"`
+	User          *int64     `json:"user" nullable:"true"`
+	Target        uuid.UUID  `json:"target"`
+	Negate        bool       `json:"negate"`
+	Enabled       bool       `json:"enabled"`
+	Order         int        `json:"order"`
+	Timeout       int        `json:"timeout"`
+	FailureResult bool       `json:"failure_result"`
+}
+
+// PolicyBindingRequest creates or patches a binding.
+type PolicyBindingRequest struct {
+	Policy        *uuid.UUID `json:"policy,omitempty"`
+	Group         *uuid.UUID `json:"group,omitempty"`
+	User          *int64     `json:"user,omitempty"`
+	Target        *uuid.UUID `json:"target,omitempty"`
+	Negate        *bool      `json:"negate,omitempty"`
+	Enabled       *bool      `json:"enabled,omitempty"`
+	Order         *int       `json:"order,omitempty" minimum:"-2147483648" maximum:"2147483647"`
+	Timeout       *int       `json:"timeout,omitempty" minimum:"1" maximum:"3600"`
+	FailureResult *bool      `json:"failure_result,omitempty"`
+}
+
+type policyListInput struct {
+	ListParams
+	Type string `query:"type" maxLength:"100"`
+}
+
+type policyBindingListInput struct {
+	ListParams
+	Target string `query:"target" doc:"Only the bindings of this flow, flow-stage binding or application (uuid)"`
+}
+
+// PolicyTestResult is authentik's answer to policies/all/{id}/test/.
+type PolicyTestResult struct {
+	Passing  bool     `json:"passing"`
+	Messages []string `json:"messages"`
+}
+
+func (a *API) registerPolicies() {
+	const tag = "policies"
+	huma.Register(a.huma, op(http.MethodGet, "/policies/all/", "policies_all_list", tag, "List policies of every type", 200), a.listPolicies)
+	huma.Register(a.huma, op(http.MethodGet, "/policies/all/{id}/", "policies_all_retrieve", tag, "Get a policy", 200, 404), a.getPolicy)
+	huma.Register(a.huma, op(http.MethodDelete, "/policies/all/{id}/", "policies_all_destroy", tag, "Delete a policy", 204, 404), a.deletePolicy)
+	huma.Register(a.huma, op(http.MethodPost, "/policies/all/{id}/test/", "policies_all_test_create", tag, "Evaluate a policy for a user (dry run)", 200, 404), a.testPolicy)
+	huma.Register(a.huma, op(http.MethodPost, "/policies/{type}/", "policies_create", tag, "Create a policy of a type (expression, password, dummy, ...)", 201, 404), a.createPolicy)
+	huma.Register(a.huma, op(http.MethodPatch, "/policies/{type}/{id}/", "policies_partial_update", tag, "Update a policy", 200, 404), a.patchPolicy)
+	huma.Register(a.huma, op(http.MethodGet, "/policies/bindings/", "policies_bindings_list", tag, "List policy bindings", 200), a.listPolicyBindings)
+	huma.Register(a.huma, op(http.MethodPost, "/policies/bindings/", "policies_bindings_create", tag, "Bind a policy, group or user to a target", 201), a.createPolicyBinding)
+	huma.Register(a.huma, op(http.MethodGet, "/policies/bindings/{id}/", "policies_bindings_retrieve", tag, "Get a policy binding", 200, 404), a.getPolicyBinding)
+	huma.Register(a.huma, op(http.MethodPatch, "/policies/bindings/{id}/", "policies_bindings_partial_update", tag, "Update a policy binding", 200, 404), a.patchPolicyBinding)
+	huma.Register(a.huma, op(http.MethodDelete, "/policies/bindings/{id}/", "policies_bindings_destroy", tag, "Delete a policy binding", 204, 404), a.deletePolicyBinding)
+}
+
+func policyInfo(p *store.Policy) PolicyInfo {
+	settings := map[string]any(p.Settings)
+	if settings == nil {
+		settings = map[string]any{}
+	}
+	model := p.Type
+	if t, ok := policyall.Lookup(p.Type); ok {
+		model = t.ModelName
+	}
+	return PolicyInfo{PK: p.UUID, Name: p.Name, ExecutionLogging: p.ExecutionLogging, Component: "ak-policy-" + p.Type + "-form",
+		VerboseName: p.Type + " policy", MetaModelName: model, Type: p.Type, Settings: settings}
+}
+
+func (a *API) listPolicies(ctx context.Context, in *policyListInput) (*listOf[PolicyInfo], error) {
+	only, err := a.visible(ctx, permViewPolicy)
+	if err != nil {
+		return nil, err
+	}
+	ps, total, err := a.Store.ListPolicies(ctx, in.Type, in.options(only))
+	if err != nil {
+		return nil, a.listError(err)
+	}
+	out := &listOf[PolicyInfo]{}
+	out.Body.Results = []PolicyInfo{}
+	for _, p := range ps {
+		out.Body.Results = append(out.Body.Results, policyInfo(p))
+	}
+	out.Body.Pagination, out.Body.Autocomplete = paginate(in.ListParams, total, len(ps)), Autocomplete{}
+	return out, nil
+}
+
+func (a *API) loadPolicy(ctx context.Context, perm string, id uuid.UUID) (*store.Policy, error) {
+	if err := a.check(ctx, perm, permViewPolicy, id.String()); err != nil {
+		return nil, err
+	}
+	p, err := a.Store.PolicyByUUID(ctx, id)
+	return p, a.storeError(err)
+}
+
+func (a *API) getPolicy(ctx context.Context, in *IDInput) (*struct{ Body PolicyInfo }, error) {
+	p, err := a.loadPolicy(ctx, permViewPolicy, in.ID)
+	if err != nil {
+		return nil, err
+	}
+	return &struct{ Body PolicyInfo }{Body: policyInfo(p)}, nil
+}
+
+func (a *API) deletePolicy(ctx context.Context, in *IDInput) (*noContent, error) {
+	p, err := a.loadPolicy(ctx, permDeletePolicy, in.ID)
+	if err != nil {
+		return nil, err
+	}
+	if err := a.Store.DeletePolicy(ctx, p.UUID); err != nil {
+		return nil, a.storeError(err)
+	}
+	a.audit(ctx, actionModelDeleted, modelRef{"authentik_policies", "policy", p.UUID.String(), p.Name}, nil)
+	return &noContent{}, nil
+}
+
+// validPolicy checks settings with the type's validator and returns the
+// canonical type name.
+func validPolicy(typ string, settings map[string]any) (string, error) {
+	t, ok := policyall.Lookup(typ)
+	if !ok {
+		return "", detailError(http.StatusNotFound, "Unknown policy type "+typ+".")
+	}
+	if err := t.Validate(settings); err != nil {
+		return "", fieldError("settings", err.Error())
+	}
+	return t.Name, nil
+}
+
+func (a *API) createPolicy(ctx context.Context, in *struct {
+	TypeInput
+	Body PolicyRequest
+}) (*struct{ Body PolicyInfo }, error) {
+	if _, err := a.require(ctx, permAddPolicy, ""); err != nil {
+		return nil, err
+	}
+	if in.Body.Name == nil {
+		return nil, fieldError("name", "This field is required.")
+	}
+	settings := in.Body.Settings
+	if settings == nil {
+		settings = map[string]any{}
+	}
+	typ, err := validPolicy(in.Type, settings)
+	if err != nil {
+		return nil, err
+	}
+	p := &store.Policy{Name: *in.Body.Name, Type: typ, Settings: settings}
+	if in.Body.ExecutionLogging != nil {
+		p.ExecutionLogging = *in.Body.ExecutionLogging
+	}
+	if err := a.Store.CreatePolicy(ctx, p); err != nil {
+		return nil, a.storeError(err)
+	}
+	a.audit(ctx, actionModelCreated, modelRef{"authentik_policies", "policy", p.UUID.String(), p.Name}, nil)
+	return &struct{ Body PolicyInfo }{Body: policyInfo(p)}, nil
+}
+
+func (a *API) patchPolicy(ctx context.Context, in *struct {
+	TypeInput
+	IDInput
+	Body PolicyRequest
+}) (*struct{ Body PolicyInfo }, error) {
+	p, err := a.loadPolicy(ctx, permChangePolicy, in.ID)
+	if err != nil {
+		return nil, err
+	}
+	if t, ok := policyall.Lookup(in.Type); !ok || t.Name != p.Type {
+		return nil, errNotFound
+	}
+	if in.Body.Name != nil {
+		p.Name = *in.Body.Name
+	}
+	if in.Body.ExecutionLogging != nil {
+		p.ExecutionLogging = *in.Body.ExecutionLogging
+	}
+	if in.Body.Settings != nil {
+		if _, err := validPolicy(p.Type, in.Body.Settings); err != nil {
+			return nil, err
+		}
+		p.Settings = in.Body.Settings
+	}
+	if err := a.Store.UpdatePolicy(ctx, p); err != nil {
+		return nil, a.storeError(err)
+	}
+	a.audit(ctx, actionModelUpdated, modelRef{"authentik_policies", "policy", p.UUID.String(), p.Name}, nil)
+	return &struct{ Body PolicyInfo }{Body: policyInfo(p)}, nil
+}
+
+type policyTestInput struct {
+	IDInput
+	Body struct {
+		User    int64          `json:"user"`
+		Context map[string]any `json:"context,omitempty"`
+	}
+}
+
+// testPolicy dry-runs one policy for a user, as authentik's policy test.
+func (a *API) testPolicy(ctx context.Context, in *policyTestInput) (*struct{ Body PolicyTestResult }, error) {
+	p, err := a.loadPolicy(ctx, permViewPolicy, in.ID)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := a.require(ctx, permViewUser, strconv.FormatInt(in.Body.User, 10)); err != nil {
+		return nil, err
+	}
+	u, err := a.Store.UserByPK(ctx, in.Body.User)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, fieldError("user", "User does not exist.")
+	} else if err != nil {
+		return nil, a.storeError(err)
+	}
+	t, ok := policyall.Lookup(p.Type)
+	if !ok {
+		return nil, fieldError("non_field_errors", "Unknown policy type "+p.Type+".")
+	}
+	res, err := t.Evaluator.Evaluate(ctx, p, policy.Request{User: u, Context: in.Body.Context})
+	out := &struct{ Body PolicyTestResult }{Body: PolicyTestResult{Passing: res.Passing, Messages: res.Messages}}
+	if out.Body.Messages == nil {
+		out.Body.Messages = []string{}
+	}
+	if err != nil {
+		out.Body.Passing = false
+		out.Body.Messages = append(out.Body.Messages, err.Error())
+	}
+	return out, nil
+}
+
+func policyBindingOut(b *store.PolicyBinding) *PolicyBinding {
+	return &PolicyBinding{PK: b.UUID, Policy: b.PolicyUUID, Group: b.GroupUUID, User: b.UserPK, Target: b.TargetUUID,
+		Negate: b.Negate, Enabled: b.Enabled, Order: b.Order, Timeout: b.Timeout, FailureResult: b.FailureResult}
+}
+
+func (a *API) listPolicyBindings(ctx context.Context, in *policyBindingListInput) (*listOf[*PolicyBinding], error) {
+	if _, err := a.require(ctx, permViewPolicyBinding, ""); err != nil {
+		return nil, err
+	}
+	if in.Target == "" {
+		return nil, fieldError("target", "List the bindings of one target (?target=<uuid>).")
+	}
+	id, err := uuid.Parse(in.Target)
+	if err != nil {
+		return nil, fieldError("target", "Must be a valid UUID.")
+	}
+	bs, err := a.Store.PolicyBindings(ctx, id)
+	if err != nil {
+		return nil, a.storeError(err)
+	}
+	if in.Ordering != "" && in.Ordering != "order" {
+		return nil, fieldError("ordering", "cannot order by "+in.Ordering)
+	}
+	from, to := in.window(len(bs))
+	out := &listOf[*PolicyBinding]{}
+	out.Body.Results = []*PolicyBinding{}
+	for _, b := range bs[from:to] {
+		out.Body.Results = append(out.Body.Results, policyBindingOut(b))
+	}
+	out.Body.Pagination, out.Body.Autocomplete = paginate(in.ListParams, len(bs), to-from), Autocomplete{}
+	return out, nil
+}
+
+func applyPolicyBinding(b *store.PolicyBinding, r PolicyBindingRequest) {
+	if r.Policy != nil {
+		b.PolicyUUID = r.Policy
+	}
+	if r.Group != nil {
+		b.GroupUUID = r.Group
+	}
+	if r.User != nil {
+		b.UserPK = r.User
+	}
+	if r.Target != nil {
+		b.TargetUUID = *r.Target
+	}
+	if r.Negate != nil {
+		b.Negate = *r.Negate
+	}
+	if r.Enabled != nil {
+		b.Enabled = *r.Enabled
+	}
+	if r.Order != nil {
+		b.Order = *r.Order
+	}
+	if r.Timeout != nil {
+		b.Timeout = *r.Timeout
+	}
+	if r.FailureResult != nil {
+		b.FailureResult = *r.FailureResult
+	}
+}
+
+func (a *API) policyBindingError(err error) error {
+	if errors.Is(err, store.ErrInvalid) {
+		return fieldError("non_field_errors", "A binding targets exactly one existing policy, group or user.")
+	}
+	return a.storeError(err)
+}
+
+func (a *API) createPolicyBinding(ctx context.Context, in *struct{ Body PolicyBindingRequest }) (*struct{ Body *PolicyBinding }, error) {
+	if _, err := a.require(ctx, permAddPolicyBinding, ""); err != nil {
+		return nil, err
+	}
+	if in.Body.Target == nil || in.Body.Order == nil {
+		return nil, fieldError("non_field_errors", "target and order are required.")
+	}
+	b := &store.PolicyBinding{Enabled: true, Timeout: 30}
+	applyPolicyBinding(b, in.Body)
+	if err := a.Store.CreatePolicyBinding(ctx, b); err != nil {
+		return nil, a.policyBindingError(err)
+	}
+	a.audit(ctx, actionModelCreated, modelRef{"authentik_policies", "policybinding", b.UUID.String(), ""}, nil)
+	return &struct{ Body *PolicyBinding }{Body: policyBindingOut(b)}, nil
+}
+
+func (a *API) loadPolicyBinding(ctx context.Context, perm string, id uuid.UUID) (*store.PolicyBinding, error) {
+	if err := a.check(ctx, perm, permViewPolicyBinding, id.String()); err != nil {
+		return nil, err
+	}
+	b, err := a.Store.PolicyBindingByUUID(ctx, id)
+	return b, a.storeError(err)
+}
+
+func (a *API) getPolicyBinding(ctx context.Context, in *IDInput) (*struct{ Body *PolicyBinding }, error) {
+	b, err := a.loadPolicyBinding(ctx, permViewPolicyBinding, in.ID)
+	if err != nil {
+		return nil, err
+	}
+	return &struct{ Body *PolicyBinding }{Body: policyBindingOut(b)}, nil
+}
+
+func (a *API) patchPolicyBinding(ctx context.Context, in *struct {
+	IDInput
+	Body PolicyBindingRequest
+}) (*struct{ Body *PolicyBinding }, error) {
+	b, err := a.loadPolicyBinding(ctx, permChangePolicyBinding, in.ID)
+	if err != nil {
+		return nil, err
+	}
+	applyPolicyBinding(b, in.Body)
+	if err := a.Store.UpdatePolicyBinding(ctx, b); err != nil {
+		return nil, a.policyBindingError(err)
+	}
+	a.audit(ctx, actionModelUpdated, modelRef{"authentik_policies", "policybinding", b.UUID.String(), ""}, nil)
+	return &struct{ Body *PolicyBinding }{Body: policyBindingOut(b)}, nil
+}
+
+func (a *API) deletePolicyBinding(ctx context.Context, in *IDInput) (*noContent, error) {
+	b, err := a.loadPolicyBinding(ctx, permDeletePolicyBinding, in.ID)
+	if err != nil {
+		return nil, err
+	}
+	if err := a.Store.DeletePolicyBinding(ctx, b.UUID); err != nil {
+		return nil, a.storeError(err)
+	}
+	a.audit(ctx, actionModelDeleted, modelRef{"authentik_policies", "policybinding", b.UUID.String(), ""}, nil)
+	return &noContent{}, nil
+}
