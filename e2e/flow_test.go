@@ -160,3 +160,40 @@ func TestFlowLoginFailures(t *testing.T) {
 		}
 	})
 }
+
+// Policies bound to a flow through the API decide whether it runs: a failing
+// policy denies, negate inverts, a user binding lets just that user through.
+func TestFlowPolicies(t *testing.T) {
+	eachEngineWith(t, map[string]string{"GATEHOUSE_BOOTSTRAP_PASSWORD": bootstrapPassword}, func(t *testing.T, s *apiServer) {
+		flow := s.must(200, "GET", "/flows/instances/default-authentication-flow/", nil)
+		deny := s.must(201, "POST", "/policies/dummy/", map[string]any{"name": "always-deny", "settings": map[string]any{"result": false}})
+		b := s.must(201, "POST", "/policies/bindings/", map[string]any{"target": flow["pk"], "policy": deny["pk"], "order": 0})
+		c := newFlowClient(t, s)
+		if ch := c.exec("GET", "default-authentication-flow", nil); component(ch) != "ak-stage-access-denied" {
+			t.Errorf("with a failing policy: %v", ch)
+		}
+		s.must(200, "PATCH", "/policies/bindings/"+b["pk"].(string)+"/", map[string]any{"negate": true})
+		c = newFlowClient(t, s)
+		if ch := c.exec("GET", "default-authentication-flow", nil); component(ch) != "ak-stage-identification" {
+			t.Errorf("with the policy negated: %v", ch)
+		}
+		// A bad policy setting is refused when saved, not at login.
+		if code, out := s.call(s.token, "POST", "/policies/dummy/", map[string]any{"name": "bad", "settings": map[string]any{"result": "maybe"}}); code != 400 || out["settings"] == nil {
+			t.Errorf("bad dummy settings: %d %v", code, out)
+		}
+		if code, out := s.call(s.token, "POST", "/policies/password/", map[string]any{"name": "bad-pw", "settings": map[string]any{"zxcvbn_score_threshold": 9}}); code != 400 || out["settings"] == nil {
+			t.Errorf("bad password settings: %d %v", code, out)
+		}
+		res := s.must(200, "POST", "/policies/all/"+deny["pk"].(string)+"/test/", map[string]any{"user": 1})
+		if res["passing"] != false {
+			t.Errorf("policy test = %v", res)
+		}
+		// A deny stage bound into the flow ends it with its message.
+		st := s.must(201, "POST", "/stages/deny/", map[string]any{"name": "no-entry", "settings": map[string]any{"deny_message": "Closed for maintenance"}})
+		s.must(201, "POST", "/flows/bindings/", map[string]any{"target": flow["pk"], "stage": st["pk"], "order": 5})
+		c = newFlowClient(t, s)
+		if ch := c.exec("GET", "default-authentication-flow", nil); component(ch) != "ak-stage-access-denied" || ch["error_message"] != "Closed for maintenance" {
+			t.Errorf("with a deny stage first: %v", ch)
+		}
+	})
+}
