@@ -197,3 +197,57 @@ func TestFlowPolicies(t *testing.T) {
 		}
 	})
 }
+
+// An enrollment flow built through the API (prompt, user_write, user_login)
+// creates the user from the answers and logs them in.
+func TestFlowEnrollment(t *testing.T) {
+	eachEngine(t, func(t *testing.T, s *apiServer) {
+		flow := s.must(201, "POST", "/flows/instances/", map[string]any{"name": "Sign up", "slug": "sign-up",
+			"title": "Create your account", "designation": "enrollment"})
+		prompt := s.must(201, "POST", "/stages/prompt/", map[string]any{"name": "sign-up-prompt", "settings": map[string]any{
+			"fields": []any{
+				map[string]any{"field_key": "username", "label": "Username", "type": "username", "required": true, "order": 0},
+				map[string]any{"field_key": "email", "label": "Email", "type": "email", "required": true, "order": 1},
+				map[string]any{"field_key": "password", "label": "Password", "type": "password", "required": true, "order": 2},
+				map[string]any{"field_key": "password_repeat", "label": "Password (repeat)", "type": "password", "required": true, "order": 3},
+			}}})
+		write := s.must(201, "POST", "/stages/user_write/", map[string]any{"name": "sign-up-write",
+			"settings": map[string]any{"user_creation_mode": "always_create", "user_type": "internal"}})
+		login := s.must(201, "POST", "/stages/user_login/", map[string]any{"name": "sign-up-login"})
+		for i, st := range []map[string]any{prompt, write, login} {
+			s.must(201, "POST", "/flows/bindings/", map[string]any{"target": flow["pk"], "stage": st["pk"], "order": 10 * (i + 1)})
+		}
+		if code, out := s.call(s.token, "POST", "/stages/prompt/", map[string]any{"name": "bad-prompt",
+			"settings": map[string]any{"fields": []any{map[string]any{"field_key": "x", "type": "hologram"}}}}); code != 400 || out["settings"] == nil {
+			t.Errorf("an unknown field type: %d %v", code, out)
+		}
+
+		c := newFlowClient(t, s)
+		ch := c.exec("GET", "sign-up", nil)
+		if component(ch) != "ak-stage-prompt" || len(ch["fields"].([]any)) != 4 {
+			t.Fatalf("prompt = %v", ch)
+		}
+		ch = c.exec("POST", "sign-up", map[string]any{"component": "ak-stage-prompt", "username": "akadmin",
+			"email": "not-an-email", "password": "a-good-passphrase", "password_repeat": "different"})
+		errs, _ := ch["response_errors"].(map[string]any)
+		if errs["username"] == nil || errs["email"] == nil || errs["password_repeat"] == nil {
+			t.Errorf("invalid answers: %v", errs)
+		}
+		ch = c.exec("POST", "sign-up", map[string]any{"component": "ak-stage-prompt", "username": "newbie",
+			"email": "newbie@example.com", "password": "a-good-passphrase", "password_repeat": "a-good-passphrase"})
+		if component(ch) != "xak-flow-redirect" {
+			t.Fatalf("after the prompt = %v", ch)
+		}
+		code, me := c.me()
+		if code != 200 || me["user"].(map[string]any)["username"] != "newbie" || me["user"].(map[string]any)["email"] != "newbie@example.com" {
+			t.Errorf("me after enrollment: %d %v", code, me)
+		}
+		// The new user logs in with the chosen password.
+		c2 := newFlowClient(t, s)
+		c2.exec("GET", "default-authentication-flow", nil)
+		c2.exec("POST", "default-authentication-flow", map[string]any{"component": "ak-stage-identification", "uid_field": "newbie@example.com"})
+		if ch := c2.exec("POST", "default-authentication-flow", map[string]any{"component": "ak-stage-password", "password": "a-good-passphrase"}); component(ch) != "xak-flow-redirect" {
+			t.Errorf("login as the new user (by email): %v", ch)
+		}
+	})
+}

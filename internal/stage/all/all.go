@@ -8,8 +8,10 @@ import (
 	"github.com/gatehouse-idp/gatehouse/internal/stage/dummy"
 	"github.com/gatehouse-idp/gatehouse/internal/stage/identification"
 	"github.com/gatehouse-idp/gatehouse/internal/stage/password"
+	"github.com/gatehouse-idp/gatehouse/internal/stage/prompt"
 	"github.com/gatehouse-idp/gatehouse/internal/stage/userlogin"
 	"github.com/gatehouse-idp/gatehouse/internal/stage/userlogout"
+	"github.com/gatehouse-idp/gatehouse/internal/stage/userwrite"
 )
 
 // Type is one stage type.
@@ -28,6 +30,8 @@ func Types() []Type {
 		{userlogout.Type, userlogout.ModelName, userlogout.New},
 		{deny.Type, deny.ModelName, deny.New},
 		{dummy.Type, dummy.ModelName, dummy.New},
+		{prompt.Type, prompt.ModelName, prompt.New},
+		{userwrite.Type, userwrite.ModelName, userwrite.New},
 	}
 }
 
