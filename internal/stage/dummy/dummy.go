@@ -25,7 +25,6 @@ type Challenge struct {
 // Stage implements flow.Stage.
 type Stage struct {
 	ThrowError bool `json:"throw_error"`
-	name       string
 }
 
 var _ flow.Stage = (*Stage)(nil)
