@@ -85,7 +85,7 @@ func TestBrowserLogin(t *testing.T) {
 	if err := chromedp.Do(ctx,
 		chromedp.SendKeys(chromedp.ID("password"), "not-the-password"),
 		chromedp.Submit(chromedp.ID("password")),
-		chromedp.WaitVisible(chromedp.CSS("p.error")),
+		chromedp.WaitVisible(chromedp.CSS("p.error")), // only on the page after the post
 	); err != nil {
 		t.Fatalf("wrong password: %v", err)
 	}
@@ -96,7 +96,7 @@ func TestBrowserLogin(t *testing.T) {
 	if err := chromedp.Do(ctx,
 		chromedp.SendKeys(chromedp.ID("password"), bootstrapPassword),
 		chromedp.Submit(chromedp.ID("password")),
-		chromedp.WaitVisible(chromedp.CSS("p.user strong")),
+		chromedp.WaitVisible(chromedp.ID("signed-in")),
 	); err != nil {
 		t.Fatalf("password: %v", err)
 	}
