@@ -21,6 +21,7 @@ import (
 	"github.com/go-chi/chi/v5"
 
 	"github.com/gatehouse-idp/gatehouse/internal/crypto"
+	"github.com/gatehouse-idp/gatehouse/internal/event"
 	"github.com/gatehouse-idp/gatehouse/internal/store"
 )
 
@@ -42,6 +43,7 @@ type Deps struct {
 // API is the /api/v3 handler.
 type API struct {
 	Deps
+	events      *event.Recorder
 	tokenSealer *crypto.Sealer
 	keySealer   *crypto.Sealer
 	huma        huma.API
@@ -65,6 +67,10 @@ func New(d Deps) (*API, error) {
 		return nil, err
 	}
 	a := &API{Deps: d, tokenSealer: ts, keySealer: ks}
+	a.events = &event.Recorder{Log: d.Log, Now: d.Now, Retention: a.EventRetention}
+	if d.Store != nil {
+		a.events.Store = d.Store
+	}
 	r := chi.NewRouter()
 	r.Use(a.authenticate)
 	cfg := huma.DefaultConfig("Gatehouse", d.Version)
@@ -90,7 +96,7 @@ func New(d Deps) (*API, error) {
 }
 
 // SetStore supplies the store once it is connected.
-func (a *API) SetStore(st store.Store) { a.Store = st }
+func (a *API) SetStore(st store.Store) { a.Store, a.events.Store = st, st }
 
 // Handler serves requests below Prefix (the caller strips it).
 func (a *API) Handler() http.Handler { return a.router }

@@ -8,8 +8,8 @@ import (
 	"reflect"
 	"time"
 
+	"github.com/gatehouse-idp/gatehouse/internal/event"
 	"github.com/gatehouse-idp/gatehouse/internal/store"
-	"github.com/gatehouse-idp/gatehouse/internal/web"
 )
 
 // MaxPageSize is authentik's default pagination_max_page_size.
@@ -100,34 +100,27 @@ type modelRef struct {
 // audit records an event for a write through the API. diff holds only
 // public fields (the *Out types never carry secrets).
 func (a *API) audit(ctx context.Context, action string, m modelRef, extra map[string]any) {
-	ev := &store.Event{
-		Action: action,
-		App:    "gatehouse.api",
-		Context: store.Attributes{
-			"model": map[string]any{"app": m.App, "model_name": m.Model, "pk": m.PK, "name": m.Name},
-		},
-		Created: a.now(),
-	}
+	evctx := map[string]any{"model": map[string]any{"app": m.App, "model_name": m.Model, "pk": m.PK, "name": m.Name}}
 	for k, v := range extra {
-		ev.Context[k] = v
+		evctx[k] = v
 	}
+	var user *store.User
 	if p, _ := ctx.Value(ctxPrincipal).(*principal); p != nil {
-		ev.User = store.Attributes{"pk": p.User.PK, "username": p.User.Username, "email": p.User.Email}
+		user = p.User
 		if p.Token != nil {
-			ev.Context["token"] = map[string]any{"identifier": p.Token.Identifier}
+			evctx["token"] = map[string]any{"identifier": p.Token.Identifier}
 		}
 	}
-	if ip := web.ClientIP(ctx); ip.IsValid() {
-		s := ip.String()
-		ev.ClientIP = &s
+	a.events.Write(ctx, event.Event{Action: action, App: "gatehouse.api", User: user, Context: evctx})
+}
+
+// EventRetention is the event_retention system setting (365 days when unset).
+func (a *API) EventRetention(ctx context.Context) time.Duration {
+	s, err := a.loadSettings(ctx)
+	if err != nil {
+		return 365 * 24 * time.Hour
 	}
-	if rid := web.RequestID(ctx); rid != "" {
-		ev.Context["http_request"] = map[string]any{"request_id": rid}
-	}
-	ev.Expires = ev.Created.Add(a.eventRetention(ctx))
-	if err := a.Store.CreateEvent(ctx, ev); err != nil {
-		a.Log.Error("api: recording an event", "action", action, "error", err)
-	}
+	return s.retention()
 }
 
 // diff compares two API representations field by field, authentik's
@@ -148,14 +141,6 @@ func diff(before, after any) map[string]any {
 		}
 	}
 	return out
-}
-
-func (a *API) eventRetention(ctx context.Context) time.Duration {
-	s, err := a.loadSettings(ctx)
-	if err != nil {
-		return 365 * 24 * time.Hour
-	}
-	return s.retention()
 }
 
 var _ = http.StatusOK

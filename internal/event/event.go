@@ -1,5 +1,5 @@
-// Package event records audit events (authentik's Event model) for things
-// that happen outside the admin API: logins, failed logins, logouts.
+// Package event records audit events (authentik's Event model): the admin
+// API's model_* events and the flows' login, login_failed, logout, ...
 package event
 
 import (
@@ -17,7 +17,8 @@ type Recorder struct {
 	Store store.Events
 	Log   *slog.Logger
 	Now   func() time.Time
-	// Retention gives the event lifetime (the event_retention setting).
+	// Retention gives the event lifetime (the event_retention setting);
+	// nil means 365 days.
 	Retention func(ctx context.Context) time.Duration
 }
 
@@ -29,9 +30,20 @@ func UserSnapshot(u *store.User) store.Attributes {
 	return store.Attributes{"pk": u.PK, "username": u.Username, "email": u.Email}
 }
 
-// Record writes one event about the request r (may be nil). Failures are
-// logged, never returned: an audit write must not break a login.
-func (rec *Recorder) Record(ctx context.Context, r *http.Request, action string, user *store.User, evctx map[string]any) {
+// Event is one event to write.
+type Event struct {
+	Action  string
+	App     string // "gatehouse.api", "gatehouse.flows", ...
+	User    *store.User
+	Context map[string]any
+	// Request adds the HTTP facts (path, method, user agent); the client IP
+	// and request id come from ctx, as the router set them.
+	Request *http.Request
+}
+
+// Write records e. Failures are logged, never returned: an audit write must
+// not break a login or an API call.
+func (rec *Recorder) Write(ctx context.Context, e Event) {
 	now := time.Now().UTC()
 	if rec.Now != nil {
 		now = rec.Now().UTC()
@@ -40,20 +52,31 @@ func (rec *Recorder) Record(ctx context.Context, r *http.Request, action string,
 	if rec.Retention != nil {
 		retention = rec.Retention(ctx)
 	}
-	e := &store.Event{Action: action, App: "gatehouse.flows", User: UserSnapshot(user), Context: store.Attributes{},
+	ev := &store.Event{Action: e.Action, App: e.App, User: UserSnapshot(e.User), Context: store.Attributes{},
 		Created: now, Expires: now.Add(retention)}
-	for k, v := range evctx {
-		e.Context[k] = v
+	for k, v := range e.Context {
+		ev.Context[k] = v
 	}
-	if r != nil {
-		if ip := web.ClientIP(r.Context()); ip.IsValid() {
-			s := ip.String()
-			e.ClientIP = &s
-		}
-		e.Context["http_request"] = map[string]any{"path": r.URL.Path, "method": r.Method,
-			"user_agent": r.UserAgent(), "request_id": web.RequestID(r.Context())}
+	if ip := web.ClientIP(ctx); ip.IsValid() {
+		s := ip.String()
+		ev.ClientIP = &s
 	}
-	if err := rec.Store.CreateEvent(ctx, e); err != nil && rec.Log != nil {
-		rec.Log.Error("recording an event", "action", action, "error", err)
+	httpReq := map[string]any{}
+	if rid := web.RequestID(ctx); rid != "" {
+		httpReq["request_id"] = rid
 	}
+	if r := e.Request; r != nil {
+		httpReq["path"], httpReq["method"], httpReq["user_agent"] = r.URL.Path, r.Method, r.UserAgent()
+	}
+	if len(httpReq) > 0 {
+		ev.Context["http_request"] = httpReq
+	}
+	if err := rec.Store.CreateEvent(ctx, ev); err != nil && rec.Log != nil {
+		rec.Log.Error("recording an event", "action", e.Action, "error", err)
+	}
+}
+
+// Record is Write for the flows (flow.Events).
+func (rec *Recorder) Record(ctx context.Context, r *http.Request, action string, user *store.User, evctx map[string]any) {
+	rec.Write(ctx, Event{Action: action, App: "gatehouse.flows", User: user, Context: evctx, Request: r})
 }

@@ -298,7 +298,7 @@ func (p *Process) start(ctx context.Context, background *sync.WaitGroup) error {
 		p.executor.Store = st
 		p.executor.Sessions = &session.Manager{Store: st}
 		p.executor.Policies = &policy.Engine{Store: st, Registry: policyall.Registry(), Log: p.Log.With("component", "policy")}
-		p.executor.Events = &event.Recorder{Store: st, Log: p.Log}
+		p.executor.Events = &event.Recorder{Store: st, Log: p.Log, Retention: p.api.EventRetention}
 	}
 	p.web.SetStarted(true)
 	p.Log.Info("ready", "mode", string(p.Mode), "store", st.Dialect(), "startup_ms", time.Since(began).Milliseconds())
