@@ -150,6 +150,26 @@ func TestFlowLoginFailures(t *testing.T) {
 		if component(last) != "ak-stage-identification" {
 			t.Errorf("after 5 failures: %v", last)
 		}
+		// A replayed identification answer while the password is asked: an
+		// error on the current challenge, nothing else happens.
+		k.exec("POST", flow, map[string]any{"component": "ak-stage-identification", "uid_field": "akadmin"})
+		ch = k.exec("POST", flow, map[string]any{"component": "ak-stage-identification", "uid_field": "someone-else"})
+		if errs, _ := ch["response_errors"].(map[string]any); component(ch) != "ak-stage-password" || ch["pending_user"] != "akadmin" || errs["non_field_errors"] == nil {
+			t.Errorf("a response for another stage: %v", ch)
+		}
+		req, _ := http.NewRequest("POST", s.base+"/flows/executor/"+flow+"/", strings.NewReader("{not json"))
+		resp, err := k.http.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var bad map[string]any
+		_ = json.NewDecoder(resp.Body).Decode(&bad)
+		resp.Body.Close()
+		if errs, _ := bad["response_errors"].(map[string]any); resp.StatusCode != 200 || component(bad) != "ak-stage-password" || errs["non_field_errors"] == nil {
+			t.Errorf("a body that is not JSON: %d %v", resp.StatusCode, bad)
+		}
+		k.exec("GET", "default-invalidation-flow", nil) // start over below
+		k.exec("GET", flow, nil)
 		// A malformed response is an error on the challenge, not a 500.
 		ch = k.exec("POST", flow, map[string]any{"component": "ak-stage-identification", "uid_field": strings.Repeat("x", 300)})
 		if errs, _ := ch["response_errors"].(map[string]any); errs["uid_field"] == nil {

@@ -289,13 +289,29 @@ func (e *Executor) post(run *Run, resp Response) Outcome {
 	if stage == nil {
 		return e.finish(run)
 	}
-	if _, invalid := resp["_invalid"]; invalid {
-		step, err := stage.Enter(ctx, run)
-		if err != nil || step.Challenge == nil {
-			return e.fail(run.Request, run.Flow, fmt.Errorf("invalid response and no challenge: %v", err))
+	// A response that is not JSON, or answers another stage than the current
+	// one (a replayed POST after the plan moved on): show the current
+	// challenge with an error; a stage without a challenge just runs.
+	_, invalid := resp["_invalid"]
+	if invalid || resp.String("component") != "" {
+		current, err := stage.Enter(ctx, run)
+		if err != nil {
+			return e.fail(run.Request, run.Flow, err)
 		}
-		o, _ := e.handle(run, Invalid(step.Challenge, "non_field_errors", "Invalid response: not a JSON object.", "invalid"))
-		return o
+		if current.Challenge == nil {
+			if o, final := e.handle(run, current); final {
+				return o
+			}
+			return e.advance(run)
+		}
+		if want := current.Challenge.ChallengeBase().Component; invalid || resp.String("component") != want {
+			msg := "Invalid response: not a JSON object."
+			if !invalid {
+				msg = "This response is for another step (" + resp.String("component") + "); this step is " + want + "."
+			}
+			o, _ := e.handle(run, Invalid(current.Challenge, "non_field_errors", msg, "invalid"))
+			return o
+		}
 	}
 	step, err := stage.Submit(ctx, run, resp)
 	if err != nil {
