@@ -271,3 +271,44 @@ func TestFlowEnrollment(t *testing.T) {
 		}
 	})
 }
+
+// Without bootstrap_password the log points to the initial-setup flow; it
+// sets akadmin's email and password once, logs akadmin in, and then refuses
+// to run again (its expression policies, authentik's own).
+func TestInitialSetupFlow(t *testing.T) {
+	eachEngineWith(t, nil, func(t *testing.T, s *apiServer) {
+		c := newFlowClient(t, s)
+		ch := c.exec("GET", "initial-setup", nil)
+		if component(ch) != "ak-stage-prompt" {
+			t.Fatalf("initial-setup = %v", ch)
+		}
+		ch = c.exec("POST", "initial-setup", map[string]any{"component": "ak-stage-prompt", "email": "admin@example.org",
+			"password": "a-new-admin-password", "password_repeat": "a-new-admin-password"})
+		if component(ch) != "xak-flow-redirect" {
+			t.Fatalf("after the setup prompt: %v", ch)
+		}
+		code, me := c.me()
+		if code != 200 || me["user"].(map[string]any)["username"] != "akadmin" || me["user"].(map[string]any)["email"] != "admin@example.org" {
+			t.Fatalf("me after setup: %d %v", code, me)
+		}
+		if ch := newFlowClient(t, s).exec("GET", "initial-setup", nil); component(ch) != "ak-stage-access-denied" {
+			t.Errorf("initial-setup a second time: %v", ch)
+		}
+		l := newFlowClient(t, s)
+		l.exec("GET", "default-authentication-flow", nil)
+		l.exec("POST", "default-authentication-flow", map[string]any{"component": "ak-stage-identification", "uid_field": "akadmin"})
+		if ch := l.exec("POST", "default-authentication-flow", map[string]any{"component": "ak-stage-password", "password": "a-new-admin-password"}); component(ch) != "xak-flow-redirect" {
+			t.Errorf("login with the password set during setup: %v", ch)
+		}
+		// An expression that Starlark cannot run is refused when saved.
+		if code, out := s.call(s.token, "POST", "/policies/expression/", map[string]any{"name": "py-only",
+			"settings": map[string]any{"expression": "import os\nreturn True"}}); code != 400 || out["settings"] == nil {
+			t.Errorf("an import in an expression: %d %v", code, out)
+		}
+		p := s.must(201, "POST", "/policies/expression/", map[string]any{"name": "only-akadmin",
+			"settings": map[string]any{"expression": "return request.user.username == \"akadmin\""}})
+		if r := s.must(200, "POST", "/policies/all/"+p["pk"].(string)+"/test/", map[string]any{"user": 1}); r["passing"] != true {
+			t.Errorf("expression test for akadmin: %v", r)
+		}
+	})
+}

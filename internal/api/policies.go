@@ -108,7 +108,7 @@ func policyInfo(p *store.Policy) PolicyInfo {
 		settings = map[string]any{}
 	}
 	model := p.Type
-	if t, ok := policyall.Lookup(p.Type); ok {
+	if t, ok := policyall.Lookup(policyall.Deps{}, p.Type); ok {
 		model = t.ModelName
 	}
 	return PolicyInfo{PK: p.UUID, Name: p.Name, ExecutionLogging: p.ExecutionLogging, Component: "ak-policy-" + p.Type + "-form",
@@ -164,7 +164,7 @@ func (a *API) deletePolicy(ctx context.Context, in *IDInput) (*noContent, error)
 // validPolicy checks settings with the type's validator and returns the
 // canonical type name.
 func validPolicy(typ string, settings map[string]any) (string, error) {
-	t, ok := policyall.Lookup(typ)
+	t, ok := policyall.Lookup(policyall.Deps{}, typ)
 	if !ok {
 		return "", detailError(http.StatusNotFound, "Unknown policy type "+typ+".")
 	}
@@ -212,7 +212,7 @@ func (a *API) patchPolicy(ctx context.Context, in *struct {
 	if err != nil {
 		return nil, err
 	}
-	if t, ok := policyall.Lookup(in.Type); !ok || t.Name != p.Type {
+	if t, ok := policyall.Lookup(policyall.Deps{}, in.Type); !ok || t.Name != p.Type {
 		return nil, errNotFound
 	}
 	if in.Body.Name != nil {
@@ -257,7 +257,7 @@ func (a *API) testPolicy(ctx context.Context, in *policyTestInput) (*struct{ Bod
 	} else if err != nil {
 		return nil, a.storeError(err)
 	}
-	t, ok := policyall.Lookup(p.Type)
+	t, ok := policyall.Lookup(policyall.Deps{Store: a.Store, Log: a.Log}, p.Type)
 	if !ok {
 		return nil, fieldError("non_field_errors", "Unknown policy type "+p.Type+".")
 	}

@@ -20,12 +20,39 @@ type defaultStage struct {
 	name, typ string
 	settings  store.Attributes
 	order     int
+	// policies bound to this stage binding (re-evaluated when reached).
+	policies []defaultPolicy
+}
+
+type defaultPolicy struct {
+	name, typ string
+	settings  store.Attributes
 }
 
 type defaultFlow struct {
-	flow   store.Flow
-	stages []defaultStage
+	flow     store.Flow
+	stages   []defaultStage
+	policies []defaultPolicy // bound to the flow
 }
+
+// InitialSetupFlow is the out-of-box flow that sets akadmin's email and password.
+const InitialSetupFlow = "initial-setup"
+
+// The initial-setup policies, in authentik's expression language. The flow
+// disables itself: once akadmin has a password, password-usable fails.
+var (
+	oobePasswordUsable = defaultPolicy{"default-oobe-password-usable", "expression", store.Attributes{"expression": `# This policy ensures that the setup flow can only be
+# executed when the admin user doesn't have a password set
+akadmin = ak_user_by(username="akadmin")
+return akadmin != None and not akadmin.has_usable_password()
+`}}
+	oobePrefillUser = defaultPolicy{"default-oobe-prefill-user", "expression", store.Attributes{"expression": `# This policy sets the user for the currently running flow
+# by injecting "pending_user"
+akadmin = ak_user_by(username="akadmin")
+context["flow_plan"].context["pending_user"] = akadmin
+return True
+`}}
+)
 
 // defaultFlows mirror authentik's default blueprints for the stages that
 // exist so far (the MFA validation slot comes with the MFA stages).
@@ -34,15 +61,32 @@ var defaultFlows = []defaultFlow{
 		flow: store.Flow{Slug: DefaultAuthenticationFlow, Name: "Welcome to Gatehouse!", Title: "Welcome to Gatehouse!",
 			Designation: store.DesignationAuthentication},
 		stages: []defaultStage{
-			{"default-authentication-identification", "identification", store.Attributes{"user_fields": []any{"email", "username"}}, 10},
-			{"default-authentication-password", "password", store.Attributes{"failed_attempts_before_cancel": 5}, 20},
-			{"default-authentication-login", "user_login", store.Attributes{"session_duration": "seconds=0"}, 100},
+			{"default-authentication-identification", "identification", store.Attributes{"user_fields": []any{"email", "username"}}, 10, nil},
+			{"default-authentication-password", "password", store.Attributes{"failed_attempts_before_cancel": 5}, 20, nil},
+			{"default-authentication-login", "user_login", store.Attributes{"session_duration": "seconds=0"}, 100, nil},
 		},
 	},
 	{
 		flow: store.Flow{Slug: DefaultInvalidationFlow, Name: "Logout", Title: "Default Invalidation Flow",
 			Designation: store.DesignationInvalidation},
-		stages: []defaultStage{{"default-invalidation-logout", "user_logout", store.Attributes{}, 0}},
+		stages: []defaultStage{{"default-invalidation-logout", "user_logout", store.Attributes{}, 0, nil}},
+	},
+	{
+		flow: store.Flow{Slug: InitialSetupFlow, Name: "default-oobe-setup", Title: "Welcome to Gatehouse!",
+			Designation: store.DesignationStageConfiguration},
+		policies: []defaultPolicy{oobePasswordUsable},
+		stages: []defaultStage{
+			{"stage-default-oobe-password", "prompt", store.Attributes{"fields": []any{
+				map[string]any{"field_key": "oobe-header-text", "label": "oobe-header-text", "type": "static", "order": 100,
+					"initial_value": "Welcome to Gatehouse! Please set a password and email address for the default admin user, akadmin."},
+				map[string]any{"field_key": "email", "label": "Email", "type": "email", "required": true, "order": 101, "placeholder": "Admin email"},
+				map[string]any{"field_key": "password", "label": "Password", "type": "password", "required": true, "order": 300, "placeholder": "Password"},
+				map[string]any{"field_key": "password_repeat", "label": "Password (repeat)", "type": "password", "required": true, "order": 301, "placeholder": "Password (repeat)"},
+			}}, 10, nil},
+			{"default-password-change-write", "user_write", store.Attributes{"user_creation_mode": "never_create"}, 20,
+				[]defaultPolicy{oobePrefillUser}},
+			{"default-authentication-login", "user_login", store.Attributes{"session_duration": "seconds=0"}, 100, nil},
+		},
 	},
 }
 
@@ -75,10 +119,16 @@ func EnsureDefaultFlows(ctx context.Context, st store.Store) ([]string, error) {
 				if err != nil {
 					return fmt.Errorf("stage %s: %w", ds.name, err)
 				}
-				if err := tx.CreateFlowStageBinding(ctx, &store.FlowStageBinding{FlowUUID: nf.UUID, StageUUID: s.UUID,
-					Order: ds.order, ReEvaluatePolicies: true}); err != nil {
+				b := &store.FlowStageBinding{FlowUUID: nf.UUID, StageUUID: s.UUID, Order: ds.order, ReEvaluatePolicies: true}
+				if err := tx.CreateFlowStageBinding(ctx, b); err != nil {
 					return fmt.Errorf("bind %s: %w", ds.name, err)
 				}
+				if err := bindPolicies(ctx, tx, b.UUID, ds.policies); err != nil {
+					return err
+				}
+			}
+			if err := bindPolicies(ctx, tx, nf.UUID, df.policies); err != nil {
+				return err
 			}
 			ids[nf.Slug] = nf.UUID
 			created = append(created, nf.Slug)
@@ -116,4 +166,23 @@ func contains(ss []string, s string) bool {
 		}
 	}
 	return false
+}
+
+// bindPolicies creates (or reuses, by name) each policy and binds it to target.
+func bindPolicies(ctx context.Context, tx store.Store, target uuid.UUID, ps []defaultPolicy) error {
+	for i, dp := range ps {
+		p, err := tx.PolicyByName(ctx, dp.name)
+		if errors.Is(err, store.ErrNotFound) {
+			p = &store.Policy{Name: dp.name, Type: dp.typ, Settings: dp.settings}
+			err = tx.CreatePolicy(ctx, p)
+		}
+		if err != nil {
+			return fmt.Errorf("policy %s: %w", dp.name, err)
+		}
+		if err := tx.CreatePolicyBinding(ctx, &store.PolicyBinding{TargetUUID: target, PolicyUUID: &p.UUID, Order: i,
+			Enabled: true, Timeout: 30}); err != nil {
+			return fmt.Errorf("bind policy %s: %w", dp.name, err)
+		}
+	}
+	return nil
 }

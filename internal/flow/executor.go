@@ -170,6 +170,9 @@ func (e *Executor) plan(ctx context.Context, run *Run) (*Plan, error) {
 	if err != nil {
 		return nil, err
 	}
+	if res.Passing {
+		applyPolicyContext(run.Plan, res.PlanContext)
+	}
 	if !res.Passing {
 		msg := "Flow is not applicable."
 		if len(res.Messages) > 0 {
@@ -190,6 +193,7 @@ func (e *Executor) plan(ctx context.Context, run *Run) (*Plan, error) {
 			if !res.Passing {
 				continue
 			}
+			applyPolicyContext(run.Plan, res.PlanContext)
 		}
 		run.Plan.Stages = append(run.Plan.Stages, PlannedStage{BindingUUID: b.UUID, StageUUID: b.StageUUID,
 			Reevaluate: b.ReEvaluatePolicies, PolicyEngineMode: b.PolicyEngineMode,
@@ -220,6 +224,7 @@ func (e *Executor) current(ctx context.Context, run *Run) (Stage, error) {
 				run.Plan.Current++
 				continue
 			}
+			applyPolicyContext(run.Plan, res.PlanContext)
 		}
 		factory, ok := e.Stages[st.Type]
 		if !ok {
@@ -440,4 +445,19 @@ func Cancel(ctx context.Context, m *session.Manager, s *store.Session) error {
 		return err
 	}
 	return m.Save(ctx, s)
+}
+
+// applyPolicyContext takes what policies put in the plan's context
+// (authentik's context["flow_plan"].context[...]): the pending user and the
+// redirect target.
+func applyPolicyContext(p *Plan, pc map[string]any) {
+	if u, ok := pc["pending_user"].(*store.User); ok && u != nil {
+		pk := u.PK
+		p.Context.PendingUserPK = &pk
+	}
+	if to, ok := pc["redirect"].(string); ok {
+		if next := SafeNext(to); next != "" {
+			p.Context.Redirect = next
+		}
+	}
 }

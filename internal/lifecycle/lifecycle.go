@@ -297,7 +297,8 @@ func (p *Process) start(ctx context.Context, background *sync.WaitGroup) error {
 	if p.executor != nil {
 		p.executor.Store = st
 		p.executor.Sessions = &session.Manager{Store: st}
-		p.executor.Policies = &policy.Engine{Store: st, Registry: policyall.Registry(), Log: p.Log.With("component", "policy")}
+		p.executor.Policies = &policy.Engine{Store: st, Log: p.Log.With("component", "policy"),
+			Registry: policyall.Registry(policyall.Deps{Store: st, Log: p.Log.With("component", "expression")})}
 		p.executor.Events = &event.Recorder{Store: st, Log: p.Log, Retention: p.api.EventRetention}
 	}
 	p.web.SetStarted(true)

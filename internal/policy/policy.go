@@ -38,6 +38,20 @@ type Request struct {
 type Result struct {
 	Passing  bool
 	Messages []string
+	// PlanContext holds what the policy put in the running flow plan's
+	// context (authentik's context["flow_plan"].context[...] = ...), e.g.
+	// "pending_user" as a *store.User. The planner applies it.
+	PlanContext map[string]any
+}
+
+func (r *Result) merge(o Result) {
+	r.Messages = append(r.Messages, o.Messages...)
+	for k, v := range o.PlanContext {
+		if r.PlanContext == nil {
+			r.PlanContext = map[string]any{}
+		}
+		r.PlanContext[k] = v
+	}
 }
 
 // Evaluator is one policy type.
@@ -75,8 +89,8 @@ func (e *Engine) Evaluate(ctx context.Context, target uuid.UUID, mode string, re
 		return Result{}, fmt.Errorf("policy bindings of %s: %w", target, err)
 	}
 	var (
-		results  []bool
-		messages []string
+		results []bool
+		out     Result
 	)
 	for _, b := range bindings {
 		if !b.Enabled {
@@ -90,19 +104,19 @@ func (e *Engine) Evaluate(ctx context.Context, target uuid.UUID, mode string, re
 			r.Passing = !r.Passing
 		}
 		results = append(results, r.Passing)
-		messages = append(messages, r.Messages...)
+		out.merge(r)
 		// Short-circuit like authentik: "any" stops at the first pass, "all" at the first failure.
 		if mode == "any" && r.Passing {
-			return Result{Passing: true, Messages: messages}, nil
+			out.Passing = true
+			return out, nil
 		}
 		if mode != "any" && !r.Passing {
-			return Result{Passing: false, Messages: messages}, nil
+			out.Passing = false
+			return out, nil
 		}
 	}
-	if len(results) == 0 {
-		return Result{Passing: true, Messages: messages}, nil
-	}
-	return Result{Passing: mode != "any", Messages: messages}, nil
+	out.Passing = len(results) == 0 || mode != "any"
+	return out, nil
 }
 
 func (e *Engine) binding(ctx context.Context, b *store.PolicyBinding, req Request) (Result, error) {

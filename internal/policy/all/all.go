@@ -4,9 +4,11 @@ package all
 
 import (
 	"fmt"
+	"log/slog"
 
 	"github.com/gatehouse-idp/gatehouse/internal/policy"
 	"github.com/gatehouse-idp/gatehouse/internal/policy/dummy"
+	"github.com/gatehouse-idp/gatehouse/internal/policy/expression"
 	"github.com/gatehouse-idp/gatehouse/internal/policy/password"
 	"github.com/gatehouse-idp/gatehouse/internal/store"
 )
@@ -21,17 +23,24 @@ type Type struct {
 	Validate func(settings store.Attributes) error
 }
 
+// Deps are what policy types need from the process.
+type Deps struct {
+	Store expression.Store
+	Log   *slog.Logger
+}
+
 // Types lists every built-in policy type.
-func Types() []Type {
+func Types(d Deps) []Type {
 	return []Type{
 		{"dummy", "authentik_policies_dummy.dummypolicy", dummy.Evaluator{}, validateDummy},
 		{"password", "authentik_policies_password.passwordpolicy", password.Evaluator{}, password.Validate},
+		{expression.Type, expression.ModelName, &expression.Evaluator{Store: d.Store, Log: d.Log}, expression.Validate},
 	}
 }
 
 // Lookup finds a type by name or authentik model name.
-func Lookup(name string) (Type, bool) {
-	for _, t := range Types() {
+func Lookup(d Deps, name string) (Type, bool) {
+	for _, t := range Types(d) {
 		if t.Name == name || t.ModelName == name {
 			return t, true
 		}
@@ -40,9 +49,9 @@ func Lookup(name string) (Type, bool) {
 }
 
 // Registry returns the evaluators, keyed by type and by authentik model name.
-func Registry() policy.Registry {
+func Registry(d Deps) policy.Registry {
 	r := policy.Registry{}
-	for _, t := range Types() {
+	for _, t := range Types(d) {
 		r[t.Name], r[t.ModelName] = t.Evaluator, t.Evaluator
 	}
 	return r
