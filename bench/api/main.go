@@ -7,7 +7,6 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"flag"
@@ -21,9 +20,9 @@ import (
 	"regexp"
 	"slices"
 	"strings"
-	"syscall"
 	"time"
 
+	"github.com/gatehouse-idp/gatehouse/bench/server"
 	"github.com/gatehouse-idp/gatehouse/internal/core"
 	"github.com/gatehouse-idp/gatehouse/internal/store"
 	"github.com/gatehouse-idp/gatehouse/internal/store/sqlstore"
@@ -43,8 +42,8 @@ func main() {
 	dir, err := os.MkdirTemp("", "gatehouse-bench-api-")
 	check(err)
 	defer os.RemoveAll(dir)
-	env := []string{"GATEHOUSE_DATA_DIR=" + dir, "GATEHOUSE_LISTEN__HTTP=127.0.0.1:0", "GATEHOUSE_LISTEN__HTTPS=",
-		"GATEHOUSE_LISTEN__METRICS=", "GATEHOUSE_LOG_LEVEL=info", "GATEHOUSE_BOOTSTRAP_TOKEN=" + token}
+	env := []string{"GATEHOUSE_DATA_DIR=" + dir, "GATEHOUSE_LISTEN__HTTPS=", "GATEHOUSE_LISTEN__METRICS=",
+		"GATEHOUSE_BOOTSTRAP_TOKEN=" + token}
 	var st *sqlstore.Store
 	engine := "sqlite"
 	if *pg != "" {
@@ -76,24 +75,10 @@ func main() {
 	}
 	check(st.Close())
 
-	cmd := exec.Command(*bin, "server")
-	cmd.Env = append(os.Environ(), env...)
-	stderr, err := cmd.StderrPipe()
+	srv, err := server.Start(*bin, env...)
 	check(err)
-	check(cmd.Start())
-	defer func() { _ = cmd.Process.Signal(syscall.SIGTERM); _ = cmd.Wait() }()
-	addr := make(chan string, 1)
-	go func() {
-		sc := bufio.NewScanner(stderr)
-		for sc.Scan() {
-			var m map[string]any
-			if json.Unmarshal(sc.Bytes(), &m) == nil && m["msg"] == "listening" && m["listener"] == "http" {
-				addr <- m["address"].(string)
-			}
-		}
-	}()
-	base := "http://" + <-addr
-	waitReady(base)
+	defer srv.Stop()
+	base := srv.Base
 
 	client := &http.Client{Timeout: 10 * time.Second}
 	for _, term := range []string{"user04242", "user123", "user5", "example.com"} {
@@ -161,20 +146,6 @@ func listOnce(c *http.Client, base, term string) int {
 	}
 	check(json.NewDecoder(resp.Body).Decode(&body))
 	return body.Pagination.Count
-}
-
-func waitReady(base string) {
-	deadline := time.Now().Add(60 * time.Second)
-	for time.Now().Before(deadline) {
-		if resp, err := http.Get(base + "/-/health/ready/"); err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == 200 {
-				return
-			}
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	check(fmt.Errorf("not ready"))
 }
 
 func check(err error) {

@@ -6,21 +6,19 @@
 package main
 
 import (
-	"bufio"
-	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
 	"net/http"
 	"net/url"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
+
+	"github.com/gatehouse-idp/gatehouse/bench/server"
 )
 
 func main() {
@@ -83,46 +81,15 @@ func main() {
 // startAndStop starts the server, times it to the first 200 from
 // /-/health/ready/, sends `requests` more health requests, reads VmRSS (KiB),
 // and stops it with SIGTERM.
+// startAndStop starts the server, times it to ready, sends `requests` more
+// health requests, reads VmRSS (KiB), and stops it.
 func startAndStop(bin string, env []string, requests int) (time.Duration, int) {
-	cmd := exec.Command(bin, "server")
-	cmd.Env = append(os.Environ(), env...)
-	cmd.Env = append(cmd.Env, "GATEHOUSE_LISTEN__HTTP=127.0.0.1:0", "GATEHOUSE_LISTEN__HTTPS=127.0.0.1:0",
-		"GATEHOUSE_LISTEN__METRICS=127.0.0.1:0", "GATEHOUSE_LOG_LEVEL=info")
-	stderr, err := cmd.StderrPipe()
+	p, err := server.Start(bin, env...)
 	check(err)
-	began := time.Now()
-	check(cmd.Start())
-	addr := make(chan string, 1)
-	go func() {
-		sc := bufio.NewScanner(stderr)
-		for sc.Scan() {
-			var m map[string]any
-			if json.Unmarshal(sc.Bytes(), &m) == nil && m["msg"] == "listening" && m["listener"] == "http" {
-				addr <- m["address"].(string)
-			}
-		}
-	}()
-	base := "http://" + <-addr
+	defer p.Stop()
 	client := &http.Client{Timeout: time.Second}
-	var ready time.Duration
-	for {
-		resp, err := client.Get(base + "/-/health/ready/")
-		if err == nil {
-			_, _ = io.Copy(io.Discard, resp.Body)
-			resp.Body.Close()
-			if resp.StatusCode == 200 {
-				ready = time.Since(began)
-				break
-			}
-		}
-		if time.Since(began) > 30*time.Second {
-			fmt.Fprintln(os.Stderr, "not ready after 30s")
-			os.Exit(1)
-		}
-		time.Sleep(time.Millisecond)
-	}
 	for range requests {
-		resp, err := client.Get(base + "/-/health/ready/")
+		resp, err := client.Get(p.Base + "/-/health/ready/")
 		check(err)
 		_, _ = io.Copy(io.Discard, resp.Body)
 		resp.Body.Close()
@@ -130,11 +97,9 @@ func startAndStop(bin string, env []string, requests int) (time.Duration, int) {
 	rss := 0
 	if requests > 0 {
 		time.Sleep(200 * time.Millisecond) // let the worker's first run and GC settle
-		rss = vmRSS(cmd.Process.Pid)
+		rss = vmRSS(p.Cmd.Process.Pid)
 	}
-	check(cmd.Process.Signal(syscall.SIGTERM))
-	_ = cmd.Wait()
-	return ready, rss
+	return p.Ready, rss
 }
 
 func vmRSS(pid int) int {
