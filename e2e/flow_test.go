@@ -312,3 +312,28 @@ func TestInitialSetupFlow(t *testing.T) {
 		}
 	})
 }
+
+// An expression that fails at run time fails its binding (failure_result)
+// and is recorded as a configuration_error event naming the policy.
+func TestFlowExpressionErrors(t *testing.T) {
+	eachEngine(t, func(t *testing.T, s *apiServer) {
+		flow := s.must(200, "GET", "/flows/instances/default-authentication-flow/", nil)
+		p := s.must(201, "POST", "/policies/expression/", map[string]any{"name": "broken",
+			"settings": map[string]any{"expression": "return request.user.attributes[\"missing\"]"}})
+		s.must(201, "POST", "/policies/bindings/", map[string]any{"target": flow["pk"], "policy": p["pk"], "order": 0})
+		c := newFlowClient(t, s)
+		if ch := c.exec("GET", "default-authentication-flow", nil); component(ch) != "ak-stage-access-denied" {
+			t.Errorf("with a failing expression: %v", ch)
+		}
+		evs := results(s.must(200, "GET", "/events/events/?action=configuration_error", nil))
+		if len(evs) == 0 || evs[0]["context"].(map[string]any)["policy"].(map[string]any)["name"] != "broken" {
+			t.Fatalf("configuration_error events: %v", evs)
+		}
+		// failure_result true lets the flow run despite the error.
+		bs := results(s.must(200, "GET", "/policies/bindings/?target="+flow["pk"].(string), nil))
+		s.must(200, "PATCH", "/policies/bindings/"+bs[0]["pk"].(string)+"/", map[string]any{"failure_result": true})
+		if ch := newFlowClient(t, s).exec("GET", "default-authentication-flow", nil); component(ch) != "ak-stage-identification" {
+			t.Errorf("with failure_result true: %v", ch)
+		}
+	})
+}

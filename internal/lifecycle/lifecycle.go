@@ -297,9 +297,17 @@ func (p *Process) start(ctx context.Context, background *sync.WaitGroup) error {
 	if p.executor != nil {
 		p.executor.Store = st
 		p.executor.Sessions = &session.Manager{Store: st}
+		events := &event.Recorder{Store: st, Log: p.Log, Retention: p.api.EventRetention}
+		p.executor.Events = events
 		p.executor.Policies = &policy.Engine{Store: st, Log: p.Log.With("component", "policy"),
-			Registry: policyall.Registry(policyall.Deps{Store: st, Log: p.Log.With("component", "expression")})}
-		p.executor.Events = &event.Recorder{Store: st, Log: p.Log, Retention: p.api.EventRetention}
+			Registry: policyall.Registry(policyall.Deps{Store: st, Log: p.Log.With("component", "expression")}),
+			// A policy that fails (a broken expression, a timeout) is an
+			// admin's problem: authentik records it as configuration_error.
+			OnError: func(ctx context.Context, pol *store.Policy, err error) {
+				events.Write(ctx, event.Event{Action: "configuration_error", App: "gatehouse.policies",
+					Context: map[string]any{"message": err.Error(),
+						"policy": map[string]any{"pk": pol.UUID.String(), "name": pol.Name, "type": pol.Type}}})
+			}}
 	}
 	p.web.SetStarted(true)
 	p.Log.Info("ready", "mode", string(p.Mode), "store", st.Dialect(), "startup_ms", time.Since(began).Milliseconds())
