@@ -337,3 +337,28 @@ func TestFlowExpressionErrors(t *testing.T) {
 		}
 	})
 }
+
+// Brute force: wrong passwords lower the client's reputation; a negated
+// reputation policy on the login flow then turns the client away.
+func TestFlowReputation(t *testing.T) {
+	eachEngineWith(t, map[string]string{"GATEHOUSE_BOOTSTRAP_PASSWORD": bootstrapPassword}, func(t *testing.T, s *apiServer) {
+		const flow = "default-authentication-flow"
+		f := s.must(200, "GET", "/flows/instances/"+flow+"/", nil)
+		p := s.must(201, "POST", "/policies/reputation/", map[string]any{"name": "bad-reputation",
+			"settings": map[string]any{"check_ip": true, "check_username": false, "threshold": -3}})
+		s.must(201, "POST", "/policies/bindings/", map[string]any{"target": f["pk"], "policy": p["pk"], "order": 0, "negate": true})
+		c := newFlowClient(t, s)
+		c.exec("GET", flow, nil)
+		c.exec("POST", flow, map[string]any{"component": "ak-stage-identification", "uid_field": "akadmin"})
+		for range 3 {
+			c.exec("POST", flow, map[string]any{"component": "ak-stage-password", "password": "guess"})
+		}
+		if ch := newFlowClient(t, s).exec("GET", flow, nil); component(ch) != "ak-stage-access-denied" {
+			t.Errorf("after 3 failures from this IP: %v", ch)
+		}
+		if code, out := s.call(s.token, "POST", "/policies/reputation/", map[string]any{"name": "bad",
+			"settings": map[string]any{"check_ip": false, "check_username": false}}); code != 400 || out["settings"] == nil {
+			t.Errorf("a reputation policy checking nothing: %d %v", code, out)
+		}
+	})
+}

@@ -247,3 +247,24 @@ type Events interface {
 }
 
 var _ = session.CookieName
+
+// Reputation limits and lifetime (authentik's reputation_lower_limit,
+// reputation_upper_limit and REPUTATION__EXPIRY defaults).
+const (
+	ReputationLower  = -5
+	ReputationUpper  = 5
+	ReputationExpiry = 24 * time.Hour
+)
+
+// AdjustReputation changes the score of identifier (a username as typed)
+// from this client IP: -1 for a failed login, +1 for a successful one.
+func (r *Run) AdjustReputation(ctx context.Context, identifier string, delta int) {
+	if identifier == "" {
+		return
+	}
+	now := r.Now()
+	if err := r.Executor.Store.AdjustReputation(ctx, identifier, clientIP(r.Request), delta,
+		ReputationLower, ReputationUpper, now, now.Add(ReputationExpiry)); err != nil {
+		r.Log.Error("updating reputation", "error", err)
+	}
+}

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"time"
 
 	"github.com/google/uuid"
 )
@@ -125,4 +126,15 @@ type Policies interface {
 	DeletePolicyBinding(ctx context.Context, id uuid.UUID) error
 	// PolicyBindings lists a target's bindings by order.
 	PolicyBindings(ctx context.Context, target uuid.UUID) ([]*PolicyBinding, error)
+}
+
+// Reputation is the login reputation aggregate.
+type Reputation interface {
+	// AdjustReputation adds delta to the (identifier, ip) score, clamped to
+	// [lower, upper], and pushes its expiry to expires.
+	AdjustReputation(ctx context.Context, identifier, ip string, delta, lower, upper int, now, expires time.Time) error
+	// ReputationScore sums the live scores of the identifier's records, the
+	// IP's records, or both (a record matching either counts once).
+	ReputationScore(ctx context.Context, identifier, ip string, now time.Time) (int, error)
+	DeleteExpiredReputation(ctx context.Context, now time.Time) (int, error)
 }

@@ -62,6 +62,7 @@ type Store interface {
 	Events
 	Flows
 	Policies
+	Reputation
 
 	// InTx runs fn in one transaction: every call fn makes on tx commits
 	// together, or none does when fn returns an error or panics.

@@ -112,7 +112,11 @@ func CleanExpiredModels(st store.Store, now func() time.Time) Task {
 			if err != nil {
 				return "", fmt.Errorf("events: %w", err)
 			}
-			return fmt.Sprintf("deleted %d sessions, %d tokens, %d events", sessions, tokens, events), nil
+			rep, err := st.DeleteExpiredReputation(ctx, t)
+			if err != nil {
+				return "", fmt.Errorf("reputation: %w", err)
+			}
+			return fmt.Sprintf("deleted %d sessions, %d tokens, %d events, %d reputation scores", sessions, tokens, events, rep), nil
 		},
 	}
 }

@@ -31,7 +31,7 @@ func TestCleanExpiredModels(t *testing.T) {
 	}
 	task := worker.CleanExpiredModels(s, func() time.Time { return now })
 	got, err := task.Run(ctx)
-	if err != nil || got != "deleted 1 sessions, 0 tokens, 0 events" {
+	if err != nil || got != "deleted 1 sessions, 0 tokens, 0 events, 0 reputation scores" {
 		t.Fatalf("Run = %q, %v", got, err)
 	}
 	if _, err := s.SessionByKey(ctx, "b", now); err != nil {

@@ -10,6 +10,7 @@ import (
 	"github.com/gatehouse-idp/gatehouse/internal/policy/dummy"
 	"github.com/gatehouse-idp/gatehouse/internal/policy/expression"
 	"github.com/gatehouse-idp/gatehouse/internal/policy/password"
+	"github.com/gatehouse-idp/gatehouse/internal/policy/reputation"
 	"github.com/gatehouse-idp/gatehouse/internal/store"
 )
 
@@ -25,8 +26,11 @@ type Type struct {
 
 // Deps are what policy types need from the process.
 type Deps struct {
-	Store expression.Store
-	Log   *slog.Logger
+	Store interface {
+		expression.Store
+		reputation.Store
+	}
+	Log *slog.Logger
 }
 
 // Types lists every built-in policy type.
@@ -35,6 +39,7 @@ func Types(d Deps) []Type {
 		{"dummy", "authentik_policies_dummy.dummypolicy", dummy.Evaluator{}, validateDummy},
 		{"password", "authentik_policies_password.passwordpolicy", password.Evaluator{}, password.Validate},
 		{expression.Type, expression.ModelName, &expression.Evaluator{Store: d.Store, Log: d.Log}, expression.Validate},
+		{reputation.Type, reputation.ModelName, reputation.Evaluator{Store: d.Store}, reputation.Validate},
 	}
 }
 

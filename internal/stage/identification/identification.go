@@ -147,6 +147,7 @@ func (st *Stage) Submit(ctx context.Context, r *flow.Run, resp flow.Response) (f
 	r.Plan.Context.PendingUserIdentifier = uid
 	if u == nil {
 		r.Executor.Events.Record(ctx, r.Request, "login_failed", nil, map[string]any{"username": uid, "stage": r.Stage.Name})
+		r.AdjustReputation(ctx, uid, -1)
 		if !on(st.s.PretendUserExists) {
 			return flow.Invalid(st.challenge(r), "uid_field", "Failed to authenticate.", "invalid"), nil
 		}
@@ -166,6 +167,7 @@ func (st *Stage) Submit(ctx context.Context, r *flow.Run, resp flow.Response) (f
 		}
 		if !ok {
 			r.Executor.Events.Record(ctx, r.Request, "login_failed", u, map[string]any{"username": uid, "stage": r.Stage.Name})
+			r.AdjustReputation(ctx, uid, -1)
 			return flow.Invalid(st.challenge(r), "password", "Failed to authenticate.", "invalid"), nil
 		}
 		r.Plan.Context.AuthMethod = "password"

@@ -80,6 +80,7 @@ func (st *Stage) Submit(ctx context.Context, r *flow.Run, resp flow.Response) (f
 	}
 	r.Executor.Events.Record(ctx, r.Request, "login_failed", u, map[string]any{
 		"username": r.Plan.Context.PendingUserIdentifier, "stage": r.Stage.Name})
+	r.AdjustReputation(ctx, r.Plan.Context.PendingUserIdentifier, -1)
 	state := r.State()
 	failed, _ := state["failed_attempts"].(float64)
 	failed++

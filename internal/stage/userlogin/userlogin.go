@@ -69,6 +69,7 @@ func (st *Stage) Enter(ctx context.Context, r *flow.Run) (flow.Step, error) {
 	if err := r.Store().UpdateUser(ctx, u); err != nil {
 		return flow.Step{}, err
 	}
+	r.AdjustReputation(ctx, u.Username, 1)
 	r.Executor.Events.Record(ctx, r.Request, "login", u, map[string]any{
 		"auth_method": r.Plan.Context.AuthMethod, "auth_method_args": r.Plan.Context.AuthMethodArgs})
 	return flow.Step{Done: true}, nil

@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"testing"
+	"time"
 
 	"github.com/google/uuid"
 
@@ -91,5 +92,41 @@ func testFlows(t *testing.T, s store.Store) {
 	}
 	if bs, _ := s.FlowStageBindings(ctx, f.UUID); len(bs) != 0 {
 		t.Errorf("stage bindings after deleting the flow: %d", len(bs))
+	}
+}
+
+func testReputation(t *testing.T, s store.Store) {
+	now := time.Now().UTC()
+	exp := now.Add(time.Hour)
+	for range 7 {
+		if err := s.AdjustReputation(ctx, "alice", "192.0.2.1", -1, -5, 5, now, exp); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.AdjustReputation(ctx, "bob", "192.0.2.1", 1, -5, 5, now, exp); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		id, ip string
+		want   int
+	}{{"alice", "", -5}, {"", "192.0.2.1", -4}, {"alice", "192.0.2.1", -4}, {"carol", "198.51.100.1", 0}} {
+		got, err := s.ReputationScore(ctx, tc.id, tc.ip, now)
+		if err != nil || got != tc.want {
+			t.Errorf("ReputationScore(%q, %q) = %d, %v; want %d", tc.id, tc.ip, got, err, tc.want)
+		}
+	}
+	// An expired record counts for nothing and restarts from the delta.
+	later := exp.Add(time.Minute)
+	if got, _ := s.ReputationScore(ctx, "alice", "", later); got != 0 {
+		t.Errorf("expired score = %d", got)
+	}
+	if err := s.AdjustReputation(ctx, "alice", "192.0.2.1", 1, -5, 5, later, later.Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := s.ReputationScore(ctx, "alice", "", later); got != 1 {
+		t.Errorf("score after expiry and +1 = %d, want 1", got)
+	}
+	if n, err := s.DeleteExpiredReputation(ctx, later); err != nil || n != 1 {
+		t.Errorf("DeleteExpiredReputation = %d, %v (bob's record expired)", n, err)
 	}
 }

@@ -49,6 +49,7 @@ func Run(t *testing.T, open Opener) {
 		{"Events", testEvents},
 		{"UserOrdering", testUserOrdering},
 		{"Flows", testFlows},
+		{"Reputation", testReputation},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
