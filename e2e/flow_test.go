@@ -30,7 +30,13 @@ func newFlowClient(t *testing.T, s *apiServer) *flowClient {
 
 func (c *flowClient) exec(method, slug string, body map[string]any) map[string]any {
 	c.t.Helper()
-	u := c.s.base + "/flows/executor/" + slug + "/?query=" + url.QueryEscape("next=/if/user/")
+	return c.execQ(method, slug, "next=/if/user/", body)
+}
+
+// execQ is exec with the query the flow was opened with (?itoken=, ?next=).
+func (c *flowClient) execQ(method, slug, query string, body map[string]any) map[string]any {
+	c.t.Helper()
+	u := c.s.base + "/flows/executor/" + slug + "/?query=" + url.QueryEscape(query)
 	var rd io.Reader
 	if body != nil {
 		b, _ := json.Marshal(body)
@@ -359,6 +365,53 @@ func TestFlowReputation(t *testing.T) {
 		if code, out := s.call(s.token, "POST", "/policies/reputation/", map[string]any{"name": "bad",
 			"settings": map[string]any{"check_ip": false, "check_username": false}}); code != 400 || out["settings"] == nil {
 			t.Errorf("a reputation policy checking nothing: %d %v", code, out)
+		}
+	})
+}
+
+
+// Enrollment with an invitation: the invitation's fixed data lands on the
+// new user, a single-use invitation works once, and without one the flow
+// refuses.
+func TestFlowEnrollmentWithInvitation(t *testing.T) {
+	eachEngine(t, func(t *testing.T, s *apiServer) {
+		flow := s.must(201, "POST", "/flows/instances/", map[string]any{"name": "Invited sign-up", "slug": "invited",
+			"title": "Join", "designation": "enrollment"})
+		inv := s.must(201, "POST", "/stages/invitation/", map[string]any{"name": "invited-check"})
+		prompt := s.must(201, "POST", "/stages/prompt/", map[string]any{"name": "invited-prompt", "settings": map[string]any{
+			"fields": []any{
+				map[string]any{"field_key": "username", "label": "Username", "type": "username", "required": true},
+				map[string]any{"field_key": "password", "label": "Password", "type": "password", "required": true, "order": 1},
+			}}})
+		write := s.must(201, "POST", "/stages/user_write/", map[string]any{"name": "invited-write",
+			"settings": map[string]any{"user_creation_mode": "always_create", "user_type": "internal"}})
+		for i, st := range []map[string]any{inv, prompt, write} {
+			s.must(201, "POST", "/flows/bindings/", map[string]any{"target": flow["pk"], "stage": st["pk"], "order": i})
+		}
+		invite := s.must(201, "POST", "/stages/invitation/invitations/", map[string]any{"name": "for-dana",
+			"single_use": true, "flow": flow["pk"], "fixed_data": map[string]any{"email": "dana@example.com", "name": "Dana"}})
+		link := "itoken=" + invite["pk"].(string)
+
+		if ch := newFlowClient(t, s).exec("GET", "invited", nil); component(ch) != "ak-stage-access-denied" {
+			t.Errorf("without an invitation: %v", ch)
+		}
+		c := newFlowClient(t, s)
+		if ch := c.execQ("GET", "invited", link, nil); component(ch) != "ak-stage-prompt" {
+			t.Fatalf("with the invitation: %v", ch)
+		}
+		if ch := c.execQ("POST", "invited", link, map[string]any{"component": "ak-stage-prompt", "username": "dana",
+			"password": "dana-s-password"}); component(ch) != "xak-flow-redirect" {
+			t.Fatalf("after the prompt: %v", ch)
+		}
+		users := results(s.must(200, "GET", "/core/users/?username=dana", nil))
+		if len(users) != 1 || users[0]["email"] != "dana@example.com" || users[0]["name"] != "Dana" {
+			t.Errorf("the invited user: %v", users)
+		}
+		if ch := newFlowClient(t, s).execQ("GET", "invited", link, nil); component(ch) != "ak-stage-access-denied" {
+			t.Errorf("the single-use invitation a second time: %v", ch)
+		}
+		if len(results(s.must(200, "GET", "/events/events/?action=invitation_used", nil))) != 1 {
+			t.Error("no invitation_used event")
 		}
 	})
 }

@@ -117,6 +117,7 @@ func (a *API) registerAll() {
 	a.registerAdmin()
 	a.registerFlows()
 	a.registerPolicies()
+	a.registerInvitations()
 }
 
 // op returns a huma operation with authentik-style ids and tags. It answers

@@ -44,6 +44,7 @@ var permissionModels = []permModel{
 	{"authentik_flows", "stage", "Stage", nil},
 	{"authentik_policies", "policy", "Policy", nil},
 	{"authentik_policies", "policybinding", "Policy Binding", nil},
+	{"authentik_stages_invitation", "invitation", "Invitation", nil},
 }
 
 // Permission is authentik's Permission serializer.

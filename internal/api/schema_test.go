@@ -268,6 +268,7 @@ type fixtures struct {
 	flow, stage, binding   string
 	flowID                 string
 	policy, policyBinding  string
+	invitation             string
 }
 
 func (c *conformance) makeFixtures() fixtures {
@@ -357,6 +358,12 @@ func (c *conformance) makeFixtures() fixtures {
 	}
 	c.admin("POST", "/policies/bindings/", map[string]any{"target": flow.PK, "policy": pol.PK, "order": 0}, &pb)
 	f.policyBinding = pb.PK
+	var inv struct {
+		PK string `json:"pk"`
+	}
+	c.admin("POST", "/stages/invitation/invitations/", map[string]any{"name": "conformance-invite",
+		"fixed_data": map[string]any{"email": "invited@example.com"}, "single_use": true, "flow": flow.PK}, &inv)
+	f.invitation = inv.PK
 
 	var events struct {
 		Results []struct {
@@ -383,6 +390,9 @@ func (f fixtures) pathParams(path string) map[string]string {
 	}
 	if strings.Contains(path, "{type}") {
 		pp["type"] = "dummy"
+	}
+	if strings.Contains(path, "{invite_uuid}") {
+		pp["invite_uuid"] = f.invitation
 	}
 	if strings.Contains(path, "{identifier}") {
 		pp["identifier"] = f.token
@@ -533,6 +543,12 @@ func (f fixtures) cases() map[string]opCase {
 		"policies_bindings_retrieve":       {},
 		"policies_bindings_partial_update": {body: map[string]any{"negate": true}},
 		"policies_bindings_destroy":        {},
+		// invitations
+		"stages_invitation_invitations_list":           {query: url.Values{"search": {"conformance"}}},
+		"stages_invitation_invitations_create":         {body: map[string]any{"name": "created-invite", "single_use": false}},
+		"stages_invitation_invitations_retrieve":       {},
+		"stages_invitation_invitations_partial_update": {body: map[string]any{"fixed_data": map[string]any{"name": "Invited"}}},
+		"stages_invitation_invitations_destroy":        {},
 		// crypto
 		"crypto_certificatekeypairs_list": {query: url.Values{"has_key": {"true"}}},
 		"crypto_certificatekeypairs_create": {body: map[string]any{"name": "conformance-imported",

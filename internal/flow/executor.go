@@ -124,6 +124,7 @@ func (e *Executor) Execute(w http.ResponseWriter, r *http.Request, slug string, 
 			return e.fail(r, flow, err)
 		}
 		p.Context.Redirect = nextFromQuery(r)
+		p.Context.Query = originalQuery(r)
 		run.Plan = p
 	}
 	if resp != nil {
@@ -460,4 +461,22 @@ func applyPolicyContext(p *Plan, pc map[string]any) {
 			p.Context.Redirect = next
 		}
 	}
+}
+
+// originalQuery keeps the flow's start query (bounded: 20 keys, 2 KiB values).
+func originalQuery(r *http.Request) map[string]string {
+	orig, err := url.ParseQuery(r.URL.Query().Get("query"))
+	if err != nil || len(orig) == 0 {
+		return nil
+	}
+	out := map[string]string{}
+	for k, vs := range orig {
+		if len(out) == 20 {
+			break
+		}
+		if len(vs) > 0 && len(k) <= 100 && len(vs[0]) <= 2048 {
+			out[k] = vs[0]
+		}
+	}
+	return out
 }

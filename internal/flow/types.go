@@ -153,6 +153,11 @@ type Context struct {
 	Application           string         `json:"application,omitempty"`
 	AuthMethod            string         `json:"auth_method,omitempty"`
 	AuthMethodArgs        map[string]any `json:"auth_method_args,omitempty"`
+	// Query is the query string the flow was started with (?itoken=, ...),
+	// first values only.
+	Query map[string]string `json:"query,omitempty"`
+	// InvitationInEffect names the invitation the flow runs under.
+	InvitationInEffect string `json:"invitation_in_effect,omitempty"`
 	// StageState holds per-stage state (failed attempts, ...), by stage uuid.
 	StageState map[string]map[string]any `json:"stage_state,omitempty"`
 }

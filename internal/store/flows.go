@@ -138,3 +138,23 @@ type Reputation interface {
 	ReputationScore(ctx context.Context, identifier, ip string, now time.Time) (int, error)
 	DeleteExpiredReputation(ctx context.Context, now time.Time) (int, error)
 }
+
+// Invitation lets someone run an enrollment flow (link: /if/flow/<slug>/?itoken=<uuid>).
+type Invitation struct {
+	UUID        uuid.UUID `bun:"uuid,pk"`
+	Name        string
+	Expires     *time.Time
+	FixedData   Attributes
+	CreatedByPK *int64 `bun:"created_by_pk"`
+	SingleUse   bool
+	FlowUUID    *uuid.UUID `bun:"flow_uuid"`
+}
+
+// Invitations is the invitation aggregate.
+type Invitations interface {
+	CreateInvitation(ctx context.Context, i *Invitation) error
+	InvitationByUUID(ctx context.Context, id uuid.UUID) (*Invitation, error)
+	UpdateInvitation(ctx context.Context, i *Invitation) error
+	DeleteInvitation(ctx context.Context, id uuid.UUID) error
+	ListInvitations(ctx context.Context, o ListOptions) ([]*Invitation, int, error)
+}

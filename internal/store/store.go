@@ -63,6 +63,7 @@ type Store interface {
 	Flows
 	Policies
 	Reputation
+	Invitations
 
 	// InTx runs fn in one transaction: every call fn makes on tx commits
 	// together, or none does when fn returns an error or panics.

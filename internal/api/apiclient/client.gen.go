@@ -966,6 +966,26 @@ type ImpersonateInputBody struct {
 	Reason *string `json:"reason,omitempty"`
 }
 
+// Invitation defines model for Invitation.
+type Invitation struct {
+	CreatedBy *PartialUser           `json:"created_by,omitempty"`
+	Expires   *time.Time             `json:"expires"`
+	FixedData map[string]interface{} `json:"fixed_data"`
+	Flow      *string                `json:"flow"`
+	Name      string                 `json:"name"`
+	Pk        string                 `json:"pk"`
+	SingleUse bool                   `json:"single_use"`
+}
+
+// InvitationRequest defines model for InvitationRequest.
+type InvitationRequest struct {
+	Expires   *time.Time              `json:"expires,omitempty"`
+	FixedData *map[string]interface{} `json:"fixed_data,omitempty"`
+	Flow      *string                 `json:"flow,omitempty"`
+	Name      *string                 `json:"name,omitempty"`
+	SingleUse *bool                   `json:"single_use,omitempty"`
+}
+
 // KeyPairListOutputBody defines model for KeyPairListOutputBody.
 type KeyPairListOutputBody struct {
 	Autocomplete map[string]interface{} `json:"autocomplete"`
@@ -985,6 +1005,13 @@ type ListOfFlowStageBindingBody struct {
 	Autocomplete map[string]interface{} `json:"autocomplete"`
 	Pagination   Pagination             `json:"pagination"`
 	Results      *[]FlowStageBinding    `json:"results"`
+}
+
+// ListOfInvitationBody defines model for ListOfInvitationBody.
+type ListOfInvitationBody struct {
+	Autocomplete map[string]interface{} `json:"autocomplete"`
+	Pagination   Pagination             `json:"pagination"`
+	Results      *[]Invitation          `json:"results"`
 }
 
 // ListOfPolicyBindingBody defines model for ListOfPolicyBindingBody.
@@ -1741,6 +1768,21 @@ type StagesAllListParams struct {
 	Type   *string `form:"type,omitempty" json:"type,omitempty"`
 }
 
+// StagesInvitationInvitationsListParams defines parameters for StagesInvitationInvitationsList.
+type StagesInvitationInvitationsListParams struct {
+	// Page A page number within the paginated result set.
+	Page *int64 `form:"page,omitempty" json:"page,omitempty"`
+
+	// PageSize Number of results to return per page.
+	PageSize *int64 `form:"page_size,omitempty" json:"page_size,omitempty"`
+
+	// Ordering Which field to use when ordering the results.
+	Ordering *string `form:"ordering,omitempty" json:"ordering,omitempty"`
+
+	// Search A search term.
+	Search *string `form:"search,omitempty" json:"search,omitempty"`
+}
+
 // AdminSettingsPartialUpdateJSONRequestBody defines body for AdminSettingsPartialUpdate for application/json ContentType.
 type AdminSettingsPartialUpdateJSONRequestBody = PatchedSettingsRequest
 
@@ -1848,6 +1890,12 @@ type RbacRolesPartialUpdateJSONRequestBody = RoleBody
 
 // RbacRolesUpdateJSONRequestBody defines body for RbacRolesUpdate for application/json ContentType.
 type RbacRolesUpdateJSONRequestBody = RoleBody
+
+// StagesInvitationInvitationsCreateJSONRequestBody defines body for StagesInvitationInvitationsCreate for application/json ContentType.
+type StagesInvitationInvitationsCreateJSONRequestBody = InvitationRequest
+
+// StagesInvitationInvitationsPartialUpdateJSONRequestBody defines body for StagesInvitationInvitationsPartialUpdate for application/json ContentType.
+type StagesInvitationInvitationsPartialUpdateJSONRequestBody = InvitationRequest
 
 // StagesCreateJSONRequestBody defines body for StagesCreate for application/json ContentType.
 type StagesCreateJSONRequestBody = StageRequest
@@ -2785,6 +2833,49 @@ type ClientInterface interface {
 	//
 	// Corresponds with GET /stages/all/{id}/ (the `StagesAllRetrieve` operationId).
 	StagesAllRetrieve(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// StagesInvitationInvitationsList List invitations
+	//
+	// Corresponds with GET /stages/invitation/invitations/ (the `StagesInvitationInvitationsList` operationId).
+	StagesInvitationInvitationsList(ctx context.Context, params *StagesInvitationInvitationsListParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// StagesInvitationInvitationsCreateWithBody Create an invitation
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /stages/invitation/invitations/ (the `StagesInvitationInvitationsCreate` operationId).
+	StagesInvitationInvitationsCreateWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// StagesInvitationInvitationsCreate Create an invitation
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /stages/invitation/invitations/ (the `StagesInvitationInvitationsCreate` operationId).
+	StagesInvitationInvitationsCreate(ctx context.Context, body StagesInvitationInvitationsCreateJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// StagesInvitationInvitationsDestroy Delete an invitation
+	//
+	// Corresponds with DELETE /stages/invitation/invitations/{invite_uuid}/ (the `StagesInvitationInvitationsDestroy` operationId).
+	StagesInvitationInvitationsDestroy(ctx context.Context, inviteUuid string, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// StagesInvitationInvitationsRetrieve Get an invitation
+	//
+	// Corresponds with GET /stages/invitation/invitations/{invite_uuid}/ (the `StagesInvitationInvitationsRetrieve` operationId).
+	StagesInvitationInvitationsRetrieve(ctx context.Context, inviteUuid string, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// StagesInvitationInvitationsPartialUpdateWithBody Update an invitation
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with PATCH /stages/invitation/invitations/{invite_uuid}/ (the `StagesInvitationInvitationsPartialUpdate` operationId).
+	StagesInvitationInvitationsPartialUpdateWithBody(ctx context.Context, inviteUuid string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// StagesInvitationInvitationsPartialUpdate Update an invitation
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with PATCH /stages/invitation/invitations/{invite_uuid}/ (the `StagesInvitationInvitationsPartialUpdate` operationId).
+	StagesInvitationInvitationsPartialUpdate(ctx context.Context, inviteUuid string, body StagesInvitationInvitationsPartialUpdateJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// StagesCreateWithBody Create a stage of a type (identification, password, user_login, ...)
 	//
@@ -4839,6 +4930,119 @@ func (c *Client) StagesAllDestroy(ctx context.Context, id string, reqEditors ...
 // Corresponds with GET /stages/all/{id}/ (the `StagesAllRetrieve` operationId).
 func (c *Client) StagesAllRetrieve(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewStagesAllRetrieveRequest(c.Server, id)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// StagesInvitationInvitationsList List invitations
+//
+// Corresponds with GET /stages/invitation/invitations/ (the `StagesInvitationInvitationsList` operationId).
+func (c *Client) StagesInvitationInvitationsList(ctx context.Context, params *StagesInvitationInvitationsListParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewStagesInvitationInvitationsListRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// StagesInvitationInvitationsCreateWithBody Create an invitation
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /stages/invitation/invitations/ (the `StagesInvitationInvitationsCreate` operationId).
+func (c *Client) StagesInvitationInvitationsCreateWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewStagesInvitationInvitationsCreateRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// StagesInvitationInvitationsCreate Create an invitation
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /stages/invitation/invitations/ (the `StagesInvitationInvitationsCreate` operationId).
+func (c *Client) StagesInvitationInvitationsCreate(ctx context.Context, body StagesInvitationInvitationsCreateJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewStagesInvitationInvitationsCreateRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// StagesInvitationInvitationsDestroy Delete an invitation
+//
+// Corresponds with DELETE /stages/invitation/invitations/{invite_uuid}/ (the `StagesInvitationInvitationsDestroy` operationId).
+func (c *Client) StagesInvitationInvitationsDestroy(ctx context.Context, inviteUuid string, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewStagesInvitationInvitationsDestroyRequest(c.Server, inviteUuid)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// StagesInvitationInvitationsRetrieve Get an invitation
+//
+// Corresponds with GET /stages/invitation/invitations/{invite_uuid}/ (the `StagesInvitationInvitationsRetrieve` operationId).
+func (c *Client) StagesInvitationInvitationsRetrieve(ctx context.Context, inviteUuid string, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewStagesInvitationInvitationsRetrieveRequest(c.Server, inviteUuid)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// StagesInvitationInvitationsPartialUpdateWithBody Update an invitation
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with PATCH /stages/invitation/invitations/{invite_uuid}/ (the `StagesInvitationInvitationsPartialUpdate` operationId).
+func (c *Client) StagesInvitationInvitationsPartialUpdateWithBody(ctx context.Context, inviteUuid string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewStagesInvitationInvitationsPartialUpdateRequestWithBody(c.Server, inviteUuid, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// StagesInvitationInvitationsPartialUpdate Update an invitation
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with PATCH /stages/invitation/invitations/{invite_uuid}/ (the `StagesInvitationInvitationsPartialUpdate` operationId).
+func (c *Client) StagesInvitationInvitationsPartialUpdate(ctx context.Context, inviteUuid string, body StagesInvitationInvitationsPartialUpdateJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewStagesInvitationInvitationsPartialUpdateRequest(c.Server, inviteUuid, body)
 	if err != nil {
 		return nil, err
 	}
@@ -9435,6 +9639,251 @@ func NewStagesAllRetrieveRequest(server string, id string) (*http.Request, error
 	return req, nil
 }
 
+// NewStagesInvitationInvitationsListRequest constructs an http.Request for the StagesInvitationInvitationsList method
+func NewStagesInvitationInvitationsListRequest(server string, params *StagesInvitationInvitationsListParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/stages/invitation/invitations/")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Page != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "page", *params.Page, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.PageSize != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "page_size", *params.PageSize, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Ordering != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "ordering", *params.Ordering, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Search != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "search", *params.Search, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewStagesInvitationInvitationsCreateRequest calls the generic StagesInvitationInvitationsCreate builder with application/json body
+func NewStagesInvitationInvitationsCreateRequest(server string, body StagesInvitationInvitationsCreateJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewStagesInvitationInvitationsCreateRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewStagesInvitationInvitationsCreateRequestWithBody constructs an http.Request for the StagesInvitationInvitationsCreate method, with any body, and a specified content type
+func NewStagesInvitationInvitationsCreateRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/stages/invitation/invitations/")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewStagesInvitationInvitationsDestroyRequest constructs an http.Request for the StagesInvitationInvitationsDestroy method
+func NewStagesInvitationInvitationsDestroyRequest(server string, inviteUuid string) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "invite_uuid", inviteUuid, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/stages/invitation/invitations/%s/", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewStagesInvitationInvitationsRetrieveRequest constructs an http.Request for the StagesInvitationInvitationsRetrieve method
+func NewStagesInvitationInvitationsRetrieveRequest(server string, inviteUuid string) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "invite_uuid", inviteUuid, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/stages/invitation/invitations/%s/", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewStagesInvitationInvitationsPartialUpdateRequest calls the generic StagesInvitationInvitationsPartialUpdate builder with application/json body
+func NewStagesInvitationInvitationsPartialUpdateRequest(server string, inviteUuid string, body StagesInvitationInvitationsPartialUpdateJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewStagesInvitationInvitationsPartialUpdateRequestWithBody(server, inviteUuid, "application/json", bodyReader)
+}
+
+// NewStagesInvitationInvitationsPartialUpdateRequestWithBody constructs an http.Request for the StagesInvitationInvitationsPartialUpdate method, with any body, and a specified content type
+func NewStagesInvitationInvitationsPartialUpdateRequestWithBody(server string, inviteUuid string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "invite_uuid", inviteUuid, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/stages/invitation/invitations/%s/", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPatch, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
 // NewStagesCreateRequest calls the generic StagesCreate builder with application/json body
 func NewStagesCreateRequest(server string, pType string, body StagesCreateJSONRequestBody) (*http.Request, error) {
 	var bodyReader io.Reader
@@ -10461,6 +10910,55 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with GET /stages/all/{id}/ (the `StagesAllRetrieve` operationId).
 	StagesAllRetrieveWithResponse(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*StagesAllRetrieveResponse, error)
+
+	// StagesInvitationInvitationsListWithResponse List invitations
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /stages/invitation/invitations/ (the `StagesInvitationInvitationsList` operationId).
+	StagesInvitationInvitationsListWithResponse(ctx context.Context, params *StagesInvitationInvitationsListParams, reqEditors ...RequestEditorFn) (*StagesInvitationInvitationsListResponse, error)
+
+	// StagesInvitationInvitationsCreateWithBodyWithResponse Create an invitation
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /stages/invitation/invitations/ (the `StagesInvitationInvitationsCreate` operationId).
+	StagesInvitationInvitationsCreateWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*StagesInvitationInvitationsCreateResponse, error)
+
+	// StagesInvitationInvitationsCreateWithResponse Create an invitation
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /stages/invitation/invitations/ (the `StagesInvitationInvitationsCreate` operationId).
+	StagesInvitationInvitationsCreateWithResponse(ctx context.Context, body StagesInvitationInvitationsCreateJSONRequestBody, reqEditors ...RequestEditorFn) (*StagesInvitationInvitationsCreateResponse, error)
+
+	// StagesInvitationInvitationsDestroyWithResponse Delete an invitation
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /stages/invitation/invitations/{invite_uuid}/ (the `StagesInvitationInvitationsDestroy` operationId).
+	StagesInvitationInvitationsDestroyWithResponse(ctx context.Context, inviteUuid string, reqEditors ...RequestEditorFn) (*StagesInvitationInvitationsDestroyResponse, error)
+
+	// StagesInvitationInvitationsRetrieveWithResponse Get an invitation
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /stages/invitation/invitations/{invite_uuid}/ (the `StagesInvitationInvitationsRetrieve` operationId).
+	StagesInvitationInvitationsRetrieveWithResponse(ctx context.Context, inviteUuid string, reqEditors ...RequestEditorFn) (*StagesInvitationInvitationsRetrieveResponse, error)
+
+	// StagesInvitationInvitationsPartialUpdateWithBodyWithResponse Update an invitation
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PATCH /stages/invitation/invitations/{invite_uuid}/ (the `StagesInvitationInvitationsPartialUpdate` operationId).
+	StagesInvitationInvitationsPartialUpdateWithBodyWithResponse(ctx context.Context, inviteUuid string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*StagesInvitationInvitationsPartialUpdateResponse, error)
+
+	// StagesInvitationInvitationsPartialUpdateWithResponse Update an invitation
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PATCH /stages/invitation/invitations/{invite_uuid}/ (the `StagesInvitationInvitationsPartialUpdate` operationId).
+	StagesInvitationInvitationsPartialUpdateWithResponse(ctx context.Context, inviteUuid string, body StagesInvitationInvitationsPartialUpdateJSONRequestBody, reqEditors ...RequestEditorFn) (*StagesInvitationInvitationsPartialUpdateResponse, error)
 
 	// StagesCreateWithBodyWithResponse Create a stage of a type (identification, password, user_login, ...)
 	//
@@ -16323,6 +16821,330 @@ func (r StagesAllRetrieveResponse) ContentType() string {
 	return ""
 }
 
+type StagesInvitationInvitationsListResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ListOfInvitationBody
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *ValidationError
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *GenericError
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *GenericError
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r StagesInvitationInvitationsListResponse) GetJSON200() *ListOfInvitationBody {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r StagesInvitationInvitationsListResponse) GetJSON400() *ValidationError {
+	return r.JSON400
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r StagesInvitationInvitationsListResponse) GetJSON403() *GenericError {
+	return r.JSON403
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r StagesInvitationInvitationsListResponse) GetJSON500() *GenericError {
+	return r.JSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r StagesInvitationInvitationsListResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r StagesInvitationInvitationsListResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r StagesInvitationInvitationsListResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r StagesInvitationInvitationsListResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type StagesInvitationInvitationsCreateResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *Invitation
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *ValidationError
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *GenericError
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *GenericError
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r StagesInvitationInvitationsCreateResponse) GetJSON201() *Invitation {
+	return r.JSON201
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r StagesInvitationInvitationsCreateResponse) GetJSON400() *ValidationError {
+	return r.JSON400
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r StagesInvitationInvitationsCreateResponse) GetJSON403() *GenericError {
+	return r.JSON403
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r StagesInvitationInvitationsCreateResponse) GetJSON500() *GenericError {
+	return r.JSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r StagesInvitationInvitationsCreateResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r StagesInvitationInvitationsCreateResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r StagesInvitationInvitationsCreateResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r StagesInvitationInvitationsCreateResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type StagesInvitationInvitationsDestroyResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *ValidationError
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *GenericError
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *GenericError
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *GenericError
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r StagesInvitationInvitationsDestroyResponse) GetJSON400() *ValidationError {
+	return r.JSON400
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r StagesInvitationInvitationsDestroyResponse) GetJSON403() *GenericError {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r StagesInvitationInvitationsDestroyResponse) GetJSON404() *GenericError {
+	return r.JSON404
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r StagesInvitationInvitationsDestroyResponse) GetJSON500() *GenericError {
+	return r.JSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r StagesInvitationInvitationsDestroyResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r StagesInvitationInvitationsDestroyResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r StagesInvitationInvitationsDestroyResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r StagesInvitationInvitationsDestroyResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type StagesInvitationInvitationsRetrieveResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Invitation
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *ValidationError
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *GenericError
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *GenericError
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *GenericError
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r StagesInvitationInvitationsRetrieveResponse) GetJSON200() *Invitation {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r StagesInvitationInvitationsRetrieveResponse) GetJSON400() *ValidationError {
+	return r.JSON400
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r StagesInvitationInvitationsRetrieveResponse) GetJSON403() *GenericError {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r StagesInvitationInvitationsRetrieveResponse) GetJSON404() *GenericError {
+	return r.JSON404
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r StagesInvitationInvitationsRetrieveResponse) GetJSON500() *GenericError {
+	return r.JSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r StagesInvitationInvitationsRetrieveResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r StagesInvitationInvitationsRetrieveResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r StagesInvitationInvitationsRetrieveResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r StagesInvitationInvitationsRetrieveResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type StagesInvitationInvitationsPartialUpdateResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Invitation
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *ValidationError
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *GenericError
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *GenericError
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *GenericError
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r StagesInvitationInvitationsPartialUpdateResponse) GetJSON200() *Invitation {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r StagesInvitationInvitationsPartialUpdateResponse) GetJSON400() *ValidationError {
+	return r.JSON400
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r StagesInvitationInvitationsPartialUpdateResponse) GetJSON403() *GenericError {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r StagesInvitationInvitationsPartialUpdateResponse) GetJSON404() *GenericError {
+	return r.JSON404
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r StagesInvitationInvitationsPartialUpdateResponse) GetJSON500() *GenericError {
+	return r.JSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r StagesInvitationInvitationsPartialUpdateResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r StagesInvitationInvitationsPartialUpdateResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r StagesInvitationInvitationsPartialUpdateResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r StagesInvitationInvitationsPartialUpdateResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 type StagesCreateResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -18097,6 +18919,97 @@ func (c *ClientWithResponses) StagesAllRetrieveWithResponse(ctx context.Context,
 		return nil, err
 	}
 	return ParseStagesAllRetrieveResponse(rsp)
+}
+
+// StagesInvitationInvitationsListWithResponse List invitations
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /stages/invitation/invitations/ (the `StagesInvitationInvitationsList` operationId).
+func (c *ClientWithResponses) StagesInvitationInvitationsListWithResponse(ctx context.Context, params *StagesInvitationInvitationsListParams, reqEditors ...RequestEditorFn) (*StagesInvitationInvitationsListResponse, error) {
+	rsp, err := c.StagesInvitationInvitationsList(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseStagesInvitationInvitationsListResponse(rsp)
+}
+
+// StagesInvitationInvitationsCreateWithBodyWithResponse Create an invitation
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /stages/invitation/invitations/ (the `StagesInvitationInvitationsCreate` operationId).
+func (c *ClientWithResponses) StagesInvitationInvitationsCreateWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*StagesInvitationInvitationsCreateResponse, error) {
+	rsp, err := c.StagesInvitationInvitationsCreateWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseStagesInvitationInvitationsCreateResponse(rsp)
+}
+
+// StagesInvitationInvitationsCreateWithResponse Create an invitation
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /stages/invitation/invitations/ (the `StagesInvitationInvitationsCreate` operationId).
+func (c *ClientWithResponses) StagesInvitationInvitationsCreateWithResponse(ctx context.Context, body StagesInvitationInvitationsCreateJSONRequestBody, reqEditors ...RequestEditorFn) (*StagesInvitationInvitationsCreateResponse, error) {
+	rsp, err := c.StagesInvitationInvitationsCreate(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseStagesInvitationInvitationsCreateResponse(rsp)
+}
+
+// StagesInvitationInvitationsDestroyWithResponse Delete an invitation
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /stages/invitation/invitations/{invite_uuid}/ (the `StagesInvitationInvitationsDestroy` operationId).
+func (c *ClientWithResponses) StagesInvitationInvitationsDestroyWithResponse(ctx context.Context, inviteUuid string, reqEditors ...RequestEditorFn) (*StagesInvitationInvitationsDestroyResponse, error) {
+	rsp, err := c.StagesInvitationInvitationsDestroy(ctx, inviteUuid, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseStagesInvitationInvitationsDestroyResponse(rsp)
+}
+
+// StagesInvitationInvitationsRetrieveWithResponse Get an invitation
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /stages/invitation/invitations/{invite_uuid}/ (the `StagesInvitationInvitationsRetrieve` operationId).
+func (c *ClientWithResponses) StagesInvitationInvitationsRetrieveWithResponse(ctx context.Context, inviteUuid string, reqEditors ...RequestEditorFn) (*StagesInvitationInvitationsRetrieveResponse, error) {
+	rsp, err := c.StagesInvitationInvitationsRetrieve(ctx, inviteUuid, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseStagesInvitationInvitationsRetrieveResponse(rsp)
+}
+
+// StagesInvitationInvitationsPartialUpdateWithBodyWithResponse Update an invitation
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PATCH /stages/invitation/invitations/{invite_uuid}/ (the `StagesInvitationInvitationsPartialUpdate` operationId).
+func (c *ClientWithResponses) StagesInvitationInvitationsPartialUpdateWithBodyWithResponse(ctx context.Context, inviteUuid string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*StagesInvitationInvitationsPartialUpdateResponse, error) {
+	rsp, err := c.StagesInvitationInvitationsPartialUpdateWithBody(ctx, inviteUuid, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseStagesInvitationInvitationsPartialUpdateResponse(rsp)
+}
+
+// StagesInvitationInvitationsPartialUpdateWithResponse Update an invitation
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PATCH /stages/invitation/invitations/{invite_uuid}/ (the `StagesInvitationInvitationsPartialUpdate` operationId).
+func (c *ClientWithResponses) StagesInvitationInvitationsPartialUpdateWithResponse(ctx context.Context, inviteUuid string, body StagesInvitationInvitationsPartialUpdateJSONRequestBody, reqEditors ...RequestEditorFn) (*StagesInvitationInvitationsPartialUpdateResponse, error) {
+	rsp, err := c.StagesInvitationInvitationsPartialUpdate(ctx, inviteUuid, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseStagesInvitationInvitationsPartialUpdateResponse(rsp)
 }
 
 // StagesCreateWithBodyWithResponse Create a stage of a type (identification, password, user_login, ...)
@@ -22649,6 +23562,258 @@ func ParseStagesAllRetrieveResponse(rsp *http.Response) (*StagesAllRetrieveRespo
 	switch {
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
 		var dest StageInfo
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ValidationError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseStagesInvitationInvitationsListResponse parses an HTTP response from a StagesInvitationInvitationsListWithResponse call
+func ParseStagesInvitationInvitationsListResponse(rsp *http.Response) (*StagesInvitationInvitationsListResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &StagesInvitationInvitationsListResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ListOfInvitationBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ValidationError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseStagesInvitationInvitationsCreateResponse parses an HTTP response from a StagesInvitationInvitationsCreateWithResponse call
+func ParseStagesInvitationInvitationsCreateResponse(rsp *http.Response) (*StagesInvitationInvitationsCreateResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &StagesInvitationInvitationsCreateResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest Invitation
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ValidationError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseStagesInvitationInvitationsDestroyResponse parses an HTTP response from a StagesInvitationInvitationsDestroyWithResponse call
+func ParseStagesInvitationInvitationsDestroyResponse(rsp *http.Response) (*StagesInvitationInvitationsDestroyResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &StagesInvitationInvitationsDestroyResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ValidationError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseStagesInvitationInvitationsRetrieveResponse parses an HTTP response from a StagesInvitationInvitationsRetrieveWithResponse call
+func ParseStagesInvitationInvitationsRetrieveResponse(rsp *http.Response) (*StagesInvitationInvitationsRetrieveResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &StagesInvitationInvitationsRetrieveResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Invitation
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ValidationError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseStagesInvitationInvitationsPartialUpdateResponse parses an HTTP response from a StagesInvitationInvitationsPartialUpdateWithResponse call
+func ParseStagesInvitationInvitationsPartialUpdateResponse(rsp *http.Response) (*StagesInvitationInvitationsPartialUpdateResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &StagesInvitationInvitationsPartialUpdateResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Invitation
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}

@@ -7,6 +7,7 @@ import (
 	"github.com/gatehouse-idp/gatehouse/internal/stage/deny"
 	"github.com/gatehouse-idp/gatehouse/internal/stage/dummy"
 	"github.com/gatehouse-idp/gatehouse/internal/stage/identification"
+	"github.com/gatehouse-idp/gatehouse/internal/stage/invitation"
 	"github.com/gatehouse-idp/gatehouse/internal/stage/password"
 	"github.com/gatehouse-idp/gatehouse/internal/stage/prompt"
 	"github.com/gatehouse-idp/gatehouse/internal/stage/userlogin"
@@ -32,6 +33,7 @@ func Types() []Type {
 		{dummy.Type, dummy.ModelName, dummy.New},
 		{prompt.Type, prompt.ModelName, prompt.New},
 		{userwrite.Type, userwrite.ModelName, userwrite.New},
+		{invitation.Type, invitation.ModelName, invitation.New},
 	}
 }
 

@@ -130,3 +130,28 @@ func testReputation(t *testing.T, s store.Store) {
 		t.Errorf("DeleteExpiredReputation = %d, %v (bob's record expired)", n, err)
 	}
 }
+
+func testInvitations(t *testing.T, s store.Store) {
+	f := &store.Flow{Slug: "enroll", Name: "Enroll", Designation: store.DesignationEnrollment}
+	if err := s.CreateFlow(ctx, f); err != nil {
+		t.Fatal(err)
+	}
+	exp := time.Now().Add(time.Hour).UTC().Truncate(time.Second)
+	i := &store.Invitation{Name: "welcome", Expires: &exp, FixedData: store.Attributes{"email": "x@example.com"}, SingleUse: true, FlowUUID: &f.UUID}
+	if err := s.CreateInvitation(ctx, i); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.InvitationByUUID(ctx, i.UUID)
+	if err != nil || got.FixedData["email"] != "x@example.com" || !got.SingleUse || got.FlowUUID == nil || !got.Expires.Equal(exp) {
+		t.Errorf("InvitationByUUID = %+v %v", got, err)
+	}
+	wantErr(t, s.CreateInvitation(ctx, &store.Invitation{Name: "welcome"}), store.ErrConflict, "duplicate name")
+	if list, n, err := s.ListInvitations(ctx, store.ListOptions{Search: "WEL"}); err != nil || n != 1 || list[0].Name != "welcome" {
+		t.Errorf("ListInvitations = %v %d %v", list, n, err)
+	}
+	if err := s.DeleteFlow(ctx, f.UUID); err != nil {
+		t.Fatal(err)
+	}
+	_, err = s.InvitationByUUID(ctx, i.UUID)
+	wantErr(t, err, store.ErrNotFound, "invitation of a deleted flow")
+}

@@ -50,6 +50,7 @@ func Run(t *testing.T, open Opener) {
 		{"UserOrdering", testUserOrdering},
 		{"Flows", testFlows},
 		{"Reputation", testReputation},
+		{"Invitations", testInvitations},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
