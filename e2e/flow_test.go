@@ -369,7 +369,6 @@ func TestFlowReputation(t *testing.T) {
 	})
 }
 
-
 // Enrollment with an invitation: the invitation's fixed data lands on the
 // new user, a single-use invitation works once, and without one the flow
 // refuses.
