@@ -6,8 +6,10 @@ import (
 	"io"
 	"net/http"
 	"net/http/cookiejar"
+	"net/http/httptest"
 	"net/url"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -413,4 +415,49 @@ func TestFlowEnrollmentWithInvitation(t *testing.T) {
 			t.Error("no invitation_used event")
 		}
 	})
+}
+
+// A captcha stage verifies the token with the provider's siteverify
+// endpoint (a fake one here, reached over loopback by the server), and the
+// API never shows the private key.
+func TestFlowCaptcha(t *testing.T) {
+	var calls atomic.Int32
+	verify := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		calls.Add(1)
+		_ = r.ParseForm()
+		ok := r.PostForm.Get("secret") == "the-private-key" && r.PostForm.Get("response") == "good-token"
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(map[string]any{"success": ok, "score": 0.9})
+	}))
+	defer verify.Close()
+	eachEngine(t, func(t *testing.T, s *apiServer) {
+		flow := s.must(201, "POST", "/flows/instances/", map[string]any{"name": "Captcha", "slug": "captcha-flow",
+			"title": "Prove it", "designation": "authentication"})
+		cs := s.must(201, "POST", "/stages/captcha/", map[string]any{"name": "captcha", "settings": map[string]any{
+			"public_key": "site-key", "private_key": "the-private-key", "api_url": verify.URL, "js_url": "https://example.invalid/api.js"}})
+		if _, leaked := cs["settings"].(map[string]any)["private_key"]; leaked {
+			t.Error("the API shows the captcha private key")
+		}
+		st := s.must(201, "POST", "/stages/redirect/", map[string]any{"name": "to-docs", "settings": map[string]any{
+			"mode": "static", "target_static": "https://docs.example.com/welcome"}})
+		s.must(201, "POST", "/flows/bindings/", map[string]any{"target": flow["pk"], "stage": cs["pk"], "order": 0})
+		s.must(201, "POST", "/flows/bindings/", map[string]any{"target": flow["pk"], "stage": st["pk"], "order": 1})
+
+		c := newFlowClient(t, s)
+		ch := c.exec("GET", "captcha-flow", nil)
+		if component(ch) != "ak-stage-captcha" || ch["site_key"] != "site-key" {
+			t.Fatalf("captcha challenge = %v", ch)
+		}
+		ch = c.exec("POST", "captcha-flow", map[string]any{"component": "ak-stage-captcha", "token": "forged"})
+		if errs, _ := ch["response_errors"].(map[string]any); component(ch) != "ak-stage-captcha" || errs["token"] == nil {
+			t.Errorf("a forged token: %v", ch)
+		}
+		ch = c.exec("POST", "captcha-flow", map[string]any{"component": "ak-stage-captcha", "token": "good-token"})
+		if component(ch) != "xak-flow-redirect" || ch["to"] != "https://docs.example.com/welcome" {
+			t.Errorf("after a good token (then the redirect stage): %v", ch)
+		}
+	})
+	if calls.Load() < 4 {
+		t.Errorf("the verification endpoint was called %d times", calls.Load())
+	}
 }

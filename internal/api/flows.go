@@ -311,10 +311,16 @@ func (a *API) deleteFlow(ctx context.Context, in *FlowSlugInput) (*noContent, er
 }
 
 // stageInfo describes a stored stage.
+// secretSettings are write-only stage fields (authentik's write_only
+// serializer fields): accepted, never shown.
+var secretSettings = map[string]bool{"private_key": true, "secret": true, "auth_password": true}
+
 func (a *API) stageInfo(s *store.Stage) StageInfo {
-	settings := map[string]any(s.Settings)
-	if settings == nil {
-		settings = map[string]any{}
+	settings := map[string]any{}
+	for k, v := range s.Settings {
+		if !secretSettings[k] {
+			settings[k] = v
+		}
 	}
 	model := s.Type
 	if t, ok := stageall.Lookup(s.Type); ok {
@@ -572,6 +578,12 @@ func (a *API) patchStage(ctx context.Context, in *struct {
 		s.Name = *in.Body.Name
 	}
 	if in.Body.Settings != nil {
+		// Write-only secrets the client could not see are kept unless replaced.
+		for k := range secretSettings {
+			if _, given := in.Body.Settings[k]; !given && s.Settings[k] != nil {
+				in.Body.Settings[k] = s.Settings[k]
+			}
+		}
 		if _, err := validStage(s.Type, in.Body.Settings); err != nil {
 			return nil, err
 		}

@@ -275,6 +275,9 @@ func (e *Executor) handle(run *Run, step Step) (o Outcome, final bool) {
 	case step.Restart:
 		e.dropPlan(run)
 		return Outcome{Again: true}, true
+	case step.RedirectTo != "":
+		e.dropPlan(run)
+		return e.respond(run, &RedirectChallenge{Base: Base{Component: "xak-flow-redirect"}, To: step.RedirectTo}), true
 	case step.Done:
 		run.Plan.Current++
 		return Outcome{}, false

@@ -39,6 +39,8 @@ type Step struct {
 	Deny string
 	// Restart drops the plan and starts the flow again (keeping nothing).
 	Restart bool
+	// RedirectTo ends the flow with a redirect to this URL (redirect stage).
+	RedirectTo string
 }
 
 // Errors is a response_errors value: field -> messages.

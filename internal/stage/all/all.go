@@ -4,12 +4,14 @@ package all
 
 import (
 	"github.com/gatehouse-idp/gatehouse/internal/flow"
+	"github.com/gatehouse-idp/gatehouse/internal/stage/captcha"
 	"github.com/gatehouse-idp/gatehouse/internal/stage/deny"
 	"github.com/gatehouse-idp/gatehouse/internal/stage/dummy"
 	"github.com/gatehouse-idp/gatehouse/internal/stage/identification"
 	"github.com/gatehouse-idp/gatehouse/internal/stage/invitation"
 	"github.com/gatehouse-idp/gatehouse/internal/stage/password"
 	"github.com/gatehouse-idp/gatehouse/internal/stage/prompt"
+	"github.com/gatehouse-idp/gatehouse/internal/stage/redirect"
 	"github.com/gatehouse-idp/gatehouse/internal/stage/userlogin"
 	"github.com/gatehouse-idp/gatehouse/internal/stage/userlogout"
 	"github.com/gatehouse-idp/gatehouse/internal/stage/userwrite"
@@ -34,6 +36,8 @@ func Types() []Type {
 		{prompt.Type, prompt.ModelName, prompt.New},
 		{userwrite.Type, userwrite.ModelName, userwrite.New},
 		{invitation.Type, invitation.ModelName, invitation.New},
+		{redirect.Type, redirect.ModelName, redirect.New},
+		{captcha.Type, captcha.ModelName, captcha.New},
 	}
 }
 
