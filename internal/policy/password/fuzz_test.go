@@ -25,7 +25,7 @@ func FuzzCheck(f *testing.F) {
 		}
 		start := time.Now()
 		ok, msgs, err := Check(t.Context(), cfg, password, []string{user}, nil)
-		if d := time.Since(start); d > 250*time.Millisecond {
+		if d := time.Since(start); d > 2*time.Second {
 			t.Fatalf("Check took %v on %d bytes", d, len(password))
 		}
 		if verr := cfg.Validate(); verr != nil {
