@@ -414,6 +414,19 @@ func TestFlowEnrollmentWithInvitation(t *testing.T) {
 		if len(results(s.must(200, "GET", "/events/events/?action=invitation_used", nil))) != 1 {
 			t.Error("no invitation_used event")
 		}
+
+		// An expired invitation, and one made for another flow, open nothing.
+		expired := s.must(201, "POST", "/stages/invitation/invitations/", map[string]any{"name": "expired",
+			"expires": time.Now().Add(-time.Minute).UTC().Format(time.RFC3339)})
+		if ch := newFlowClient(t, s).execQ("GET", "invited", "itoken="+expired["pk"].(string), nil); component(ch) != "ak-stage-access-denied" {
+			t.Errorf("an expired invitation: %v", ch)
+		}
+		other := s.must(201, "POST", "/flows/instances/", map[string]any{"name": "Other", "slug": "other-enrol",
+			"title": "Other", "designation": "enrollment"})
+		elsewhere := s.must(201, "POST", "/stages/invitation/invitations/", map[string]any{"name": "elsewhere", "flow": other["pk"]})
+		if ch := newFlowClient(t, s).execQ("GET", "invited", "itoken="+elsewhere["pk"].(string), nil); component(ch) != "ak-stage-access-denied" {
+			t.Errorf("an invitation for another flow: %v", ch)
+		}
 	})
 }
 
@@ -460,4 +473,29 @@ func TestFlowCaptcha(t *testing.T) {
 	if calls.Load() < 4 {
 		t.Errorf("the verification endpoint was called %d times", calls.Load())
 	}
+}
+
+// A redirect stage ends the flow at its target: a URL in static mode, the
+// target flow's page in flow mode; settings that name neither are refused.
+func TestFlowRedirectStage(t *testing.T) {
+	eachEngine(t, func(t *testing.T, s *apiServer) {
+		s.must(400, "POST", "/stages/redirect/", map[string]any{"name": "bad", "settings": map[string]any{"mode": "static", "target_static": "javascript:alert(1)"}})
+		s.must(400, "POST", "/stages/redirect/", map[string]any{"name": "bad", "settings": map[string]any{"mode": "flow"}})
+		for _, tc := range []struct {
+			slug     string
+			settings map[string]any
+			want     string
+		}{
+			{"to-docs", map[string]any{"mode": "static", "target_static": "https://docs.example.com/start"}, "https://docs.example.com/start"},
+			{"to-flow", map[string]any{"mode": "flow", "target_flow": "default-authentication-flow"}, "/if/flow/default-authentication-flow/"},
+		} {
+			f := s.must(201, "POST", "/flows/instances/", map[string]any{"name": tc.slug, "slug": tc.slug, "title": tc.slug, "designation": "stage_configuration"})
+			st := s.must(201, "POST", "/stages/redirect/", map[string]any{"name": tc.slug, "settings": tc.settings})
+			s.must(201, "POST", "/flows/bindings/", map[string]any{"target": f["pk"], "stage": st["pk"], "order": 0})
+			ch := newFlowClient(t, s).exec("GET", tc.slug, nil)
+			if component(ch) != "xak-flow-redirect" || ch["to"] != tc.want {
+				t.Errorf("%s: %v, want a redirect to %s", tc.slug, ch, tc.want)
+			}
+		}
+	})
 }
