@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/gatehouse-idp/gatehouse/internal/core"
+	"github.com/gatehouse-idp/gatehouse/internal/password"
 	"github.com/gatehouse-idp/gatehouse/internal/store"
 	"github.com/gatehouse-idp/gatehouse/internal/store/sqlstore"
 )
@@ -51,5 +52,37 @@ func TestCheckPasswordUpgradesDjangoHash(t *testing.T) {
 	}
 	if ok, _ := core.CheckPassword(ctx, s, &store.User{PasswordHash: "!unusable"}, "x", nil); ok {
 		t.Error("unusable password matched")
+	}
+}
+
+// BenchmarkCheckPassword compares an unknown user, a wrong password and the
+// right one: the first two must cost the same (one argon2id verification),
+// so that identification with pretend_user_exists does not reveal by timing
+// which usernames exist. Results are in docs/benchmarks.md.
+func BenchmarkCheckPassword(b *testing.B) {
+	h, err := password.Hash("the-right-password")
+	if err != nil {
+		b.Fatal(err)
+	}
+	u := &store.User{PK: 1, PasswordHash: h}
+	ctx := context.Background()
+	for _, bc := range []struct {
+		name string
+		user *store.User
+		pw   string
+		want bool
+	}{
+		{"unknown_user", nil, "the-right-password", false},
+		{"wrong_password", u, "a-wrong-password", false},
+		{"right_password", u, "the-right-password", true},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			for b.Loop() {
+				ok, err := core.CheckPassword(ctx, nil, bc.user, bc.pw, nil)
+				if err != nil || ok != bc.want {
+					b.Fatalf("CheckPassword = %v, %v; want %v", ok, err, bc.want)
+				}
+			}
+		})
 	}
 }
