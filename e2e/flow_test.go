@@ -3,6 +3,7 @@ package e2e
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
@@ -496,6 +497,48 @@ func TestFlowRedirectStage(t *testing.T) {
 			if component(ch) != "xak-flow-redirect" || ch["to"] != tc.want {
 				t.Errorf("%s: %v, want a redirect to %s", tc.slug, ch, tc.want)
 			}
+		}
+	})
+}
+
+// check_access evaluates an application's policy bindings in its
+// policy_engine_mode: here a group binding or an expression (with its
+// message), so "any" lets either through and "all" needs both.
+func TestApplicationCheckAccess(t *testing.T) {
+	eachEngine(t, func(t *testing.T, s *apiServer) {
+		alice := s.must(201, "POST", "/core/users/", map[string]any{"username": "alice", "name": "Alice"})
+		bob := s.must(201, "POST", "/core/users/", map[string]any{"username": "bob", "name": "Bob", "attributes": map[string]any{"vip": true}})
+		carol := s.must(201, "POST", "/core/users/", map[string]any{"username": "carol", "name": "Carol", "is_active": false})
+		staff := s.must(201, "POST", "/core/groups/", map[string]any{"name": "wiki-staff", "users": []any{alice["pk"]}})
+		app := s.must(201, "POST", "/core/applications/", map[string]any{"name": "Wiki", "slug": "wiki"})
+		check := func(u map[string]any) map[string]any {
+			return s.must(200, "GET", fmt.Sprintf("/core/applications/wiki/check_access/?for_user=%v", u["pk"]), nil)
+		}
+		if r := check(bob); r["passing"] != true {
+			t.Errorf("no bindings: bob %v", r)
+		}
+		if r := check(carol); r["passing"] != false {
+			t.Errorf("an inactive user: %v", r)
+		}
+		vip := s.must(201, "POST", "/policies/expression/", map[string]any{"name": "vip-only", "settings": map[string]any{
+			"expression": "if request.user.attributes.get(\"vip\"):\n    return True\nak_message(\"VIPs only\")\nreturn False"}})
+		s.must(201, "POST", "/policies/bindings/", map[string]any{"target": app["pk"], "group": staff["pk"], "order": 0})
+		s.must(201, "POST", "/policies/bindings/", map[string]any{"target": app["pk"], "policy": vip["pk"], "order": 1})
+		for _, c := range []struct {
+			user map[string]any
+			want bool
+		}{{alice, true}, {bob, true}, {carol, false}} {
+			if r := check(c.user); r["passing"] != c.want {
+				t.Errorf("mode any: %v = %v, want %v", c.user["username"], r, c.want)
+			}
+		}
+		s.must(200, "PATCH", "/core/applications/wiki/", map[string]any{"policy_engine_mode": "all"})
+		r := check(alice)
+		if r["passing"] != false || fmt.Sprint(r["messages"]) != "[VIPs only]" {
+			t.Errorf("mode all: alice (in the group, not a VIP) = %v", r)
+		}
+		if r := check(bob); r["passing"] != false {
+			t.Errorf("mode all: bob (a VIP, not in the group) = %v", r)
 		}
 	})
 }

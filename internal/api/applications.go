@@ -10,6 +10,8 @@ import (
 	"github.com/danielgtaylor/huma/v2"
 	"github.com/google/uuid"
 
+	"github.com/gatehouse-idp/gatehouse/internal/policy"
+	policyall "github.com/gatehouse-idp/gatehouse/internal/policy/all"
 	"github.com/gatehouse-idp/gatehouse/internal/store"
 )
 
@@ -343,12 +345,13 @@ type checkAccessOutput struct {
 	}
 }
 
-// checkAccess evaluates the application's access policy for a user. The
-// policy engine arrives with flows and policies; until then an application
-// has no policy bindings, and authentik's rule for that case is to pass
-// every active user.
+// checkAccess evaluates the application's policy bindings for a user, in
+// the application's policy_engine_mode, with the same engine that gates
+// flows (an application without bindings passes every active user, as in
+// authentik). Inactive users never pass.
 func (a *API) checkAccess(ctx context.Context, in *checkAccessInput) (*checkAccessOutput, error) {
-	if _, err := a.loadApplication(ctx, permViewApplication, in.Slug); err != nil {
+	app, err := a.loadApplication(ctx, permViewApplication, in.Slug)
+	if err != nil {
 		return nil, err
 	}
 	if _, err := a.require(ctx, permViewUser, strconv.FormatInt(in.ForUser, 10)); err != nil {
@@ -362,10 +365,18 @@ func (a *API) checkAccess(ctx context.Context, in *checkAccessInput) (*checkAcce
 	}
 	out := &checkAccessOutput{}
 	out.Body.Messages = []string{}
-	out.Body.Passing = u.IsActive
 	if !u.IsActive {
 		out.Body.Messages = append(out.Body.Messages, "User is inactive.")
+		return out, nil
 	}
+	engine := &policy.Engine{Store: a.Store, Log: a.Log,
+		Registry: policyall.Registry(policyall.Deps{Store: a.Store, Log: a.Log})}
+	res, err := engine.Evaluate(ctx, app.UUID, app.PolicyEngineMode, policy.Request{User: u, Obj: app})
+	if err != nil {
+		return nil, a.storeError(err)
+	}
+	out.Body.Passing = res.Passing
+	out.Body.Messages = append(out.Body.Messages, res.Messages...)
 	return out, nil
 }
 
