@@ -542,3 +542,22 @@ func TestApplicationCheckAccess(t *testing.T) {
 		}
 	})
 }
+
+// The password_expiry policy is saved with its settings checked, and a
+// password set just now has not expired (the ageing itself is unit-tested
+// with a clock).
+func TestPasswordExpiryPolicy(t *testing.T) {
+	eachEngine(t, func(t *testing.T, s *apiServer) {
+		if code, out := s.call(s.token, "POST", "/policies/password_expiry/", map[string]any{"name": "bad",
+			"settings": map[string]any{"days": 0}}); code != 400 || out["settings"] == nil {
+			t.Errorf("days=0: %d %v", code, out)
+		}
+		p := s.must(201, "POST", "/policies/password_expiry/", map[string]any{"name": "90 days",
+			"settings": map[string]any{"days": 90, "deny_only": true}})
+		u := s.must(201, "POST", "/core/users/", map[string]any{"username": "erin", "name": "Erin"})
+		s.must(204, "POST", fmt.Sprintf("/core/users/%v/set_password/", u["pk"]), map[string]any{"password": "erin-s-password"})
+		if r := s.must(200, "POST", "/policies/all/"+p["pk"].(string)+"/test/", map[string]any{"user": u["pk"]}); r["passing"] != true {
+			t.Errorf("a fresh password: %v", r)
+		}
+	})
+}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/gatehouse-idp/gatehouse/internal/policy"
 	"github.com/gatehouse-idp/gatehouse/internal/policy/dummy"
+	"github.com/gatehouse-idp/gatehouse/internal/policy/expiry"
 	"github.com/gatehouse-idp/gatehouse/internal/policy/expression"
 	"github.com/gatehouse-idp/gatehouse/internal/policy/password"
 	"github.com/gatehouse-idp/gatehouse/internal/policy/reputation"
@@ -29,6 +30,7 @@ type Deps struct {
 	Store interface {
 		expression.Store
 		reputation.Store
+		expiry.Store
 	}
 	Log *slog.Logger
 }
@@ -40,6 +42,7 @@ func Types(d Deps) []Type {
 		{"password", "authentik_policies_password.passwordpolicy", password.Evaluator{}, password.Validate},
 		{expression.Type, expression.ModelName, &expression.Evaluator{Store: d.Store, Log: d.Log}, expression.Validate},
 		{reputation.Type, reputation.ModelName, reputation.Evaluator{Store: d.Store}, reputation.Validate},
+		{expiry.Type, expiry.ModelName, expiry.Evaluator{Store: d.Store}, expiry.Validate},
 	}
 }
 
