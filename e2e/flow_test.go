@@ -561,3 +561,42 @@ func TestPasswordExpiryPolicy(t *testing.T) {
 		}
 	})
 }
+
+// An unenrollment flow with a user_delete stage, run by a signed-in user,
+// deletes them and ends their session; without a user it is denied.
+func TestFlowUnenrollment(t *testing.T) {
+	eachEngine(t, func(t *testing.T, s *apiServer) {
+		u := s.must(201, "POST", "/core/users/", map[string]any{"username": "frank", "name": "Frank"})
+		s.must(204, "POST", fmt.Sprintf("/core/users/%v/set_password/", u["pk"]), map[string]any{"password": "frank-s-password"})
+		f := s.must(201, "POST", "/flows/instances/", map[string]any{"name": "Delete account", "slug": "delete-account",
+			"title": "Delete your account", "designation": "unenrollment"})
+		st := s.must(201, "POST", "/stages/user_delete/", map[string]any{"name": "delete-me"})
+		s.must(201, "POST", "/flows/bindings/", map[string]any{"target": f["pk"], "stage": st["pk"], "order": 0})
+
+		if ch := newFlowClient(t, s).exec("GET", "delete-account", nil); component(ch) != "ak-stage-access-denied" {
+			t.Errorf("without a user: %v", ch)
+		}
+		c := newFlowClient(t, s)
+		c.exec("GET", "default-authentication-flow", nil)
+		c.exec("POST", "default-authentication-flow", map[string]any{"component": "ak-stage-identification", "uid_field": "frank"})
+		if ch := c.exec("POST", "default-authentication-flow", map[string]any{"component": "ak-stage-password", "password": "frank-s-password"}); component(ch) != "xak-flow-redirect" {
+			t.Fatalf("login: %v", ch)
+		}
+		if code, _ := c.me(); code != 200 {
+			t.Fatalf("me after login: %d", code)
+		}
+		if ch := c.exec("GET", "delete-account", nil); component(ch) != "xak-flow-redirect" {
+			t.Fatalf("unenrollment: %v", ch)
+		}
+		if code, _ := c.me(); code != 403 {
+			t.Errorf("me after deletion: %d", code)
+		}
+		if code, _ := s.call(s.token, "GET", fmt.Sprintf("/core/users/%v/", u["pk"]), nil); code != 404 {
+			t.Errorf("the deleted user: %d", code)
+		}
+		ev := results(s.must(200, "GET", "/events/events/?action=model_deleted", nil))
+		if len(ev) == 0 || ev[0]["context"].(map[string]any)["model"].(map[string]any)["name"] != "frank" {
+			t.Errorf("model_deleted events: %v", ev)
+		}
+	})
+}

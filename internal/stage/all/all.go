@@ -12,6 +12,7 @@ import (
 	"github.com/gatehouse-idp/gatehouse/internal/stage/password"
 	"github.com/gatehouse-idp/gatehouse/internal/stage/prompt"
 	"github.com/gatehouse-idp/gatehouse/internal/stage/redirect"
+	"github.com/gatehouse-idp/gatehouse/internal/stage/userdelete"
 	"github.com/gatehouse-idp/gatehouse/internal/stage/userlogin"
 	"github.com/gatehouse-idp/gatehouse/internal/stage/userlogout"
 	"github.com/gatehouse-idp/gatehouse/internal/stage/userwrite"
@@ -38,6 +39,7 @@ func Types() []Type {
 		{invitation.Type, invitation.ModelName, invitation.New},
 		{redirect.Type, redirect.ModelName, redirect.New},
 		{captcha.Type, captcha.ModelName, captcha.New},
+		{userdelete.Type, userdelete.ModelName, userdelete.New},
 	}
 }
 
