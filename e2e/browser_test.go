@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
 
 	"github.com/gatehouse-idp/gatehouse/internal/testenv"
@@ -113,5 +114,64 @@ func TestBrowserLogin(t *testing.T) {
 		chromedp.WaitVisible(chromedp.ID("uid_field")),
 	); err != nil {
 		t.Fatalf("sign out: %v", err)
+	}
+}
+
+// "Stay signed in?" in the HTML flow UI: with a remember_me_offset on the
+// login stage the page asks, and Yes gives a persistent session cookie.
+func TestBrowserRememberMe(t *testing.T) {
+	dataDir := t.TempDir()
+	env := baseEnv(dataDir)
+	env["GATEHOUSE_BOOTSTRAP_PASSWORD"] = bootstrapPassword
+	env["GATEHOUSE_BOOTSTRAP_TOKEN"] = bootstrapToken
+	p := start(t, env, "server")
+	p.waitReady(30 * time.Second)
+	base := p.url("http")
+	s := &apiServer{t: t, base: base + "/api/v3", token: bootstrapToken}
+	stages := results(s.must(200, "GET", "/stages/all/?search=default-authentication-login", nil))
+	if len(stages) != 1 {
+		t.Fatalf("the default login stage: %v", stages)
+	}
+	s.must(200, "PATCH", "/stages/user_login/"+stages[0]["pk"].(string)+"/", map[string]any{
+		"settings": map[string]any{"session_duration": "seconds=0", "remember_me_offset": "days=30"}})
+
+	ctx := browser(t)
+	if err := chromedp.Do(ctx,
+		chromedp.Navigate(base+"/"),
+		chromedp.WaitVisible(chromedp.ID("uid_field")),
+		chromedp.SendKeys(chromedp.ID("uid_field"), "akadmin"),
+		chromedp.Submit(chromedp.ID("uid_field")),
+		chromedp.WaitVisible(chromedp.ID("password")),
+		chromedp.SendKeys(chromedp.ID("password"), bootstrapPassword),
+		chromedp.Submit(chromedp.ID("password")),
+		chromedp.WaitVisible(chromedp.ID("remember-yes")),
+	); err != nil {
+		t.Fatalf("to the remember-me question: %v", err)
+	}
+	screenshot(t, ctx, "4-remember-me")
+	if err := chromedp.Do(ctx,
+		chromedp.Click(chromedp.ID("remember-yes")),
+		chromedp.WaitVisible(chromedp.ID("signed-in")),
+	); err != nil {
+		t.Fatalf("yes: %v", err)
+	}
+	got, err := chromedp.Call(ctx, network.GetCookies, network.GetCookiesParams{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cookies := got.Cookies
+	found := false
+	for _, c := range cookies {
+		if c.Name != "authentik_session" {
+			continue
+		}
+		found = true
+		left := time.Until(time.Unix(int64(c.Expires), 0))
+		if c.Session || left < 29*24*time.Hour || left > 31*24*time.Hour {
+			t.Errorf("session cookie: session=%v, expires in %v; want 30 days", c.Session, left)
+		}
+	}
+	if !found {
+		t.Errorf("no session cookie among %d", len(cookies))
 	}
 }

@@ -600,3 +600,57 @@ func TestFlowUnenrollment(t *testing.T) {
 		}
 	})
 }
+
+// With a remember_me_offset the user_login stage asks "Stay signed in?": a
+// yes makes the session cookie persistent for the offset, a no leaves a
+// browser session (session_duration 0).
+func TestFlowRememberMe(t *testing.T) {
+	eachEngineWith(t, map[string]string{"GATEHOUSE_BOOTSTRAP_PASSWORD": bootstrapPassword}, func(t *testing.T, s *apiServer) {
+		stages := results(s.must(200, "GET", "/stages/all/?search=default-authentication-login", nil))
+		if len(stages) != 1 {
+			t.Fatalf("the default login stage: %v", stages)
+		}
+		s.must(200, "PATCH", "/stages/user_login/"+stages[0]["pk"].(string)+"/", map[string]any{
+			"settings": map[string]any{"session_duration": "seconds=0", "remember_me_offset": "days=30"}})
+		const flow = "default-authentication-flow"
+		for _, remember := range []bool{true, false} {
+			c := newFlowClient(t, s)
+			c.exec("GET", flow, nil)
+			c.exec("POST", flow, map[string]any{"component": "ak-stage-identification", "uid_field": "akadmin"})
+			ch := c.exec("POST", flow, map[string]any{"component": "ak-stage-password", "password": bootstrapPassword})
+			if component(ch) != "ak-stage-user-login" {
+				t.Fatalf("after the password: %v", ch)
+			}
+			// The answer, without following the redirect, to read its cookie.
+			b, _ := json.Marshal(map[string]any{"component": "ak-stage-user-login", "remember_me": remember})
+			req, _ := http.NewRequest("POST", s.base+"/flows/executor/"+flow+"/?query="+url.QueryEscape("next=/if/user/"), bytes.NewReader(b))
+			req.Header.Set("Content-Type", "application/json")
+			noFollow := *c.http
+			noFollow.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+			resp, err := noFollow.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			var session *http.Cookie
+			for _, ck := range resp.Cookies() {
+				if ck.Name == "authentik_session" {
+					session = ck
+				}
+			}
+			if session == nil {
+				t.Fatalf("remember=%v: no session cookie (status %d)", remember, resp.StatusCode)
+			}
+			left := time.Until(session.Expires)
+			if remember && (left < 29*24*time.Hour || left > 31*24*time.Hour) {
+				t.Errorf("remember me: cookie expires in %v, want 30 days", left)
+			}
+			if !remember && !session.Expires.IsZero() {
+				t.Errorf("no remember me: cookie expires %v, want a browser session", session.Expires)
+			}
+			if code, _ := c.me(); code != 200 {
+				t.Errorf("remember=%v: me after login: %d", remember, code)
+			}
+		}
+	})
+}

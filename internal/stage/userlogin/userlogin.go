@@ -24,19 +24,28 @@ const (
 type Settings struct {
 	SessionDuration        string `json:"session_duration"`
 	TerminateOtherSessions bool   `json:"terminate_other_sessions"`
+	// RememberMeOffset, when not zero, makes the stage ask "Stay signed
+	// in?" (ak-stage-user-login); a yes adds it to the session's duration.
+	RememberMeOffset string `json:"remember_me_offset"`
 }
 
 // Stage implements flow.Stage.
 type Stage struct {
 	s        Settings
 	duration time.Duration
+	offset   time.Duration
+}
+
+// Challenge is ak-stage-user-login (only sent with a remember_me_offset).
+type Challenge struct {
+	flow.Base
 }
 
 var _ flow.Stage = (*Stage)(nil)
 
 // New builds the stage.
 func New(attrs store.Attributes) (flow.Stage, error) {
-	s := Settings{SessionDuration: "seconds=0"}
+	s := Settings{SessionDuration: "seconds=0", RememberMeOffset: "seconds=0"}
 	if err := stage.Decode(attrs, &s); err != nil {
 		return nil, err
 	}
@@ -44,11 +53,34 @@ func New(attrs store.Attributes) (flow.Stage, error) {
 	if err != nil {
 		return nil, fmt.Errorf("user_login: session_duration: %w", err)
 	}
-	return &Stage{s: s, duration: d}, nil
+	off, err := ParseDuration(s.RememberMeOffset)
+	if err != nil {
+		return nil, fmt.Errorf("user_login: remember_me_offset: %w", err)
+	}
+	return &Stage{s: s, duration: d, offset: off}, nil
 }
 
-// Enter logs the pending user in.
+// Enter logs the pending user in, or first asks whether to stay signed in.
 func (st *Stage) Enter(ctx context.Context, r *flow.Run) (flow.Step, error) {
+	if st.offset > 0 {
+		return flow.Step{Challenge: &Challenge{Base: flow.Base{Component: "ak-stage-user-login"}}}, nil
+	}
+	return st.login(ctx, r, st.duration)
+}
+
+// Submit takes the answer to "Stay signed in?" (remember_me, a JSON
+// boolean, or "true"/"on" from the HTML form).
+func (st *Stage) Submit(ctx context.Context, r *flow.Run, resp flow.Response) (flow.Step, error) {
+	d := st.duration
+	if st.offset > 0 {
+		if v := resp.String("remember_me"); resp.Bool("remember_me") || v == "true" || v == "on" {
+			d += st.offset
+		}
+	}
+	return st.login(ctx, r, d)
+}
+
+func (st *Stage) login(ctx context.Context, r *flow.Run, duration time.Duration) (flow.Step, error) {
 	u, err := r.PendingUser(ctx)
 	if err != nil {
 		return flow.Step{}, err
@@ -61,7 +93,7 @@ func (st *Stage) Enter(ctx context.Context, r *flow.Run) (flow.Step, error) {
 			return flow.Step{}, err
 		}
 	}
-	if err := r.Login(ctx, u, st.duration); err != nil {
+	if err := r.Login(ctx, u, duration); err != nil {
 		return flow.Step{}, err
 	}
 	now := r.Now()
@@ -73,11 +105,6 @@ func (st *Stage) Enter(ctx context.Context, r *flow.Run) (flow.Step, error) {
 	r.Executor.Events.Record(ctx, r.Request, "login", u, map[string]any{
 		"auth_method": r.Plan.Context.AuthMethod, "auth_method_args": r.Plan.Context.AuthMethodArgs})
 	return flow.Step{Done: true}, nil
-}
-
-// Submit is never called: the stage has no challenge.
-func (st *Stage) Submit(ctx context.Context, r *flow.Run, _ flow.Response) (flow.Step, error) {
-	return st.Enter(ctx, r)
 }
 
 // ParseDuration reads authentik's "days=1;hours=2" form (0 allowed).
