@@ -156,6 +156,9 @@ type Token struct {
 	Expires     *time.Time
 	// Managed marks tokens owned by Gatehouse itself (bootstrap, outposts).
 	Managed string
+	// FlowPlan is the JSON flow plan a verification token (an email link)
+	// resumes; empty for other tokens.
+	FlowPlan string
 	Created time.Time
 }
 

@@ -43,7 +43,7 @@ func (s *Store) TokenByIdentifier(ctx context.Context, identifier string) (*stor
 // TokenByKeyHash implements store.Tokens.
 func (s *Store) TokenByKeyHash(ctx context.Context, keyHash []byte) (*store.Token, error) {
 	return one[store.Token](ctx, s, objToken, `SELECT uuid, identifier, key_hash, key_sealed, intent, user_pk,
-		description, expiring, expires, managed, created FROM tokens WHERE key_hash = ?`, keyHash)
+		description, expiring, expires, managed, created, flow_plan FROM tokens WHERE key_hash = ?`, keyHash)
 }
 
 // UpdateToken implements store.Tokens.

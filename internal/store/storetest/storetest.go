@@ -394,6 +394,17 @@ func testTokens(t *testing.T, s store.Store) {
 	}
 	_, err = s.TokenByKeyHash(ctx, hashKey("wrong"))
 	wantErr(t, err, store.ErrNotFound, "wrong key")
+	link := &store.Token{Identifier: "email-link-1", KeyHash: hashKey("link-1"), Intent: store.IntentVerification, UserPK: u.PK,
+		Expiring: true, Expires: &future, FlowPlan: `{"flow":"x","current":2}`}
+	if err := s.CreateToken(ctx, link); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := s.TokenByKeyHash(ctx, hashKey("link-1")); err != nil || got.FlowPlan != link.FlowPlan {
+		t.Errorf("a flow token's plan: %+v, %v", got, err)
+	}
+	if err := s.DeleteToken(ctx, link.UUID); err != nil {
+		t.Fatal(err)
+	}
 	err = s.CreateToken(ctx, &store.Token{Identifier: "api-1", KeyHash: hashKey("other"), Intent: store.IntentAPI, UserPK: u.PK})
 	wantErr(t, err, store.ErrConflict, "duplicate identifier")
 	err = s.CreateToken(ctx, &store.Token{Identifier: "api-2", KeyHash: hashKey("secret-1"), Intent: store.IntentAPI, UserPK: u.PK})

@@ -1,0 +1,136 @@
+// Package mail sends email over SMTP (RFC 5321) with the settings of the
+// email.* configuration section: implicit TLS (use_ssl, RFC 8314) or
+// STARTTLS (use_tls, RFC 3207), optional PLAIN authentication (RFC 4954),
+// and a timeout for the whole exchange.
+package mail
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"crypto/tls"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"mime"
+	"mime/quotedprintable"
+	"net"
+	"net/mail"
+	"net/smtp"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gatehouse-idp/gatehouse/internal/config"
+)
+
+// Message is one plain-text email.
+type Message struct {
+	To      string
+	Subject string
+	Text    string
+}
+
+// Sender sends messages through one SMTP server.
+type Sender struct {
+	Config config.Email
+	// TLSConfig overrides the TLS settings (tests trust their own CA).
+	TLSConfig *tls.Config
+}
+
+// ErrInvalid is returned for a message that cannot be sent as given.
+var ErrInvalid = errors.New("invalid message")
+
+// Send delivers m. The recipient and subject must be single lines (no
+// header injection); the recipient must be an address.
+func (s *Sender) Send(ctx context.Context, m Message) error {
+	if strings.ContainsAny(m.To+m.Subject, "\r\n") {
+		return fmt.Errorf("%w: line break in a header", ErrInvalid)
+	}
+	to, err := mail.ParseAddress(m.To)
+	if err != nil {
+		return fmt.Errorf("%w: recipient: %v", ErrInvalid, err)
+	}
+	from, err := mail.ParseAddress(s.Config.From)
+	if err != nil {
+		return fmt.Errorf("%w: email.from: %v", ErrInvalid, err)
+	}
+	timeout := time.Duration(s.Config.Timeout) * time.Second
+	if timeout <= 0 {
+		timeout = 10 * time.Second
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	addr := net.JoinHostPort(s.Config.Host, strconv.Itoa(s.Config.Port))
+	tlsConf := s.TLSConfig
+	if tlsConf == nil {
+		tlsConf = &tls.Config{ServerName: s.Config.Host, MinVersion: tls.VersionTLS12}
+	}
+	var conn net.Conn
+	d := &net.Dialer{}
+	if s.Config.UseSSL {
+		conn, err = (&tls.Dialer{NetDialer: d, Config: tlsConf}).DialContext(ctx, "tcp", addr)
+	} else {
+		conn, err = d.DialContext(ctx, "tcp", addr)
+	}
+	if err != nil {
+		return fmt.Errorf("smtp %s: %w", addr, err)
+	}
+	deadline, _ := ctx.Deadline()
+	_ = conn.SetDeadline(deadline)
+	c, err := smtp.NewClient(conn, s.Config.Host)
+	if err != nil {
+		conn.Close()
+		return fmt.Errorf("smtp %s: %w", addr, err)
+	}
+	defer c.Close()
+	// The host's FQDN is seldom known in a container; "localhost" is what
+	// most clients send then.
+	if err := c.Hello("localhost"); err != nil {
+		return fmt.Errorf("smtp %s: EHLO: %w", addr, err)
+	}
+	if s.Config.UseTLS {
+		if err := c.StartTLS(tlsConf); err != nil {
+			return fmt.Errorf("smtp %s: STARTTLS: %w", addr, err)
+		}
+	}
+	if s.Config.Username != "" {
+		auth := smtp.PlainAuth("", s.Config.Username, s.Config.Password.Reveal(), s.Config.Host)
+		if err := c.Auth(auth); err != nil {
+			return fmt.Errorf("smtp %s: AUTH: %w", addr, err)
+		}
+	}
+	if err := c.Mail(from.Address); err != nil {
+		return fmt.Errorf("smtp %s: MAIL FROM: %w", addr, err)
+	}
+	if err := c.Rcpt(to.Address); err != nil {
+		return fmt.Errorf("smtp %s: RCPT TO: %w", addr, err)
+	}
+	w, err := c.Data()
+	if err != nil {
+		return fmt.Errorf("smtp %s: DATA: %w", addr, err)
+	}
+	if _, err := w.Write(compose(from, to, m)); err != nil {
+		return fmt.Errorf("smtp %s: DATA: %w", addr, err)
+	}
+	if err := w.Close(); err != nil {
+		return fmt.Errorf("smtp %s: DATA: %w", addr, err)
+	}
+	return c.Quit()
+}
+
+// compose builds the RFC 5322 message: UTF-8 text, quoted-printable.
+func compose(from, to *mail.Address, m Message) []byte {
+	var b bytes.Buffer
+	id := make([]byte, 12)
+	_, _ = rand.Read(id)
+	domain := from.Address[strings.LastIndexByte(from.Address, '@')+1:]
+	fmt.Fprintf(&b, "From: %s\r\nTo: %s\r\nSubject: %s\r\nDate: %s\r\nMessage-ID: <%s@%s>\r\n",
+		from.String(), to.String(), mime.QEncoding.Encode("utf-8", m.Subject), time.Now().Format(time.RFC1123Z),
+		hex.EncodeToString(id), domain)
+	b.WriteString("MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n")
+	qp := quotedprintable.NewWriter(&b)
+	_, _ = qp.Write([]byte(m.Text)) // text mode: line breaks become CRLF
+	_ = qp.Close()
+	return b.Bytes()
+}

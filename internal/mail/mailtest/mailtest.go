@@ -1,0 +1,108 @@
+// Package mailtest runs a real SMTP server (emersion/go-smtp) on loopback
+// for tests, and collects what it receives.
+package mailtest
+
+import (
+	"io"
+	"net"
+	"net/mail"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/emersion/go-smtp"
+)
+
+// Received is one delivered message.
+type Received struct {
+	From string
+	To   []string
+	Msg  *mail.Message
+	Body string // decoded text body
+}
+
+// Server is a receiving SMTP server.
+type Server struct {
+	Addr string
+	mu   sync.Mutex
+	msgs []Received
+	got  chan struct{}
+}
+
+// Start listens on 127.0.0.1 and stops at the end of the test.
+func Start(t testing.TB) *Server {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &Server{Addr: l.Addr().String(), got: make(chan struct{}, 100)}
+	srv := smtp.NewServer(smtp.BackendFunc(func(*smtp.Conn) (smtp.Session, error) { return &session{s: s}, nil }))
+	srv.Domain = "mail.test"
+	srv.ReadTimeout, srv.WriteTimeout = 10*time.Second, 10*time.Second
+	go func() { _ = srv.Serve(l) }()
+	t.Cleanup(func() { _ = srv.Close() })
+	return s
+}
+
+// Port is the server's port.
+func (s *Server) Port() string { _, p, _ := net.SplitHostPort(s.Addr); return p }
+
+// Wait returns the n-th message (0-based), waiting up to timeout for it.
+func (s *Server) Wait(t testing.TB, n int, timeout time.Duration) Received {
+	t.Helper()
+	deadline := time.After(timeout)
+	for {
+		s.mu.Lock()
+		if len(s.msgs) > n {
+			m := s.msgs[n]
+			s.mu.Unlock()
+			return m
+		}
+		s.mu.Unlock()
+		select {
+		case <-s.got:
+		case <-deadline:
+			t.Fatalf("no message %d within %v", n, timeout)
+		}
+	}
+}
+
+// Count is how many messages arrived.
+func (s *Server) Count() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.msgs)
+}
+
+type session struct {
+	s    *Server
+	from string
+	to   []string
+}
+
+func (x *session) Reset()        { x.from, x.to = "", nil }
+func (x *session) Logout() error { return nil }
+func (x *session) Mail(from string, _ *smtp.MailOptions) error {
+	x.from = from
+	return nil
+}
+func (x *session) Rcpt(to string, _ *smtp.RcptOptions) error {
+	x.to = append(x.to, to)
+	return nil
+}
+func (x *session) Data(r io.Reader) error {
+	m, err := mail.ReadMessage(r)
+	if err != nil {
+		return err
+	}
+	body, err := decodeBody(m)
+	if err != nil {
+		return err
+	}
+	x.s.mu.Lock()
+	x.s.msgs = append(x.s.msgs, Received{From: x.from, To: x.to, Msg: m, Body: body})
+	x.s.mu.Unlock()
+	x.s.got <- struct{}{}
+	return nil
+}
