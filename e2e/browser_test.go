@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -11,6 +12,7 @@ import (
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
 
+	"github.com/gatehouse-idp/gatehouse/internal/mail/mailtest"
 	"github.com/gatehouse-idp/gatehouse/internal/testenv"
 )
 
@@ -173,5 +175,63 @@ func TestBrowserRememberMe(t *testing.T) {
 	}
 	if !found {
 		t.Errorf("no session cookie among %d", len(cookies))
+	}
+}
+
+// Password recovery in the browser: ask on the recovery page, open the
+// emailed link (delivered to a real SMTP server), set a new password, land
+// signed in.
+func TestBrowserRecovery(t *testing.T) {
+	smtpd := mailtest.Start(t)
+	dataDir := t.TempDir()
+	env := baseEnv(dataDir)
+	env["GATEHOUSE_BOOTSTRAP_TOKEN"] = bootstrapToken
+	env["GATEHOUSE_EMAIL__HOST"], env["GATEHOUSE_EMAIL__PORT"] = "127.0.0.1", smtpd.Port()
+	env["GATEHOUSE_EMAIL__FROM"] = "id@example.com"
+	p := start(t, env, "server")
+	p.waitReady(30 * time.Second)
+	base := p.url("http")
+	s := &apiServer{t: t, base: base + "/api/v3", token: bootstrapToken}
+	u := s.must(201, "POST", "/core/users/", map[string]any{"username": "heidi", "name": "Heidi", "email": "heidi@example.com"})
+	s.must(204, "POST", fmt.Sprintf("/core/users/%v/set_password/", u["pk"]), map[string]any{"password": "old-password-1"})
+
+	ctx := browser(t)
+	if err := chromedp.Do(ctx,
+		chromedp.Navigate(base+"/if/flow/default-recovery-flow/"),
+		chromedp.WaitVisible(chromedp.ID("uid_field")),
+		chromedp.SendKeys(chromedp.ID("uid_field"), "heidi@example.com"),
+		chromedp.Submit(chromedp.ID("uid_field")),
+		chromedp.WaitVisible(chromedp.ID("check-email")),
+	); err != nil {
+		t.Fatalf("ask for the link: %v", err)
+	}
+	screenshot(t, ctx, "5-check-email")
+	m := smtpd.Wait(t, 0, 10*time.Second)
+	var link string
+	for _, f := range strings.Fields(m.Body) {
+		if strings.HasPrefix(f, base+"/if/flow/default-recovery-flow/?flow_token=") {
+			link = f
+		}
+	}
+	if link == "" {
+		t.Fatalf("no link to %s in %q", base, m.Body)
+	}
+	if err := chromedp.Do(ctx,
+		chromedp.Navigate(link),
+		chromedp.WaitVisible(chromedp.ID("f-password")),
+	); err != nil {
+		t.Fatalf("open the link: %v", err)
+	}
+	screenshot(t, ctx, "6-new-password")
+	if err := chromedp.Do(ctx,
+		chromedp.SendKeys(chromedp.ID("f-password"), "new-password-2"),
+		chromedp.SendKeys(chromedp.ID("f-password_repeat"), "new-password-2"),
+		chromedp.Submit(chromedp.ID("f-password")),
+		chromedp.WaitVisible(chromedp.ID("signed-in")),
+	); err != nil {
+		t.Fatalf("set the password: %v", err)
+	}
+	if who, _ := chromedp.Run(ctx, chromedp.Text(chromedp.CSS("p.user strong"))); who != "heidi" {
+		t.Errorf("signed in as %q", who)
 	}
 }

@@ -13,6 +13,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/gatehouse-idp/gatehouse/internal/mail/mailtest"
 )
 
 // flowClient is a script with a cookie jar and no browser, as outposts use
@@ -651,6 +653,76 @@ func TestFlowRememberMe(t *testing.T) {
 			if code, _ := c.me(); code != 200 {
 				t.Errorf("remember=%v: me after login: %d", remember, code)
 			}
+		}
+	})
+}
+
+// Recovery by email, against a real SMTP server (go-smtp) the binary sends
+// to: the link arrives, opens the flow in another browser (a fresh cookie
+// jar) at the new-password prompt, works once, and the new password then
+// logs in while the old one does not. An unknown user sees the same page and
+// gets no mail.
+func TestFlowRecoveryByEmail(t *testing.T) {
+	smtpd := mailtest.Start(t)
+	env := map[string]string{"GATEHOUSE_EMAIL__HOST": "127.0.0.1", "GATEHOUSE_EMAIL__PORT": smtpd.Port(),
+		"GATEHOUSE_EMAIL__FROM": "Gatehouse <id@example.com>"}
+	sent := 0
+	eachEngineWith(t, env, func(t *testing.T, s *apiServer) {
+		u := s.must(201, "POST", "/core/users/", map[string]any{"username": "grace", "name": "Grace", "email": "grace@example.com"})
+		s.must(204, "POST", fmt.Sprintf("/core/users/%v/set_password/", u["pk"]), map[string]any{"password": "old-password-1"})
+		const flow = "default-recovery-flow"
+
+		nobody := newFlowClient(t, s)
+		nobody.exec("GET", flow, nil)
+		unknown := nobody.exec("POST", flow, map[string]any{"component": "ak-stage-identification", "uid_field": "nobody"})
+		a := newFlowClient(t, s)
+		if ch := a.exec("GET", flow, nil); component(ch) != "ak-stage-identification" {
+			t.Fatalf("recovery start: %v", ch)
+		}
+		known := a.exec("POST", flow, map[string]any{"component": "ak-stage-identification", "uid_field": "grace@example.com"})
+		if component(known) != "ak-stage-email" || component(unknown) != "ak-stage-email" {
+			t.Fatalf("after identification: known %v, unknown %v", known, unknown)
+		}
+		m := smtpd.Wait(t, sent, 10*time.Second)
+		sent++
+		if len(m.To) != 1 || m.To[0] != "grace@example.com" || m.Msg.Header.Get("Subject") != "Password reset" {
+			t.Errorf("mail to %v, subject %q", m.To, m.Msg.Header.Get("Subject"))
+		}
+		i := strings.Index(m.Body, "flow_token=")
+		if i < 0 {
+			t.Fatalf("no link in %q", m.Body)
+		}
+		key := strings.Fields(m.Body[i+len("flow_token="):])[0]
+		if !strings.Contains(m.Body, "/if/flow/default-recovery-flow/?flow_token=") {
+			t.Errorf("link in %q", m.Body)
+		}
+
+		b := newFlowClient(t, s) // another browser
+		ch := b.execQ("GET", flow, "flow_token="+key, nil)
+		if component(ch) != "ak-stage-prompt" {
+			t.Fatalf("the link: %v", ch)
+		}
+		ch = b.execQ("POST", flow, "flow_token="+key, map[string]any{"component": "ak-stage-prompt",
+			"password": "new-password-2", "password_repeat": "new-password-2"})
+		if component(ch) != "xak-flow-redirect" {
+			t.Fatalf("new password: %v", ch)
+		}
+		if code, me := b.me(); code != 200 || me["user"].(map[string]any)["username"] != "grace" {
+			t.Errorf("me after recovery: %d %v", code, me)
+		}
+		if ch := newFlowClient(t, s).execQ("GET", flow, "flow_token="+key, nil); component(ch) != "ak-stage-identification" {
+			t.Errorf("the link a second time: %v", ch)
+		}
+		for pw, want := range map[string]string{"old-password-1": "ak-stage-password", "new-password-2": "xak-flow-redirect"} {
+			c := newFlowClient(t, s)
+			c.exec("GET", "default-authentication-flow", nil)
+			c.exec("POST", "default-authentication-flow", map[string]any{"component": "ak-stage-identification", "uid_field": "grace"})
+			if ch := c.exec("POST", "default-authentication-flow", map[string]any{"component": "ak-stage-password", "password": pw}); component(ch) != want {
+				t.Errorf("login with %s: %v, want %s", pw, component(ch), want)
+			}
+		}
+		if n := smtpd.Count(); n != sent {
+			t.Errorf("%d messages, want %d (none for the unknown user)", n, sent)
 		}
 	})
 }

@@ -14,6 +14,7 @@ import (
 const (
 	DefaultAuthenticationFlow = "default-authentication-flow"
 	DefaultInvalidationFlow   = "default-invalidation-flow"
+	DefaultRecoveryFlow       = "default-recovery-flow"
 )
 
 type defaultStage struct {
@@ -70,6 +71,23 @@ var defaultFlows = []defaultFlow{
 		flow: store.Flow{Slug: DefaultInvalidationFlow, Name: "Logout", Title: "Default Invalidation Flow",
 			Designation: store.DesignationInvalidation},
 		stages: []defaultStage{{"default-invalidation-logout", "user_logout", store.Attributes{}, 0, nil}},
+	},
+	{
+		// authentik's example recovery blueprint: identify, prove the
+		// address by its email link, set a new password, sign in.
+		flow: store.Flow{Slug: DefaultRecoveryFlow, Name: "Default recovery flow", Title: "Reset your password",
+			Designation: store.DesignationRecovery, Authentication: "require_unauthenticated"},
+		stages: []defaultStage{
+			{"default-recovery-identification", "identification", store.Attributes{"user_fields": []any{"email", "username"}}, 10, nil},
+			{"default-recovery-email", "email", store.Attributes{"subject": "Password reset", "token_expiry": "minutes=30",
+				"template": "email/password_reset.html"}, 20, nil},
+			{"default-recovery-field-password", "prompt", store.Attributes{"fields": []any{
+				map[string]any{"field_key": "password", "label": "Password", "type": "password", "required": true, "order": 0, "placeholder": "Password"},
+				map[string]any{"field_key": "password_repeat", "label": "Password (repeat)", "type": "password", "required": true, "order": 1, "placeholder": "Password (repeat)"},
+			}}, 30, nil},
+			{"default-recovery-user-write", "user_write", store.Attributes{"user_creation_mode": "never_create"}, 40, nil},
+			{"default-recovery-user-login", "user_login", store.Attributes{"session_duration": "seconds=0"}, 100, nil},
+		},
 	},
 	{
 		flow: store.Flow{Slug: InitialSetupFlow, Name: "default-oobe-setup", Title: "Welcome to Gatehouse!",
@@ -149,6 +167,10 @@ func EnsureDefaultFlows(ctx context.Context, st store.Store) ([]string, error) {
 			if b.FlowInvalidation == nil && contains(created, DefaultInvalidationFlow) {
 				id := ids[DefaultInvalidationFlow]
 				b.FlowInvalidation, changed = &id, true
+			}
+			if b.FlowRecovery == nil && contains(created, DefaultRecoveryFlow) {
+				id := ids[DefaultRecoveryFlow]
+				b.FlowRecovery, changed = &id, true
 			}
 			if changed {
 				return tx.UpdateBrand(ctx, b)

@@ -14,6 +14,8 @@ import (
 
 	"github.com/go-chi/chi/v5"
 
+	"github.com/gatehouse-idp/gatehouse/internal/core"
+	"github.com/gatehouse-idp/gatehouse/internal/mail"
 	"github.com/gatehouse-idp/gatehouse/internal/policy"
 	"github.com/gatehouse-idp/gatehouse/internal/session"
 	"github.com/gatehouse-idp/gatehouse/internal/store"
@@ -33,8 +35,15 @@ type Executor struct {
 	Policies *policy.Engine
 	Sessions *session.Manager
 	Events   Events
-	Log      *slog.Logger
-	Now      func() time.Time
+	// Mail sends the email stage's messages; nil when no mail is configured.
+	Mail Mailer
+	Log  *slog.Logger
+	Now  func() time.Time
+}
+
+// Mailer sends one message (mail.Sender).
+type Mailer interface {
+	Send(ctx context.Context, m mail.Message) error
 }
 
 func (e *Executor) now() time.Time {
@@ -109,7 +118,9 @@ func (e *Executor) Execute(w http.ResponseWriter, r *http.Request, slug string, 
 		}
 	}
 	var plan Plan
-	if session.Get(sess, planKey, &plan) && plan.FlowUUID == flow.UUID {
+	if restored := e.restore(run); restored != nil {
+		run.Plan = restored
+	} else if session.Get(sess, planKey, &plan) && plan.FlowUUID == flow.UUID {
 		run.Plan = &plan
 	} else {
 		if resp != nil {
@@ -131,6 +142,40 @@ func (e *Executor) Execute(w http.ResponseWriter, r *http.Request, slug string, 
 		return e.post(run, resp)
 	}
 	return e.advance(run)
+}
+
+// FlowTokenParam is the query parameter of an email link: the key of a
+// verification token that carries the plan to resume (authentik's
+// flow_token).
+const FlowTokenParam = "flow_token"
+
+// restore resumes the plan of a flow token from the request's original
+// query (?query=flow_token%3D...), in whatever browser opened the link. The
+// token is deleted on use (single use); an unknown, expired or foreign
+// token is ignored and the flow runs as usual.
+func (e *Executor) restore(run *Run) *Plan {
+	if run.Request.Method != http.MethodGet {
+		return nil
+	}
+	key := originalQuery(run.Request)[FlowTokenParam]
+	if key == "" {
+		return nil
+	}
+	ctx := run.Request.Context()
+	tok, err := e.Store.TokenByKeyHash(ctx, core.HashTokenKey(key))
+	if err != nil || tok.Intent != store.IntentVerification || tok.FlowPlan == "" || tok.Expired(e.now()) {
+		run.Log.Info("flow token not usable", "flow", run.Flow.Slug, "found", err == nil)
+		return nil
+	}
+	if err := e.Store.DeleteToken(ctx, tok.UUID); err != nil {
+		return nil // used concurrently
+	}
+	var p Plan
+	if json.Unmarshal([]byte(tok.FlowPlan), &p) != nil || p.FlowUUID != run.Flow.UUID {
+		return nil
+	}
+	p.Context.IsRestored = true
+	return &p
 }
 
 func (e *Executor) logger() *slog.Logger {

@@ -162,6 +162,9 @@ type Context struct {
 	InvitationInEffect string `json:"invitation_in_effect,omitempty"`
 	// StageState holds per-stage state (failed attempts, ...), by stage uuid.
 	StageState map[string]map[string]any `json:"stage_state,omitempty"`
+	// IsRestored: the plan was resumed from a flow token (an email link was
+	// opened); the email stage then passes.
+	IsRestored bool `json:"is_restored,omitempty"`
 }
 
 // Run is one request's view of an execution, given to stages.

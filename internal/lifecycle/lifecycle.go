@@ -36,6 +36,7 @@ import (
 	"github.com/gatehouse-idp/gatehouse/internal/crypto"
 	"github.com/gatehouse-idp/gatehouse/internal/event"
 	"github.com/gatehouse-idp/gatehouse/internal/flow"
+	"github.com/gatehouse-idp/gatehouse/internal/mail"
 	"github.com/gatehouse-idp/gatehouse/internal/policy"
 	policyall "github.com/gatehouse-idp/gatehouse/internal/policy/all"
 	"github.com/gatehouse-idp/gatehouse/internal/session"
@@ -114,7 +115,8 @@ func (p *Process) Run(ctx context.Context) error {
 			return err
 		}
 		p.api = a
-		p.executor = &flow.Executor{Stages: stageall.Registry(), Log: p.Log.With("component", "flow")}
+		p.executor = &flow.Executor{Stages: stageall.Registry(), Log: p.Log.With("component", "flow"),
+			Mail: &mail.Sender{Config: p.Config.Email}}
 		// Cross-origin browser POSTs are refused (Sec-Fetch-Site / Origin,
 		// Go's CrossOriginProtection); scripts without those headers pass,
 		// as authentik's executor API allows.

@@ -159,7 +159,7 @@ type Token struct {
 	// FlowPlan is the JSON flow plan a verification token (an email link)
 	// resumes; empty for other tokens.
 	FlowPlan string
-	Created time.Time
+	Created  time.Time
 }
 
 // Expired reports whether the token has expired at now.

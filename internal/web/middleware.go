@@ -25,6 +25,7 @@ type ctxKey int
 const (
 	ctxRequestID ctxKey = iota
 	ctxClientIP
+	ctxScheme
 )
 
 // RequestID returns the request's id (set by the router for every request).
@@ -38,6 +39,16 @@ func RequestID(ctx context.Context) string {
 func ClientIP(ctx context.Context) netip.Addr {
 	ip, _ := ctx.Value(ctxClientIP).(netip.Addr)
 	return ip
+}
+
+// Scheme returns the scheme the client used: "https" on a TLS listener, or
+// what a trusted proxy says in X-Forwarded-Proto; else "http". Links the
+// server sends out (email links) are built with it.
+func Scheme(ctx context.Context) string {
+	if s, _ := ctx.Value(ctxScheme).(string); s != "" {
+		return s
+	}
+	return "http"
 }
 
 // statusWriter records the status and size of a response.
@@ -82,6 +93,14 @@ func (s *Server) requestMeta(next http.Handler) http.Handler {
 		w.Header().Set("X-Request-Id", id)
 		ctx := context.WithValue(r.Context(), ctxRequestID, id)
 		ctx = context.WithValue(ctx, ctxClientIP, client)
+		scheme := "http"
+		if r.TLS != nil {
+			scheme = "https"
+		}
+		if p := r.Header.Get("X-Forwarded-Proto"); trusted && (p == "https" || p == "http") {
+			scheme = p
+		}
+		ctx = context.WithValue(ctx, ctxScheme, scheme)
 		next.ServeHTTP(w, r.WithContext(ctx))
 	})
 }

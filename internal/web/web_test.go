@@ -31,6 +31,7 @@ func newTestServer(t *testing.T, logs io.Writer) (*Server, http.Handler, *promet
 			r.Get("/echo/{x}/", func(w http.ResponseWriter, r *http.Request) {
 				_, _ = io.WriteString(w, ClientIP(r.Context()).String()+" "+RequestID(r.Context()))
 			})
+			r.Get("/scheme/", func(w http.ResponseWriter, r *http.Request) { _, _ = io.WriteString(w, Scheme(r.Context())) })
 			r.Post("/upload/", func(w http.ResponseWriter, r *http.Request) {
 				if _, err := io.Copy(io.Discard, r.Body); err != nil {
 					var mbe *http.MaxBytesError
@@ -93,6 +94,22 @@ func TestClientIPAndRequestID(t *testing.T) {
 				t.Errorf("request id %q should be freshly generated", id)
 			}
 		})
+	}
+}
+
+// X-Forwarded-Proto counts only from a trusted proxy.
+func TestScheme(t *testing.T) {
+	s, h, _ := newTestServer(t, nil)
+	s.SetStarted(true)
+	for _, tc := range []struct{ remote, proto, want string }{
+		{"10.1.2.3:1", "https", "https"},
+		{"10.1.2.3:1", "gopher", "http"},
+		{"203.0.113.5:1", "https", "http"},
+		{"203.0.113.5:1", "", "http"},
+	} {
+		if got := do(h, "GET", "/scheme/", tc.remote, map[string]string{"X-Forwarded-Proto": tc.proto}, nil).Body.String(); got != tc.want {
+			t.Errorf("peer %s, X-Forwarded-Proto %q: scheme %q, want %q", tc.remote, tc.proto, got, tc.want)
+		}
 	}
 }
 

@@ -7,6 +7,7 @@ import (
 	"github.com/gatehouse-idp/gatehouse/internal/stage/captcha"
 	"github.com/gatehouse-idp/gatehouse/internal/stage/deny"
 	"github.com/gatehouse-idp/gatehouse/internal/stage/dummy"
+	"github.com/gatehouse-idp/gatehouse/internal/stage/email"
 	"github.com/gatehouse-idp/gatehouse/internal/stage/identification"
 	"github.com/gatehouse-idp/gatehouse/internal/stage/invitation"
 	"github.com/gatehouse-idp/gatehouse/internal/stage/password"
@@ -40,6 +41,7 @@ func Types() []Type {
 		{redirect.Type, redirect.ModelName, redirect.New},
 		{captcha.Type, captcha.ModelName, captcha.New},
 		{userdelete.Type, userdelete.ModelName, userdelete.New},
+		{email.Type, email.ModelName, email.New},
 	}
 }
 

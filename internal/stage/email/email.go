@@ -1,0 +1,173 @@
+// Package email is authentik's email stage: it mails the pending user a
+// link holding a single-use, expiring verification token that carries the
+// flow plan, and waits. Opening the link (in any browser) resumes the flow
+// after this stage (see flow.Executor's flow_token handling). Recovery and
+// account-verification flows are built with it.
+package email
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	netmail "net/mail"
+	"net/url"
+	"time"
+
+	"github.com/gatehouse-idp/gatehouse/internal/core"
+	"github.com/gatehouse-idp/gatehouse/internal/flow"
+	"github.com/gatehouse-idp/gatehouse/internal/mail"
+	"github.com/gatehouse-idp/gatehouse/internal/stage"
+	"github.com/gatehouse-idp/gatehouse/internal/stage/userlogin"
+	"github.com/gatehouse-idp/gatehouse/internal/store"
+	"github.com/gatehouse-idp/gatehouse/internal/web"
+)
+
+// Type is the registry key; ModelName authentik's.
+const (
+	Type      = "email"
+	ModelName = "authentik_stages_email.emailstage"
+)
+
+// Settings are authentik's email stage fields. Gatehouse always uses the
+// global email.* settings (use_global_settings); templates are plain text
+// for now.
+type Settings struct {
+	UseGlobalSettings     bool   `json:"use_global_settings"`
+	TokenExpiry           string `json:"token_expiry"`
+	Subject               string `json:"subject"`
+	Template              string `json:"template"`
+	ActivateUserOnSuccess bool   `json:"activate_user_on_success"`
+}
+
+// Challenge is ak-stage-email ("check your inbox").
+type Challenge struct {
+	flow.Base
+}
+
+// Stage implements flow.Stage.
+type Stage struct {
+	s      Settings
+	expiry time.Duration
+}
+
+var _ flow.Stage = (*Stage)(nil)
+
+// resendAfter bounds how often one flow can send the mail again.
+const resendAfter = 30 * time.Second
+
+// New builds the stage.
+func New(attrs store.Attributes) (flow.Stage, error) {
+	s := Settings{UseGlobalSettings: true, TokenExpiry: "minutes=30", Subject: "Gatehouse", Template: "email/password_reset.html"}
+	if err := stage.Decode(attrs, &s); err != nil {
+		return nil, err
+	}
+	d, err := userlogin.ParseDuration(s.TokenExpiry)
+	if err != nil || d <= 0 || d > 30*24*time.Hour {
+		return nil, fmt.Errorf("email: token_expiry must be a duration such as minutes=30 (at most 30 days)")
+	}
+	if s.Template != "email/password_reset.html" && s.Template != "email/account_confirmation.html" {
+		return nil, fmt.Errorf("email: template must be email/password_reset.html or email/account_confirmation.html")
+	}
+	return &Stage{s: s, expiry: d}, nil
+}
+
+func challenge() flow.Step {
+	return flow.Step{Challenge: &Challenge{Base: flow.Base{Component: "ak-stage-email"}}}
+}
+
+// Enter passes when the flow was resumed from the link; otherwise it sends
+// the mail once and shows the challenge.
+func (st *Stage) Enter(ctx context.Context, r *flow.Run) (flow.Step, error) {
+	if r.Plan.Context.IsRestored {
+		r.Plan.Context.IsRestored = false
+		if st.s.ActivateUserOnSuccess {
+			u, err := r.PendingUser(ctx)
+			if err != nil {
+				return flow.Step{}, err
+			}
+			if u != nil && !u.IsActive {
+				u.IsActive = true
+				if err := r.Store().UpdateUser(ctx, u); err != nil {
+					return flow.Step{}, err
+				}
+			}
+		}
+		return flow.Step{Done: true}, nil
+	}
+	if _, sent := r.State()["sent"]; !sent {
+		if err := st.send(ctx, r); err != nil {
+			return flow.Step{}, err
+		}
+	}
+	return challenge(), nil
+}
+
+// Submit sends the mail again (the "send again" button), at most every 30 s.
+func (st *Stage) Submit(ctx context.Context, r *flow.Run, _ flow.Response) (flow.Step, error) {
+	last, _ := r.State()["sent"].(float64)
+	if r.Now().Sub(time.Unix(int64(last), 0)) < resendAfter {
+		return flow.Invalid(&Challenge{Base: flow.Base{Component: "ak-stage-email"}}, "non_field_errors",
+			"An email was sent a moment ago; please wait before asking again.", "throttled"), nil
+	}
+	if err := st.send(ctx, r); err != nil {
+		return flow.Step{}, err
+	}
+	return challenge(), nil
+}
+
+// send mails the link to the pending user. Without a pending user or an
+// address (an unknown username with pretend_user_exists) nothing is sent,
+// and the page looks the same, so it does not reveal who has an account.
+func (st *Stage) send(ctx context.Context, r *flow.Run) error {
+	r.State()["sent"] = float64(r.Now().Unix())
+	u, err := r.PendingUser(ctx)
+	if err != nil {
+		return err
+	}
+	if u == nil || u.Email == "" {
+		r.Log.Info("email stage: no pending user with an address, nothing sent", "flow", r.Flow.Slug)
+		return nil
+	}
+	if r.Executor.Mail == nil {
+		return fmt.Errorf("email stage %q: no mail sender configured (email.*)", r.Stage.Name)
+	}
+	key := core.NewTokenKey()
+	plan, err := json.Marshal(r.Plan)
+	if err != nil {
+		return err
+	}
+	expires := r.Now().Add(st.expiry)
+	tok := &store.Token{Identifier: fmt.Sprintf("ak-email-stage-%s-%d-%s", r.Stage.Name, u.PK, key[:8]),
+		KeyHash: core.HashTokenKey(key), Intent: store.IntentVerification, UserPK: u.PK,
+		Description: "Email link of flow " + r.Flow.Slug, Expiring: true, Expires: &expires, FlowPlan: string(plan)}
+	if err := r.Store().CreateToken(ctx, tok); err != nil {
+		return err
+	}
+	link := web.Scheme(r.Request.Context()) + "://" + r.Request.Host + "/if/flow/" + url.PathEscape(r.Flow.Slug) +
+		"/?" + url.Values{flow.FlowTokenParam: {key}}.Encode()
+	msg := mail.Message{To: u.Email, Subject: st.s.Subject, Text: st.text(u, link)}
+	if u.Name != "" {
+		msg.To = (&netmail.Address{Name: u.Name, Address: u.Email}).String()
+	}
+	if err := r.Executor.Mail.Send(ctx, msg); err != nil {
+		_ = r.Store().DeleteToken(ctx, tok.UUID)
+		return fmt.Errorf("email stage %q: %w", r.Stage.Name, err)
+	}
+	r.Executor.Events.Record(ctx, r.Request, "email_sent", u, map[string]any{
+		"to": u.Email, "subject": st.s.Subject, "template": st.s.Template})
+	return nil
+}
+
+func (st *Stage) text(u *store.User, link string) string {
+	name := u.Name
+	if name == "" {
+		name = u.Username
+	}
+	mins := int(st.expiry / time.Minute)
+	if st.s.Template == "email/account_confirmation.html" {
+		return fmt.Sprintf("Hello %s,\n\nplease confirm your account by opening this link:\n\n%s\n\n"+
+			"The link works once and expires in %d minutes.\n", name, link, mins)
+	}
+	return fmt.Sprintf("Hello %s,\n\nsomeone asked to reset the password of your account. If it was you, open this link:\n\n%s\n\n"+
+		"The link works once and expires in %d minutes. If you did not ask for it, ignore this message.\n", name, link, mins)
+}
