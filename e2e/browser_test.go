@@ -120,8 +120,9 @@ func TestBrowserLogin(t *testing.T) {
 }
 
 // "Stay signed in?" in the HTML flow UI: with a remember_me_offset on the
-// login stage the page asks, and Yes gives a persistent session cookie.
-func TestBrowserRememberMe(t *testing.T) {
+// login stage the page asks, and Yes gives a persistent session cookie. Then
+// an authorization flow's consent page.
+func TestBrowserRememberMeAndConsent(t *testing.T) {
 	dataDir := t.TempDir()
 	env := baseEnv(dataDir)
 	env["GATEHOUSE_BOOTSTRAP_PASSWORD"] = bootstrapPassword
@@ -175,6 +176,31 @@ func TestBrowserRememberMe(t *testing.T) {
 	}
 	if !found {
 		t.Errorf("no session cookie among %d", len(cookies))
+	}
+
+	// The consent page of an authorization flow, then back home.
+	s.must(201, "POST", "/core/applications/", map[string]any{"name": "Wiki", "slug": "wiki"})
+	setApp := s.must(201, "POST", "/policies/expression/", map[string]any{"name": "app-wiki", "settings": map[string]any{
+		"expression": "context[\"flow_plan\"].context[\"application\"] = \"wiki\"\nreturn True"}})
+	f := s.must(201, "POST", "/flows/instances/", map[string]any{"name": "Authorize", "slug": "authorize-wiki", "title": "Sign in to Wiki", "designation": "authorization"})
+	s.must(201, "POST", "/policies/bindings/", map[string]any{"target": f["pk"], "policy": setApp["pk"], "order": 0})
+	st := s.must(201, "POST", "/stages/consent/", map[string]any{"name": "wiki-consent", "settings": map[string]any{"mode": "permanent"}})
+	s.must(201, "POST", "/flows/bindings/", map[string]any{"target": f["pk"], "stage": st["pk"], "order": 0})
+	if err := chromedp.Do(ctx,
+		chromedp.Navigate(base+"/if/flow/authorize-wiki/?next=%2F"),
+		chromedp.WaitVisible(chromedp.ID("consent-continue")),
+	); err != nil {
+		t.Fatalf("consent page: %v", err)
+	}
+	screenshot(t, ctx, "7-consent")
+	if text, _ := chromedp.Run(ctx, chromedp.Text(chromedp.CSS("p.user"))); text != "You're about to sign into Wiki." {
+		t.Errorf("consent text %q", text)
+	}
+	if err := chromedp.Do(ctx,
+		chromedp.Click(chromedp.ID("consent-continue")),
+		chromedp.WaitVisible(chromedp.ID("signed-in")),
+	); err != nil {
+		t.Fatalf("consent: %v", err)
 	}
 }
 

@@ -726,3 +726,59 @@ func TestFlowRecoveryByEmail(t *testing.T) {
 		}
 	})
 }
+
+// The consent stage for the plan's application (put there by a policy, as
+// an authorization flow's provider does): always_require asks every time,
+// permanent once, expiring again after consent_expire_in; an answer without
+// the challenge's token is refused.
+func TestFlowConsent(t *testing.T) {
+	eachEngineWith(t, map[string]string{"GATEHOUSE_BOOTSTRAP_PASSWORD": bootstrapPassword}, func(t *testing.T, s *apiServer) {
+		c := newFlowClient(t, s)
+		c.exec("GET", "default-authentication-flow", nil)
+		c.exec("POST", "default-authentication-flow", map[string]any{"component": "ak-stage-identification", "uid_field": "akadmin"})
+		if ch := c.exec("POST", "default-authentication-flow", map[string]any{"component": "ak-stage-password", "password": bootstrapPassword}); component(ch) != "xak-flow-redirect" {
+			t.Fatalf("login: %v", ch)
+		}
+		for _, tc := range []struct {
+			mode     string
+			settings map[string]any
+			asks     []bool // whether each run asks
+		}{
+			{"always", map[string]any{"mode": "always_require"}, []bool{true, true}},
+			{"permanent", map[string]any{"mode": "permanent"}, []bool{true, false, false}},
+			{"expiring", map[string]any{"mode": "expiring", "consent_expire_in": "seconds=1"}, []bool{true, false, true}},
+		} {
+			// A consent is per user and application: one application per mode.
+			slug := "consent-" + tc.mode
+			s.must(201, "POST", "/core/applications/", map[string]any{"name": "Wiki", "slug": slug})
+			setApp := s.must(201, "POST", "/policies/expression/", map[string]any{"name": "app-" + slug, "settings": map[string]any{
+				"expression": "context[\"flow_plan\"].context[\"application\"] = \"" + slug + "\"\nreturn True"}})
+			f := s.must(201, "POST", "/flows/instances/", map[string]any{"name": slug, "slug": slug, "title": "Sign in to Wiki", "designation": "authorization"})
+			s.must(201, "POST", "/policies/bindings/", map[string]any{"target": f["pk"], "policy": setApp["pk"], "order": 0})
+			st := s.must(201, "POST", "/stages/consent/", map[string]any{"name": slug, "settings": tc.settings})
+			s.must(201, "POST", "/flows/bindings/", map[string]any{"target": f["pk"], "stage": st["pk"], "order": 0})
+			for i, asks := range tc.asks {
+				if tc.mode == "expiring" && i == 2 {
+					time.Sleep(1100 * time.Millisecond) // let the one-second consent lapse
+				}
+				ch := c.exec("GET", slug, nil)
+				if !asks {
+					if component(ch) != "xak-flow-redirect" {
+						t.Errorf("%s run %d: %v, want no question", tc.mode, i, ch)
+					}
+					continue
+				}
+				if component(ch) != "ak-stage-consent" || ch["header_text"] != "You're about to sign into Wiki." {
+					t.Fatalf("%s run %d: %v, want the consent question", tc.mode, i, ch)
+				}
+				bad := c.exec("POST", slug, map[string]any{"component": "ak-stage-consent", "token": "forged"})
+				if errs, _ := bad["response_errors"].(map[string]any); component(bad) != "ak-stage-consent" || errs["token"] == nil {
+					t.Errorf("%s: a forged token: %v", tc.mode, bad)
+				}
+				if ch := c.exec("POST", slug, map[string]any{"component": "ak-stage-consent", "token": ch["token"]}); component(ch) != "xak-flow-redirect" {
+					t.Errorf("%s run %d: consenting: %v", tc.mode, i, ch)
+				}
+			}
+		}
+	})
+}

@@ -497,12 +497,15 @@ func Cancel(ctx context.Context, m *session.Manager, s *store.Session) error {
 }
 
 // applyPolicyContext takes what policies put in the plan's context
-// (authentik's context["flow_plan"].context[...]): the pending user and the
-// redirect target.
+// (authentik's context["flow_plan"].context[...]): the pending user, the
+// application (by slug) and the redirect target.
 func applyPolicyContext(p *Plan, pc map[string]any) {
 	if u, ok := pc["pending_user"].(*store.User); ok && u != nil {
 		pk := u.PK
 		p.Context.PendingUserPK = &pk
+	}
+	if app, ok := pc["application"].(string); ok && app != "" {
+		p.Context.Application = app // an application slug
 	}
 	if to, ok := pc["redirect"].(string); ok {
 		if next := SafeNext(to); next != "" {

@@ -158,3 +158,21 @@ type Invitations interface {
 	DeleteInvitation(ctx context.Context, id uuid.UUID) error
 	ListInvitations(ctx context.Context, o ListOptions) ([]*Invitation, int, error)
 }
+
+// UserConsent records that a user agreed to an application's access
+// (authentik's UserConsent). Expires nil means permanent.
+type UserConsent struct {
+	UUID            uuid.UUID `bun:"uuid,pk"`
+	UserPK          int64     `bun:"user_pk"`
+	ApplicationUUID uuid.UUID `bun:"application_uuid"`
+	Expires         *time.Time
+	Permissions     string
+}
+
+// Consents is the consent aggregate.
+type Consents interface {
+	// Consent returns the user's consent to the application (ErrNotFound if none).
+	Consent(ctx context.Context, userPK int64, app uuid.UUID) (*UserConsent, error)
+	// SaveConsent creates or replaces the user's consent to c.ApplicationUUID.
+	SaveConsent(ctx context.Context, c *UserConsent) error
+}

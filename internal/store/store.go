@@ -64,6 +64,7 @@ type Store interface {
 	Policies
 	Reputation
 	Invitations
+	Consents
 
 	// InTx runs fn in one transaction: every call fn makes on tx commits
 	// together, or none does when fn returns an error or panics.

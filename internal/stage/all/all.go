@@ -5,6 +5,7 @@ package all
 import (
 	"github.com/gatehouse-idp/gatehouse/internal/flow"
 	"github.com/gatehouse-idp/gatehouse/internal/stage/captcha"
+	"github.com/gatehouse-idp/gatehouse/internal/stage/consent"
 	"github.com/gatehouse-idp/gatehouse/internal/stage/deny"
 	"github.com/gatehouse-idp/gatehouse/internal/stage/dummy"
 	"github.com/gatehouse-idp/gatehouse/internal/stage/email"
@@ -42,6 +43,7 @@ func Types() []Type {
 		{captcha.Type, captcha.ModelName, captcha.New},
 		{userdelete.Type, userdelete.ModelName, userdelete.New},
 		{email.Type, email.ModelName, email.New},
+		{consent.Type, consent.ModelName, consent.New},
 	}
 }
 

@@ -155,3 +155,31 @@ func testInvitations(t *testing.T, s store.Store) {
 	_, err = s.InvitationByUUID(ctx, i.UUID)
 	wantErr(t, err, store.ErrNotFound, "invitation of a deleted flow")
 }
+
+func testConsents(t *testing.T, s store.Store) {
+	u := mustUser(t, s, "consenter")
+	a := &store.Application{Name: "Consent app", Slug: "consent-app", PolicyEngineMode: "any"}
+	if err := s.CreateApplication(ctx, a); err != nil {
+		t.Fatal(err)
+	}
+	_, err := s.Consent(ctx, u.PK, a.UUID)
+	wantErr(t, err, store.ErrNotFound, "no consent yet")
+	if err := s.SaveConsent(ctx, &store.UserConsent{UserPK: u.PK, ApplicationUUID: a.UUID}); err != nil {
+		t.Fatal(err)
+	}
+	if c, err := s.Consent(ctx, u.PK, a.UUID); err != nil || c.Expires != nil {
+		t.Errorf("permanent consent = %+v %v", c, err)
+	}
+	exp := time.Now().Add(time.Hour).UTC().Truncate(time.Second)
+	if err := s.SaveConsent(ctx, &store.UserConsent{UserPK: u.PK, ApplicationUUID: a.UUID, Expires: &exp, Permissions: "openid"}); err != nil {
+		t.Fatalf("replacing a consent: %v", err)
+	}
+	if c, err := s.Consent(ctx, u.PK, a.UUID); err != nil || c.Expires == nil || !c.Expires.Equal(exp) || c.Permissions != "openid" {
+		t.Errorf("replaced consent = %+v %v", c, err)
+	}
+	if err := s.DeleteApplication(ctx, a.UUID); err != nil {
+		t.Fatal(err)
+	}
+	_, err = s.Consent(ctx, u.PK, a.UUID)
+	wantErr(t, err, store.ErrNotFound, "consent of a deleted application")
+}

@@ -51,6 +51,7 @@ func Run(t *testing.T, open Opener) {
 		{"Flows", testFlows},
 		{"Reputation", testReputation},
 		{"Invitations", testInvitations},
+		{"Consents", testConsents},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
