@@ -1,6 +1,7 @@
 package flow
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -403,25 +404,33 @@ func (e *Executor) finish(run *Run) Outcome {
 	return e.respond(run, &RedirectChallenge{Base: Base{Component: "xak-flow-redirect"}, To: to})
 }
 
-func (e *Executor) savePlan(run *Run) {
-	if run.Session == nil {
-		return
-	}
-	if err := session.Set(run.Session, planKey, run.Plan); err == nil {
-		if err := e.Sessions.Save(run.Request.Context(), run.Session); err != nil {
-			e.logger().Error("saving the flow plan", "error", err)
-		}
-	}
-}
+func (e *Executor) savePlan(run *Run) { e.storePlan(run, run.Plan) }
 
-func (e *Executor) dropPlan(run *Run) {
+func (e *Executor) dropPlan(run *Run) { e.storePlan(run, nil) }
+
+// storePlan writes the plan (nil: none) into the session. A write that would
+// change nothing is skipped unless the session's last use is a minute old:
+// most GETs re-show a challenge without touching the plan.
+func (e *Executor) storePlan(run *Run, p *Plan) {
 	if run.Session == nil {
 		return
 	}
-	if err := session.Set(run.Session, planKey, nil); err == nil {
-		if err := e.Sessions.Save(run.Request.Context(), run.Session); err != nil && !errors.Is(err, store.ErrNotFound) {
-			e.logger().Error("dropping the flow plan", "error", err)
-		}
+	before := run.Session.Data
+	var err error
+	if p == nil {
+		err = session.Set(run.Session, planKey, nil)
+	} else {
+		err = session.Set(run.Session, planKey, p)
+	}
+	if err != nil {
+		e.logger().Error("encoding the flow plan", "error", err)
+		return
+	}
+	if bytes.Equal(before, run.Session.Data) && e.now().Sub(run.Session.LastUsed) < time.Minute {
+		return
+	}
+	if err := e.Sessions.Save(run.Request.Context(), run.Session); err != nil && !errors.Is(err, store.ErrNotFound) {
+		e.logger().Error("saving the flow plan", "error", err)
 	}
 }
 

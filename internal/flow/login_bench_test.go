@@ -1,0 +1,89 @@
+package flow_test
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/go-chi/chi/v5"
+
+	"github.com/gatehouse-idp/gatehouse/internal/core"
+	"github.com/gatehouse-idp/gatehouse/internal/event"
+	"github.com/gatehouse-idp/gatehouse/internal/flow"
+	"github.com/gatehouse-idp/gatehouse/internal/password"
+	"github.com/gatehouse-idp/gatehouse/internal/policy"
+	policyall "github.com/gatehouse-idp/gatehouse/internal/policy/all"
+	"github.com/gatehouse-idp/gatehouse/internal/session"
+	stageall "github.com/gatehouse-idp/gatehouse/internal/stage/all"
+	"github.com/gatehouse-idp/gatehouse/internal/store/sqlstore"
+)
+
+// BenchmarkLogin is one full login through the executor API in process
+// (identification, password, user_login, the redirect: five requests, a
+// fresh session each), with a deliberately cheap argon2id so that what is
+// measured is the flow engine, the store and the session work around the
+// hash: the "CPU per login outside the hash" figure (docs/benchmarks.md).
+func BenchmarkLogin(b *testing.B) {
+	saved := password.DefaultParams
+	password.DefaultParams = password.Params{MemoryKiB: 64, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}
+	b.Cleanup(func() { password.DefaultParams = saved })
+
+	ctx := context.Background()
+	st, err := sqlstore.OpenSQLite(ctx, filepath.Join(b.TempDir(), "gatehouse.db"), sqlstore.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = st.Close() })
+	if _, err := st.Migrate(ctx, nil); err != nil {
+		b.Fatal(err)
+	}
+	if _, err := core.Bootstrap(ctx, st, core.BootstrapOptions{Password: "bench-password"}, nil); err != nil {
+		b.Fatal(err)
+	}
+	if _, err := core.EnsureDefaultFlows(ctx, st); err != nil {
+		b.Fatal(err)
+	}
+	log := slog.New(slog.DiscardHandler)
+	events := &event.Recorder{Store: st, Log: log}
+	e := &flow.Executor{Store: st, Stages: stageall.Registry(), Log: log, Sessions: &session.Manager{Store: st}, Events: events,
+		Policies: &policy.Engine{Store: st, Log: log, Registry: policyall.Registry(policyall.Deps{Store: st, Log: log})}}
+	r := chi.NewRouter()
+	r.Handle("/api/v3/flows/executor/{slug}/", e)
+	srv := httptest.NewServer(r)
+	b.Cleanup(srv.Close)
+	url := srv.URL + "/api/v3/flows/executor/default-authentication-flow/?query=next%3D%2F"
+
+	step := func(c *http.Client, method, body string) string {
+		req, _ := http.NewRequest(method, url, strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := c.Do(req)
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer resp.Body.Close()
+		out, _ := io.ReadAll(resp.Body)
+		if resp.StatusCode != 200 {
+			b.Fatalf("%s: status %d", method, resp.StatusCode)
+		}
+		return string(out)
+	}
+	login := func() string {
+		jar, _ := cookiejar.New(nil)
+		c := &http.Client{Jar: jar}
+		step(c, "GET", "")
+		step(c, "POST", `{"component":"ak-stage-identification","uid_field":"akadmin"}`)
+		return step(c, "POST", `{"component":"ak-stage-password","password":"bench-password"}`)
+	}
+	if last := login(); !strings.Contains(last, `"xak-flow-redirect"`) {
+		b.Fatalf("the login did not finish: %s", last)
+	}
+	for b.Loop() {
+		login()
+	}
+}
