@@ -261,3 +261,51 @@ func TestBrowserRecovery(t *testing.T) {
 		t.Errorf("signed in as %q", who)
 	}
 }
+
+// The prompt's dropdown, radio buttons and date inputs in the browser.
+func TestBrowserPromptFieldTypes(t *testing.T) {
+	dataDir := t.TempDir()
+	env := baseEnv(dataDir)
+	env["GATEHOUSE_BOOTSTRAP_TOKEN"] = bootstrapToken
+	p := start(t, env, "server")
+	p.waitReady(30 * time.Second)
+	base := p.url("http")
+	s := &apiServer{t: t, base: base + "/api/v3", token: bootstrapToken}
+	f := s.must(201, "POST", "/flows/instances/", map[string]any{"name": "Sign up", "slug": "signup", "title": "Create your account", "designation": "enrollment"})
+	prompt := s.must(201, "POST", "/stages/prompt/", map[string]any{"name": "typed", "settings": map[string]any{"fields": []any{
+		map[string]any{"field_key": "username", "label": "Username", "type": "username", "required": true, "order": 0},
+		map[string]any{"field_key": "attributes.team", "label": "Team", "type": "dropdown", "required": true, "order": 1, "choices": []any{"red", "blue"}},
+		map[string]any{"field_key": "attributes.plan", "label": "Plan", "type": "radio-button-group", "required": true, "order": 2, "choices": []any{"free", "pro"}},
+		map[string]any{"field_key": "attributes.birthday", "label": "Birthday", "type": "date", "order": 3},
+	}}})
+	write := s.must(201, "POST", "/stages/user_write/", map[string]any{"name": "typed-write", "settings": map[string]any{"user_creation_mode": "always_create"}})
+	for i, st := range []map[string]any{prompt, write} {
+		s.must(201, "POST", "/flows/bindings/", map[string]any{"target": f["pk"], "stage": st["pk"], "order": i})
+	}
+	ctx := browser(t)
+	if err := chromedp.Do(ctx,
+		chromedp.Navigate(base+"/if/flow/signup/"),
+		chromedp.WaitVisible(chromedp.CSS(`[id="f-attributes.team"]`)),
+		chromedp.SendKeys(chromedp.ID("f-username"), "judy"),
+		chromedp.SetValue(chromedp.CSS(`[id="f-attributes.team"]`), "blue"),
+		chromedp.Click(chromedp.CSS(`input[name="attributes.plan"][value="pro"]`)),
+		chromedp.SetValue(chromedp.CSS(`[id="f-attributes.birthday"]`), "1991-03-04"),
+	); err != nil {
+		t.Fatalf("fill the form: %v", err)
+	}
+	screenshot(t, ctx, "8-prompt-types")
+	if err := chromedp.Do(ctx, chromedp.Submit(chromedp.ID("f-username"))); err != nil {
+		t.Fatalf("submit: %v", err)
+	}
+	var attrs map[string]any
+	for range 50 {
+		if users := results(s.must(200, "GET", "/core/users/?username=judy", nil)); len(users) == 1 {
+			attrs = users[0]["attributes"].(map[string]any)
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if attrs["team"] != "blue" || attrs["plan"] != "pro" || attrs["birthday"] != "1991-03-04" {
+		t.Errorf("judy's attributes: %v", attrs)
+	}
+}

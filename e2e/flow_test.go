@@ -782,3 +782,59 @@ func TestFlowConsent(t *testing.T) {
 		}
 	})
 }
+
+// The prompt stage's choice, date and locale fields: bad answers are
+// refused per field, good ones reach the user through user_write.
+func TestFlowPromptFieldTypes(t *testing.T) {
+	eachEngine(t, func(t *testing.T, s *apiServer) {
+		if code, out := s.call(s.token, "POST", "/stages/prompt/", map[string]any{"name": "no-choices", "settings": map[string]any{
+			"fields": []any{map[string]any{"field_key": "team", "label": "Team", "type": "dropdown"}}}}); code != 400 || out["settings"] == nil {
+			t.Errorf("a dropdown without choices: %d %v", code, out)
+		}
+		f := s.must(201, "POST", "/flows/instances/", map[string]any{"name": "Sign up", "slug": "signup-typed", "title": "Sign up", "designation": "enrollment"})
+		prompt := s.must(201, "POST", "/stages/prompt/", map[string]any{"name": "typed", "settings": map[string]any{"fields": []any{
+			map[string]any{"field_key": "username", "label": "Username", "type": "username", "required": true, "order": 0},
+			map[string]any{"field_key": "attributes.team", "label": "Team", "type": "dropdown", "required": true, "order": 1, "choices": []any{"red", "blue"}},
+			map[string]any{"field_key": "attributes.plan", "label": "Plan", "type": "radio-button-group", "required": true, "order": 2, "placeholder": "free"},
+			map[string]any{"field_key": "attributes.birthday", "label": "Birthday", "type": "date", "order": 3},
+			map[string]any{"field_key": "attributes.start", "label": "Start", "type": "date-time", "order": 4},
+			map[string]any{"field_key": "attributes.locale", "label": "Language", "type": "ak-locale", "order": 5},
+		}}})
+		write := s.must(201, "POST", "/stages/user_write/", map[string]any{"name": "typed-write", "settings": map[string]any{"user_creation_mode": "always_create"}})
+		for i, st := range []map[string]any{prompt, write} {
+			s.must(201, "POST", "/flows/bindings/", map[string]any{"target": f["pk"], "stage": st["pk"], "order": i})
+		}
+		c := newFlowClient(t, s)
+		ch := c.exec("GET", "signup-typed", nil)
+		fields, _ := ch["fields"].([]any)
+		if component(ch) != "ak-stage-prompt" || len(fields) != 6 || fmt.Sprint(fields[2].(map[string]any)["choices"]) != "[free]" {
+			t.Fatalf("the prompt: %v", ch)
+		}
+		bad := c.exec("POST", "signup-typed", map[string]any{"component": "ak-stage-prompt", "username": "ivan",
+			"attributes.team": "green", "attributes.plan": "free", "attributes.birthday": "1990-02-30",
+			"attributes.start": "tomorrow", "attributes.locale": "english please"})
+		errs, _ := bad["response_errors"].(map[string]any)
+		for _, k := range []string{"attributes.team", "attributes.birthday", "attributes.start", "attributes.locale"} {
+			if errs[k] == nil {
+				t.Errorf("no error for %s: %v", k, errs)
+			}
+		}
+		if errs["attributes.plan"] != nil || errs["username"] != nil {
+			t.Errorf("errors on valid answers: %v", errs)
+		}
+		ok := c.exec("POST", "signup-typed", map[string]any{"component": "ak-stage-prompt", "username": "ivan",
+			"attributes.team": "blue", "attributes.plan": "free", "attributes.birthday": "1990-02-28",
+			"attributes.start": "2027-01-04T09:30", "attributes.locale": "pt-BR"})
+		if component(ok) != "xak-flow-redirect" {
+			t.Fatalf("valid answers: %v", ok)
+		}
+		users := results(s.must(200, "GET", "/core/users/?username=ivan", nil))
+		if len(users) != 1 {
+			t.Fatalf("the new user: %v", users)
+		}
+		attrs := users[0]["attributes"].(map[string]any)
+		if attrs["team"] != "blue" || attrs["plan"] != "free" || attrs["birthday"] != "1990-02-28" || attrs["start"] != "2027-01-04T09:30" || attrs["locale"] != "pt-BR" {
+			t.Errorf("attributes %v", attrs)
+		}
+	})
+}

@@ -6,9 +6,12 @@ import (
 	"context"
 	"fmt"
 	"net/mail"
+	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/gatehouse-idp/gatehouse/internal/flow"
@@ -35,6 +38,10 @@ type Field struct {
 	InitialValue string `json:"initial_value"`
 	Order        int    `json:"order"`
 	SubText      string `json:"sub_text"`
+	// Choices of a dropdown or radio-button-group. authentik computes them
+	// from the placeholder (an expression, or a static single choice);
+	// Gatehouse also takes them listed here, and else uses the placeholder.
+	Choices []string `json:"choices,omitempty"`
 }
 
 // Settings are the stage's fields.
@@ -53,11 +60,19 @@ type Stage struct{ s Settings }
 
 var _ flow.Stage = (*Stage)(nil)
 
-// types are the field types handled so far (authentik has more: dropdown,
-// radio-button-group, date, date-time, file, ak-locale, ...).
+// types are the field types handled (authentik's, except file uploads).
 var types = map[string]bool{"text": true, "text_area": true, "text_read_only": true, "text_area_read_only": true,
 	"username": true, "email": true, "password": true, "number": true, "checkbox": true, "hidden": true,
-	"static": true, "separator": true}
+	"static": true, "separator": true, "date": true, "date-time": true, "dropdown": true,
+	"radio-button-group": true, "ak-locale": true}
+
+func isChoice(t string) bool { return t == "dropdown" || t == "radio-button-group" }
+
+// localeTag is the shape of a BCP 47 language tag (en, pt-BR, zh-Hans-CN).
+var localeTag = regexp.MustCompile(`^[A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{2,8}){0,3}$`)
+
+// dateTimeLayouts: RFC 3339, and what a browser's datetime-local input sends.
+var dateTimeLayouts = []string{time.RFC3339, "2006-01-02T15:04", "2006-01-02T15:04:05"}
 
 // New builds the stage.
 func New(attrs store.Attributes) (flow.Stage, error) {
@@ -74,6 +89,14 @@ func New(attrs store.Attributes) (flow.Stage, error) {
 			return nil, fmt.Errorf("prompt: field keys must be set and unique (%q)", f.FieldKey)
 		}
 		seen[f.FieldKey] = true
+		if isChoice(f.Type) && len(f.Choices) == 0 && f.Placeholder == "" {
+			return nil, fmt.Errorf("prompt: field %q (%s) needs choices (or a placeholder)", f.FieldKey, f.Type)
+		}
+	}
+	for i := range s.Fields {
+		if f := &s.Fields[i]; isChoice(f.Type) && len(f.Choices) == 0 {
+			f.Choices = []string{f.Placeholder}
+		}
 	}
 	sort.SliceStable(s.Fields, func(i, j int) bool { return s.Fields[i].Order < s.Fields[j].Order })
 	return &Stage{s: s}, nil
@@ -148,6 +171,26 @@ func (st *Stage) Submit(ctx context.Context, r *flow.Run, resp flow.Response) (f
 			}
 			data[f.FieldKey] = n
 			continue
+		case "date":
+			if _, err := time.Parse(time.DateOnly, v); err != nil {
+				fail(f.FieldKey, "Enter a valid date (YYYY-MM-DD).")
+				continue
+			}
+		case "date-time":
+			if !parsesAs(v, dateTimeLayouts) {
+				fail(f.FieldKey, "Enter a valid date and time.")
+				continue
+			}
+		case "dropdown", "radio-button-group":
+			if !slices.Contains(f.Choices, v) {
+				fail(f.FieldKey, "Select a valid choice.")
+				continue
+			}
+		case "ak-locale":
+			if !localeTag.MatchString(v) {
+				fail(f.FieldKey, "Enter a language tag such as en or pt-BR.")
+				continue
+			}
 		case "username":
 			if _, err := r.Store().UserByUsername(ctx, v); err == nil {
 				fail(f.FieldKey, "Username is already taken.")
@@ -172,4 +215,13 @@ func (st *Stage) Submit(ctx context.Context, r *flow.Run, resp flow.Response) (f
 		r.Plan.Context.PromptData[k] = v
 	}
 	return flow.Step{Done: true}, nil
+}
+
+func parsesAs(v string, layouts []string) bool {
+	for _, l := range layouts {
+		if _, err := time.Parse(l, v); err == nil {
+			return true
+		}
+	}
+	return false
 }
