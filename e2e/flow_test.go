@@ -838,3 +838,23 @@ func TestFlowPromptFieldTypes(t *testing.T) {
 		}
 	})
 }
+
+// An event_matcher policy, dry-run through the test endpoint with an event
+// in the context (as notification rules will evaluate it).
+func TestEventMatcherPolicy(t *testing.T) {
+	eachEngine(t, func(t *testing.T, s *apiServer) {
+		if code, _ := s.call(s.token, "POST", "/policies/event_matcher/", map[string]any{"name": "empty", "settings": map[string]any{}}); code != 400 {
+			t.Errorf("no criteria: %d", code)
+		}
+		p := s.must(201, "POST", "/policies/event_matcher/", map[string]any{"name": "user-deleted",
+			"settings": map[string]any{"action": "model_deleted", "model": "authentik_core.user"}})
+		test := func(ev map[string]any) any {
+			return s.must(200, "POST", "/policies/all/"+p["pk"].(string)+"/test/", map[string]any{"user": 1, "context": map[string]any{"event": ev}})["passing"]
+		}
+		userDeleted := map[string]any{"action": "model_deleted", "context": map[string]any{"model": map[string]any{"app": "authentik_core", "model_name": "user"}}}
+		groupDeleted := map[string]any{"action": "model_deleted", "context": map[string]any{"model": map[string]any{"app": "authentik_core", "model_name": "group"}}}
+		if test(userDeleted) != true || test(groupDeleted) != false {
+			t.Errorf("user deleted: %v, group deleted: %v", test(userDeleted), test(groupDeleted))
+		}
+	})
+}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/gatehouse-idp/gatehouse/internal/policy"
 	"github.com/gatehouse-idp/gatehouse/internal/policy/dummy"
+	"github.com/gatehouse-idp/gatehouse/internal/policy/eventmatcher"
 	"github.com/gatehouse-idp/gatehouse/internal/policy/expiry"
 	"github.com/gatehouse-idp/gatehouse/internal/policy/expression"
 	"github.com/gatehouse-idp/gatehouse/internal/policy/password"
@@ -43,6 +44,7 @@ func Types(d Deps) []Type {
 		{expression.Type, expression.ModelName, &expression.Evaluator{Store: d.Store, Log: d.Log}, expression.Validate},
 		{reputation.Type, reputation.ModelName, reputation.Evaluator{Store: d.Store}, reputation.Validate},
 		{expiry.Type, expiry.ModelName, expiry.Evaluator{Store: d.Store}, expiry.Validate},
+		{eventmatcher.Type, eventmatcher.ModelName, eventmatcher.Evaluator{}, eventmatcher.Validate},
 	}
 }
 
