@@ -858,3 +858,28 @@ func TestEventMatcherPolicy(t *testing.T) {
 		}
 	})
 }
+
+// The flow diagram: Mermaid text with the flow's policies and its stages in
+// order.
+func TestFlowDiagram(t *testing.T) {
+	eachEngine(t, func(t *testing.T, s *apiServer) {
+		f := s.must(200, "GET", "/flows/instances/default-authentication-flow/", nil)
+		p := s.must(201, "POST", "/policies/dummy/", map[string]any{"name": "gate \"one\"", "settings": map[string]any{"result": true}})
+		s.must(201, "POST", "/policies/bindings/", map[string]any{"target": f["pk"], "policy": p["pk"], "order": 0})
+		d, _ := s.must(200, "GET", "/flows/instances/default-authentication-flow/diagram/", nil)["diagram"].(string)
+		want := []string{"graph TD", "Policy<br>gate #quot;one#quot;", "Stage (identification)<br>default-authentication-identification",
+			"Stage (password)<br>default-authentication-password", "Stage (user_login)<br>default-authentication-login", "End of the flow"}
+		last := -1
+		for _, w := range want {
+			i := strings.Index(d, w)
+			if i <= last {
+				t.Errorf("%q missing or out of order in:\n%s", w, d)
+				break
+			}
+			last = i
+		}
+		if code, _ := s.call(s.token, "GET", "/flows/instances/no-such-flow/diagram/", nil); code != 404 {
+			t.Errorf("diagram of an unknown flow: %d", code)
+		}
+	})
+}

@@ -117,6 +117,7 @@ func (a *API) registerAll() {
 	a.registerAdmin()
 	a.registerFlows()
 	a.registerPolicies()
+	a.registerFlowDiagram()
 	a.registerInvitations()
 }
 

@@ -857,6 +857,11 @@ type FlowDesignation string
 // FlowPolicyEngineMode defines model for Flow.PolicyEngineMode.
 type FlowPolicyEngineMode string
 
+// FlowDiagram defines model for FlowDiagram.
+type FlowDiagram struct {
+	Diagram string `json:"diagram"`
+}
+
 // FlowRequest defines model for FlowRequest.
 type FlowRequest struct {
 	Authentication    *FlowRequestAuthentication   `json:"authentication,omitempty"`
@@ -2604,6 +2609,11 @@ type ClientInterface interface {
 	// Corresponds with PATCH /flows/instances/{slug}/ (the `FlowsInstancesPartialUpdate` operationId).
 	FlowsInstancesPartialUpdate(ctx context.Context, slug string, body FlowsInstancesPartialUpdateJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// FlowsInstancesDiagramRetrieve The flow as a Mermaid diagram
+	//
+	// Corresponds with GET /flows/instances/{slug}/diagram/ (the `FlowsInstancesDiagramRetrieve` operationId).
+	FlowsInstancesDiagramRetrieve(ctx context.Context, slug string, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// PoliciesAllList List policies of every type
 	//
 	// Corresponds with GET /policies/all/ (the `PoliciesAllList` operationId).
@@ -4320,6 +4330,21 @@ func (c *Client) FlowsInstancesPartialUpdateWithBody(ctx context.Context, slug s
 // Corresponds with PATCH /flows/instances/{slug}/ (the `FlowsInstancesPartialUpdate` operationId).
 func (c *Client) FlowsInstancesPartialUpdate(ctx context.Context, slug string, body FlowsInstancesPartialUpdateJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewFlowsInstancesPartialUpdateRequest(c.Server, slug, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// FlowsInstancesDiagramRetrieve The flow as a Mermaid diagram
+//
+// Corresponds with GET /flows/instances/{slug}/diagram/ (the `FlowsInstancesDiagramRetrieve` operationId).
+func (c *Client) FlowsInstancesDiagramRetrieve(ctx context.Context, slug string, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewFlowsInstancesDiagramRetrieveRequest(c.Server, slug)
 	if err != nil {
 		return nil, err
 	}
@@ -8136,6 +8161,40 @@ func NewFlowsInstancesPartialUpdateRequestWithBody(server string, slug string, c
 	return req, nil
 }
 
+// NewFlowsInstancesDiagramRetrieveRequest constructs an http.Request for the FlowsInstancesDiagramRetrieve method
+func NewFlowsInstancesDiagramRetrieveRequest(server string, slug string) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "slug", slug, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/flows/instances/%s/diagram/", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewPoliciesAllListRequest constructs an http.Request for the PoliciesAllList method
 func NewPoliciesAllListRequest(server string, params *PoliciesAllListParams) (*http.Request, error) {
 	var err error
@@ -10644,6 +10703,13 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with PATCH /flows/instances/{slug}/ (the `FlowsInstancesPartialUpdate` operationId).
 	FlowsInstancesPartialUpdateWithResponse(ctx context.Context, slug string, body FlowsInstancesPartialUpdateJSONRequestBody, reqEditors ...RequestEditorFn) (*FlowsInstancesPartialUpdateResponse, error)
+
+	// FlowsInstancesDiagramRetrieveWithResponse The flow as a Mermaid diagram
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /flows/instances/{slug}/diagram/ (the `FlowsInstancesDiagramRetrieve` operationId).
+	FlowsInstancesDiagramRetrieveWithResponse(ctx context.Context, slug string, reqEditors ...RequestEditorFn) (*FlowsInstancesDiagramRetrieveResponse, error)
 
 	// PoliciesAllListWithResponse List policies of every type
 	//
@@ -15001,6 +15067,75 @@ func (r FlowsInstancesPartialUpdateResponse) ContentType() string {
 	return ""
 }
 
+type FlowsInstancesDiagramRetrieveResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *FlowDiagram
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *ValidationError
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *GenericError
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *GenericError
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *GenericError
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r FlowsInstancesDiagramRetrieveResponse) GetJSON200() *FlowDiagram {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r FlowsInstancesDiagramRetrieveResponse) GetJSON400() *ValidationError {
+	return r.JSON400
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r FlowsInstancesDiagramRetrieveResponse) GetJSON403() *GenericError {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r FlowsInstancesDiagramRetrieveResponse) GetJSON404() *GenericError {
+	return r.JSON404
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r FlowsInstancesDiagramRetrieveResponse) GetJSON500() *GenericError {
+	return r.JSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r FlowsInstancesDiagramRetrieveResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r FlowsInstancesDiagramRetrieveResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r FlowsInstancesDiagramRetrieveResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r FlowsInstancesDiagramRetrieveResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 type PoliciesAllListResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -18425,6 +18560,19 @@ func (c *ClientWithResponses) FlowsInstancesPartialUpdateWithResponse(ctx contex
 		return nil, err
 	}
 	return ParseFlowsInstancesPartialUpdateResponse(rsp)
+}
+
+// FlowsInstancesDiagramRetrieveWithResponse The flow as a Mermaid diagram
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /flows/instances/{slug}/diagram/ (the `FlowsInstancesDiagramRetrieve` operationId).
+func (c *ClientWithResponses) FlowsInstancesDiagramRetrieveWithResponse(ctx context.Context, slug string, reqEditors ...RequestEditorFn) (*FlowsInstancesDiagramRetrieveResponse, error) {
+	rsp, err := c.FlowsInstancesDiagramRetrieve(ctx, slug, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseFlowsInstancesDiagramRetrieveResponse(rsp)
 }
 
 // PoliciesAllListWithResponse List policies of every type
@@ -22141,6 +22289,60 @@ func ParseFlowsInstancesPartialUpdateResponse(rsp *http.Response) (*FlowsInstanc
 	switch {
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
 		var dest Flow
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ValidationError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseFlowsInstancesDiagramRetrieveResponse parses an HTTP response from a FlowsInstancesDiagramRetrieveWithResponse call
+func ParseFlowsInstancesDiagramRetrieveResponse(rsp *http.Response) (*FlowsInstancesDiagramRetrieveResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &FlowsInstancesDiagramRetrieveResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest FlowDiagram
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
