@@ -34,6 +34,23 @@ func browser(t *testing.T) context.Context {
 	return ctx
 }
 
+// browserServer starts the binary on a fresh SQLite data dir with the
+// bootstrap password and token and extra settings, and returns its base URL
+// and an API client for setting things up.
+func browserServer(t *testing.T, extra map[string]string) (string, *apiServer) {
+	t.Helper()
+	env := baseEnv(t.TempDir())
+	env["GATEHOUSE_BOOTSTRAP_PASSWORD"] = bootstrapPassword
+	env["GATEHOUSE_BOOTSTRAP_TOKEN"] = bootstrapToken
+	for k, v := range extra {
+		env[k] = v
+	}
+	p := start(t, env, "server")
+	p.waitReady(30 * time.Second)
+	base := p.url("http")
+	return base, &apiServer{t: t, base: base + "/api/v3", token: bootstrapToken}
+}
+
 // screenshot saves a PNG for people to look at (GATEHOUSE_SCREENSHOTS=dir).
 func screenshot(t *testing.T, ctx context.Context, name string) {
 	dir := os.Getenv("GATEHOUSE_SCREENSHOTS")
@@ -54,12 +71,7 @@ func screenshot(t *testing.T, ctx context.Context, name string) {
 // them to the authentication flow, they type their username and password,
 // and land back on the page, signed in; signing out ends the session.
 func TestBrowserLogin(t *testing.T) {
-	dataDir := t.TempDir()
-	env := baseEnv(dataDir)
-	env["GATEHOUSE_BOOTSTRAP_PASSWORD"] = bootstrapPassword
-	p := start(t, env, "server")
-	p.waitReady(30 * time.Second)
-	base := p.url("http")
+	base, _ := browserServer(t, nil)
 	ctx := browser(t)
 
 	err := chromedp.Do(ctx,
@@ -123,14 +135,7 @@ func TestBrowserLogin(t *testing.T) {
 // login stage the page asks, and Yes gives a persistent session cookie. Then
 // an authorization flow's consent page.
 func TestBrowserRememberMeAndConsent(t *testing.T) {
-	dataDir := t.TempDir()
-	env := baseEnv(dataDir)
-	env["GATEHOUSE_BOOTSTRAP_PASSWORD"] = bootstrapPassword
-	env["GATEHOUSE_BOOTSTRAP_TOKEN"] = bootstrapToken
-	p := start(t, env, "server")
-	p.waitReady(30 * time.Second)
-	base := p.url("http")
-	s := &apiServer{t: t, base: base + "/api/v3", token: bootstrapToken}
+	base, s := browserServer(t, nil)
 	stages := results(s.must(200, "GET", "/stages/all/?search=default-authentication-login", nil))
 	if len(stages) != 1 {
 		t.Fatalf("the default login stage: %v", stages)
@@ -209,15 +214,8 @@ func TestBrowserRememberMeAndConsent(t *testing.T) {
 // signed in.
 func TestBrowserRecovery(t *testing.T) {
 	smtpd := mailtest.Start(t)
-	dataDir := t.TempDir()
-	env := baseEnv(dataDir)
-	env["GATEHOUSE_BOOTSTRAP_TOKEN"] = bootstrapToken
-	env["GATEHOUSE_EMAIL__HOST"], env["GATEHOUSE_EMAIL__PORT"] = "127.0.0.1", smtpd.Port()
-	env["GATEHOUSE_EMAIL__FROM"] = "id@example.com"
-	p := start(t, env, "server")
-	p.waitReady(30 * time.Second)
-	base := p.url("http")
-	s := &apiServer{t: t, base: base + "/api/v3", token: bootstrapToken}
+	base, s := browserServer(t, map[string]string{"GATEHOUSE_EMAIL__HOST": "127.0.0.1", "GATEHOUSE_EMAIL__PORT": smtpd.Port(),
+		"GATEHOUSE_EMAIL__FROM": "id@example.com"})
 	u := s.must(201, "POST", "/core/users/", map[string]any{"username": "heidi", "name": "Heidi", "email": "heidi@example.com"})
 	s.must(204, "POST", fmt.Sprintf("/core/users/%v/set_password/", u["pk"]), map[string]any{"password": "old-password-1"})
 
@@ -264,13 +262,7 @@ func TestBrowserRecovery(t *testing.T) {
 
 // The prompt's dropdown, radio buttons and date inputs in the browser.
 func TestBrowserPromptFieldTypes(t *testing.T) {
-	dataDir := t.TempDir()
-	env := baseEnv(dataDir)
-	env["GATEHOUSE_BOOTSTRAP_TOKEN"] = bootstrapToken
-	p := start(t, env, "server")
-	p.waitReady(30 * time.Second)
-	base := p.url("http")
-	s := &apiServer{t: t, base: base + "/api/v3", token: bootstrapToken}
+	base, s := browserServer(t, nil)
 	f := s.must(201, "POST", "/flows/instances/", map[string]any{"name": "Sign up", "slug": "signup", "title": "Create your account", "designation": "enrollment"})
 	prompt := s.must(201, "POST", "/stages/prompt/", map[string]any{"name": "typed", "settings": map[string]any{"fields": []any{
 		map[string]any{"field_key": "username", "label": "Username", "type": "username", "required": true, "order": 0},
