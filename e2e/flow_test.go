@@ -724,6 +724,28 @@ func TestFlowRecoveryByEmail(t *testing.T) {
 		if n := smtpd.Count(); n != sent {
 			t.Errorf("%d messages, want %d (none for the unknown user)", n, sent)
 		}
+
+		// With recovery_max_attempts 1, a second unused link within the
+		// window is not sent; the page is the same.
+		es := results(s.must(200, "GET", "/stages/all/?search=default-recovery-email", nil))
+		if len(es) != 1 {
+			t.Fatalf("the recovery email stage: %v", es)
+		}
+		s.must(200, "PATCH", "/stages/email/"+es[0]["pk"].(string)+"/", map[string]any{"settings": map[string]any{
+			"subject": "Password reset", "recovery_max_attempts": 1, "recovery_cache_timeout": "minutes=5"}})
+		for range 2 {
+			c := newFlowClient(t, s)
+			c.exec("GET", flow, nil)
+			if ch := c.exec("POST", flow, map[string]any{"component": "ak-stage-identification", "uid_field": "grace"}); component(ch) != "ak-stage-email" {
+				t.Fatalf("asking again: %v", ch)
+			}
+		}
+		smtpd.Wait(t, sent, 10*time.Second)
+		sent++
+		// Mail is sent before the flow answers, so any second message is here by now.
+		if n := smtpd.Count(); n != sent {
+			t.Errorf("%d messages after two more requests with a limit of one, want %d", n, sent)
+		}
 	})
 }
 

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	netmail "net/mail"
 	"net/url"
+	"strings"
 	"time"
 
 	"github.com/gatehouse-idp/gatehouse/internal/core"
@@ -37,6 +38,10 @@ type Settings struct {
 	Subject               string `json:"subject"`
 	Template              string `json:"template"`
 	ActivateUserOnSuccess bool   `json:"activate_user_on_success"`
+	// At most RecoveryMaxAttempts unused links per user within
+	// RecoveryCacheTimeout: nobody can flood an address with mail.
+	RecoveryMaxAttempts  int    `json:"recovery_max_attempts"`
+	RecoveryCacheTimeout string `json:"recovery_cache_timeout"`
 }
 
 // Challenge is ak-stage-email ("check your inbox").
@@ -48,6 +53,7 @@ type Challenge struct {
 type Stage struct {
 	s      Settings
 	expiry time.Duration
+	window time.Duration
 }
 
 var _ flow.Stage = (*Stage)(nil)
@@ -57,7 +63,8 @@ const resendAfter = 30 * time.Second
 
 // New builds the stage.
 func New(attrs store.Attributes) (flow.Stage, error) {
-	s := Settings{UseGlobalSettings: true, TokenExpiry: "minutes=30", Subject: "Gatehouse", Template: "email/password_reset.html"}
+	s := Settings{UseGlobalSettings: true, TokenExpiry: "minutes=30", Subject: "Gatehouse", Template: "email/password_reset.html",
+		RecoveryMaxAttempts: 5, RecoveryCacheTimeout: "minutes=5"}
 	if err := stage.Decode(attrs, &s); err != nil {
 		return nil, err
 	}
@@ -68,7 +75,11 @@ func New(attrs store.Attributes) (flow.Stage, error) {
 	if s.Template != "email/password_reset.html" && s.Template != "email/account_confirmation.html" {
 		return nil, fmt.Errorf("email: template must be email/password_reset.html or email/account_confirmation.html")
 	}
-	return &Stage{s: s, expiry: d}, nil
+	w, err := userlogin.ParseDuration(s.RecoveryCacheTimeout)
+	if err != nil || w <= 0 || s.RecoveryMaxAttempts < 1 {
+		return nil, fmt.Errorf("email: recovery_max_attempts must be at least 1 and recovery_cache_timeout a duration such as minutes=5")
+	}
+	return &Stage{s: s, expiry: d, window: w}, nil
 }
 
 func challenge() flow.Step {
@@ -131,13 +142,19 @@ func (st *Stage) send(ctx context.Context, r *flow.Run) error {
 	if r.Executor.Mail == nil {
 		return fmt.Errorf("email stage %q: no mail sender configured (email.*)", r.Stage.Name)
 	}
+	if n, err := st.recentLinks(ctx, r, u.PK); err != nil {
+		return err
+	} else if n >= st.s.RecoveryMaxAttempts {
+		r.Log.Warn("email stage: too many links asked for, nothing sent", "flow", r.Flow.Slug, "user", u.PK, "links", n)
+		return nil
+	}
 	key := core.NewTokenKey()
 	plan, err := json.Marshal(r.Plan)
 	if err != nil {
 		return err
 	}
 	expires := r.Now().Add(st.expiry)
-	tok := &store.Token{Identifier: fmt.Sprintf("ak-email-stage-%s-%d-%s", r.Stage.Name, u.PK, key[:8]),
+	tok := &store.Token{Identifier: fmt.Sprintf("%s%s-%d-%s", linkPrefix, r.Stage.Name, u.PK, key[:8]),
 		KeyHash: core.HashTokenKey(key), Intent: store.IntentVerification, UserPK: u.PK,
 		Description: "Email link of flow " + r.Flow.Slug, Expiring: true, Expires: &expires, FlowPlan: string(plan)}
 	if err := r.Store().CreateToken(ctx, tok); err != nil {
@@ -156,6 +173,24 @@ func (st *Stage) send(ctx context.Context, r *flow.Run) error {
 	r.Executor.Events.Record(ctx, r.Request, "email_sent", u, map[string]any{
 		"to": u.Email, "subject": st.s.Subject, "template": st.s.Template})
 	return nil
+}
+
+// linkPrefix starts the identifier of every email-link token.
+const linkPrefix = "ak-email-stage-"
+
+// recentLinks counts the user's unused email links made within the window.
+func (st *Stage) recentLinks(ctx context.Context, r *flow.Run, userPK int64) (int, error) {
+	toks, err := r.Store().ListTokens(ctx, userPK)
+	if err != nil {
+		return 0, err
+	}
+	since, n := r.Now().Add(-st.window), 0
+	for _, t := range toks {
+		if t.Intent == store.IntentVerification && strings.HasPrefix(t.Identifier, linkPrefix) && t.Created.After(since) {
+			n++
+		}
+	}
+	return n, nil
 }
 
 func (st *Stage) text(u *store.User, link string) string {
