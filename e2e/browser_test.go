@@ -216,6 +216,7 @@ func TestBrowserRecovery(t *testing.T) {
 	smtpd := mailtest.Start(t)
 	base, s := browserServer(t, map[string]string{"GATEHOUSE_EMAIL__HOST": "127.0.0.1", "GATEHOUSE_EMAIL__PORT": smtpd.Port(),
 		"GATEHOUSE_EMAIL__FROM": "id@example.com"})
+	s.setDefaultBrandDomain("127.0.0.1")
 	u := s.must(201, "POST", "/core/users/", map[string]any{"username": "heidi", "name": "Heidi", "email": "heidi@example.com"})
 	s.must(204, "POST", fmt.Sprintf("/core/users/%v/set_password/", u["pk"]), map[string]any{"password": "old-password-1"})
 

@@ -78,6 +78,19 @@ func (c *flowClient) me() (int, map[string]any) {
 
 func component(ch map[string]any) string { s, _ := ch["component"].(string); return s }
 
+// setDefaultBrandDomain points the default brand at domain (email links are
+// only built for hosts that are a brand's domain).
+func (s *apiServer) setDefaultBrandDomain(domain string) {
+	s.t.Helper()
+	for _, b := range results(s.must(200, "GET", "/core/brands/", nil)) {
+		if b["default"] == true {
+			s.must(200, "PATCH", "/core/brands/"+b["brand_uuid"].(string)+"/", map[string]any{"domain": domain})
+			return
+		}
+	}
+	s.t.Fatal("no default brand")
+}
+
 // Logging in through the executor API with a cookie jar: identification,
 // password, login, redirect to ?next=, then the session works for the API;
 // logging out through the invalidation flow ends it.
@@ -671,6 +684,47 @@ func TestFlowRecoveryByEmail(t *testing.T) {
 		u := s.must(201, "POST", "/core/users/", map[string]any{"username": "grace", "name": "Grace", "email": "grace@example.com"})
 		s.must(204, "POST", fmt.Sprintf("/core/users/%v/set_password/", u["pk"]), map[string]any{"password": "old-password-1"})
 		const flow = "default-recovery-flow"
+
+		// Until a brand's domain names the host, no link is mailed (for
+		// anyone: known and unknown users get the same error).
+		for _, who := range []string{"grace", "nobody"} {
+			c := newFlowClient(t, s)
+			c.exec("GET", flow, nil)
+			if ch := c.exec("POST", flow, map[string]any{"component": "ak-stage-identification", "uid_field": who}); component(ch) != "ak-stage-flow-error" {
+				t.Errorf("%s, host not a brand's domain: %v", who, ch)
+			}
+		}
+		s.setDefaultBrandDomain("127.0.0.1")
+		// A Host header the client made up is not trusted for the link: the
+		// whole exchange claims Host evil.example (redirects not followed).
+		spoof := newFlowClient(t, s)
+		spoof.http.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+		evil := func(method string, body map[string]any) map[string]any {
+			var rd io.Reader
+			if body != nil {
+				b, _ := json.Marshal(body)
+				rd = bytes.NewReader(b)
+			}
+			req, _ := http.NewRequest(method, s.base+"/flows/executor/"+flow+"/?query="+url.QueryEscape("next=/if/user/"), rd)
+			req.Header.Set("Content-Type", "application/json")
+			req.Host = "evil.example"
+			resp, err := spoof.http.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			var ch map[string]any
+			_ = json.NewDecoder(resp.Body).Decode(&ch)
+			return ch
+		}
+		evil("GET", nil)
+		evil("POST", map[string]any{"component": "ak-stage-identification", "uid_field": "grace"}) // 302 to the next stage
+		if ch := evil("GET", nil); component(ch) != "ak-stage-flow-error" {
+			t.Errorf("a spoofed Host: %v", ch)
+		}
+		if n := smtpd.Count(); n != sent {
+			t.Fatalf("%d messages sent before the brand's domain was set or for a spoofed host", n-sent)
+		}
 
 		nobody := newFlowClient(t, s)
 		nobody.exec("GET", flow, nil)

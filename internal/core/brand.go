@@ -11,15 +11,32 @@ import (
 // brand whose domain the host ends with (case-insensitive; the longest such
 // domain when several match), else the default brand, else nil.
 func MatchBrand(brands []*store.Brand, host string) *store.Brand {
+	if b := brandByDomain(brands, host); b != nil {
+		return b
+	}
+	for _, b := range brands {
+		if b.Default {
+			return b
+		}
+	}
+	return nil
+}
+
+// HostOfBrand reports whether host is a brand's domain (or under one): a
+// host an administrator configured, so links the server mails out may point
+// at it. The Host header alone is the client's word (password-reset
+// poisoning sends victims links to an attacker's host).
+func HostOfBrand(brands []*store.Brand, host string) bool {
+	return brandByDomain(brands, host) != nil
+}
+
+func brandByDomain(brands []*store.Brand, host string) *store.Brand {
 	if h, _, err := net.SplitHostPort(host); err == nil {
 		host = h
 	}
 	host = strings.ToLower(strings.TrimSuffix(host, "."))
-	var best, def *store.Brand
+	var best *store.Brand
 	for _, b := range brands {
-		if b.Default {
-			def = b
-		}
 		d := strings.ToLower(b.Domain)
 		if d == "" || !strings.HasSuffix(host, d) {
 			continue
@@ -32,8 +49,5 @@ func MatchBrand(brands []*store.Brand, host string) *store.Brand {
 			best = b
 		}
 	}
-	if best != nil {
-		return best
-	}
-	return def
+	return best
 }

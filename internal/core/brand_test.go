@@ -23,3 +23,15 @@ func TestMatchBrand(t *testing.T) {
 		t.Errorf("no default: got %v", got)
 	}
 }
+
+func TestHostOfBrand(t *testing.T) {
+	brands := []*store.Brand{{Domain: "gatehouse-default", Default: true}, {Domain: "example.com"}}
+	for host, want := range map[string]bool{
+		"example.com": true, "sso.example.com:9443": true, "evil.test": false, "badexample.com": false,
+		"localhost:9000": false, "": false,
+	} {
+		if got := HostOfBrand(brands, host); got != want {
+			t.Errorf("HostOfBrand(%q) = %v, want %v", host, got, want)
+		}
+	}
+}

@@ -131,6 +131,18 @@ func (st *Stage) Submit(ctx context.Context, r *flow.Run, _ flow.Response) (flow
 // and the page looks the same, so it does not reveal who has an account.
 func (st *Stage) send(ctx context.Context, r *flow.Run) error {
 	r.State()["sent"] = float64(r.Now().Unix())
+	// The link points at the host the request came to only when that host
+	// is a brand's domain: the Host header is the client's to choose. This
+	// is checked before the user is, so a misconfiguration answers known and
+	// unknown users alike.
+	brands, err := r.Store().ListBrands(ctx)
+	if err != nil {
+		return err
+	}
+	if !core.HostOfBrand(brands, r.Request.Host) {
+		return fmt.Errorf("email stage %q: host %q is not a brand's domain; set the brand's domain to the address users reach Gatehouse at, so email links can point there",
+			r.Stage.Name, r.Request.Host)
+	}
 	u, err := r.PendingUser(ctx)
 	if err != nil {
 		return err
