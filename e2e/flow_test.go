@@ -751,6 +751,10 @@ func TestFlowRecoveryByEmail(t *testing.T) {
 			t.Errorf("link in %q", m.Body)
 		}
 
+		// The token opened at another flow is ignored and not used up.
+		if ch := newFlowClient(t, s).execQ("GET", "default-authentication-flow", "flow_token="+key, nil); component(ch) != "ak-stage-identification" {
+			t.Errorf("the link at another flow: %v", ch)
+		}
 		b := newFlowClient(t, s) // another browser
 		ch := b.execQ("GET", flow, "flow_token="+key, nil)
 		if component(ch) != "ak-stage-prompt" {

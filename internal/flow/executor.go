@@ -168,12 +168,12 @@ func (e *Executor) restore(run *Run) *Plan {
 		run.Log.Info("flow token not usable", "flow", run.Flow.Slug, "found", err == nil)
 		return nil
 	}
-	if err := e.Store.DeleteToken(ctx, tok.UUID); err != nil {
-		return nil // used concurrently
-	}
 	var p Plan
 	if json.Unmarshal([]byte(tok.FlowPlan), &p) != nil || p.FlowUUID != run.Flow.UUID {
-		return nil
+		return nil // a link for another flow does not use the token up
+	}
+	if err := e.Store.DeleteToken(ctx, tok.UUID); err != nil {
+		return nil // used concurrently
 	}
 	p.Context.IsRestored = true
 	return &p
