@@ -555,6 +555,20 @@ func TestApplicationCheckAccess(t *testing.T) {
 		if r := check(bob); r["passing"] != false {
 			t.Errorf("mode all: bob (a VIP, not in the group) = %v", r)
 		}
+		// A policy that fails while checking access is a configuration_error,
+		// as in flows.
+		broken := s.must(201, "POST", "/policies/expression/", map[string]any{"name": "broken-app-policy",
+			"settings": map[string]any{"expression": "return request.user.attributes[\"missing\"]"}})
+		s.must(201, "POST", "/core/applications/", map[string]any{"name": "Broken", "slug": "broken"})
+		brokenApp := s.must(200, "GET", "/core/applications/broken/", nil)
+		s.must(201, "POST", "/policies/bindings/", map[string]any{"target": brokenApp["pk"], "policy": broken["pk"], "order": 0})
+		if r := s.must(200, "GET", fmt.Sprintf("/core/applications/broken/check_access/?for_user=%v", alice["pk"]), nil); r["passing"] != false {
+			t.Errorf("a failing policy: %v", r)
+		}
+		errs := results(s.must(200, "GET", "/events/events/?action=configuration_error", nil))
+		if len(errs) == 0 || errs[0]["context"].(map[string]any)["policy"].(map[string]any)["name"] != "broken-app-policy" {
+			t.Errorf("configuration_error events: %v", errs)
+		}
 	})
 }
 

@@ -22,6 +22,8 @@ import (
 
 	"github.com/gatehouse-idp/gatehouse/internal/crypto"
 	"github.com/gatehouse-idp/gatehouse/internal/event"
+	"github.com/gatehouse-idp/gatehouse/internal/policy"
+	policyall "github.com/gatehouse-idp/gatehouse/internal/policy/all"
 	"github.com/gatehouse-idp/gatehouse/internal/store"
 )
 
@@ -48,6 +50,9 @@ type API struct {
 	keySealer   *crypto.Sealer
 	huma        huma.API
 	router      chi.Router
+	// policies evaluates application bindings (check_access); built with
+	// the store.
+	policies *policy.Engine
 }
 
 // New builds the API and its OpenAPI document.
@@ -69,7 +74,7 @@ func New(d Deps) (*API, error) {
 	a := &API{Deps: d, tokenSealer: ts, keySealer: ks}
 	a.events = &event.Recorder{Log: d.Log, Now: d.Now, Retention: a.EventRetention}
 	if d.Store != nil {
-		a.events.Store = d.Store
+		a.SetStore(d.Store)
 	}
 	r := chi.NewRouter()
 	r.Use(a.authenticate)
@@ -96,7 +101,10 @@ func New(d Deps) (*API, error) {
 }
 
 // SetStore supplies the store once it is connected.
-func (a *API) SetStore(st store.Store) { a.Store, a.events.Store = st, st }
+func (a *API) SetStore(st store.Store) {
+	a.Store, a.events.Store = st, st
+	a.policies = policyall.Engine(st, a.Log, a.events)
+}
 
 // Handler serves requests below Prefix (the caller strips it).
 func (a *API) Handler() http.Handler { return a.router }

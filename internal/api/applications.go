@@ -11,7 +11,6 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/gatehouse-idp/gatehouse/internal/policy"
-	policyall "github.com/gatehouse-idp/gatehouse/internal/policy/all"
 	"github.com/gatehouse-idp/gatehouse/internal/store"
 )
 
@@ -369,9 +368,7 @@ func (a *API) checkAccess(ctx context.Context, in *checkAccessInput) (*checkAcce
 		out.Body.Messages = append(out.Body.Messages, "User is inactive.")
 		return out, nil
 	}
-	engine := &policy.Engine{Store: a.Store, Log: a.Log,
-		Registry: policyall.Registry(policyall.Deps{Store: a.Store, Log: a.Log})}
-	res, err := engine.Evaluate(ctx, app.UUID, app.PolicyEngineMode, policy.Request{User: u, Obj: app})
+	res, err := a.policies.Evaluate(ctx, app.UUID, app.PolicyEngineMode, policy.Request{User: u, Obj: app})
 	if err != nil {
 		return nil, a.storeError(err)
 	}

@@ -17,7 +17,6 @@ import (
 	"github.com/gatehouse-idp/gatehouse/internal/event"
 	"github.com/gatehouse-idp/gatehouse/internal/flow"
 	"github.com/gatehouse-idp/gatehouse/internal/password"
-	"github.com/gatehouse-idp/gatehouse/internal/policy"
 	policyall "github.com/gatehouse-idp/gatehouse/internal/policy/all"
 	"github.com/gatehouse-idp/gatehouse/internal/session"
 	stageall "github.com/gatehouse-idp/gatehouse/internal/stage/all"
@@ -52,7 +51,7 @@ func BenchmarkLogin(b *testing.B) {
 	log := slog.New(slog.DiscardHandler)
 	events := &event.Recorder{Store: st, Log: log}
 	e := &flow.Executor{Store: st, Stages: stageall.Registry(), Log: log, Sessions: &session.Manager{Store: st}, Events: events,
-		Policies: &policy.Engine{Store: st, Log: log, Registry: policyall.Registry(policyall.Deps{Store: st, Log: log})}}
+		Policies: policyall.Engine(st, log, events)}
 	r := chi.NewRouter()
 	r.Handle("/api/v3/flows/executor/{slug}/", e)
 	srv := httptest.NewServer(r)

@@ -37,7 +37,6 @@ import (
 	"github.com/gatehouse-idp/gatehouse/internal/event"
 	"github.com/gatehouse-idp/gatehouse/internal/flow"
 	"github.com/gatehouse-idp/gatehouse/internal/mail"
-	"github.com/gatehouse-idp/gatehouse/internal/policy"
 	policyall "github.com/gatehouse-idp/gatehouse/internal/policy/all"
 	"github.com/gatehouse-idp/gatehouse/internal/session"
 	stageall "github.com/gatehouse-idp/gatehouse/internal/stage/all"
@@ -301,15 +300,7 @@ func (p *Process) start(ctx context.Context, background *sync.WaitGroup) error {
 		p.executor.Sessions = &session.Manager{Store: st}
 		events := &event.Recorder{Store: st, Log: p.Log, Retention: p.api.EventRetention}
 		p.executor.Events = events
-		p.executor.Policies = &policy.Engine{Store: st, Log: p.Log.With("component", "policy"),
-			Registry: policyall.Registry(policyall.Deps{Store: st, Log: p.Log.With("component", "expression")}),
-			// A policy that fails (a broken expression, a timeout) is an
-			// admin's problem: authentik records it as configuration_error.
-			OnError: func(ctx context.Context, pol *store.Policy, err error) {
-				events.Write(ctx, event.Event{Action: "configuration_error", App: "gatehouse.policies",
-					Context: map[string]any{"message": err.Error(),
-						"policy": map[string]any{"pk": pol.UUID.String(), "name": pol.Name, "type": pol.Type}}})
-			}}
+		p.executor.Policies = policyall.Engine(st, p.Log, events)
 	}
 	p.web.SetStarted(true)
 	p.Log.Info("ready", "mode", string(p.Mode), "store", st.Dialect(), "startup_ms", time.Since(began).Milliseconds())

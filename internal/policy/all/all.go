@@ -3,8 +3,11 @@
 package all
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
+
+	"github.com/gatehouse-idp/gatehouse/internal/event"
 
 	"github.com/gatehouse-idp/gatehouse/internal/policy"
 	"github.com/gatehouse-idp/gatehouse/internal/policy/dummy"
@@ -79,4 +82,18 @@ func validateDummy(s store.Attributes) error {
 		return fmt.Errorf("wait_min and wait_max are seconds, 0 <= wait_min <= wait_max <= 3600")
 	}
 	return nil
+}
+
+// Engine is the policy engine over every built-in type, as the flow
+// executor and the API's check_access share it. A policy that fails at run
+// time (a broken expression, a timeout) is an administrator's problem: it is
+// recorded as a configuration_error event, as authentik does.
+func Engine(st store.Store, log *slog.Logger, events *event.Recorder) *policy.Engine {
+	return &policy.Engine{Store: st, Log: log.With("component", "policy"),
+		Registry: Registry(Deps{Store: st, Log: log.With("component", "expression")}),
+		OnError: func(ctx context.Context, p *store.Policy, err error) {
+			events.Write(ctx, event.Event{Action: "configuration_error", App: "gatehouse.policies",
+				Context: map[string]any{"message": err.Error(),
+					"policy": map[string]any{"pk": p.UUID.String(), "name": p.Name, "type": p.Type}}})
+		}}
 }
