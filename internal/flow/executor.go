@@ -165,7 +165,9 @@ func (e *Executor) restore(run *Run) *Plan {
 	ctx := run.Request.Context()
 	tok, err := e.Store.TokenByKeyHash(ctx, core.HashTokenKey(key))
 	if err != nil || tok.Intent != store.IntentVerification || tok.FlowPlan == "" || tok.Expired(e.now()) {
-		run.Log.Info("flow token not usable", "flow", run.Flow.Slug, "found", err == nil)
+		// Debug: the HTML UI keeps ?flow_token= in its address after the
+		// link was used, so every later step of that flow lands here.
+		run.Log.Debug("flow token not usable", "flow", run.Flow.Slug, "found", err == nil)
 		return nil
 	}
 	var p Plan
