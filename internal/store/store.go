@@ -65,6 +65,9 @@ type Store interface {
 	Reputation
 	Invitations
 	Consents
+	PropertyMappings
+	OAuth2Providers
+	OAuth2Grants
 
 	// InTx runs fn in one transaction: every call fn makes on tx commits
 	// together, or none does when fn returns an error or panics.

@@ -52,6 +52,8 @@ func Run(t *testing.T, open Opener) {
 		{"Reputation", testReputation},
 		{"Invitations", testInvitations},
 		{"Consents", testConsents},
+		{"PropertyMappings", testPropertyMappings},
+		{"OAuth2", testOAuth2},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
