@@ -2,9 +2,6 @@ package api
 
 import (
 	"context"
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
 	"net/http"
 	"net/mail"
@@ -144,11 +141,7 @@ func (a *API) registerUsers() {
 }
 
 // uid is authentik's stable, non-reversible user id: an HMAC of the pk.
-func (a *API) uid(pk int64) string {
-	m := hmac.New(sha256.New, []byte(a.SecretKey))
-	fmt.Fprintf(m, "gatehouse/user-uid/%d", pk)
-	return hex.EncodeToString(m.Sum(nil))
-}
+func (a *API) uid(pk int64) string { return core.UserUID(a.SecretKey, pk) }
 
 // avatar is an initials SVG as a data URI (no third-party request, unlike gravatar).
 func avatar(u *store.User) string {

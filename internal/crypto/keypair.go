@@ -408,6 +408,10 @@ func parseCertificateChain(data []byte) (*x509.Certificate, error) {
 	return leaf, nil
 }
 
+// ParseSigner parses a keypair's private key (PEM, as NormalizeKeyPEM
+// stores it) for signing.
+func ParseSigner(keyPEM []byte) (crypto.Signer, error) { return parsePrivateKeyPEM(keyPEM) }
+
 // parsePrivateKeyPEM parses one unencrypted RSA, ECDSA or Ed25519 private key.
 func parsePrivateKeyPEM(data []byte) (crypto.Signer, error) {
 	bad := func(format string, a ...any) (crypto.Signer, error) {

@@ -190,7 +190,7 @@ func (v *userValue) CompareSameType(op syntax.Token, y starlark.Value, _ int) (b
 	return false, fmt.Errorf("%s %s %s not implemented", v.Type(), op, y.Type())
 }
 
-var userAttrs = []string{"attributes", "email", "groups", "has_usable_password", "is_active", "is_anonymous",
+var userAttrs = []string{"ak_groups", "attributes", "email", "groups", "has_usable_password", "is_active", "is_anonymous",
 	"is_authenticated", "is_superuser", "name", "path", "pk", "type", "username", "uuid"}
 
 func (v *userValue) AttrNames() []string { return userAttrs }
@@ -262,6 +262,54 @@ func (v *userValue) Attr(name string) (starlark.Value, error) {
 			}
 		}
 		return v.groups, nil
+	case "ak_groups":
+		return &groupSetValue{names: u.Groups}, nil
+	}
+	return nil, nil
+}
+
+// groupSetValue is user.ak_groups, Django's related manager as authentik
+// expressions use it: `[g.name for g in request.user.ak_groups.all()]`.
+type groupSetValue struct{ names []string }
+
+func (v *groupSetValue) String() string        { return "<ak_groups>" }
+func (v *groupSetValue) Type() string          { return "GroupSet" }
+func (v *groupSetValue) Truth() starlark.Bool  { return len(v.names) > 0 }
+func (v *groupSetValue) Hash() (uint32, error) { return 0, fmt.Errorf("unhashable: GroupSet") }
+func (v *groupSetValue) Freeze()               {}
+func (v *groupSetValue) AttrNames() []string   { return []string{"all", "count"} }
+
+func (v *groupSetValue) Attr(name string) (starlark.Value, error) {
+	switch name {
+	case "all":
+		return starlark.NewBuiltin("all", func(*starlark.Thread, *starlark.Builtin, starlark.Tuple, []starlark.Tuple) (starlark.Value, error) {
+			elems := make([]starlark.Value, len(v.names))
+			for i, n := range v.names {
+				elems[i] = groupValue(n)
+			}
+			return starlark.NewList(elems), nil
+		}), nil
+	case "count":
+		return starlark.NewBuiltin("count", func(*starlark.Thread, *starlark.Builtin, starlark.Tuple, []starlark.Tuple) (starlark.Value, error) {
+			return starlark.MakeInt(len(v.names)), nil
+		}), nil
+	}
+	return nil, nil
+}
+
+// groupValue is one group of ak_groups.all(): its name.
+type groupValue string
+
+func (g groupValue) String() string        { return "<Group " + string(g) + ">" }
+func (g groupValue) Type() string          { return "Group" }
+func (g groupValue) Truth() starlark.Bool  { return true }
+func (g groupValue) Hash() (uint32, error) { return starlark.String(g).Hash() }
+func (g groupValue) Freeze()               {}
+func (g groupValue) AttrNames() []string   { return []string{"name"} }
+
+func (g groupValue) Attr(name string) (starlark.Value, error) {
+	if name == "name" {
+		return starlark.String(g), nil
 	}
 	return nil, nil
 }

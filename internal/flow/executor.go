@@ -38,8 +38,10 @@ type Executor struct {
 	Events   Events
 	// Mail sends the email stage's messages; nil when no mail is configured.
 	Mail Mailer
-	Log  *slog.Logger
-	Now  func() time.Time
+	// Builtins are stages code appends to a plan (Executor.Start), by name.
+	Builtins map[string]Stage
+	Log      *slog.Logger
+	Now      func() time.Time
 }
 
 // Mailer sends one message (mail.Sender).
@@ -54,10 +56,10 @@ func (e *Executor) now() time.Time {
 	return time.Now().UTC()
 }
 
-// errDenied carries an access-denied message out of planning.
-type errDenied struct{ msg string }
+// DeniedError carries an access-denied message out of planning.
+type DeniedError struct{ Message string }
 
-func (e errDenied) Error() string { return e.msg }
+func (e DeniedError) Error() string { return e.Message }
 
 // Outcome is what one executor request produced, for a front-end (the JSON
 // executor API or the HTML flow UI) to render.
@@ -129,9 +131,12 @@ func (e *Executor) Execute(w http.ResponseWriter, r *http.Request, slug string, 
 			return Outcome{Again: true}
 		}
 		p, err := e.plan(ctx, run)
-		var denied errDenied
+		if err == nil && len(p.Stages) == 0 {
+			err = DeniedError{"Flow has no stages to run."}
+		}
+		var denied DeniedError
 		if errors.As(err, &denied) {
-			return e.respond(run, &AccessDeniedChallenge{Base: Base{Component: "ak-stage-access-denied"}, ErrorMessage: denied.msg})
+			return e.respond(run, &AccessDeniedChallenge{Base: Base{Component: "ak-stage-access-denied"}, ErrorMessage: denied.Message})
 		} else if err != nil {
 			return e.fail(r, flow, err)
 		}
@@ -143,6 +148,56 @@ func (e *Executor) Execute(w http.ResponseWriter, r *http.Request, slug string, 
 		return e.post(run, resp)
 	}
 	return e.advance(run)
+}
+
+// Start plans flow f for the request's session (starting one if needed),
+// lets seed fill the plan context, appends the builtin stage (when not
+// empty) and stores the plan: the flow UI or the executor API then runs it.
+// This is how a provider hands a user to its authorization flow and gets
+// the result back in its fulfillment stage (authentik's planner.plan with
+// an appended stage). Planning denials are DeniedError.
+func (e *Executor) Start(w http.ResponseWriter, r *http.Request, f *store.Flow, seed func(*Context), builtin string) error {
+	ctx := r.Context()
+	sess, err := e.Sessions.Load(ctx, r)
+	if err != nil {
+		return err
+	}
+	if sess == nil {
+		if sess, err = e.Sessions.Start(ctx, w, r); err != nil {
+			return err
+		}
+	}
+	run := &Run{Executor: e, Request: r, Writer: w, Session: sess, Flow: f, Log: e.logger()}
+	if sess.UserPK != nil {
+		if u, err := e.Store.UserByPK(ctx, *sess.UserPK); err == nil && u.IsActive {
+			run.User = u
+		}
+	}
+	if seed != nil {
+		// The seed goes in first, so that flow policies see it too.
+		run.Plan = &Plan{FlowUUID: f.UUID, FlowSlug: f.Slug}
+		seed(&run.Plan.Context)
+	}
+	seeded := Context{}
+	if run.Plan != nil {
+		seeded = run.Plan.Context
+	}
+	p, err := e.planSeeded(ctx, run, seeded)
+	if err != nil {
+		return err
+	}
+	if builtin != "" {
+		if _, ok := e.Builtins[builtin]; !ok {
+			return fmt.Errorf("no builtin stage %q", builtin)
+		}
+		p.Stages = append(p.Stages, PlannedStage{Builtin: builtin})
+	}
+	if len(p.Stages) == 0 {
+		return DeniedError{"Flow has no stages to run."}
+	}
+	run.Plan = p
+	e.savePlan(run)
+	return nil
 }
 
 // FlowTokenParam is the query parameter of an email link: the key of a
@@ -190,31 +245,36 @@ func (e *Executor) logger() *slog.Logger {
 
 // plan builds a plan for run.Flow (authentik's FlowPlanner).
 func (e *Executor) plan(ctx context.Context, run *Run) (*Plan, error) {
+	return e.planSeeded(ctx, run, Context{})
+}
+
+// planSeeded builds a plan whose context starts as seed.
+func (e *Executor) planSeeded(ctx context.Context, run *Run, seed Context) (*Plan, error) {
 	f := run.Flow
 	switch f.Authentication {
 	case "require_authenticated":
 		if run.User == nil {
-			return nil, errDenied{"Flow requires authentication."}
+			return nil, DeniedError{"Flow requires authentication."}
 		}
 	case "require_unauthenticated":
 		if run.User != nil {
-			return nil, errDenied{"Flow requires unauthenticated."}
+			return nil, DeniedError{"Flow requires unauthenticated."}
 		}
 	case "require_superuser":
 		if run.User == nil {
-			return nil, errDenied{"Flow requires a superuser."}
+			return nil, DeniedError{"Flow requires a superuser."}
 		}
 		su, err := e.Store.UserIsSuperuser(ctx, run.User.PK)
 		if err != nil {
 			return nil, err
 		}
 		if !su {
-			return nil, errDenied{"Flow requires a superuser."}
+			return nil, DeniedError{"Flow requires a superuser."}
 		}
 	case "require_outpost", "require_redirect":
-		return nil, errDenied{"Flow cannot be executed directly."}
+		return nil, DeniedError{"Flow cannot be executed directly."}
 	}
-	run.Plan = &Plan{FlowUUID: f.UUID, FlowSlug: f.Slug}
+	run.Plan = &Plan{FlowUUID: f.UUID, FlowSlug: f.Slug, Context: seed}
 	res, err := e.Policies.Evaluate(ctx, f.UUID, f.PolicyEngineMode, run.PolicyRequest(ctx))
 	if err != nil {
 		return nil, err
@@ -227,7 +287,7 @@ func (e *Executor) plan(ctx context.Context, run *Run) (*Plan, error) {
 		if len(res.Messages) > 0 {
 			msg = strings.Join(res.Messages, " ")
 		}
-		return nil, errDenied{msg}
+		return nil, DeniedError{msg}
 	}
 	bindings, err := e.Store.FlowStageBindings(ctx, f.UUID)
 	if err != nil {
@@ -248,9 +308,6 @@ func (e *Executor) plan(ctx context.Context, run *Run) (*Plan, error) {
 			Reevaluate: b.ReEvaluatePolicies, PolicyEngineMode: b.PolicyEngineMode,
 			InvalidResponseAction: b.InvalidResponseAction})
 	}
-	if len(run.Plan.Stages) == 0 {
-		return nil, errDenied{"Flow has no stages to run."}
-	}
 	return run.Plan, nil
 }
 
@@ -259,6 +316,14 @@ func (e *Executor) plan(ctx context.Context, run *Run) (*Plan, error) {
 func (e *Executor) current(ctx context.Context, run *Run) (Stage, error) {
 	for run.Plan.Current < len(run.Plan.Stages) {
 		ps := run.Plan.Stages[run.Plan.Current]
+		if ps.Builtin != "" {
+			b, ok := e.Builtins[ps.Builtin]
+			if !ok {
+				return nil, fmt.Errorf("no builtin stage %q", ps.Builtin)
+			}
+			run.Stage = &store.Stage{Name: ps.Builtin, Type: ps.Builtin}
+			return b, nil
+		}
 		st, err := e.Store.StageByUUID(ctx, ps.StageUUID)
 		if err != nil {
 			return nil, fmt.Errorf("stage %s: %w", ps.StageUUID, err)

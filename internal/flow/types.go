@@ -144,6 +144,10 @@ type PlannedStage struct {
 	Reevaluate            bool      `json:"reevaluate,omitempty"`
 	PolicyEngineMode      string    `json:"mode,omitempty"`
 	InvalidResponseAction string    `json:"invalid_response_action,omitempty"`
+	// Builtin names a stage of Executor.Builtins appended by the code that
+	// started the plan (Executor.Start), such as a provider's fulfillment
+	// stage; it has no binding and no policies.
+	Builtin string `json:"builtin,omitempty"`
 }
 
 // Context is the typed plan context (authentik's well-known keys).
@@ -165,7 +169,28 @@ type Context struct {
 	// IsRestored: the plan was resumed from a flow token (an email link was
 	// opened); the email stage then passes.
 	IsRestored bool `json:"is_restored,omitempty"`
+	// ConsentPermissions are what the application asks for (an OAuth2
+	// client's scopes), shown and remembered by the consent stage
+	// (authentik's consent_permissions).
+	ConsentPermissions []Permission `json:"consent_permissions,omitempty"`
+	// ForceConsent asks for consent even when it is remembered (OIDC
+	// prompt=consent).
+	ForceConsent bool `json:"force_consent,omitempty"`
+	// Authorization is the request a builtin fulfillment stage completes
+	// (an OAuth2 authorization request), encoded by the package that owns it.
+	Authorization json.RawMessage `json:"authorization,omitempty"`
 }
+
+// Permission is one thing an application asks for: ID is stable (a scope
+// name), Name is shown to the user.
+type Permission struct {
+	ID   string `json:"id"`
+	Name string `json:"name"`
+}
+
+// SessionAuthMethod is the session data key holding how the user logged in
+// ("password", ...), for the amr claims of the tokens issued in the session.
+const SessionAuthMethod = "auth_method"
 
 // Run is one request's view of an execution, given to stages.
 type Run struct {
@@ -218,6 +243,9 @@ func (r *Run) Login(ctx context.Context, user *store.User, duration time.Duratio
 	if err != nil {
 		return err
 	}
+	if err := session.Set(s, SessionAuthMethod, r.Plan.Context.AuthMethod); err != nil {
+		return err
+	}
 	r.Session, r.User = s, user
 	return nil
 }
@@ -255,8 +283,6 @@ func (r *Run) PolicyRequest(ctx context.Context) policy.Request {
 type Events interface {
 	Record(ctx context.Context, r *http.Request, action string, user *store.User, context map[string]any)
 }
-
-var _ = session.CookieName
 
 // Reputation limits and lifetime (authentik's reputation_lower_limit,
 // reputation_upper_limit and REPUTATION__EXPIRY defaults).

@@ -38,6 +38,7 @@ import (
 	"github.com/gatehouse-idp/gatehouse/internal/flow"
 	"github.com/gatehouse-idp/gatehouse/internal/mail"
 	policyall "github.com/gatehouse-idp/gatehouse/internal/policy/all"
+	"github.com/gatehouse-idp/gatehouse/internal/provider/oauth2"
 	"github.com/gatehouse-idp/gatehouse/internal/session"
 	stageall "github.com/gatehouse-idp/gatehouse/internal/stage/all"
 	"github.com/gatehouse-idp/gatehouse/internal/store"
@@ -75,6 +76,7 @@ type Process struct {
 	web       *web.Server
 	api       *api.API
 	executor  *flow.Executor
+	oauth     *oauth2.Server
 	secretKey string
 	httpAddr  string // the bound HTTP address, for log messages
 }
@@ -114,8 +116,10 @@ func (p *Process) Run(ctx context.Context) error {
 			return err
 		}
 		p.api = a
+		p.oauth = &oauth2.Server{Log: p.Log.With("component", "oauth2"), SecretKey: p.secretKey}
 		p.executor = &flow.Executor{Stages: stageall.Registry(), Log: p.Log.With("component", "flow"),
-			Mail: &mail.Sender{Config: p.Config.Email}}
+			Mail:     &mail.Sender{Config: p.Config.Email},
+			Builtins: map[string]flow.Stage{oauth2.FulfillmentStage: p.oauth.Fulfillment()}}
 		// Cross-origin browser POSTs are refused (Sec-Fetch-Site / Origin,
 		// Go's CrossOriginProtection); scripts without those headers pass,
 		// as authentik's executor API allows.
@@ -127,6 +131,7 @@ func (p *Process) Run(ctx context.Context) error {
 			r.Handle(api.Prefix+"/flows/executor/{slug}/", executor)
 			r.Mount(api.Prefix, a.Handler())
 			ui.Mount(r)
+			p.oauth.Routes(r)
 		}
 	}
 	listeners, err := p.listen()
@@ -275,6 +280,11 @@ func (p *Process) start(ctx context.Context, background *sync.WaitGroup) error {
 		} else if len(created) > 0 {
 			p.Log.Info("created default flows", "flows", created)
 		}
+		if created, err := oauth2.EnsureScopeMappings(ctx, st); err != nil {
+			return fmt.Errorf("default scope mappings: %w", err)
+		} else if len(created) > 0 {
+			p.Log.Info("created default scope mappings", "mappings", created)
+		}
 		if !res.AdminHasPassword {
 			p.Log.Warn("akadmin has no password yet: finish the initial setup in a browser, or set bootstrap_password",
 				"url", "http://"+displayAddr(p.httpAddr)+core.InitialSetupFlowPath)
@@ -301,6 +311,12 @@ func (p *Process) start(ctx context.Context, background *sync.WaitGroup) error {
 		events := &event.Recorder{Store: st, Log: p.Log, Retention: p.api.EventRetention}
 		p.executor.Events = events
 		p.executor.Policies = policyall.Engine(st, p.Log, events)
+		sealer, err := crypto.NewSealer(p.secretKey, "certificate-private-key")
+		if err != nil {
+			return err
+		}
+		p.oauth.Store, p.oauth.Executor, p.oauth.Sessions = st, p.executor, p.executor.Sessions
+		p.oauth.Policies, p.oauth.Events, p.oauth.KeySealer = p.executor.Policies, events, sealer
 	}
 	p.web.SetStarted(true)
 	p.Log.Info("ready", "mode", string(p.Mode), "store", st.Dialect(), "startup_ms", time.Since(began).Milliseconds())

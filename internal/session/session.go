@@ -92,7 +92,7 @@ func (m *Manager) Login(ctx context.Context, w http.ResponseWriter, r *http.Requ
 	n := *s
 	n.Key, n.UUID = Key(cookie), [16]byte{}
 	n.UserPK = &userPK
-	n.LastUsed = now
+	n.LastUsed, n.Created = now, now // Created is the login time (OIDC auth_time)
 	cookieExpiry := time.Time{}
 	if duration > 0 {
 		n.Expires = now.Add(duration)

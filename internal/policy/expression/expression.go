@@ -160,14 +160,20 @@ type helpers struct{ e *Evaluator }
 var _ expr.Helpers = (*helpers)(nil)
 
 func (h *helpers) exprUser(ctx context.Context, u *store.User) (*expr.User, error) {
+	return User(ctx, h.e.Store, u)
+}
+
+// User is u as expressions see it (request.user): with its direct groups
+// and superuser status.
+func User(ctx context.Context, st Store, u *store.User) (*expr.User, error) {
 	if u == nil {
 		return nil, nil
 	}
-	groups, err := h.e.Store.UserGroups(ctx, u.PK, false)
+	groups, err := st.UserGroups(ctx, u.PK, false)
 	if err != nil {
 		return nil, err
 	}
-	su, err := h.e.Store.UserIsSuperuser(ctx, u.PK)
+	su, err := st.UserIsSuperuser(ctx, u.PK)
 	if err != nil {
 		return nil, err
 	}

@@ -9,6 +9,7 @@ import (
 	"crypto/subtle"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/gatehouse-idp/gatehouse/internal/core"
@@ -38,10 +39,7 @@ type Settings struct {
 }
 
 // Permission is one line of what the application gets.
-type Permission struct {
-	Name string `json:"name"`
-	ID   string `json:"id"`
-}
+type Permission = flow.Permission
 
 // Challenge is ak-stage-consent. Token ties the answer to this challenge.
 type Challenge struct {
@@ -111,10 +109,16 @@ func (st *Stage) Enter(ctx context.Context, r *flow.Run) (flow.Step, error) {
 	if err != nil || deny != "" {
 		return flow.Step{Deny: deny}, err
 	}
-	if st.s.Mode != ModeAlways {
+	extra := r.Plan.Context.ConsentPermissions
+	if st.s.Mode != ModeAlways && !r.Plan.Context.ForceConsent {
 		c, err := r.Store().Consent(ctx, u.PK, app.UUID)
 		if err == nil && (c.Expires == nil || r.Now().Before(*c.Expires)) {
-			return flow.Step{Done: true}, nil
+			// A remembered consent covers what it listed; asking for more
+			// shows the rest as additional permissions.
+			extra = missing(r.Plan.Context.ConsentPermissions, c.Permissions)
+			if len(extra) == 0 {
+				return flow.Step{Done: true}, nil
+			}
 		} else if err != nil && !errors.Is(err, store.ErrNotFound) {
 			return flow.Step{}, err
 		}
@@ -125,13 +129,55 @@ func (st *Stage) Enter(ctx context.Context, r *flow.Run) (flow.Step, error) {
 		token = core.NewTokenKey()
 		r.State()["token"] = token
 	}
-	return flow.Step{Challenge: st.challenge(app, token)}, nil
+	return flow.Step{Challenge: st.challenge(r, app, token, extra)}, nil
 }
 
-func (st *Stage) challenge(app *store.Application, token string) *Challenge {
-	return &Challenge{Base: flow.Base{Component: "ak-stage-consent"},
+// missing returns the permissions not in given (space-separated ids).
+func missing(want []Permission, given string) []Permission {
+	have := map[string]bool{}
+	for _, id := range strings.Fields(given) {
+		have[id] = true
+	}
+	var out []Permission
+	for _, p := range want {
+		if !have[p.ID] {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+func (st *Stage) challenge(r *flow.Run, app *store.Application, token string, extra []Permission) *Challenge {
+	c := &Challenge{Base: flow.Base{Component: "ak-stage-consent"},
 		HeaderText:  fmt.Sprintf("You're about to sign into %s.", app.Name),
 		Permissions: []Permission{}, AdditionalPermissions: []Permission{}, Token: token}
+	asked := r.Plan.Context.ConsentPermissions
+	if len(extra) < len(asked) {
+		// Some were given before: list those, and the new ones apart.
+		c.AdditionalPermissions = append(c.AdditionalPermissions, extra...)
+		c.Permissions = append(c.Permissions, missingOf(asked, extra)...)
+	} else {
+		c.Permissions = append(c.Permissions, asked...)
+	}
+	return c
+}
+
+// missingOf returns the permissions of all that are not in some.
+func missingOf(all, some []Permission) []Permission {
+	ids := make([]string, len(some))
+	for i, p := range some {
+		ids[i] = p.ID
+	}
+	return missing(all, strings.Join(ids, " "))
+}
+
+// permissionIDs is the remembered form: the ids, space-separated.
+func permissionIDs(ps []Permission) string {
+	ids := make([]string, len(ps))
+	for i, p := range ps {
+		ids[i] = p.ID
+	}
+	return strings.Join(ids, " ")
 }
 
 // Submit takes the consent: the answer must carry this challenge's token.
@@ -142,15 +188,20 @@ func (st *Stage) Submit(ctx context.Context, r *flow.Run, resp flow.Response) (f
 	}
 	want, _ := r.State()["token"].(string)
 	if got := resp.String("token"); want == "" || subtle.ConstantTimeCompare([]byte(got), []byte(want)) != 1 {
-		return flow.Invalid(st.challenge(app, want), "token", "Invalid consent token, re-showing prompt.", "invalid"), nil
+		return flow.Invalid(st.challenge(r, app, want, r.Plan.Context.ConsentPermissions), "token", "Invalid consent token, re-showing prompt.", "invalid"), nil
 	}
 	delete(r.State(), "token")
+	given := permissionIDs(r.Plan.Context.ConsentPermissions)
+	if c, err := r.Store().Consent(ctx, u.PK, app.UUID); err == nil && (c.Expires == nil || r.Now().Before(*c.Expires)) {
+		// Keep what was given before along with what is given now.
+		given = strings.TrimSpace(c.Permissions + " " + permissionIDs(missing(r.Plan.Context.ConsentPermissions, c.Permissions)))
+	}
 	switch st.s.Mode {
 	case ModePermanent:
-		err = r.Store().SaveConsent(ctx, &store.UserConsent{UserPK: u.PK, ApplicationUUID: app.UUID})
+		err = r.Store().SaveConsent(ctx, &store.UserConsent{UserPK: u.PK, ApplicationUUID: app.UUID, Permissions: given})
 	case ModeExpiring:
 		exp := r.Now().Add(st.expiry)
-		err = r.Store().SaveConsent(ctx, &store.UserConsent{UserPK: u.PK, ApplicationUUID: app.UUID, Expires: &exp})
+		err = r.Store().SaveConsent(ctx, &store.UserConsent{UserPK: u.PK, ApplicationUUID: app.UUID, Expires: &exp, Permissions: given})
 	}
 	if err != nil {
 		return flow.Step{}, err

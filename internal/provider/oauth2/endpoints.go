@@ -1,0 +1,371 @@
+package oauth2
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/go-chi/chi/v5"
+	"github.com/go-jose/go-jose/v4"
+
+	"github.com/gatehouse-idp/gatehouse/internal/flow"
+	"github.com/gatehouse-idp/gatehouse/internal/store"
+)
+
+// accessGrant resolves a presented access token: unknown, expired, revoked
+// or of an inactive user is nil.
+func (s *Server) accessGrant(ctx context.Context, token string) (*store.OAuth2Token, *store.OAuth2Grant, *store.User, error) {
+	if token == "" || len(token) > 16<<10 {
+		return nil, nil, nil, nil
+	}
+	tok, g, err := s.Store.OAuth2TokenByHash(ctx, hashToken(token))
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, nil, nil, nil
+	} else if err != nil {
+		return nil, nil, nil, err
+	}
+	if g.Revoked || tok.Expired(s.now()) || tok.Used != nil {
+		return nil, nil, nil, nil
+	}
+	u, err := s.Store.UserByPK(ctx, g.UserPK)
+	if errors.Is(err, store.ErrNotFound) || (err == nil && !u.IsActive) {
+		return nil, nil, nil, nil
+	} else if err != nil {
+		return nil, nil, nil, err
+	}
+	return tok, g, u, nil
+}
+
+// bearer reads an access token: the Authorization header (RFC 6750 §2.1) or
+// a form body parameter (§2.2).
+func bearer(w http.ResponseWriter, r *http.Request) string {
+	if h := r.Header.Get("Authorization"); h != "" {
+		scheme, tok, ok := strings.Cut(h, " ")
+		if ok && strings.EqualFold(scheme, "Bearer") {
+			return strings.TrimSpace(tok)
+		}
+		return ""
+	}
+	if r.Method == http.MethodPost {
+		if form, err := parseForm(w, r); err == nil {
+			return form.Get("access_token")
+		}
+	}
+	return ""
+}
+
+// userinfo is OIDC Core §5.3: the claims of the token's scopes.
+func (s *Server) userinfo(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	tok, g, u, err := s.accessGrant(ctx, bearer(w, r))
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if tok == nil || tok.Kind != store.OAuth2Access {
+		// RFC 6750 §3.1.
+		w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token", error_description="The access token is invalid or expired."`)
+		writeJSON(w, http.StatusUnauthorized, &Error{Code: "invalid_token", Description: "The access token is invalid or expired."})
+		return
+	}
+	p, err := s.Store.OAuth2ProviderByPK(ctx, g.ProviderPK)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	scopes := strings.Fields(g.Scope)
+	claims, err := s.claims(ctx, r, p, u, scopes)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	claims["sub"] = s.subject(p, u)
+	writeJSON(w, http.StatusOK, claims)
+}
+
+// introspect is RFC 7662. A client may introspect only its own tokens; any
+// other token is inactive to it (§2.2, "active": false, nothing else).
+func (s *Server) introspect(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	form, err := parseForm(w, r)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	c, err := s.authenticateClient(ctx, r, form)
+	if err == nil {
+		err = c.requireSecret()
+	}
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	inactive := map[string]any{"active": false}
+	tok, g, u, err := s.accessGrant(ctx, form.Get("token"))
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if tok == nil || tok.Kind == store.OAuth2Code || g.ProviderPK != c.p.ProviderPK {
+		writeJSON(w, http.StatusOK, inactive)
+		return
+	}
+	typ := "access_token"
+	if tok.Kind == store.OAuth2Refresh {
+		typ = "refresh_token"
+	}
+	out := map[string]any{"active": true, "scope": g.Scope, "client_id": c.p.ClientID, "username": u.Username,
+		"token_type": "Bearer", "exp": tok.Expires.Unix(), "iat": tok.Created.Unix(), "sub": s.subject(c.p, u),
+		"aud": c.p.ClientID, "iss": issuer(r, c.p, c.app), "token_type_hint": typ}
+	writeJSON(w, http.StatusOK, out)
+}
+
+// revoke is RFC 7009: revoking a refresh token revokes its grant (and so
+// the access tokens issued with it); revoking an access token ends that
+// token. Unknown tokens and tokens of other clients are answered 200 too
+// (§2.2), and left alone.
+func (s *Server) revoke(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	form, err := parseForm(w, r)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	c, err := s.authenticateClient(ctx, r, form)
+	if err == nil {
+		err = c.requireSecret()
+	}
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if form.Get("token") == "" {
+		s.writeError(w, r, invalidRequest("token is required."))
+		return
+	}
+	tok, g, err := s.Store.OAuth2TokenByHash(ctx, hashToken(form.Get("token")))
+	if err == nil && g.ProviderPK == c.p.ProviderPK {
+		switch tok.Kind {
+		case store.OAuth2Refresh:
+			err = s.Store.RevokeOAuth2Grant(ctx, g.UUID)
+		case store.OAuth2Access:
+			err = s.Store.DeleteOAuth2Token(ctx, tok.Hash)
+		}
+	}
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		s.writeError(w, r, err)
+		return
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(http.StatusOK)
+}
+
+// issuerRoot sends /application/o/<slug>/ to the discovery document.
+func (s *Server) issuerRoot(w http.ResponseWriter, r *http.Request) {
+	http.Redirect(w, r, Prefix+"/"+url.PathEscape(chi.URLParam(r, "slug"))+"/.well-known/openid-configuration", http.StatusFound)
+}
+
+// discovery is OIDC Discovery §3 / RFC 8414 §2 for the application's issuer.
+func (s *Server) discovery(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	app, p, err := s.appProvider(ctx, chi.URLParam(r, "slug"))
+	if errors.Is(err, store.ErrNotFound) {
+		writeJSON(w, http.StatusNotFound, map[string]string{"detail": "Not found."})
+		return
+	} else if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	base := baseURL(r) + Prefix
+	alg := string(jose.HS256)
+	if k, err := s.providerKey(ctx, p); err == nil {
+		alg = string(k.alg)
+	}
+	mappings, err := s.scopeMappings(ctx, p)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	scopes := []string{"openid"}
+	for _, m := range mappings {
+		if n := scopeName(m); n != "" && n != "openid" {
+			scopes = append(scopes, n)
+		}
+	}
+	claims := []string{"sub", "iss", "aud", "exp", "iat", "auth_time", "acr", "amr", "nonce", "sid"}
+	doc := map[string]any{
+		"issuer":                                        issuer(r, p, app),
+		"authorization_endpoint":                        base + "/authorize/",
+		"token_endpoint":                                base + "/token/",
+		"userinfo_endpoint":                             base + "/userinfo/",
+		"end_session_endpoint":                          base + "/" + app.Slug + "/end-session/",
+		"introspection_endpoint":                        base + "/introspect/",
+		"revocation_endpoint":                           base + "/revoke/",
+		"jwks_uri":                                      base + "/" + app.Slug + "/jwks/",
+		"response_types_supported":                      []string{"code", "id_token", "id_token token", "code token", "code id_token", "code id_token token"},
+		"response_modes_supported":                      []string{"query", "fragment", "form_post"},
+		"grant_types_supported":                         []string{"authorization_code", "refresh_token", "implicit", "client_credentials", "password"},
+		"subject_types_supported":                       []string{"public"},
+		"id_token_signing_alg_values_supported":         []string{alg},
+		"token_endpoint_auth_methods_supported":         []string{"client_secret_post", "client_secret_basic"},
+		"introspection_endpoint_auth_methods_supported": []string{"client_secret_post", "client_secret_basic"},
+		"revocation_endpoint_auth_methods_supported":    []string{"client_secret_post", "client_secret_basic"},
+		"acr_values_supported":                          []string{ACR},
+		"scopes_supported":                              scopes,
+		"claims_supported":                              claims,
+		"claims_parameter_supported":                    false,
+		"request_parameter_supported":                   false,
+		"request_uri_parameter_supported":               false,
+		"code_challenge_methods_supported":              []string{"S256"},
+		"prompt_values_supported":                       []string{"none", "login", "consent"},
+	}
+	w.Header().Set("Cache-Control", "public, max-age=60")
+	w.Header().Set("Content-Type", "application/json")
+	writeJSONCached(w, doc)
+}
+
+// jwks is the provider's public keys (RFC 7517 §5).
+func (s *Server) jwks(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	_, p, err := s.appProvider(ctx, chi.URLParam(r, "slug"))
+	if errors.Is(err, store.ErrNotFound) {
+		writeJSON(w, http.StatusNotFound, map[string]string{"detail": "Not found."})
+		return
+	} else if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	set := jose.JSONWebKeySet{Keys: []jose.JSONWebKey{}}
+	if p.SigningKey != nil {
+		k, err := s.keyPair(ctx, *p.SigningKey)
+		if err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		set.Keys = append(set.Keys, *k.public)
+	}
+	writeJSONCached(w, set)
+}
+
+func writeJSONCached(w http.ResponseWriter, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	if w.Header().Get("Cache-Control") == "" {
+		w.Header().Set("Cache-Control", "public, max-age=60")
+	}
+	w.WriteHeader(http.StatusOK)
+	_ = jsonEncode(w, v)
+}
+
+// endSession is OIDC RP-Initiated Logout 1.0 §2-§3: the client's grants of
+// this session end, the provider's invalidation flow runs, and the user
+// lands on a registered post_logout_redirect_uri (with state).
+func (s *Server) endSession(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	app, p, err := s.appProvider(ctx, chi.URLParam(r, "slug"))
+	if errors.Is(err, store.ErrNotFound) {
+		errorPage(w, http.StatusNotFound, "Not found", "No such application.")
+		return
+	} else if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if r.Method == http.MethodPost {
+		r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
+	}
+	if err := r.ParseForm(); err != nil {
+		errorPage(w, http.StatusBadRequest, "Invalid request", "The logout request could not be read.")
+		return
+	}
+	if hint := r.Form.Get("id_token_hint"); hint != "" {
+		claims, err := s.verifyIDTokenHint(ctx, p, hint)
+		if err != nil || !audienceHas(claims["aud"], p.ClientID) {
+			errorPage(w, http.StatusBadRequest, "Invalid logout request", "The id_token_hint was not issued by this application's provider.")
+			return
+		}
+	}
+	if cid := r.Form.Get("client_id"); cid != "" && cid != p.ClientID {
+		errorPage(w, http.StatusBadRequest, "Invalid logout request", "client_id does not match the application.")
+		return
+	}
+	target := ""
+	if plr := r.Form.Get("post_logout_redirect_uri"); plr != "" {
+		if !matchRedirect(p, plr, "logout") {
+			errorPage(w, http.StatusBadRequest, "Invalid logout request", "The post_logout_redirect_uri is not registered.")
+			return
+		}
+		u, err := url.Parse(plr)
+		if err != nil {
+			errorPage(w, http.StatusBadRequest, "Invalid logout request", "The post_logout_redirect_uri is not a URL.")
+			return
+		}
+		if st := r.Form.Get("state"); st != "" {
+			q := u.Query()
+			q.Set("state", st)
+			u.RawQuery = q.Encode()
+		}
+		target = u.String()
+	}
+	// The client's grants in this session end now.
+	sess, err := s.Sessions.Load(ctx, r)
+	if err == nil && sess != nil {
+		s.revokeSessionGrants(ctx, p, sess)
+	}
+	var fl *store.Flow
+	if p.Provider.InvalidationFlow != nil {
+		fl, _ = s.Store.FlowByUUID(ctx, *p.Provider.InvalidationFlow)
+	}
+	if fl != nil {
+		err := s.Executor.Start(w, r, fl, func(c *flow.Context) {
+			c.Application = app.Slug
+			c.Redirect = target
+		}, "")
+		if err == nil {
+			http.Redirect(w, r, "/if/flow/"+url.PathEscape(fl.Slug)+"/", http.StatusFound)
+			return
+		}
+		var denied flow.DeniedError
+		if !errors.As(err, &denied) {
+			s.log().Error("end-session: starting the invalidation flow", "error", err)
+		}
+	}
+	if target == "" {
+		target = "/"
+	}
+	http.Redirect(w, r, target, http.StatusFound)
+}
+
+// revokeSessionGrants revokes the provider's grants issued in sess.
+func (s *Server) revokeSessionGrants(ctx context.Context, p *store.OAuth2Provider, sess *store.Session) {
+	toks, grants, _, err := s.Store.ListOAuth2Tokens(ctx, store.OAuth2TokenFilter{UserPK: sess.UserPK, ProviderPK: &p.ProviderPK},
+		store.Page{Limit: 1000})
+	if err != nil || sess.UserPK == nil {
+		return
+	}
+	done := map[string]bool{}
+	for i := range toks {
+		g := grants[i]
+		if g.SessionUUID == nil || *g.SessionUUID != sess.UUID || done[g.UUID.String()] {
+			continue
+		}
+		done[g.UUID.String()] = true
+		if err := s.Store.RevokeOAuth2Grant(ctx, g.UUID); err != nil && !errors.Is(err, store.ErrNotFound) {
+			s.log().Error("end-session: revoking a grant", "error", err)
+		}
+	}
+}
+
+func audienceHas(aud any, clientID string) bool {
+	switch v := aud.(type) {
+	case string:
+		return v == clientID
+	case []any:
+		for _, a := range v {
+			if a == clientID {
+				return true
+			}
+		}
+	}
+	return false
+}

@@ -1,0 +1,180 @@
+package oauth2
+
+import (
+	"context"
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/ed25519"
+	"crypto/elliptic"
+	"crypto/rsa"
+	"crypto/sha256"
+	"crypto/sha512"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"hash"
+	"sync"
+
+	"github.com/go-jose/go-jose/v4"
+	"github.com/google/uuid"
+
+	gcrypto "github.com/gatehouse-idp/gatehouse/internal/crypto"
+	"github.com/gatehouse-idp/gatehouse/internal/store"
+)
+
+// signingKey is a provider's parsed signing key.
+type signingKey struct {
+	alg    jose.SignatureAlgorithm
+	kid    string
+	signer crypto.Signer
+	// public is the JWK published in the JWKS (nil for HS256).
+	public *jose.JSONWebKey
+}
+
+// keyCache keeps parsed keypairs by uuid and fingerprint: parsing a PEM key
+// and opening its seal costs more than signing with it.
+type keyCache struct {
+	mu   sync.Mutex
+	keys map[string]*signingKey
+}
+
+// errNoKey: the provider has no usable signing key.
+var errNoKey = errors.New("no signing key")
+
+// keyPair loads and parses keypair id (cached by its fingerprint, so a
+// replaced key is picked up).
+func (s *Server) keyPair(ctx context.Context, id uuid.UUID) (*signingKey, error) {
+	kp, err := s.Store.KeyPairByUUID(ctx, id)
+	if err != nil {
+		return nil, fmt.Errorf("signing key %s: %w", id, err)
+	}
+	cacheKey := id.String() + "/" + kp.FingerprintSHA256
+	s.keys.mu.Lock()
+	k := s.keys.keys[cacheKey]
+	s.keys.mu.Unlock()
+	if k != nil {
+		return k, nil
+	}
+	if kp.KeySealed == "" {
+		return nil, fmt.Errorf("keypair %s has no private key: %w", kp.Name, errNoKey)
+	}
+	pemKey, err := s.KeySealer.Open(kp.KeySealed)
+	if err != nil {
+		return nil, fmt.Errorf("keypair %s: %w", kp.Name, err)
+	}
+	signer, err := gcrypto.ParseSigner(pemKey)
+	if err != nil {
+		return nil, fmt.Errorf("keypair %s: %w", kp.Name, err)
+	}
+	k = &signingKey{signer: signer, kid: kp.KID}
+	if k.kid == "" {
+		k.kid = kp.FingerprintSHA256
+	}
+	switch pub := signer.Public().(type) {
+	case *rsa.PublicKey:
+		k.alg = jose.RS256
+	case *ecdsa.PublicKey:
+		switch pub.Curve {
+		case elliptic.P256():
+			k.alg = jose.ES256
+		case elliptic.P384():
+			k.alg = jose.ES384
+		case elliptic.P521():
+			k.alg = jose.ES512
+		default:
+			return nil, fmt.Errorf("keypair %s: unsupported curve", kp.Name)
+		}
+	case ed25519.PublicKey:
+		k.alg = jose.EdDSA
+	default:
+		return nil, fmt.Errorf("keypair %s: unsupported key type %T", kp.Name, pub)
+	}
+	k.public = &jose.JSONWebKey{Key: signer.Public(), KeyID: k.kid, Algorithm: string(k.alg), Use: "sig"}
+	s.keys.mu.Lock()
+	if s.keys.keys == nil {
+		s.keys.keys = map[string]*signingKey{}
+	}
+	s.keys.keys[cacheKey] = k
+	s.keys.mu.Unlock()
+	return k, nil
+}
+
+// providerKey is the key the provider signs with: its keypair, or HS256
+// with the client secret (authentik's behaviour without a key). A public
+// client has no secret to sign with, so it needs a keypair.
+func (s *Server) providerKey(ctx context.Context, p *store.OAuth2Provider) (*signingKey, error) {
+	if p.SigningKey != nil {
+		return s.keyPair(ctx, *p.SigningKey)
+	}
+	if p.ClientSecret == "" || p.ClientType != "confidential" {
+		return nil, fmt.Errorf("provider %s: a public client needs a signing key: %w", p.Provider.Name, errNoKey)
+	}
+	return &signingKey{alg: jose.HS256}, nil
+}
+
+// sign serializes claims as a JWS of type typ.
+func (k *signingKey) sign(p *store.OAuth2Provider, typ string, claims map[string]any) (string, error) {
+	var key any = []byte(p.ClientSecret)
+	if k.signer != nil {
+		key = jose.JSONWebKey{Key: k.signer, KeyID: k.kid, Algorithm: string(k.alg)}
+	}
+	signer, err := jose.NewSigner(jose.SigningKey{Algorithm: k.alg, Key: key},
+		(&jose.SignerOptions{}).WithType(jose.ContentType(typ)))
+	if err != nil {
+		return "", err
+	}
+	payload, err := marshalClaims(claims)
+	if err != nil {
+		return "", err
+	}
+	obj, err := signer.Sign(payload)
+	if err != nil {
+		return "", err
+	}
+	return obj.CompactSerialize()
+}
+
+// halfHash is at_hash / c_hash (OIDC Core §3.1.3.6, §3.3.2.11): the left
+// half of the hash of v with the hash function of the signing algorithm.
+func halfHash(alg jose.SignatureAlgorithm, v string) string {
+	var h hash.Hash
+	switch alg {
+	case jose.RS384, jose.ES384, jose.HS384, jose.PS384:
+		h = sha512.New384()
+	case jose.RS512, jose.ES512, jose.HS512, jose.PS512, jose.EdDSA:
+		h = sha512.New()
+	default:
+		h = sha256.New()
+	}
+	h.Write([]byte(v))
+	sum := h.Sum(nil)
+	return base64.RawURLEncoding.EncodeToString(sum[:len(sum)/2])
+}
+
+// verifyIDTokenHint checks an id_token_hint was signed by the provider's
+// key; its expiry does not matter (RP-Initiated Logout §2). It returns the
+// claims.
+func (s *Server) verifyIDTokenHint(ctx context.Context, p *store.OAuth2Provider, token string) (map[string]any, error) {
+	k, err := s.providerKey(ctx, p)
+	if err != nil {
+		return nil, err
+	}
+	obj, err := jose.ParseSignedCompact(token, []jose.SignatureAlgorithm{k.alg})
+	if err != nil {
+		return nil, err
+	}
+	var key any = []byte(p.ClientSecret)
+	if k.signer != nil {
+		key = k.signer.Public()
+	}
+	payload, err := obj.Verify(key)
+	if err != nil {
+		return nil, err
+	}
+	var claims map[string]any
+	if err := unmarshalClaims(payload, &claims); err != nil {
+		return nil, err
+	}
+	return claims, nil
+}
+
