@@ -460,6 +460,7 @@ func TestFlowCaptcha(t *testing.T) {
 	}))
 	defer verify.Close()
 	eachEngine(t, func(t *testing.T, s *apiServer) {
+		calls.Store(0)
 		flow := s.must(201, "POST", "/flows/instances/", map[string]any{"name": "Captcha", "slug": "captcha-flow",
 			"title": "Prove it", "designation": "authentication"})
 		cs := s.must(201, "POST", "/stages/captcha/", map[string]any{"name": "captcha", "settings": map[string]any{
@@ -485,10 +486,10 @@ func TestFlowCaptcha(t *testing.T) {
 		if component(ch) != "xak-flow-redirect" || ch["to"] != "https://docs.example.com/welcome" {
 			t.Errorf("after a good token (then the redirect stage): %v", ch)
 		}
+		if calls.Load() < 2 {
+			t.Errorf("the verification endpoint was called %d times", calls.Load())
+		}
 	})
-	if calls.Load() < 4 {
-		t.Errorf("the verification endpoint was called %d times", calls.Load())
-	}
 }
 
 // A redirect stage ends the flow at its target: a URL in static mode, the

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/google/uuid"
 
@@ -12,9 +13,18 @@ import (
 
 // Default flow slugs, as authentik's.
 const (
-	DefaultAuthenticationFlow = "default-authentication-flow"
-	DefaultInvalidationFlow   = "default-invalidation-flow"
-	DefaultRecoveryFlow       = "default-recovery-flow"
+	DefaultAuthenticationFlow  = "default-authentication-flow"
+	DefaultInvalidationFlow    = "default-invalidation-flow"
+	DefaultRecoveryFlow        = "default-recovery-flow"
+	DefaultUserSettingsFlow    = "default-user-settings-flow"
+	DefaultPasswordChangeFlow  = "default-password-change"
+	DefaultEnrollmentFlow      = "default-enrollment-flow"
+	DefaultExplicitConsentFlow = "default-provider-authorization-explicit-consent"
+	DefaultImplicitConsentFlow = "default-provider-authorization-implicit-consent"
+	DefaultProviderLogoutFlow  = "default-provider-invalidation-flow"
+	DefaultSourceAuthFlow      = "default-source-authentication"
+	DefaultSourceEnrollFlow    = "default-source-enrollment"
+	DefaultSourcePreAuthFlow   = "default-source-pre-authentication"
 )
 
 type defaultStage struct {
@@ -55,8 +65,44 @@ return True
 `}}
 )
 
-// defaultFlows mirror authentik's default blueprints for the stages that
-// exist so far (the MFA validation slot comes with the MFA stages).
+// The source flows' policies. authentik's if-sso policies are
+// `return ak_is_sso_flow`, which Gatehouse expressions do not have yet;
+// ak_is_sso_flow is authentik's request.context.get("is_sso", False), which
+// they can read. No source sets is_sso yet, so both flows are not
+// applicable, as in authentik for a flow reached without a source.
+func sourceIfSSO(name string) defaultPolicy {
+	return defaultPolicy{name, "expression", store.Attributes{"expression": `# This policy ensures that this flow can only be used when the user
+# is in a SSO Flow (meaning they come from an external IdP)
+return context.get("is_sso", False)
+`}}
+}
+
+var sourceEnrollmentIfUsername = defaultPolicy{"default-source-enrollment-if-username", "expression", store.Attributes{"expression": `# Check if we've not been given a username by the external IdP
+# and trigger the enrollment flow
+return 'username' not in context.get('prompt_data', {})
+`}}
+
+// userSettingsField is a user settings prompt prefilled, as in authentik,
+// from the user by a guarded expression (the prompt stage runs the guard's
+// body; see internal/stage/prompt).
+func userSettingsField(key, label, typ string, order int, value string) map[string]any {
+	return map[string]any{"field_key": key, "label": label, "type": typ, "required": true, "order": order,
+		"placeholder": label, "initial_value": "try:\n    return " + value + "\nexcept:\n    return ''\n",
+		"initial_value_expression": true}
+}
+
+// passwordFields are the password and password_repeat prompts, ordered from order.
+func passwordFields(order int) []any {
+	return []any{
+		map[string]any{"field_key": "password", "label": "Password", "type": "password", "required": true, "order": order, "placeholder": "Password"},
+		map[string]any{"field_key": "password_repeat", "label": "Password (repeat)", "type": "password", "required": true, "order": order + 1, "placeholder": "Password (repeat)"},
+	}
+}
+
+// defaultFlows mirror authentik's default blueprints (blueprints/default)
+// and its two-stage enrollment example, for the stages that exist so far
+// (the MFA validation slot comes with the MFA stages). "authentik" in titles
+// reads "Gatehouse".
 var defaultFlows = []defaultFlow{
 	{
 		flow: store.Flow{Slug: DefaultAuthenticationFlow, Name: "Welcome to Gatehouse!", Title: "Welcome to Gatehouse!",
@@ -81,12 +127,98 @@ var defaultFlows = []defaultFlow{
 			{"default-recovery-identification", "identification", store.Attributes{"user_fields": []any{"email", "username"}}, 10, nil},
 			{"default-recovery-email", "email", store.Attributes{"subject": "Password reset", "token_expiry": "minutes=30",
 				"template": "email/password_reset.html"}, 20, nil},
-			{"default-recovery-field-password", "prompt", store.Attributes{"fields": []any{
-				map[string]any{"field_key": "password", "label": "Password", "type": "password", "required": true, "order": 0, "placeholder": "Password"},
-				map[string]any{"field_key": "password_repeat", "label": "Password (repeat)", "type": "password", "required": true, "order": 1, "placeholder": "Password (repeat)"},
-			}}, 30, nil},
+			{"default-recovery-field-password", "prompt", store.Attributes{"fields": passwordFields(0)}, 30, nil},
 			{"default-recovery-user-write", "user_write", store.Attributes{"user_creation_mode": "never_create"}, 40, nil},
 			{"default-recovery-user-login", "user_login", store.Attributes{"session_duration": "seconds=0"}, 100, nil},
+		},
+	},
+	{
+		// Consent is remembered for consent_expire_in (the default, four weeks).
+		flow: store.Flow{Slug: DefaultExplicitConsentFlow, Name: "Authorize Application", Title: "Redirecting to %(app)s",
+			Designation: store.DesignationAuthorization, Authentication: "require_authenticated"},
+		stages: []defaultStage{
+			{"default-provider-authorization-consent", "consent", store.Attributes{"mode": "expiring", "consent_expire_in": "weeks=4"}, 0, nil},
+		},
+	},
+	{
+		// No stages: the provider lets the user through at once.
+		flow: store.Flow{Slug: DefaultImplicitConsentFlow, Name: "Authorize Application", Title: "Redirecting to %(app)s",
+			Designation: store.DesignationAuthorization, Authentication: "require_authenticated"},
+	},
+	{
+		// No stages: the provider ends its own session and shows the title.
+		flow: store.Flow{Slug: DefaultProviderLogoutFlow, Name: "Logout", Title: "You've logged out of %(app)s.",
+			Designation: store.DesignationInvalidation, Authentication: "none"},
+	},
+	{
+		flow: store.Flow{Slug: DefaultSourceAuthFlow, Name: "Welcome to Gatehouse!", Title: "Welcome to Gatehouse!",
+			Designation: store.DesignationAuthentication, Authentication: "require_unauthenticated"},
+		policies: []defaultPolicy{sourceIfSSO("default-source-authentication-if-sso")},
+		stages: []defaultStage{
+			{"default-source-authentication-login", "user_login", store.Attributes{"session_duration": "seconds=0"}, 0, nil},
+		},
+	},
+	{
+		// The prompt runs only when the source gave no username.
+		flow: store.Flow{Slug: DefaultSourceEnrollFlow, Name: "Welcome to Gatehouse! Please select a username.",
+			Title: "Welcome to Gatehouse! Please select a username.", Designation: store.DesignationEnrollment, Authentication: "none"},
+		policies: []defaultPolicy{sourceIfSSO("default-source-enrollment-if-sso")},
+		stages: []defaultStage{
+			{"default-source-enrollment-prompt", "prompt", store.Attributes{"fields": []any{
+				map[string]any{"field_key": "username", "label": "Username", "type": "text", "required": true, "order": 100, "placeholder": "Username"},
+			}}, 0, []defaultPolicy{sourceEnrollmentIfUsername}},
+			{"default-source-enrollment-write", "user_write", store.Attributes{"user_creation_mode": "always_create"}, 1, nil},
+			{"default-source-enrollment-login", "user_login", store.Attributes{"session_duration": "seconds=0"}, 2, nil},
+		},
+	},
+	{
+		// No stages: sources run it before sending the user to the provider.
+		flow: store.Flow{Slug: DefaultSourcePreAuthFlow, Name: "Pre-Authentication", Title: "Pre-authentication",
+			Designation: store.DesignationStageConfiguration, Authentication: "none"},
+	},
+	{
+		// authentik also gives the prompt stage a validation policy that
+		// refuses changes of name, email and username the system settings
+		// (default_user_change_*) do not allow; prompt stages have no
+		// validation policies yet, and that policy is Python.
+		flow: store.Flow{Slug: DefaultUserSettingsFlow, Name: "User settings", Title: "Update your info",
+			Designation: store.DesignationStageConfiguration, Authentication: "require_authenticated"},
+		stages: []defaultStage{
+			{"default-user-settings", "prompt", store.Attributes{"fields": []any{
+				userSettingsField("username", "Username", "username", 200, "user.username"),
+				userSettingsField("name", "Name", "text", 201, "user.name"),
+				userSettingsField("email", "Email", "email", 202, "user.email"),
+				userSettingsField("attributes.settings.locale", "Locale", "ak-locale", 203, `user.attributes.get("settings", {}).get("locale", "")`),
+			}}, 20, nil},
+			{"default-user-settings-write", "user_write", store.Attributes{"user_creation_mode": "never_create"}, 100, nil},
+		},
+	},
+	{
+		// The password policy gates the write: a weak password skips it.
+		flow: store.Flow{Slug: DefaultPasswordChangeFlow, Name: "Change Password", Title: "Change password",
+			Designation: store.DesignationStageConfiguration, Authentication: "require_authenticated"},
+		stages: []defaultStage{
+			{"default-password-change-prompt", "prompt", store.Attributes{"fields": passwordFields(300)}, 0, nil},
+			{"default-password-change-write", "user_write", store.Attributes{"user_creation_mode": "never_create"}, 1,
+				[]defaultPolicy{{"default-password-change-password-policy", "password", store.Attributes{
+					"check_static_rules": true, "check_zxcvbn": true, "length_min": 8, "password_field": "password",
+					"zxcvbn_score_threshold": 2}}}},
+		},
+	},
+	{
+		// authentik's example "Enrollment (2 Stage)" blueprint.
+		flow: store.Flow{Slug: DefaultEnrollmentFlow, Name: "Default enrollment Flow", Title: "Welcome to Gatehouse!",
+			Designation: store.DesignationEnrollment, Authentication: "require_unauthenticated"},
+		stages: []defaultStage{
+			{"default-enrollment-prompt-first", "prompt", store.Attributes{"fields": append([]any{
+				map[string]any{"field_key": "username", "label": "Username", "type": "username", "required": true, "order": 0, "placeholder": "Username"},
+			}, passwordFields(0)...)}, 10, nil},
+			{"default-enrollment-prompt-second", "prompt", store.Attributes{"fields": []any{
+				map[string]any{"field_key": "name", "label": "Name", "type": "text", "required": true, "order": 0, "placeholder": "Name"},
+				map[string]any{"field_key": "email", "label": "Email", "type": "email", "required": true, "order": 1, "placeholder": "Email"},
+			}}, 11, nil},
+			{"default-enrollment-user-write", "user_write", store.Attributes{"user_creation_mode": "always_create"}, 20, nil},
+			{"default-enrollment-user-login", "user_login", store.Attributes{"session_duration": "seconds=0"}, 100, nil},
 		},
 	},
 	{
@@ -160,17 +292,19 @@ func EnsureDefaultFlows(ctx context.Context, st store.Store) ([]string, error) {
 				continue
 			}
 			changed := false
-			if b.FlowAuthentication == nil && contains(created, DefaultAuthenticationFlow) {
-				id := ids[DefaultAuthenticationFlow]
-				b.FlowAuthentication, changed = &id, true
-			}
-			if b.FlowInvalidation == nil && contains(created, DefaultInvalidationFlow) {
-				id := ids[DefaultInvalidationFlow]
-				b.FlowInvalidation, changed = &id, true
-			}
-			if b.FlowRecovery == nil && contains(created, DefaultRecoveryFlow) {
-				id := ids[DefaultRecoveryFlow]
-				b.FlowRecovery, changed = &id, true
+			for _, bf := range []struct {
+				field **uuid.UUID
+				slug  string
+			}{
+				{&b.FlowAuthentication, DefaultAuthenticationFlow},
+				{&b.FlowInvalidation, DefaultInvalidationFlow},
+				{&b.FlowRecovery, DefaultRecoveryFlow},
+				{&b.FlowUserSettings, DefaultUserSettingsFlow},
+			} {
+				if *bf.field == nil && slices.Contains(created, bf.slug) {
+					id := ids[bf.slug]
+					*bf.field, changed = &id, true
+				}
 			}
 			if changed {
 				return tx.UpdateBrand(ctx, b)
@@ -179,15 +313,6 @@ func EnsureDefaultFlows(ctx context.Context, st store.Store) ([]string, error) {
 		return nil
 	})
 	return created, err
-}
-
-func contains(ss []string, s string) bool {
-	for _, x := range ss {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // bindPolicies creates (or reuses, by name) each policy and binds it to target.

@@ -42,6 +42,13 @@ type Field struct {
 	// from the placeholder (an expression, or a static single choice);
 	// Gatehouse also takes them listed here, and else uses the placeholder.
 	Choices []string `json:"choices,omitempty"`
+	// InitialValueExpression: InitialValue is an expression whose result is
+	// the initial value (see expr.go). Never sent to the browser.
+	InitialValueExpression bool `json:"initial_value_expression,omitempty"`
+	// PlaceholderExpression: Placeholder is an expression whose result is
+	// the placeholder or, for a choice field without listed Choices, the
+	// choices (a list, or one value). Never sent to the browser.
+	PlaceholderExpression bool `json:"placeholder_expression,omitempty"`
 }
 
 // Settings are the stage's fields.
@@ -94,7 +101,7 @@ func New(attrs store.Attributes) (flow.Stage, error) {
 		}
 	}
 	for i := range s.Fields {
-		if f := &s.Fields[i]; isChoice(f.Type) && len(f.Choices) == 0 {
+		if f := &s.Fields[i]; isChoice(f.Type) && len(f.Choices) == 0 && !f.PlaceholderExpression {
 			f.Choices = []string{f.Placeholder}
 		}
 	}
@@ -102,37 +109,79 @@ func New(attrs store.Attributes) (flow.Stage, error) {
 	return &Stage{s: s}, nil
 }
 
-func (st *Stage) challenge() *Challenge {
-	fields := make([]Field, len(st.s.Fields))
+// fields returns the fields as this request shows them, as authentik's
+// get_initial_value, get_placeholder and get_choices work them out: a value
+// already in the prompt data is the initial value; else an expression's
+// result, or the initial value as stored. A choice field's choices come
+// from prompt_data["<field_key>__choices"], else from its placeholder
+// expression, else as stored.
+func (st *Stage) fields(ctx context.Context, r *flow.Run) []Field {
+	ev := &evaluator{r: r}
+	pd := r.Plan.Context.PromptData
+	out := make([]Field, len(st.s.Fields))
 	for i, f := range st.s.Fields {
+		if isChoice(f.Type) {
+			if v, ok := pd[f.FieldKey+"__choices"]; ok {
+				f.Choices = choicesOf(v)
+			} else if f.PlaceholderExpression && len(f.Choices) == 0 {
+				f.Choices = choicesOf(ev.eval(ctx, f, "choices", f.Placeholder))
+			}
+			if f.PlaceholderExpression {
+				f.Placeholder = "" // authentik's placeholder of a choice field is its first choice
+				if len(f.Choices) > 0 {
+					f.Placeholder = f.Choices[0]
+				}
+			}
+		} else if f.PlaceholderExpression {
+			f.Placeholder = str(ev.eval(ctx, f, "placeholder", f.Placeholder))
+		}
+		if v, ok := pd[f.FieldKey]; ok {
+			f.InitialValue = str(v)
+		} else if f.InitialValueExpression {
+			f.InitialValue = str(ev.eval(ctx, f, "initial_value", f.InitialValue))
+		}
+		f.InitialValueExpression, f.PlaceholderExpression = false, false
+		out[i] = f
+	}
+	return out
+}
+
+func challenge(fields []Field) *Challenge {
+	shown := make([]Field, len(fields))
+	for i, f := range fields {
 		if f.Type == "password" {
 			f.InitialValue = "" // never echo a secret
 		}
-		fields[i] = f
+		shown[i] = f
 	}
-	return &Challenge{Base: flow.Base{Component: "ak-stage-prompt"}, Fields: fields}
+	return &Challenge{Base: flow.Base{Component: "ak-stage-prompt"}, Fields: shown}
 }
 
 // Enter shows the fields.
-func (st *Stage) Enter(context.Context, *flow.Run) (flow.Step, error) {
-	return flow.Step{Challenge: st.challenge()}, nil
+func (st *Stage) Enter(ctx context.Context, r *flow.Run) (flow.Step, error) {
+	return flow.Step{Challenge: challenge(st.fields(ctx, r))}, nil
 }
 
 // Submit validates the answers into prompt_data.
 func (st *Stage) Submit(ctx context.Context, r *flow.Run, resp flow.Response) (flow.Step, error) {
-	c := st.challenge()
+	fields := st.fields(ctx, r)
+	c := challenge(fields)
 	data := map[string]any{}
 	var step *flow.Step
 	fail := func(field, msg string) {
 		s := flow.Invalid(c, field, msg, "invalid")
 		step = &s
 	}
-	for _, f := range st.s.Fields {
+	for _, f := range fields {
 		switch f.Type {
 		case "static", "separator":
 			continue
 		case "text_read_only", "text_area_read_only", "hidden":
-			data[f.FieldKey] = f.InitialValue
+			if v, ok := r.Plan.Context.PromptData[f.FieldKey]; ok {
+				data[f.FieldKey] = v // kept as it is, not as shown
+			} else {
+				data[f.FieldKey] = f.InitialValue
+			}
 			continue
 		}
 		v := resp.String(f.FieldKey)
@@ -192,7 +241,9 @@ func (st *Stage) Submit(ctx context.Context, r *flow.Run, resp flow.Response) (f
 				continue
 			}
 		case "username":
-			if _, err := r.Store().UserByUsername(ctx, v); err == nil {
+			// Taken by someone else: a user keeps their own username
+			// (the user settings flow shows it).
+			if other, err := r.Store().UserByUsername(ctx, v); err == nil && !isSelf(ctx, r, other) {
 				fail(f.FieldKey, "Username is already taken.")
 				continue
 			}
@@ -215,6 +266,13 @@ func (st *Stage) Submit(ctx context.Context, r *flow.Run, resp flow.Response) (f
 		r.Plan.Context.PromptData[k] = v
 	}
 	return flow.Step{Done: true}, nil
+}
+
+// isSelf tells whether u is the pending user or, without one, the signed-in
+// user.
+func isSelf(ctx context.Context, r *flow.Run, u *store.User) bool {
+	me, err := (&evaluator{r: r}).user(ctx)
+	return err == nil && me != nil && me.PK == u.PK
 }
 
 func parsesAs(v string, layouts []string) bool {

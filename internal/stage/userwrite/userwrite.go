@@ -60,6 +60,11 @@ func (st *Stage) Enter(ctx context.Context, r *flow.Run) (flow.Step, error) {
 	if err != nil {
 		return flow.Step{}, err
 	}
+	if u == nil && r.User != nil && st.s.UserCreationMode != "always_create" {
+		// authentik: the pending user defaults to the signed-in user (a
+		// settings or password-change flow).
+		u = r.User
+	}
 	create := u == nil || st.s.UserCreationMode == "always_create"
 	if create && st.s.UserCreationMode == "never_create" {
 		return flow.Step{Deny: "No user to update."}, nil
@@ -88,7 +93,7 @@ func (st *Stage) Enter(ctx context.Context, r *flow.Run) (flow.Step, error) {
 			if u.Attributes == nil {
 				u.Attributes = store.Attributes{}
 			}
-			u.Attributes[strings.TrimPrefix(k, "attributes.")] = v
+			setPath(u.Attributes, strings.Split(strings.TrimPrefix(k, "attributes."), "."), v)
 		}
 	}
 	if u.Username == "" {
@@ -120,4 +125,19 @@ func (st *Stage) Enter(ctx context.Context, r *flow.Run) (flow.Step, error) {
 // Submit is never called: the stage has no challenge.
 func (st *Stage) Submit(ctx context.Context, r *flow.Run, _ flow.Response) (flow.Step, error) {
 	return st.Enter(ctx, r)
+}
+
+// setPath sets attrs[a][b]... = v for "attributes.a.b" (authentik writes
+// dotted prompt keys into nested attributes), replacing a non-object on
+// the way.
+func setPath(attrs map[string]any, path []string, v any) {
+	for _, k := range path[:len(path)-1] {
+		next, ok := attrs[k].(map[string]any)
+		if !ok {
+			next = map[string]any{}
+			attrs[k] = next
+		}
+		attrs = next
+	}
+	attrs[path[len(path)-1]] = v
 }
