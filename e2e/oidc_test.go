@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
@@ -12,11 +13,8 @@ import (
 	"time"
 
 	"github.com/coreos/go-oidc/v3/oidc"
-	"github.com/google/uuid"
 	"golang.org/x/oauth2"
 	"golang.org/x/oauth2/clientcredentials"
-
-	"github.com/gatehouse-idp/gatehouse/internal/store"
 )
 
 const (
@@ -43,32 +41,30 @@ func setupOIDC(t *testing.T, s *apiServer, clientType string) *oidcSetup {
 	st := s.must(201, "POST", "/stages/consent/", map[string]any{"name": "e2e-consent", "settings": map[string]any{"mode": "permanent"}})
 	s.must(201, "POST", "/flows/bindings/", map[string]any{"target": f["pk"], "stage": st["pk"], "order": 0})
 
-	db := s.open()
-	ctx := context.Background()
-	var mappings []uuid.UUID
-	ms, _, err := db.ListPropertyMappings(ctx, "scope", store.ListOptions{})
-	if err != nil || len(ms) < 4 {
-		t.Fatalf("default scope mappings: %v %v", ms, err)
+	var mappings []any
+	for _, m := range results(s.must(200, "GET", "/propertymappings/provider/scope/?page_size=100", nil)) {
+		mappings = append(mappings, m["pk"])
 	}
-	for _, m := range ms {
-		mappings = append(mappings, m.UUID)
+	if len(mappings) < 4 {
+		t.Fatalf("default scope mappings: %v", mappings)
 	}
-	flowID := uuid.MustParse(f["pk"].(string))
-	kpID := uuid.MustParse(kp["pk"].(string))
-	secret := oidcClientSecret
-	if clientType == "public" {
-		secret = ""
+	inv := s.must(200, "GET", "/flows/instances/default-provider-invalidation-flow/", nil)
+	body := map[string]any{"name": "go-oidc", "authorization_flow": f["pk"], "invalidation_flow": inv["pk"], "client_type": clientType, "client_id": oidcClientID,
+		"signing_key": kp["pk"], "property_mappings": mappings, "include_claims_in_id_token": true,
+		"redirect_uris": []map[string]any{{"matching_mode": "strict", "url": oidcRedirect, "redirect_uri_type": "authorization"},
+			{"matching_mode": "strict", "url": oidcLogout, "redirect_uri_type": "logout"}}}
+	if clientType == "confidential" {
+		body["client_secret"] = oidcClientSecret
 	}
-	p := &store.OAuth2Provider{Provider: &store.Provider{Name: "go-oidc", AuthorizationFlow: &flowID}, ClientType: clientType,
-		ClientID: oidcClientID, ClientSecret: secret, SigningKey: &kpID, PropertyMappings: mappings, IncludeClaimsInIDToken: true,
-		RedirectURIs: []store.RedirectURI{{MatchingMode: "strict", URL: oidcRedirect, Type: "authorization"},
-			{MatchingMode: "strict", URL: oidcLogout, Type: "logout"}}}
-	if err := db.CreateOAuth2Provider(ctx, p); err != nil {
-		t.Fatal(err)
-	}
-	s.must(201, "POST", "/core/applications/", map[string]any{"name": "Go app", "slug": "goapp", "provider": p.ProviderPK})
+	prov := s.must(201, "POST", "/providers/oauth2/", body)
+	pk := int64(prov["pk"].(float64))
+	s.must(201, "POST", "/core/applications/", map[string]any{"name": "Go app", "slug": "goapp", "provider": pk})
+	urls := s.must(200, "GET", fmt.Sprintf("/providers/oauth2/%d/setup_urls/", pk), nil)
 	root := strings.TrimSuffix(s.base, "/api/v3")
-	return &oidcSetup{s: s, issuer: root + "/application/o/goapp/", providerPK: p.ProviderPK}
+	if urls["issuer"] != root+"/application/o/goapp/" {
+		t.Errorf("setup_urls = %v", urls)
+	}
+	return &oidcSetup{s: s, issuer: root + "/application/o/goapp/", providerPK: pk}
 }
 
 // browserless is a cookie-jar client that does not follow redirects, and
@@ -342,4 +338,3 @@ func TestOIDCGoClient(t *testing.T) {
 		}
 	})
 }
-

@@ -127,6 +127,8 @@ func (a *API) registerAll() {
 	a.registerPolicies()
 	a.registerFlowDiagram()
 	a.registerInvitations()
+	a.registerOAuth2()
+	a.registerPropertyMappings()
 }
 
 // op returns a huma operation with authentik-style ids and tags. It answers

@@ -25,6 +25,10 @@ var fuzzPaths = []string{
 	"/flows/instances/", "/flows/instances/{}/", "/flows/instances/{}/diagram/", "/flows/bindings/", "/flows/bindings/{}/",
 	"/stages/all/", "/stages/all/{}/", "/stages/{}/", "/stages/invitation/invitations/", "/stages/invitation/invitations/{}/",
 	"/policies/all/", "/policies/all/{}/", "/policies/all/{}/test/", "/policies/{}/", "/policies/bindings/", "/policies/bindings/{}/",
+	"/providers/oauth2/", "/providers/oauth2/{}/", "/providers/oauth2/{}/setup_urls/",
+	"/propertymappings/all/", "/propertymappings/all/{}/", "/propertymappings/provider/scope/", "/propertymappings/provider/scope/{}/",
+	"/oauth2/authorization_codes/", "/oauth2/authorization_codes/{}/", "/oauth2/access_tokens/", "/oauth2/access_tokens/{}/",
+	"/oauth2/refresh_tokens/", "/oauth2/refresh_tokens/{}/",
 }
 
 var fuzzMethods = []string{"GET", "POST", "PUT", "PATCH", "DELETE"}

@@ -269,6 +269,9 @@ type fixtures struct {
 	flowID                 string
 	policy, policyBinding  string
 	invitation             string
+	oauth2Provider         int64
+	scopeMapping, mapping  string
+	code, access, refresh  string // token hashes
 }
 
 func (c *conformance) makeFixtures() fixtures {
@@ -364,6 +367,7 @@ func (c *conformance) makeFixtures() fixtures {
 	c.admin("POST", "/stages/invitation/invitations/", map[string]any{"name": "conformance-invite",
 		"fixed_data": map[string]any{"email": "invited@example.com"}, "single_use": true, "flow": flow.PK}, &inv)
 	f.invitation = inv.PK
+	f.makeOAuth2Fixtures(c)
 
 	var events struct {
 		Results []struct {
@@ -377,6 +381,43 @@ func (c *conformance) makeFixtures() fixtures {
 	f.event = events.Results[0].PK
 	f.certPEM, f.keyPEM = testKeyPair(c.t)
 	return f
+}
+
+// makeOAuth2Fixtures adds an OAuth2 provider (with an application), two
+// scope mappings (one for propertymappings/all/, which deletes its own) and
+// a grant with a code, an access and a refresh token for akadmin.
+func (f *fixtures) makeOAuth2Fixtures(c *conformance) {
+	c.t.Helper()
+	var sm struct {
+		PK string `json:"pk"`
+	}
+	for name, dst := range map[string]*string{"conformance-scope": &f.scopeMapping, "conformance-scope-all": &f.mapping} {
+		c.admin("POST", "/propertymappings/provider/scope/", map[string]any{"name": name, "scope_name": "conformance",
+			"expression": `return {"conformance": user.username}`}, &sm)
+		*dst = sm.PK
+	}
+	var op struct {
+		PK int64 `json:"pk"`
+	}
+	c.admin("POST", "/providers/oauth2/", map[string]any{"name": "conformance-oauth2", "authorization_flow": f.flowID,
+		"invalidation_flow": f.flowID, "property_mappings": []string{f.scopeMapping}, "signing_key": f.kp,
+		"redirect_uris": []map[string]any{{"matching_mode": "strict", "url": "https://conformance.example.com/cb"}}}, &op)
+	f.oauth2Provider = op.PK
+	c.admin("POST", "/core/applications/", map[string]any{"name": "Conformance O", "slug": "conformance-o", "provider": op.PK}, nil)
+	ctx := context.Background()
+	admin, err := c.srv.Store.UserByUsername(ctx, "akadmin")
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	now := time.Now().UTC()
+	f.code, f.access, f.refresh = "conformance-code-hash", "conformance-access-hash", "conformance-refresh-hash"
+	if err := c.srv.Store.CreateOAuth2Grant(ctx, &store.OAuth2Grant{ProviderPK: op.PK, UserPK: admin.PK, Scope: "openid email",
+		AuthTime: now, Created: now},
+		&store.OAuth2Token{Hash: f.code, Kind: store.OAuth2Code, Expires: now.Add(time.Minute), Created: now},
+		&store.OAuth2Token{Hash: f.access, Kind: store.OAuth2Access, Expires: now.Add(time.Hour), Created: now},
+		&store.OAuth2Token{Hash: f.refresh, Kind: store.OAuth2Refresh, Expires: now.Add(24 * time.Hour), Created: now}); err != nil {
+		c.t.Fatal(err)
+	}
 }
 
 // pathParams fills the path parameters of path from the fixtures.
@@ -397,6 +438,12 @@ func (f fixtures) pathParams(path string) map[string]string {
 	if strings.Contains(path, "{identifier}") {
 		pp["identifier"] = f.token
 	}
+	if strings.Contains(path, "{pm_uuid}") {
+		pp["pm_uuid"] = f.scopeMapping
+		if strings.HasPrefix(path, "/propertymappings/all/") {
+			pp["pm_uuid"] = f.mapping
+		}
+	}
 	if strings.Contains(path, "{id}") {
 		best := 0
 		for prefix, id := range map[string]string{
@@ -408,6 +455,10 @@ func (f fixtures) pathParams(path string) map[string]string {
 			"/crypto/certificatekeypairs/": f.kp,
 			"/events/events/":              f.event,
 			"/providers/all/":              strconv.FormatInt(f.provider, 10),
+			"/providers/oauth2/":           strconv.FormatInt(f.oauth2Provider, 10),
+			"/oauth2/authorization_codes/": f.code,
+			"/oauth2/access_tokens/":       f.access,
+			"/oauth2/refresh_tokens/":      f.refresh,
 			"/flows/bindings/":             f.binding,
 			"/policies/bindings/":          f.policyBinding,
 			"/policies/":                   f.policy,
@@ -515,6 +566,39 @@ func (f fixtures) cases() map[string]opCase {
 		"providers_all_list":                      {},
 		"providers_all_retrieve":                  {},
 		"providers_all_destroy":                   {},
+		// providers/oauth2 and property mappings
+		"providers_oauth2_list": {query: url.Values{"search": {"conformance"}, "ordering": {"-name"}}},
+		"providers_oauth2_create": {body: map[string]any{"name": "conformance-created-oauth2", "authorization_flow": f.flowID,
+			"invalidation_flow": f.flowID, "client_type": "public", "property_mappings": []string{f.scopeMapping},
+			"access_token_validity": "minutes=5", "sub_mode": "user_email", "issuer_mode": "global",
+			"redirect_uris": []map[string]any{{"matching_mode": "regex", "url": `https://.*\.example\.com/cb`,
+				"redirect_uri_type": "authorization"}}, "jwt_federation_sources": []string{}}},
+		"providers_oauth2_retrieve": {},
+		"providers_oauth2_update": {body: map[string]any{"name": "conformance-oauth2", "authorization_flow": f.flowID,
+			"invalidation_flow": f.flowID, "client_type": "confidential", "signing_key": f.kp, "encryption_key": f.kp,
+			"refresh_token_threshold": "hours=1", "logout_uri": "https://conformance.example.com/logout", "logout_method": "frontchannel"}},
+		"providers_oauth2_partial_update":                {body: map[string]any{"include_claims_in_id_token": false}},
+		"providers_oauth2_destroy":                       {},
+		"providers_oauth2_setup_urls_retrieve":           {},
+		"propertymappings_all_list":                      {query: url.Values{"search": {"conformance"}, "ordering": {"name"}}},
+		"propertymappings_all_retrieve":                  {},
+		"propertymappings_all_destroy":                   {},
+		"propertymappings_provider_scope_list":           {query: url.Values{"scope_name": {"conformance"}, "search": {"conformance"}}},
+		"propertymappings_provider_scope_create":         {body: map[string]any{"name": "conformance-created-scope", "scope_name": "created", "description": "Created", "expression": "return {}"}},
+		"propertymappings_provider_scope_retrieve":       {},
+		"propertymappings_provider_scope_update":         {body: map[string]any{"name": "conformance-scope-replaced", "scope_name": "conformance", "expression": "return {}"}},
+		"propertymappings_provider_scope_partial_update": {body: map[string]any{"description": "Patched"}},
+		"propertymappings_provider_scope_destroy":        {},
+		// oauth2 grants
+		"oauth2_authorization_codes_list":     {query: url.Values{"provider": {strconv.FormatInt(f.oauth2Provider, 10)}}},
+		"oauth2_authorization_codes_retrieve": {},
+		"oauth2_authorization_codes_destroy":  {},
+		"oauth2_access_tokens_list":           {query: url.Values{"provider": {strconv.FormatInt(f.oauth2Provider, 10)}, "page_size": {"5"}}},
+		"oauth2_access_tokens_retrieve":       {},
+		"oauth2_access_tokens_destroy":        {},
+		"oauth2_refresh_tokens_list":          {},
+		"oauth2_refresh_tokens_retrieve":      {},
+		"oauth2_refresh_tokens_destroy":       {},
 		// flows
 		"flows_instances_list":             {query: url.Values{"designation": {"authentication"}, "search": {"conformance"}}},
 		"flows_instances_create":           {body: map[string]any{"name": "Created flow", "slug": "created-flow", "title": "Created", "designation": "enrollment"}},

@@ -119,7 +119,7 @@ func (p *Process) Run(ctx context.Context) error {
 		p.oauth = &oauth2.Server{Log: p.Log.With("component", "oauth2"), SecretKey: p.secretKey}
 		p.executor = &flow.Executor{Stages: stageall.Registry(), Log: p.Log.With("component", "flow"),
 			Mail:     &mail.Sender{Config: p.Config.Email},
-			Builtins: map[string]flow.Stage{oauth2.FulfillmentStage: p.oauth.Fulfillment()}}
+			Builtins: map[string]flow.Stage{oauth2.FulfillmentStage: p.oauth.Fulfillment(), oauth2.DeviceFulfillmentStage: p.oauth.DeviceFulfillment()}}
 		// Cross-origin browser POSTs are refused (Sec-Fetch-Site / Origin,
 		// Go's CrossOriginProtection); scripts without those headers pass,
 		// as authentik's executor API allows.

@@ -137,6 +137,9 @@ type OAuth2Grants interface {
 	// UseOAuth2Token marks an unused token used at now. A token already used
 	// is ErrConflict (a replay), an unknown one ErrNotFound.
 	UseOAuth2Token(ctx context.Context, hash string, now time.Time) error
+	// RotateOAuth2Token marks usedHash used (as UseOAuth2Token, with its
+	// errors) and adds tokens, atomically: a code exchange or a refresh.
+	RotateOAuth2Token(ctx context.Context, usedHash string, now time.Time, tokens ...*OAuth2Token) error
 	// RevokeOAuth2Grant revokes the grant and so every token of it.
 	RevokeOAuth2Grant(ctx context.Context, id uuid.UUID) error
 	DeleteOAuth2Token(ctx context.Context, hash string) error

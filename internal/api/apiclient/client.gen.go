@@ -389,6 +389,174 @@ func (e FlowStageBindingRequestPolicyEngineMode) Valid() bool {
 	}
 }
 
+// Defines values for OAuth2ProviderClientType.
+const (
+	OAuth2ProviderClientTypeConfidential OAuth2ProviderClientType = "confidential"
+	OAuth2ProviderClientTypePublic       OAuth2ProviderClientType = "public"
+)
+
+// Valid indicates whether the value is a known member of the OAuth2ProviderClientType enum.
+func (e OAuth2ProviderClientType) Valid() bool {
+	switch e {
+	case OAuth2ProviderClientTypeConfidential:
+		return true
+	case OAuth2ProviderClientTypePublic:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for OAuth2ProviderIssuerMode.
+const (
+	OAuth2ProviderIssuerModeGlobal      OAuth2ProviderIssuerMode = "global"
+	OAuth2ProviderIssuerModePerProvider OAuth2ProviderIssuerMode = "per_provider"
+)
+
+// Valid indicates whether the value is a known member of the OAuth2ProviderIssuerMode enum.
+func (e OAuth2ProviderIssuerMode) Valid() bool {
+	switch e {
+	case OAuth2ProviderIssuerModeGlobal:
+		return true
+	case OAuth2ProviderIssuerModePerProvider:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for OAuth2ProviderLogoutMethod.
+const (
+	OAuth2ProviderLogoutMethodBackchannel  OAuth2ProviderLogoutMethod = "backchannel"
+	OAuth2ProviderLogoutMethodFrontchannel OAuth2ProviderLogoutMethod = "frontchannel"
+)
+
+// Valid indicates whether the value is a known member of the OAuth2ProviderLogoutMethod enum.
+func (e OAuth2ProviderLogoutMethod) Valid() bool {
+	switch e {
+	case OAuth2ProviderLogoutMethodBackchannel:
+		return true
+	case OAuth2ProviderLogoutMethodFrontchannel:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for OAuth2ProviderSubMode.
+const (
+	OAuth2ProviderSubModeHashedUserId OAuth2ProviderSubMode = "hashed_user_id"
+	OAuth2ProviderSubModeUserEmail    OAuth2ProviderSubMode = "user_email"
+	OAuth2ProviderSubModeUserId       OAuth2ProviderSubMode = "user_id"
+	OAuth2ProviderSubModeUserUpn      OAuth2ProviderSubMode = "user_upn"
+	OAuth2ProviderSubModeUserUsername OAuth2ProviderSubMode = "user_username"
+	OAuth2ProviderSubModeUserUuid     OAuth2ProviderSubMode = "user_uuid"
+)
+
+// Valid indicates whether the value is a known member of the OAuth2ProviderSubMode enum.
+func (e OAuth2ProviderSubMode) Valid() bool {
+	switch e {
+	case OAuth2ProviderSubModeHashedUserId:
+		return true
+	case OAuth2ProviderSubModeUserEmail:
+		return true
+	case OAuth2ProviderSubModeUserId:
+		return true
+	case OAuth2ProviderSubModeUserUpn:
+		return true
+	case OAuth2ProviderSubModeUserUsername:
+		return true
+	case OAuth2ProviderSubModeUserUuid:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for OAuth2ProviderRequestClientType.
+const (
+	OAuth2ProviderRequestClientTypeConfidential OAuth2ProviderRequestClientType = "confidential"
+	OAuth2ProviderRequestClientTypePublic       OAuth2ProviderRequestClientType = "public"
+)
+
+// Valid indicates whether the value is a known member of the OAuth2ProviderRequestClientType enum.
+func (e OAuth2ProviderRequestClientType) Valid() bool {
+	switch e {
+	case OAuth2ProviderRequestClientTypeConfidential:
+		return true
+	case OAuth2ProviderRequestClientTypePublic:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for OAuth2ProviderRequestIssuerMode.
+const (
+	OAuth2ProviderRequestIssuerModeGlobal      OAuth2ProviderRequestIssuerMode = "global"
+	OAuth2ProviderRequestIssuerModePerProvider OAuth2ProviderRequestIssuerMode = "per_provider"
+)
+
+// Valid indicates whether the value is a known member of the OAuth2ProviderRequestIssuerMode enum.
+func (e OAuth2ProviderRequestIssuerMode) Valid() bool {
+	switch e {
+	case OAuth2ProviderRequestIssuerModeGlobal:
+		return true
+	case OAuth2ProviderRequestIssuerModePerProvider:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for OAuth2ProviderRequestLogoutMethod.
+const (
+	OAuth2ProviderRequestLogoutMethodBackchannel  OAuth2ProviderRequestLogoutMethod = "backchannel"
+	OAuth2ProviderRequestLogoutMethodFrontchannel OAuth2ProviderRequestLogoutMethod = "frontchannel"
+)
+
+// Valid indicates whether the value is a known member of the OAuth2ProviderRequestLogoutMethod enum.
+func (e OAuth2ProviderRequestLogoutMethod) Valid() bool {
+	switch e {
+	case OAuth2ProviderRequestLogoutMethodBackchannel:
+		return true
+	case OAuth2ProviderRequestLogoutMethodFrontchannel:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for OAuth2ProviderRequestSubMode.
+const (
+	OAuth2ProviderRequestSubModeHashedUserId OAuth2ProviderRequestSubMode = "hashed_user_id"
+	OAuth2ProviderRequestSubModeUserEmail    OAuth2ProviderRequestSubMode = "user_email"
+	OAuth2ProviderRequestSubModeUserId       OAuth2ProviderRequestSubMode = "user_id"
+	OAuth2ProviderRequestSubModeUserUpn      OAuth2ProviderRequestSubMode = "user_upn"
+	OAuth2ProviderRequestSubModeUserUsername OAuth2ProviderRequestSubMode = "user_username"
+	OAuth2ProviderRequestSubModeUserUuid     OAuth2ProviderRequestSubMode = "user_uuid"
+)
+
+// Valid indicates whether the value is a known member of the OAuth2ProviderRequestSubMode enum.
+func (e OAuth2ProviderRequestSubMode) Valid() bool {
+	switch e {
+	case OAuth2ProviderRequestSubModeHashedUserId:
+		return true
+	case OAuth2ProviderRequestSubModeUserEmail:
+		return true
+	case OAuth2ProviderRequestSubModeUserId:
+		return true
+	case OAuth2ProviderRequestSubModeUserUpn:
+		return true
+	case OAuth2ProviderRequestSubModeUserUsername:
+		return true
+	case OAuth2ProviderRequestSubModeUserUuid:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for PatchedUserRequestType.
 const (
 	PatchedUserRequestTypeExternal               PatchedUserRequestType = "external"
@@ -407,6 +575,42 @@ func (e PatchedUserRequestType) Valid() bool {
 	case PatchedUserRequestTypeInternalServiceAccount:
 		return true
 	case PatchedUserRequestTypeServiceAccount:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for RedirectURIMatchingMode.
+const (
+	Regex  RedirectURIMatchingMode = "regex"
+	Strict RedirectURIMatchingMode = "strict"
+)
+
+// Valid indicates whether the value is a known member of the RedirectURIMatchingMode enum.
+func (e RedirectURIMatchingMode) Valid() bool {
+	switch e {
+	case Regex:
+		return true
+	case Strict:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for RedirectURIRedirectUriType.
+const (
+	RedirectURIRedirectUriTypeAuthorization RedirectURIRedirectUriType = "authorization"
+	RedirectURIRedirectUriTypeLogout        RedirectURIRedirectUriType = "logout"
+)
+
+// Valid indicates whether the value is a known member of the RedirectURIRedirectUriType enum.
+func (e RedirectURIRedirectUriType) Valid() bool {
+	switch e {
+	case RedirectURIRedirectUriTypeAuthorization:
+		return true
+	case RedirectURIRedirectUriTypeLogout:
 		return true
 	default:
 		return false
@@ -826,6 +1030,21 @@ type EventListOutputBody struct {
 	Results      *[]Event               `json:"results"`
 }
 
+// ExpiringBaseGrantModel defines model for ExpiringBaseGrantModel.
+type ExpiringBaseGrantModel struct {
+	Expires   time.Time `json:"expires"`
+	IsExpired bool      `json:"is_expired"`
+
+	// Pk The SHA-256 of the token (Gatehouse keeps no token value): the id of retrieve and destroy
+	Pk       string   `json:"pk"`
+	Provider Provider `json:"provider"`
+
+	// Revoked The grant was revoked, or the code was used or the refresh token rotated
+	Revoked bool      `json:"revoked"`
+	Scope   *[]string `json:"scope"`
+	User    User      `json:"user"`
+}
+
 // Flow defines model for Flow.
 type Flow struct {
 	Authentication          FlowAuthentication   `json:"authentication"`
@@ -998,6 +1217,13 @@ type KeyPairListOutputBody struct {
 	Results      *[]CertificateKeyPair  `json:"results"`
 }
 
+// ListOfExpiringBaseGrantModelBody defines model for ListOfExpiringBaseGrantModelBody.
+type ListOfExpiringBaseGrantModelBody struct {
+	Autocomplete map[string]interface{}    `json:"autocomplete"`
+	Pagination   Pagination                `json:"pagination"`
+	Results      *[]ExpiringBaseGrantModel `json:"results"`
+}
+
 // ListOfFlowBody defines model for ListOfFlowBody.
 type ListOfFlowBody struct {
 	Autocomplete map[string]interface{} `json:"autocomplete"`
@@ -1019,6 +1245,13 @@ type ListOfInvitationBody struct {
 	Results      *[]Invitation          `json:"results"`
 }
 
+// ListOfOAuth2ProviderBody defines model for ListOfOAuth2ProviderBody.
+type ListOfOAuth2ProviderBody struct {
+	Autocomplete map[string]interface{} `json:"autocomplete"`
+	Pagination   Pagination             `json:"pagination"`
+	Results      *[]OAuth2Provider      `json:"results"`
+}
+
 // ListOfPolicyBindingBody defines model for ListOfPolicyBindingBody.
 type ListOfPolicyBindingBody struct {
 	Autocomplete map[string]interface{} `json:"autocomplete"`
@@ -1033,6 +1266,20 @@ type ListOfPolicyInfoBody struct {
 	Results      *[]PolicyInfo          `json:"results"`
 }
 
+// ListOfPropertyMappingBody defines model for ListOfPropertyMappingBody.
+type ListOfPropertyMappingBody struct {
+	Autocomplete map[string]interface{} `json:"autocomplete"`
+	Pagination   Pagination             `json:"pagination"`
+	Results      *[]PropertyMapping     `json:"results"`
+}
+
+// ListOfScopeMappingBody defines model for ListOfScopeMappingBody.
+type ListOfScopeMappingBody struct {
+	Autocomplete map[string]interface{} `json:"autocomplete"`
+	Pagination   Pagination             `json:"pagination"`
+	Results      *[]ScopeMapping        `json:"results"`
+}
+
 // ListOfStageInfoBody defines model for ListOfStageInfoBody.
 type ListOfStageInfoBody struct {
 	Autocomplete map[string]interface{} `json:"autocomplete"`
@@ -1044,6 +1291,123 @@ type ListOfStageInfoBody struct {
 type MeOutputBody struct {
 	Original *UserSelf `json:"original,omitempty"`
 	User     UserSelf  `json:"user"`
+}
+
+// OAuth2Provider defines model for OAuth2Provider.
+type OAuth2Provider struct {
+	AccessCodeValidity      string                   `json:"access_code_validity"`
+	AccessTokenValidity     string                   `json:"access_token_validity"`
+	AssignedApplicationName *string                  `json:"assigned_application_name"`
+	AssignedApplicationSlug *string                  `json:"assigned_application_slug"`
+	AuthenticationFlow      *string                  `json:"authentication_flow"`
+	AuthorizationFlow       *string                  `json:"authorization_flow"`
+	ClientId                string                   `json:"client_id"`
+	ClientSecret            string                   `json:"client_secret"`
+	ClientType              OAuth2ProviderClientType `json:"client_type"`
+	Component               string                   `json:"component"`
+	EncryptionKey           *string                  `json:"encryption_key"`
+	IncludeClaimsInIdToken  bool                     `json:"include_claims_in_id_token"`
+	InvalidationFlow        *string                  `json:"invalidation_flow"`
+	IssuerMode              OAuth2ProviderIssuerMode `json:"issuer_mode"`
+
+	// JwtFederationProviders Not supported by Gatehouse: always empty
+	JwtFederationProviders *[]int64 `json:"jwt_federation_providers"`
+
+	// JwtFederationSources Not supported by Gatehouse: always empty
+	JwtFederationSources  *[]string                  `json:"jwt_federation_sources"`
+	LogoutMethod          OAuth2ProviderLogoutMethod `json:"logout_method"`
+	LogoutUri             string                     `json:"logout_uri"`
+	MetaModelName         string                     `json:"meta_model_name"`
+	Name                  string                     `json:"name"`
+	Pk                    int64                      `json:"pk"`
+	PropertyMappings      *[]string                  `json:"property_mappings"`
+	RedirectUris          *[]RedirectURI             `json:"redirect_uris"`
+	RefreshTokenThreshold string                     `json:"refresh_token_threshold"`
+	RefreshTokenValidity  string                     `json:"refresh_token_validity"`
+	SigningKey            *string                    `json:"signing_key"`
+	SubMode               OAuth2ProviderSubMode      `json:"sub_mode"`
+	VerboseName           string                     `json:"verbose_name"`
+	VerboseNamePlural     string                     `json:"verbose_name_plural"`
+}
+
+// OAuth2ProviderClientType defines model for OAuth2Provider.ClientType.
+type OAuth2ProviderClientType string
+
+// OAuth2ProviderIssuerMode defines model for OAuth2Provider.IssuerMode.
+type OAuth2ProviderIssuerMode string
+
+// OAuth2ProviderLogoutMethod defines model for OAuth2Provider.LogoutMethod.
+type OAuth2ProviderLogoutMethod string
+
+// OAuth2ProviderSubMode defines model for OAuth2Provider.SubMode.
+type OAuth2ProviderSubMode string
+
+// OAuth2ProviderRequest defines model for OAuth2ProviderRequest.
+type OAuth2ProviderRequest struct {
+	// AccessCodeValidity Access codes not valid on or after current time + this value; timedelta format (hours=1;minutes=2;seconds=3; also weeks, days)
+	AccessCodeValidity *string `json:"access_code_validity,omitempty"`
+
+	// AccessTokenValidity Tokens not valid on or after current time + this value; timedelta format (hours=1;minutes=2;seconds=3; also weeks, days)
+	AccessTokenValidity *string `json:"access_token_validity,omitempty"`
+
+	// AuthenticationFlow The nil uuid removes it
+	AuthenticationFlow *string                          `json:"authentication_flow,omitempty"`
+	AuthorizationFlow  *string                          `json:"authorization_flow,omitempty"`
+	ClientId           *string                          `json:"client_id,omitempty"`
+	ClientSecret       *string                          `json:"client_secret,omitempty"`
+	ClientType         *OAuth2ProviderRequestClientType `json:"client_type,omitempty"`
+
+	// EncryptionKey A certificate-key pair with a private key; the nil uuid removes it
+	EncryptionKey          *string                          `json:"encryption_key,omitempty"`
+	IncludeClaimsInIdToken *bool                            `json:"include_claims_in_id_token,omitempty"`
+	InvalidationFlow       *string                          `json:"invalidation_flow,omitempty"`
+	IssuerMode             *OAuth2ProviderRequestIssuerMode `json:"issuer_mode,omitempty"`
+
+	// JwtFederationProviders Not supported by Gatehouse: only an empty list is accepted
+	JwtFederationProviders *[]int64 `json:"jwt_federation_providers,omitempty"`
+
+	// JwtFederationSources Not supported by Gatehouse: only an empty list is accepted
+	JwtFederationSources *[]string                          `json:"jwt_federation_sources,omitempty"`
+	LogoutMethod         *OAuth2ProviderRequestLogoutMethod `json:"logout_method,omitempty"`
+	LogoutUri            *string                            `json:"logout_uri,omitempty"`
+	Name                 *string                            `json:"name,omitempty"`
+
+	// PropertyMappings Scope mappings (propertymappings/provider/scope/)
+	PropertyMappings *[]string      `json:"property_mappings,omitempty"`
+	RedirectUris     *[]RedirectURI `json:"redirect_uris,omitempty"`
+
+	// RefreshTokenThreshold When refreshing a token, a new refresh token is issued if the current one expires within this duration; timedelta format (hours=1;minutes=2;seconds=3; also weeks, days)
+	RefreshTokenThreshold *string `json:"refresh_token_threshold,omitempty"`
+
+	// RefreshTokenValidity Tokens not valid on or after current time + this value; timedelta format (hours=1;minutes=2;seconds=3; also weeks, days)
+	RefreshTokenValidity *string `json:"refresh_token_validity,omitempty"`
+
+	// SigningKey A certificate-key pair with a private key; the nil uuid removes it (HS256 with the client secret)
+	SigningKey *string                       `json:"signing_key,omitempty"`
+	SubMode    *OAuth2ProviderRequestSubMode `json:"sub_mode,omitempty"`
+}
+
+// OAuth2ProviderRequestClientType defines model for OAuth2ProviderRequest.ClientType.
+type OAuth2ProviderRequestClientType string
+
+// OAuth2ProviderRequestIssuerMode defines model for OAuth2ProviderRequest.IssuerMode.
+type OAuth2ProviderRequestIssuerMode string
+
+// OAuth2ProviderRequestLogoutMethod defines model for OAuth2ProviderRequest.LogoutMethod.
+type OAuth2ProviderRequestLogoutMethod string
+
+// OAuth2ProviderRequestSubMode defines model for OAuth2ProviderRequest.SubMode.
+type OAuth2ProviderRequestSubMode string
+
+// OAuth2ProviderSetupURLs defines model for OAuth2ProviderSetupURLs.
+type OAuth2ProviderSetupURLs struct {
+	Authorize    string `json:"authorize"`
+	Issuer       string `json:"issuer"`
+	Jwks         string `json:"jwks"`
+	Logout       string `json:"logout"`
+	ProviderInfo string `json:"provider_info"`
+	Token        string `json:"token"`
+	UserInfo     string `json:"user_info"`
 }
 
 // Pagination defines model for Pagination.
@@ -1232,6 +1596,20 @@ type PolicyTestResult struct {
 	Passing  bool      `json:"passing"`
 }
 
+// PropertyMapping defines model for PropertyMapping.
+type PropertyMapping struct {
+	Component  string `json:"component"`
+	Expression string `json:"expression"`
+
+	// Managed Objects that are managed by Gatehouse (a built-in mapping's stable id); they can still be edited
+	Managed           *string `json:"managed"`
+	MetaModelName     string  `json:"meta_model_name"`
+	Name              string  `json:"name"`
+	Pk                string  `json:"pk"`
+	VerboseName       string  `json:"verbose_name"`
+	VerboseNamePlural string  `json:"verbose_name_plural"`
+}
+
 // Provider defines model for Provider.
 type Provider struct {
 	AssignedApplicationName *string   `json:"assigned_application_name"`
@@ -1254,6 +1632,22 @@ type ProviderListOutputBody struct {
 	Pagination   Pagination             `json:"pagination"`
 	Results      *[]Provider            `json:"results"`
 }
+
+// RedirectURI defines model for RedirectURI.
+type RedirectURI struct {
+	// MatchingMode strict compares the whole URI; regex matches it against url, a regular expression (RE2 syntax)
+	MatchingMode RedirectURIMatchingMode `json:"matching_mode"`
+
+	// RedirectUriType authorization (the default) or logout (post_logout_redirect_uri)
+	RedirectUriType *RedirectURIRedirectUriType `json:"redirect_uri_type,omitempty"`
+	Url             string                      `json:"url"`
+}
+
+// RedirectURIMatchingMode strict compares the whole URI; regex matches it against url, a regular expression (RE2 syntax)
+type RedirectURIMatchingMode string
+
+// RedirectURIRedirectUriType authorization (the default) or logout (post_logout_redirect_uri)
+type RedirectURIRedirectUriType string
 
 // Role defines model for Role.
 type Role struct {
@@ -1284,6 +1678,42 @@ type RolePermissionsOutputBody struct {
 	Autocomplete map[string]interface{} `json:"autocomplete"`
 	Pagination   Pagination             `json:"pagination"`
 	Results      *[]RolePermission      `json:"results"`
+}
+
+// ScopeMapping defines model for ScopeMapping.
+type ScopeMapping struct {
+	Component string `json:"component"`
+
+	// Description Description shown to the user when consenting. If left empty, the user won't be informed.
+	Description string `json:"description"`
+	Expression  string `json:"expression"`
+
+	// Managed Objects that are managed by Gatehouse (a built-in mapping's stable id); they can still be edited
+	Managed       *string `json:"managed"`
+	MetaModelName string  `json:"meta_model_name"`
+	Name          string  `json:"name"`
+	Pk            string  `json:"pk"`
+
+	// ScopeName Scope name requested by the client
+	ScopeName         string `json:"scope_name"`
+	VerboseName       string `json:"verbose_name"`
+	VerboseNamePlural string `json:"verbose_name_plural"`
+}
+
+// ScopeMappingRequest defines model for ScopeMappingRequest.
+type ScopeMappingRequest struct {
+	// Description Description shown to the user when consenting. If left empty, the user won't be informed.
+	Description *string `json:"description,omitempty"`
+
+	// Expression Returns a dict of claims; sees user, provider, token and request
+	Expression *string `json:"expression,omitempty"`
+
+	// Managed A stable id for the mapping; the empty string removes it
+	Managed *string `json:"managed,omitempty"`
+	Name    *string `json:"name,omitempty"`
+
+	// ScopeName Scope name requested by the client
+	ScopeName *string `json:"scope_name,omitempty"`
 }
 
 // SelfGroup defines model for SelfGroup.
@@ -1663,6 +2093,51 @@ type FlowsInstancesListParams struct {
 // FlowsInstancesListParamsDesignation defines parameters for FlowsInstancesList.
 type FlowsInstancesListParamsDesignation string
 
+// Oauth2AccessTokensListParams defines parameters for Oauth2AccessTokensList.
+type Oauth2AccessTokensListParams struct {
+	// Page A page number within the paginated result set.
+	Page *int64 `form:"page,omitempty" json:"page,omitempty"`
+
+	// PageSize Number of results to return per page.
+	PageSize *int64 `form:"page_size,omitempty" json:"page_size,omitempty"`
+
+	// User Only this user's tokens (pk).
+	User *int64 `form:"user,omitempty" json:"user,omitempty"`
+
+	// Provider Only this provider's tokens (pk).
+	Provider *int64 `form:"provider,omitempty" json:"provider,omitempty"`
+}
+
+// Oauth2AuthorizationCodesListParams defines parameters for Oauth2AuthorizationCodesList.
+type Oauth2AuthorizationCodesListParams struct {
+	// Page A page number within the paginated result set.
+	Page *int64 `form:"page,omitempty" json:"page,omitempty"`
+
+	// PageSize Number of results to return per page.
+	PageSize *int64 `form:"page_size,omitempty" json:"page_size,omitempty"`
+
+	// User Only this user's tokens (pk).
+	User *int64 `form:"user,omitempty" json:"user,omitempty"`
+
+	// Provider Only this provider's tokens (pk).
+	Provider *int64 `form:"provider,omitempty" json:"provider,omitempty"`
+}
+
+// Oauth2RefreshTokensListParams defines parameters for Oauth2RefreshTokensList.
+type Oauth2RefreshTokensListParams struct {
+	// Page A page number within the paginated result set.
+	Page *int64 `form:"page,omitempty" json:"page,omitempty"`
+
+	// PageSize Number of results to return per page.
+	PageSize *int64 `form:"page_size,omitempty" json:"page_size,omitempty"`
+
+	// User Only this user's tokens (pk).
+	User *int64 `form:"user,omitempty" json:"user,omitempty"`
+
+	// Provider Only this provider's tokens (pk).
+	Provider *int64 `form:"provider,omitempty" json:"provider,omitempty"`
+}
+
 // PoliciesAllListParams defines parameters for PoliciesAllList.
 type PoliciesAllListParams struct {
 	// Page A page number within the paginated result set.
@@ -1697,8 +2172,58 @@ type PoliciesBindingsListParams struct {
 	Target *string `form:"target,omitempty" json:"target,omitempty"`
 }
 
+// PropertymappingsAllListParams defines parameters for PropertymappingsAllList.
+type PropertymappingsAllListParams struct {
+	// Page A page number within the paginated result set.
+	Page *int64 `form:"page,omitempty" json:"page,omitempty"`
+
+	// PageSize Number of results to return per page.
+	PageSize *int64 `form:"page_size,omitempty" json:"page_size,omitempty"`
+
+	// Ordering Which field to use when ordering the results.
+	Ordering *string `form:"ordering,omitempty" json:"ordering,omitempty"`
+
+	// Search A search term.
+	Search *string `form:"search,omitempty" json:"search,omitempty"`
+}
+
+// PropertymappingsProviderScopeListParams defines parameters for PropertymappingsProviderScopeList.
+type PropertymappingsProviderScopeListParams struct {
+	// Page A page number within the paginated result set.
+	Page *int64 `form:"page,omitempty" json:"page,omitempty"`
+
+	// PageSize Number of results to return per page.
+	PageSize *int64 `form:"page_size,omitempty" json:"page_size,omitempty"`
+
+	// Ordering Which field to use when ordering the results.
+	Ordering *string `form:"ordering,omitempty" json:"ordering,omitempty"`
+
+	// Search A search term.
+	Search *string `form:"search,omitempty" json:"search,omitempty"`
+
+	// ScopeName Only mappings of this scope name
+	ScopeName *string `form:"scope_name,omitempty" json:"scope_name,omitempty"`
+	Name      *string `form:"name,omitempty" json:"name,omitempty"`
+	Managed   *string `form:"managed,omitempty" json:"managed,omitempty"`
+}
+
 // ProvidersAllListParams defines parameters for ProvidersAllList.
 type ProvidersAllListParams struct {
+	// Page A page number within the paginated result set.
+	Page *int64 `form:"page,omitempty" json:"page,omitempty"`
+
+	// PageSize Number of results to return per page.
+	PageSize *int64 `form:"page_size,omitempty" json:"page_size,omitempty"`
+
+	// Ordering Which field to use when ordering the results.
+	Ordering *string `form:"ordering,omitempty" json:"ordering,omitempty"`
+
+	// Search A search term.
+	Search *string `form:"search,omitempty" json:"search,omitempty"`
+}
+
+// ProvidersOauth2ListParams defines parameters for ProvidersOauth2List.
+type ProvidersOauth2ListParams struct {
 	// Page A page number within the paginated result set.
 	Page *int64 `form:"page,omitempty" json:"page,omitempty"`
 
@@ -1880,6 +2405,24 @@ type PoliciesCreateJSONRequestBody = PolicyRequest
 
 // PoliciesPartialUpdateJSONRequestBody defines body for PoliciesPartialUpdate for application/json ContentType.
 type PoliciesPartialUpdateJSONRequestBody = PolicyRequest
+
+// PropertymappingsProviderScopeCreateJSONRequestBody defines body for PropertymappingsProviderScopeCreate for application/json ContentType.
+type PropertymappingsProviderScopeCreateJSONRequestBody = ScopeMappingRequest
+
+// PropertymappingsProviderScopePartialUpdateJSONRequestBody defines body for PropertymappingsProviderScopePartialUpdate for application/json ContentType.
+type PropertymappingsProviderScopePartialUpdateJSONRequestBody = ScopeMappingRequest
+
+// PropertymappingsProviderScopeUpdateJSONRequestBody defines body for PropertymappingsProviderScopeUpdate for application/json ContentType.
+type PropertymappingsProviderScopeUpdateJSONRequestBody = ScopeMappingRequest
+
+// ProvidersOauth2CreateJSONRequestBody defines body for ProvidersOauth2Create for application/json ContentType.
+type ProvidersOauth2CreateJSONRequestBody = OAuth2ProviderRequest
+
+// ProvidersOauth2PartialUpdateJSONRequestBody defines body for ProvidersOauth2PartialUpdate for application/json ContentType.
+type ProvidersOauth2PartialUpdateJSONRequestBody = OAuth2ProviderRequest
+
+// ProvidersOauth2UpdateJSONRequestBody defines body for ProvidersOauth2Update for application/json ContentType.
+type ProvidersOauth2UpdateJSONRequestBody = OAuth2ProviderRequest
 
 // RbacPermissionsAssignedByRolesAssignJSONRequestBody defines body for RbacPermissionsAssignedByRolesAssign for application/json ContentType.
 type RbacPermissionsAssignedByRolesAssignJSONRequestBody = PermissionAssignRequest
@@ -2614,6 +3157,51 @@ type ClientInterface interface {
 	// Corresponds with GET /flows/instances/{slug}/diagram/ (the `FlowsInstancesDiagramRetrieve` operationId).
 	FlowsInstancesDiagramRetrieve(ctx context.Context, slug string, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// Oauth2AccessTokensList List access tokens (the caller's own without authentik_providers_oauth2.view_accesstoken)
+	//
+	// Corresponds with GET /oauth2/access_tokens/ (the `Oauth2AccessTokensList` operationId).
+	Oauth2AccessTokensList(ctx context.Context, params *Oauth2AccessTokensListParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// Oauth2AccessTokensDestroy Delete an access token by its hash
+	//
+	// Corresponds with DELETE /oauth2/access_tokens/{id}/ (the `Oauth2AccessTokensDestroy` operationId).
+	Oauth2AccessTokensDestroy(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// Oauth2AccessTokensRetrieve Get an access token by its hash
+	//
+	// Corresponds with GET /oauth2/access_tokens/{id}/ (the `Oauth2AccessTokensRetrieve` operationId).
+	Oauth2AccessTokensRetrieve(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// Oauth2AuthorizationCodesList List authorization codes (the caller's own without authentik_providers_oauth2.view_authorizationcode)
+	//
+	// Corresponds with GET /oauth2/authorization_codes/ (the `Oauth2AuthorizationCodesList` operationId).
+	Oauth2AuthorizationCodesList(ctx context.Context, params *Oauth2AuthorizationCodesListParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// Oauth2AuthorizationCodesDestroy Delete an authorization code by its hash
+	//
+	// Corresponds with DELETE /oauth2/authorization_codes/{id}/ (the `Oauth2AuthorizationCodesDestroy` operationId).
+	Oauth2AuthorizationCodesDestroy(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// Oauth2AuthorizationCodesRetrieve Get an authorization code by its hash
+	//
+	// Corresponds with GET /oauth2/authorization_codes/{id}/ (the `Oauth2AuthorizationCodesRetrieve` operationId).
+	Oauth2AuthorizationCodesRetrieve(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// Oauth2RefreshTokensList List refresh tokens (the caller's own without authentik_providers_oauth2.view_refreshtoken)
+	//
+	// Corresponds with GET /oauth2/refresh_tokens/ (the `Oauth2RefreshTokensList` operationId).
+	Oauth2RefreshTokensList(ctx context.Context, params *Oauth2RefreshTokensListParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// Oauth2RefreshTokensDestroy Delete an refresh token by its hash
+	//
+	// Corresponds with DELETE /oauth2/refresh_tokens/{id}/ (the `Oauth2RefreshTokensDestroy` operationId).
+	Oauth2RefreshTokensDestroy(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// Oauth2RefreshTokensRetrieve Get an refresh token by its hash
+	//
+	// Corresponds with GET /oauth2/refresh_tokens/{id}/ (the `Oauth2RefreshTokensRetrieve` operationId).
+	Oauth2RefreshTokensRetrieve(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// PoliciesAllList List policies of every type
 	//
 	// Corresponds with GET /policies/all/ (the `PoliciesAllList` operationId).
@@ -2714,6 +3302,78 @@ type ClientInterface interface {
 	// Corresponds with PATCH /policies/{type}/{id}/ (the `PoliciesPartialUpdate` operationId).
 	PoliciesPartialUpdate(ctx context.Context, pType string, id string, body PoliciesPartialUpdateJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// PropertymappingsAllList List property mappings of every type
+	//
+	// Corresponds with GET /propertymappings/all/ (the `PropertymappingsAllList` operationId).
+	PropertymappingsAllList(ctx context.Context, params *PropertymappingsAllListParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// PropertymappingsAllDestroy Delete a property mapping
+	//
+	// Corresponds with DELETE /propertymappings/all/{pm_uuid}/ (the `PropertymappingsAllDestroy` operationId).
+	PropertymappingsAllDestroy(ctx context.Context, pmUuid string, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// PropertymappingsAllRetrieve Get a property mapping
+	//
+	// Corresponds with GET /propertymappings/all/{pm_uuid}/ (the `PropertymappingsAllRetrieve` operationId).
+	PropertymappingsAllRetrieve(ctx context.Context, pmUuid string, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// PropertymappingsProviderScopeList List OAuth2 scope mappings
+	//
+	// Corresponds with GET /propertymappings/provider/scope/ (the `PropertymappingsProviderScopeList` operationId).
+	PropertymappingsProviderScopeList(ctx context.Context, params *PropertymappingsProviderScopeListParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// PropertymappingsProviderScopeCreateWithBody Create an OAuth2 scope mapping
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /propertymappings/provider/scope/ (the `PropertymappingsProviderScopeCreate` operationId).
+	PropertymappingsProviderScopeCreateWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// PropertymappingsProviderScopeCreate Create an OAuth2 scope mapping
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /propertymappings/provider/scope/ (the `PropertymappingsProviderScopeCreate` operationId).
+	PropertymappingsProviderScopeCreate(ctx context.Context, body PropertymappingsProviderScopeCreateJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// PropertymappingsProviderScopeDestroy Delete a scope mapping
+	//
+	// Corresponds with DELETE /propertymappings/provider/scope/{pm_uuid}/ (the `PropertymappingsProviderScopeDestroy` operationId).
+	PropertymappingsProviderScopeDestroy(ctx context.Context, pmUuid string, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// PropertymappingsProviderScopeRetrieve Get a scope mapping
+	//
+	// Corresponds with GET /propertymappings/provider/scope/{pm_uuid}/ (the `PropertymappingsProviderScopeRetrieve` operationId).
+	PropertymappingsProviderScopeRetrieve(ctx context.Context, pmUuid string, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// PropertymappingsProviderScopePartialUpdateWithBody Update a scope mapping
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with PATCH /propertymappings/provider/scope/{pm_uuid}/ (the `PropertymappingsProviderScopePartialUpdate` operationId).
+	PropertymappingsProviderScopePartialUpdateWithBody(ctx context.Context, pmUuid string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// PropertymappingsProviderScopePartialUpdate Update a scope mapping
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with PATCH /propertymappings/provider/scope/{pm_uuid}/ (the `PropertymappingsProviderScopePartialUpdate` operationId).
+	PropertymappingsProviderScopePartialUpdate(ctx context.Context, pmUuid string, body PropertymappingsProviderScopePartialUpdateJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// PropertymappingsProviderScopeUpdateWithBody Replace a scope mapping
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with PUT /propertymappings/provider/scope/{pm_uuid}/ (the `PropertymappingsProviderScopeUpdate` operationId).
+	PropertymappingsProviderScopeUpdateWithBody(ctx context.Context, pmUuid string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// PropertymappingsProviderScopeUpdate Replace a scope mapping
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with PUT /propertymappings/provider/scope/{pm_uuid}/ (the `PropertymappingsProviderScopeUpdate` operationId).
+	PropertymappingsProviderScopeUpdate(ctx context.Context, pmUuid string, body PropertymappingsProviderScopeUpdateJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// ProvidersAllList List providers of every type
 	//
 	// Corresponds with GET /providers/all/ (the `ProvidersAllList` operationId).
@@ -2728,6 +3388,68 @@ type ClientInterface interface {
 	//
 	// Corresponds with GET /providers/all/{id}/ (the `ProvidersAllRetrieve` operationId).
 	ProvidersAllRetrieve(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ProvidersOauth2List List OAuth2/OpenID providers
+	//
+	// Corresponds with GET /providers/oauth2/ (the `ProvidersOauth2List` operationId).
+	ProvidersOauth2List(ctx context.Context, params *ProvidersOauth2ListParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ProvidersOauth2CreateWithBody Create an OAuth2/OpenID provider
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /providers/oauth2/ (the `ProvidersOauth2Create` operationId).
+	ProvidersOauth2CreateWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ProvidersOauth2Create Create an OAuth2/OpenID provider
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /providers/oauth2/ (the `ProvidersOauth2Create` operationId).
+	ProvidersOauth2Create(ctx context.Context, body ProvidersOauth2CreateJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ProvidersOauth2Destroy Delete an OAuth2/OpenID provider
+	//
+	// Corresponds with DELETE /providers/oauth2/{id}/ (the `ProvidersOauth2Destroy` operationId).
+	ProvidersOauth2Destroy(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ProvidersOauth2Retrieve Get an OAuth2/OpenID provider
+	//
+	// Corresponds with GET /providers/oauth2/{id}/ (the `ProvidersOauth2Retrieve` operationId).
+	ProvidersOauth2Retrieve(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ProvidersOauth2PartialUpdateWithBody Update an OAuth2/OpenID provider
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with PATCH /providers/oauth2/{id}/ (the `ProvidersOauth2PartialUpdate` operationId).
+	ProvidersOauth2PartialUpdateWithBody(ctx context.Context, id int64, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ProvidersOauth2PartialUpdate Update an OAuth2/OpenID provider
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with PATCH /providers/oauth2/{id}/ (the `ProvidersOauth2PartialUpdate` operationId).
+	ProvidersOauth2PartialUpdate(ctx context.Context, id int64, body ProvidersOauth2PartialUpdateJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ProvidersOauth2UpdateWithBody Replace an OAuth2/OpenID provider
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with PUT /providers/oauth2/{id}/ (the `ProvidersOauth2Update` operationId).
+	ProvidersOauth2UpdateWithBody(ctx context.Context, id int64, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ProvidersOauth2Update Replace an OAuth2/OpenID provider
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with PUT /providers/oauth2/{id}/ (the `ProvidersOauth2Update` operationId).
+	ProvidersOauth2Update(ctx context.Context, id int64, body ProvidersOauth2UpdateJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ProvidersOauth2SetupUrlsRetrieve The provider's endpoint URLs (404 when no application uses it)
+	//
+	// Corresponds with GET /providers/oauth2/{id}/setup_urls/ (the `ProvidersOauth2SetupUrlsRetrieve` operationId).
+	ProvidersOauth2SetupUrlsRetrieve(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// RbacPermissionsList List the permissions roles can hold
 	//
@@ -4355,6 +5077,141 @@ func (c *Client) FlowsInstancesDiagramRetrieve(ctx context.Context, slug string,
 	return c.Client.Do(req)
 }
 
+// Oauth2AccessTokensList List access tokens (the caller's own without authentik_providers_oauth2.view_accesstoken)
+//
+// Corresponds with GET /oauth2/access_tokens/ (the `Oauth2AccessTokensList` operationId).
+func (c *Client) Oauth2AccessTokensList(ctx context.Context, params *Oauth2AccessTokensListParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewOauth2AccessTokensListRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// Oauth2AccessTokensDestroy Delete an access token by its hash
+//
+// Corresponds with DELETE /oauth2/access_tokens/{id}/ (the `Oauth2AccessTokensDestroy` operationId).
+func (c *Client) Oauth2AccessTokensDestroy(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewOauth2AccessTokensDestroyRequest(c.Server, id)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// Oauth2AccessTokensRetrieve Get an access token by its hash
+//
+// Corresponds with GET /oauth2/access_tokens/{id}/ (the `Oauth2AccessTokensRetrieve` operationId).
+func (c *Client) Oauth2AccessTokensRetrieve(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewOauth2AccessTokensRetrieveRequest(c.Server, id)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// Oauth2AuthorizationCodesList List authorization codes (the caller's own without authentik_providers_oauth2.view_authorizationcode)
+//
+// Corresponds with GET /oauth2/authorization_codes/ (the `Oauth2AuthorizationCodesList` operationId).
+func (c *Client) Oauth2AuthorizationCodesList(ctx context.Context, params *Oauth2AuthorizationCodesListParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewOauth2AuthorizationCodesListRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// Oauth2AuthorizationCodesDestroy Delete an authorization code by its hash
+//
+// Corresponds with DELETE /oauth2/authorization_codes/{id}/ (the `Oauth2AuthorizationCodesDestroy` operationId).
+func (c *Client) Oauth2AuthorizationCodesDestroy(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewOauth2AuthorizationCodesDestroyRequest(c.Server, id)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// Oauth2AuthorizationCodesRetrieve Get an authorization code by its hash
+//
+// Corresponds with GET /oauth2/authorization_codes/{id}/ (the `Oauth2AuthorizationCodesRetrieve` operationId).
+func (c *Client) Oauth2AuthorizationCodesRetrieve(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewOauth2AuthorizationCodesRetrieveRequest(c.Server, id)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// Oauth2RefreshTokensList List refresh tokens (the caller's own without authentik_providers_oauth2.view_refreshtoken)
+//
+// Corresponds with GET /oauth2/refresh_tokens/ (the `Oauth2RefreshTokensList` operationId).
+func (c *Client) Oauth2RefreshTokensList(ctx context.Context, params *Oauth2RefreshTokensListParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewOauth2RefreshTokensListRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// Oauth2RefreshTokensDestroy Delete an refresh token by its hash
+//
+// Corresponds with DELETE /oauth2/refresh_tokens/{id}/ (the `Oauth2RefreshTokensDestroy` operationId).
+func (c *Client) Oauth2RefreshTokensDestroy(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewOauth2RefreshTokensDestroyRequest(c.Server, id)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// Oauth2RefreshTokensRetrieve Get an refresh token by its hash
+//
+// Corresponds with GET /oauth2/refresh_tokens/{id}/ (the `Oauth2RefreshTokensRetrieve` operationId).
+func (c *Client) Oauth2RefreshTokensRetrieve(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewOauth2RefreshTokensRetrieveRequest(c.Server, id)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // PoliciesAllList List policies of every type
 //
 // Corresponds with GET /policies/all/ (the `PoliciesAllList` operationId).
@@ -4615,6 +5472,198 @@ func (c *Client) PoliciesPartialUpdate(ctx context.Context, pType string, id str
 	return c.Client.Do(req)
 }
 
+// PropertymappingsAllList List property mappings of every type
+//
+// Corresponds with GET /propertymappings/all/ (the `PropertymappingsAllList` operationId).
+func (c *Client) PropertymappingsAllList(ctx context.Context, params *PropertymappingsAllListParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPropertymappingsAllListRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// PropertymappingsAllDestroy Delete a property mapping
+//
+// Corresponds with DELETE /propertymappings/all/{pm_uuid}/ (the `PropertymappingsAllDestroy` operationId).
+func (c *Client) PropertymappingsAllDestroy(ctx context.Context, pmUuid string, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPropertymappingsAllDestroyRequest(c.Server, pmUuid)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// PropertymappingsAllRetrieve Get a property mapping
+//
+// Corresponds with GET /propertymappings/all/{pm_uuid}/ (the `PropertymappingsAllRetrieve` operationId).
+func (c *Client) PropertymappingsAllRetrieve(ctx context.Context, pmUuid string, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPropertymappingsAllRetrieveRequest(c.Server, pmUuid)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// PropertymappingsProviderScopeList List OAuth2 scope mappings
+//
+// Corresponds with GET /propertymappings/provider/scope/ (the `PropertymappingsProviderScopeList` operationId).
+func (c *Client) PropertymappingsProviderScopeList(ctx context.Context, params *PropertymappingsProviderScopeListParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPropertymappingsProviderScopeListRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// PropertymappingsProviderScopeCreateWithBody Create an OAuth2 scope mapping
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /propertymappings/provider/scope/ (the `PropertymappingsProviderScopeCreate` operationId).
+func (c *Client) PropertymappingsProviderScopeCreateWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPropertymappingsProviderScopeCreateRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// PropertymappingsProviderScopeCreate Create an OAuth2 scope mapping
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /propertymappings/provider/scope/ (the `PropertymappingsProviderScopeCreate` operationId).
+func (c *Client) PropertymappingsProviderScopeCreate(ctx context.Context, body PropertymappingsProviderScopeCreateJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPropertymappingsProviderScopeCreateRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// PropertymappingsProviderScopeDestroy Delete a scope mapping
+//
+// Corresponds with DELETE /propertymappings/provider/scope/{pm_uuid}/ (the `PropertymappingsProviderScopeDestroy` operationId).
+func (c *Client) PropertymappingsProviderScopeDestroy(ctx context.Context, pmUuid string, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPropertymappingsProviderScopeDestroyRequest(c.Server, pmUuid)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// PropertymappingsProviderScopeRetrieve Get a scope mapping
+//
+// Corresponds with GET /propertymappings/provider/scope/{pm_uuid}/ (the `PropertymappingsProviderScopeRetrieve` operationId).
+func (c *Client) PropertymappingsProviderScopeRetrieve(ctx context.Context, pmUuid string, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPropertymappingsProviderScopeRetrieveRequest(c.Server, pmUuid)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// PropertymappingsProviderScopePartialUpdateWithBody Update a scope mapping
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with PATCH /propertymappings/provider/scope/{pm_uuid}/ (the `PropertymappingsProviderScopePartialUpdate` operationId).
+func (c *Client) PropertymappingsProviderScopePartialUpdateWithBody(ctx context.Context, pmUuid string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPropertymappingsProviderScopePartialUpdateRequestWithBody(c.Server, pmUuid, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// PropertymappingsProviderScopePartialUpdate Update a scope mapping
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with PATCH /propertymappings/provider/scope/{pm_uuid}/ (the `PropertymappingsProviderScopePartialUpdate` operationId).
+func (c *Client) PropertymappingsProviderScopePartialUpdate(ctx context.Context, pmUuid string, body PropertymappingsProviderScopePartialUpdateJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPropertymappingsProviderScopePartialUpdateRequest(c.Server, pmUuid, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// PropertymappingsProviderScopeUpdateWithBody Replace a scope mapping
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with PUT /propertymappings/provider/scope/{pm_uuid}/ (the `PropertymappingsProviderScopeUpdate` operationId).
+func (c *Client) PropertymappingsProviderScopeUpdateWithBody(ctx context.Context, pmUuid string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPropertymappingsProviderScopeUpdateRequestWithBody(c.Server, pmUuid, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// PropertymappingsProviderScopeUpdate Replace a scope mapping
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with PUT /propertymappings/provider/scope/{pm_uuid}/ (the `PropertymappingsProviderScopeUpdate` operationId).
+func (c *Client) PropertymappingsProviderScopeUpdate(ctx context.Context, pmUuid string, body PropertymappingsProviderScopeUpdateJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPropertymappingsProviderScopeUpdateRequest(c.Server, pmUuid, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // ProvidersAllList List providers of every type
 //
 // Corresponds with GET /providers/all/ (the `ProvidersAllList` operationId).
@@ -4650,6 +5699,168 @@ func (c *Client) ProvidersAllDestroy(ctx context.Context, id int64, reqEditors .
 // Corresponds with GET /providers/all/{id}/ (the `ProvidersAllRetrieve` operationId).
 func (c *Client) ProvidersAllRetrieve(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewProvidersAllRetrieveRequest(c.Server, id)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ProvidersOauth2List List OAuth2/OpenID providers
+//
+// Corresponds with GET /providers/oauth2/ (the `ProvidersOauth2List` operationId).
+func (c *Client) ProvidersOauth2List(ctx context.Context, params *ProvidersOauth2ListParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewProvidersOauth2ListRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ProvidersOauth2CreateWithBody Create an OAuth2/OpenID provider
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /providers/oauth2/ (the `ProvidersOauth2Create` operationId).
+func (c *Client) ProvidersOauth2CreateWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewProvidersOauth2CreateRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ProvidersOauth2Create Create an OAuth2/OpenID provider
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /providers/oauth2/ (the `ProvidersOauth2Create` operationId).
+func (c *Client) ProvidersOauth2Create(ctx context.Context, body ProvidersOauth2CreateJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewProvidersOauth2CreateRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ProvidersOauth2Destroy Delete an OAuth2/OpenID provider
+//
+// Corresponds with DELETE /providers/oauth2/{id}/ (the `ProvidersOauth2Destroy` operationId).
+func (c *Client) ProvidersOauth2Destroy(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewProvidersOauth2DestroyRequest(c.Server, id)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ProvidersOauth2Retrieve Get an OAuth2/OpenID provider
+//
+// Corresponds with GET /providers/oauth2/{id}/ (the `ProvidersOauth2Retrieve` operationId).
+func (c *Client) ProvidersOauth2Retrieve(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewProvidersOauth2RetrieveRequest(c.Server, id)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ProvidersOauth2PartialUpdateWithBody Update an OAuth2/OpenID provider
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with PATCH /providers/oauth2/{id}/ (the `ProvidersOauth2PartialUpdate` operationId).
+func (c *Client) ProvidersOauth2PartialUpdateWithBody(ctx context.Context, id int64, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewProvidersOauth2PartialUpdateRequestWithBody(c.Server, id, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ProvidersOauth2PartialUpdate Update an OAuth2/OpenID provider
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with PATCH /providers/oauth2/{id}/ (the `ProvidersOauth2PartialUpdate` operationId).
+func (c *Client) ProvidersOauth2PartialUpdate(ctx context.Context, id int64, body ProvidersOauth2PartialUpdateJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewProvidersOauth2PartialUpdateRequest(c.Server, id, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ProvidersOauth2UpdateWithBody Replace an OAuth2/OpenID provider
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with PUT /providers/oauth2/{id}/ (the `ProvidersOauth2Update` operationId).
+func (c *Client) ProvidersOauth2UpdateWithBody(ctx context.Context, id int64, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewProvidersOauth2UpdateRequestWithBody(c.Server, id, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ProvidersOauth2Update Replace an OAuth2/OpenID provider
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with PUT /providers/oauth2/{id}/ (the `ProvidersOauth2Update` operationId).
+func (c *Client) ProvidersOauth2Update(ctx context.Context, id int64, body ProvidersOauth2UpdateJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewProvidersOauth2UpdateRequest(c.Server, id, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ProvidersOauth2SetupUrlsRetrieve The provider's endpoint URLs (404 when no application uses it)
+//
+// Corresponds with GET /providers/oauth2/{id}/setup_urls/ (the `ProvidersOauth2SetupUrlsRetrieve` operationId).
+func (c *Client) ProvidersOauth2SetupUrlsRetrieve(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewProvidersOauth2SetupUrlsRetrieveRequest(c.Server, id)
 	if err != nil {
 		return nil, err
 	}
@@ -8195,6 +9406,480 @@ func NewFlowsInstancesDiagramRetrieveRequest(server string, slug string) (*http.
 	return req, nil
 }
 
+// NewOauth2AccessTokensListRequest constructs an http.Request for the Oauth2AccessTokensList method
+func NewOauth2AccessTokensListRequest(server string, params *Oauth2AccessTokensListParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/oauth2/access_tokens/")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Page != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "page", *params.Page, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.PageSize != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "page_size", *params.PageSize, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.User != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "user", *params.User, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Provider != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "provider", *params.Provider, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewOauth2AccessTokensDestroyRequest constructs an http.Request for the Oauth2AccessTokensDestroy method
+func NewOauth2AccessTokensDestroyRequest(server string, id string) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/oauth2/access_tokens/%s/", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewOauth2AccessTokensRetrieveRequest constructs an http.Request for the Oauth2AccessTokensRetrieve method
+func NewOauth2AccessTokensRetrieveRequest(server string, id string) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/oauth2/access_tokens/%s/", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewOauth2AuthorizationCodesListRequest constructs an http.Request for the Oauth2AuthorizationCodesList method
+func NewOauth2AuthorizationCodesListRequest(server string, params *Oauth2AuthorizationCodesListParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/oauth2/authorization_codes/")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Page != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "page", *params.Page, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.PageSize != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "page_size", *params.PageSize, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.User != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "user", *params.User, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Provider != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "provider", *params.Provider, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewOauth2AuthorizationCodesDestroyRequest constructs an http.Request for the Oauth2AuthorizationCodesDestroy method
+func NewOauth2AuthorizationCodesDestroyRequest(server string, id string) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/oauth2/authorization_codes/%s/", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewOauth2AuthorizationCodesRetrieveRequest constructs an http.Request for the Oauth2AuthorizationCodesRetrieve method
+func NewOauth2AuthorizationCodesRetrieveRequest(server string, id string) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/oauth2/authorization_codes/%s/", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewOauth2RefreshTokensListRequest constructs an http.Request for the Oauth2RefreshTokensList method
+func NewOauth2RefreshTokensListRequest(server string, params *Oauth2RefreshTokensListParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/oauth2/refresh_tokens/")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Page != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "page", *params.Page, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.PageSize != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "page_size", *params.PageSize, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.User != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "user", *params.User, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Provider != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "provider", *params.Provider, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewOauth2RefreshTokensDestroyRequest constructs an http.Request for the Oauth2RefreshTokensDestroy method
+func NewOauth2RefreshTokensDestroyRequest(server string, id string) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/oauth2/refresh_tokens/%s/", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewOauth2RefreshTokensRetrieveRequest constructs an http.Request for the Oauth2RefreshTokensRetrieve method
+func NewOauth2RefreshTokensRetrieveRequest(server string, id string) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/oauth2/refresh_tokens/%s/", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewPoliciesAllListRequest constructs an http.Request for the PoliciesAllList method
 func NewPoliciesAllListRequest(server string, params *PoliciesAllListParams) (*http.Request, error) {
 	var err error
@@ -8770,6 +10455,492 @@ func NewPoliciesPartialUpdateRequestWithBody(server string, pType string, id str
 	return req, nil
 }
 
+// NewPropertymappingsAllListRequest constructs an http.Request for the PropertymappingsAllList method
+func NewPropertymappingsAllListRequest(server string, params *PropertymappingsAllListParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/propertymappings/all/")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Page != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "page", *params.Page, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.PageSize != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "page_size", *params.PageSize, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Ordering != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "ordering", *params.Ordering, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Search != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "search", *params.Search, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewPropertymappingsAllDestroyRequest constructs an http.Request for the PropertymappingsAllDestroy method
+func NewPropertymappingsAllDestroyRequest(server string, pmUuid string) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "pm_uuid", pmUuid, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/propertymappings/all/%s/", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewPropertymappingsAllRetrieveRequest constructs an http.Request for the PropertymappingsAllRetrieve method
+func NewPropertymappingsAllRetrieveRequest(server string, pmUuid string) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "pm_uuid", pmUuid, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/propertymappings/all/%s/", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewPropertymappingsProviderScopeListRequest constructs an http.Request for the PropertymappingsProviderScopeList method
+func NewPropertymappingsProviderScopeListRequest(server string, params *PropertymappingsProviderScopeListParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/propertymappings/provider/scope/")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Page != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "page", *params.Page, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.PageSize != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "page_size", *params.PageSize, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Ordering != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "ordering", *params.Ordering, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Search != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "search", *params.Search, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.ScopeName != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "scope_name", *params.ScopeName, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Name != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "name", *params.Name, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Managed != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "managed", *params.Managed, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewPropertymappingsProviderScopeCreateRequest calls the generic PropertymappingsProviderScopeCreate builder with application/json body
+func NewPropertymappingsProviderScopeCreateRequest(server string, body PropertymappingsProviderScopeCreateJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewPropertymappingsProviderScopeCreateRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewPropertymappingsProviderScopeCreateRequestWithBody constructs an http.Request for the PropertymappingsProviderScopeCreate method, with any body, and a specified content type
+func NewPropertymappingsProviderScopeCreateRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/propertymappings/provider/scope/")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewPropertymappingsProviderScopeDestroyRequest constructs an http.Request for the PropertymappingsProviderScopeDestroy method
+func NewPropertymappingsProviderScopeDestroyRequest(server string, pmUuid string) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "pm_uuid", pmUuid, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/propertymappings/provider/scope/%s/", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewPropertymappingsProviderScopeRetrieveRequest constructs an http.Request for the PropertymappingsProviderScopeRetrieve method
+func NewPropertymappingsProviderScopeRetrieveRequest(server string, pmUuid string) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "pm_uuid", pmUuid, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/propertymappings/provider/scope/%s/", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewPropertymappingsProviderScopePartialUpdateRequest calls the generic PropertymappingsProviderScopePartialUpdate builder with application/json body
+func NewPropertymappingsProviderScopePartialUpdateRequest(server string, pmUuid string, body PropertymappingsProviderScopePartialUpdateJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewPropertymappingsProviderScopePartialUpdateRequestWithBody(server, pmUuid, "application/json", bodyReader)
+}
+
+// NewPropertymappingsProviderScopePartialUpdateRequestWithBody constructs an http.Request for the PropertymappingsProviderScopePartialUpdate method, with any body, and a specified content type
+func NewPropertymappingsProviderScopePartialUpdateRequestWithBody(server string, pmUuid string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "pm_uuid", pmUuid, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/propertymappings/provider/scope/%s/", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPatch, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewPropertymappingsProviderScopeUpdateRequest calls the generic PropertymappingsProviderScopeUpdate builder with application/json body
+func NewPropertymappingsProviderScopeUpdateRequest(server string, pmUuid string, body PropertymappingsProviderScopeUpdateJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewPropertymappingsProviderScopeUpdateRequestWithBody(server, pmUuid, "application/json", bodyReader)
+}
+
+// NewPropertymappingsProviderScopeUpdateRequestWithBody constructs an http.Request for the PropertymappingsProviderScopeUpdate method, with any body, and a specified content type
+func NewPropertymappingsProviderScopeUpdateRequestWithBody(server string, pmUuid string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "pm_uuid", pmUuid, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/propertymappings/provider/scope/%s/", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPut, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
 // NewProvidersAllListRequest constructs an http.Request for the ProvidersAllList method
 func NewProvidersAllListRequest(server string, params *ProvidersAllListParams) (*http.Request, error) {
 	var err error
@@ -8911,6 +11082,332 @@ func NewProvidersAllRetrieveRequest(server string, id int64) (*http.Request, err
 	}
 
 	operationPath := fmt.Sprintf("/providers/all/%s/", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewProvidersOauth2ListRequest constructs an http.Request for the ProvidersOauth2List method
+func NewProvidersOauth2ListRequest(server string, params *ProvidersOauth2ListParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/providers/oauth2/")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Page != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "page", *params.Page, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.PageSize != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "page_size", *params.PageSize, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Ordering != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "ordering", *params.Ordering, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Search != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "search", *params.Search, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewProvidersOauth2CreateRequest calls the generic ProvidersOauth2Create builder with application/json body
+func NewProvidersOauth2CreateRequest(server string, body ProvidersOauth2CreateJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewProvidersOauth2CreateRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewProvidersOauth2CreateRequestWithBody constructs an http.Request for the ProvidersOauth2Create method, with any body, and a specified content type
+func NewProvidersOauth2CreateRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/providers/oauth2/")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewProvidersOauth2DestroyRequest constructs an http.Request for the ProvidersOauth2Destroy method
+func NewProvidersOauth2DestroyRequest(server string, id int64) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "integer", Format: "int64"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/providers/oauth2/%s/", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewProvidersOauth2RetrieveRequest constructs an http.Request for the ProvidersOauth2Retrieve method
+func NewProvidersOauth2RetrieveRequest(server string, id int64) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "integer", Format: "int64"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/providers/oauth2/%s/", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewProvidersOauth2PartialUpdateRequest calls the generic ProvidersOauth2PartialUpdate builder with application/json body
+func NewProvidersOauth2PartialUpdateRequest(server string, id int64, body ProvidersOauth2PartialUpdateJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewProvidersOauth2PartialUpdateRequestWithBody(server, id, "application/json", bodyReader)
+}
+
+// NewProvidersOauth2PartialUpdateRequestWithBody constructs an http.Request for the ProvidersOauth2PartialUpdate method, with any body, and a specified content type
+func NewProvidersOauth2PartialUpdateRequestWithBody(server string, id int64, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "integer", Format: "int64"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/providers/oauth2/%s/", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPatch, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewProvidersOauth2UpdateRequest calls the generic ProvidersOauth2Update builder with application/json body
+func NewProvidersOauth2UpdateRequest(server string, id int64, body ProvidersOauth2UpdateJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewProvidersOauth2UpdateRequestWithBody(server, id, "application/json", bodyReader)
+}
+
+// NewProvidersOauth2UpdateRequestWithBody constructs an http.Request for the ProvidersOauth2Update method, with any body, and a specified content type
+func NewProvidersOauth2UpdateRequestWithBody(server string, id int64, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "integer", Format: "int64"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/providers/oauth2/%s/", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPut, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewProvidersOauth2SetupUrlsRetrieveRequest constructs an http.Request for the ProvidersOauth2SetupUrlsRetrieve method
+func NewProvidersOauth2SetupUrlsRetrieveRequest(server string, id int64) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "integer", Format: "int64"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/providers/oauth2/%s/setup_urls/", pathParam0)
 	if operationPath[0] == '/' {
 		operationPath = "." + operationPath
 	}
@@ -10711,6 +13208,69 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with GET /flows/instances/{slug}/diagram/ (the `FlowsInstancesDiagramRetrieve` operationId).
 	FlowsInstancesDiagramRetrieveWithResponse(ctx context.Context, slug string, reqEditors ...RequestEditorFn) (*FlowsInstancesDiagramRetrieveResponse, error)
 
+	// Oauth2AccessTokensListWithResponse List access tokens (the caller's own without authentik_providers_oauth2.view_accesstoken)
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /oauth2/access_tokens/ (the `Oauth2AccessTokensList` operationId).
+	Oauth2AccessTokensListWithResponse(ctx context.Context, params *Oauth2AccessTokensListParams, reqEditors ...RequestEditorFn) (*Oauth2AccessTokensListResponse, error)
+
+	// Oauth2AccessTokensDestroyWithResponse Delete an access token by its hash
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /oauth2/access_tokens/{id}/ (the `Oauth2AccessTokensDestroy` operationId).
+	Oauth2AccessTokensDestroyWithResponse(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*Oauth2AccessTokensDestroyResponse, error)
+
+	// Oauth2AccessTokensRetrieveWithResponse Get an access token by its hash
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /oauth2/access_tokens/{id}/ (the `Oauth2AccessTokensRetrieve` operationId).
+	Oauth2AccessTokensRetrieveWithResponse(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*Oauth2AccessTokensRetrieveResponse, error)
+
+	// Oauth2AuthorizationCodesListWithResponse List authorization codes (the caller's own without authentik_providers_oauth2.view_authorizationcode)
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /oauth2/authorization_codes/ (the `Oauth2AuthorizationCodesList` operationId).
+	Oauth2AuthorizationCodesListWithResponse(ctx context.Context, params *Oauth2AuthorizationCodesListParams, reqEditors ...RequestEditorFn) (*Oauth2AuthorizationCodesListResponse, error)
+
+	// Oauth2AuthorizationCodesDestroyWithResponse Delete an authorization code by its hash
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /oauth2/authorization_codes/{id}/ (the `Oauth2AuthorizationCodesDestroy` operationId).
+	Oauth2AuthorizationCodesDestroyWithResponse(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*Oauth2AuthorizationCodesDestroyResponse, error)
+
+	// Oauth2AuthorizationCodesRetrieveWithResponse Get an authorization code by its hash
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /oauth2/authorization_codes/{id}/ (the `Oauth2AuthorizationCodesRetrieve` operationId).
+	Oauth2AuthorizationCodesRetrieveWithResponse(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*Oauth2AuthorizationCodesRetrieveResponse, error)
+
+	// Oauth2RefreshTokensListWithResponse List refresh tokens (the caller's own without authentik_providers_oauth2.view_refreshtoken)
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /oauth2/refresh_tokens/ (the `Oauth2RefreshTokensList` operationId).
+	Oauth2RefreshTokensListWithResponse(ctx context.Context, params *Oauth2RefreshTokensListParams, reqEditors ...RequestEditorFn) (*Oauth2RefreshTokensListResponse, error)
+
+	// Oauth2RefreshTokensDestroyWithResponse Delete an refresh token by its hash
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /oauth2/refresh_tokens/{id}/ (the `Oauth2RefreshTokensDestroy` operationId).
+	Oauth2RefreshTokensDestroyWithResponse(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*Oauth2RefreshTokensDestroyResponse, error)
+
+	// Oauth2RefreshTokensRetrieveWithResponse Get an refresh token by its hash
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /oauth2/refresh_tokens/{id}/ (the `Oauth2RefreshTokensRetrieve` operationId).
+	Oauth2RefreshTokensRetrieveWithResponse(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*Oauth2RefreshTokensRetrieveResponse, error)
+
 	// PoliciesAllListWithResponse List policies of every type
 	//
 	// Returns a wrapper object for the known response body format(s).
@@ -10823,6 +13383,90 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with PATCH /policies/{type}/{id}/ (the `PoliciesPartialUpdate` operationId).
 	PoliciesPartialUpdateWithResponse(ctx context.Context, pType string, id string, body PoliciesPartialUpdateJSONRequestBody, reqEditors ...RequestEditorFn) (*PoliciesPartialUpdateResponse, error)
 
+	// PropertymappingsAllListWithResponse List property mappings of every type
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /propertymappings/all/ (the `PropertymappingsAllList` operationId).
+	PropertymappingsAllListWithResponse(ctx context.Context, params *PropertymappingsAllListParams, reqEditors ...RequestEditorFn) (*PropertymappingsAllListResponse, error)
+
+	// PropertymappingsAllDestroyWithResponse Delete a property mapping
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /propertymappings/all/{pm_uuid}/ (the `PropertymappingsAllDestroy` operationId).
+	PropertymappingsAllDestroyWithResponse(ctx context.Context, pmUuid string, reqEditors ...RequestEditorFn) (*PropertymappingsAllDestroyResponse, error)
+
+	// PropertymappingsAllRetrieveWithResponse Get a property mapping
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /propertymappings/all/{pm_uuid}/ (the `PropertymappingsAllRetrieve` operationId).
+	PropertymappingsAllRetrieveWithResponse(ctx context.Context, pmUuid string, reqEditors ...RequestEditorFn) (*PropertymappingsAllRetrieveResponse, error)
+
+	// PropertymappingsProviderScopeListWithResponse List OAuth2 scope mappings
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /propertymappings/provider/scope/ (the `PropertymappingsProviderScopeList` operationId).
+	PropertymappingsProviderScopeListWithResponse(ctx context.Context, params *PropertymappingsProviderScopeListParams, reqEditors ...RequestEditorFn) (*PropertymappingsProviderScopeListResponse, error)
+
+	// PropertymappingsProviderScopeCreateWithBodyWithResponse Create an OAuth2 scope mapping
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /propertymappings/provider/scope/ (the `PropertymappingsProviderScopeCreate` operationId).
+	PropertymappingsProviderScopeCreateWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PropertymappingsProviderScopeCreateResponse, error)
+
+	// PropertymappingsProviderScopeCreateWithResponse Create an OAuth2 scope mapping
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /propertymappings/provider/scope/ (the `PropertymappingsProviderScopeCreate` operationId).
+	PropertymappingsProviderScopeCreateWithResponse(ctx context.Context, body PropertymappingsProviderScopeCreateJSONRequestBody, reqEditors ...RequestEditorFn) (*PropertymappingsProviderScopeCreateResponse, error)
+
+	// PropertymappingsProviderScopeDestroyWithResponse Delete a scope mapping
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /propertymappings/provider/scope/{pm_uuid}/ (the `PropertymappingsProviderScopeDestroy` operationId).
+	PropertymappingsProviderScopeDestroyWithResponse(ctx context.Context, pmUuid string, reqEditors ...RequestEditorFn) (*PropertymappingsProviderScopeDestroyResponse, error)
+
+	// PropertymappingsProviderScopeRetrieveWithResponse Get a scope mapping
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /propertymappings/provider/scope/{pm_uuid}/ (the `PropertymappingsProviderScopeRetrieve` operationId).
+	PropertymappingsProviderScopeRetrieveWithResponse(ctx context.Context, pmUuid string, reqEditors ...RequestEditorFn) (*PropertymappingsProviderScopeRetrieveResponse, error)
+
+	// PropertymappingsProviderScopePartialUpdateWithBodyWithResponse Update a scope mapping
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PATCH /propertymappings/provider/scope/{pm_uuid}/ (the `PropertymappingsProviderScopePartialUpdate` operationId).
+	PropertymappingsProviderScopePartialUpdateWithBodyWithResponse(ctx context.Context, pmUuid string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PropertymappingsProviderScopePartialUpdateResponse, error)
+
+	// PropertymappingsProviderScopePartialUpdateWithResponse Update a scope mapping
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PATCH /propertymappings/provider/scope/{pm_uuid}/ (the `PropertymappingsProviderScopePartialUpdate` operationId).
+	PropertymappingsProviderScopePartialUpdateWithResponse(ctx context.Context, pmUuid string, body PropertymappingsProviderScopePartialUpdateJSONRequestBody, reqEditors ...RequestEditorFn) (*PropertymappingsProviderScopePartialUpdateResponse, error)
+
+	// PropertymappingsProviderScopeUpdateWithBodyWithResponse Replace a scope mapping
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /propertymappings/provider/scope/{pm_uuid}/ (the `PropertymappingsProviderScopeUpdate` operationId).
+	PropertymappingsProviderScopeUpdateWithBodyWithResponse(ctx context.Context, pmUuid string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PropertymappingsProviderScopeUpdateResponse, error)
+
+	// PropertymappingsProviderScopeUpdateWithResponse Replace a scope mapping
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /propertymappings/provider/scope/{pm_uuid}/ (the `PropertymappingsProviderScopeUpdate` operationId).
+	PropertymappingsProviderScopeUpdateWithResponse(ctx context.Context, pmUuid string, body PropertymappingsProviderScopeUpdateJSONRequestBody, reqEditors ...RequestEditorFn) (*PropertymappingsProviderScopeUpdateResponse, error)
+
 	// ProvidersAllListWithResponse List providers of every type
 	//
 	// Returns a wrapper object for the known response body format(s).
@@ -10843,6 +13487,76 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with GET /providers/all/{id}/ (the `ProvidersAllRetrieve` operationId).
 	ProvidersAllRetrieveWithResponse(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*ProvidersAllRetrieveResponse, error)
+
+	// ProvidersOauth2ListWithResponse List OAuth2/OpenID providers
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /providers/oauth2/ (the `ProvidersOauth2List` operationId).
+	ProvidersOauth2ListWithResponse(ctx context.Context, params *ProvidersOauth2ListParams, reqEditors ...RequestEditorFn) (*ProvidersOauth2ListResponse, error)
+
+	// ProvidersOauth2CreateWithBodyWithResponse Create an OAuth2/OpenID provider
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /providers/oauth2/ (the `ProvidersOauth2Create` operationId).
+	ProvidersOauth2CreateWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ProvidersOauth2CreateResponse, error)
+
+	// ProvidersOauth2CreateWithResponse Create an OAuth2/OpenID provider
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /providers/oauth2/ (the `ProvidersOauth2Create` operationId).
+	ProvidersOauth2CreateWithResponse(ctx context.Context, body ProvidersOauth2CreateJSONRequestBody, reqEditors ...RequestEditorFn) (*ProvidersOauth2CreateResponse, error)
+
+	// ProvidersOauth2DestroyWithResponse Delete an OAuth2/OpenID provider
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /providers/oauth2/{id}/ (the `ProvidersOauth2Destroy` operationId).
+	ProvidersOauth2DestroyWithResponse(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*ProvidersOauth2DestroyResponse, error)
+
+	// ProvidersOauth2RetrieveWithResponse Get an OAuth2/OpenID provider
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /providers/oauth2/{id}/ (the `ProvidersOauth2Retrieve` operationId).
+	ProvidersOauth2RetrieveWithResponse(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*ProvidersOauth2RetrieveResponse, error)
+
+	// ProvidersOauth2PartialUpdateWithBodyWithResponse Update an OAuth2/OpenID provider
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PATCH /providers/oauth2/{id}/ (the `ProvidersOauth2PartialUpdate` operationId).
+	ProvidersOauth2PartialUpdateWithBodyWithResponse(ctx context.Context, id int64, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ProvidersOauth2PartialUpdateResponse, error)
+
+	// ProvidersOauth2PartialUpdateWithResponse Update an OAuth2/OpenID provider
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PATCH /providers/oauth2/{id}/ (the `ProvidersOauth2PartialUpdate` operationId).
+	ProvidersOauth2PartialUpdateWithResponse(ctx context.Context, id int64, body ProvidersOauth2PartialUpdateJSONRequestBody, reqEditors ...RequestEditorFn) (*ProvidersOauth2PartialUpdateResponse, error)
+
+	// ProvidersOauth2UpdateWithBodyWithResponse Replace an OAuth2/OpenID provider
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /providers/oauth2/{id}/ (the `ProvidersOauth2Update` operationId).
+	ProvidersOauth2UpdateWithBodyWithResponse(ctx context.Context, id int64, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ProvidersOauth2UpdateResponse, error)
+
+	// ProvidersOauth2UpdateWithResponse Replace an OAuth2/OpenID provider
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /providers/oauth2/{id}/ (the `ProvidersOauth2Update` operationId).
+	ProvidersOauth2UpdateWithResponse(ctx context.Context, id int64, body ProvidersOauth2UpdateJSONRequestBody, reqEditors ...RequestEditorFn) (*ProvidersOauth2UpdateResponse, error)
+
+	// ProvidersOauth2SetupUrlsRetrieveWithResponse The provider's endpoint URLs (404 when no application uses it)
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /providers/oauth2/{id}/setup_urls/ (the `ProvidersOauth2SetupUrlsRetrieve` operationId).
+	ProvidersOauth2SetupUrlsRetrieveWithResponse(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*ProvidersOauth2SetupUrlsRetrieveResponse, error)
 
 	// RbacPermissionsListWithResponse List the permissions roles can hold
 	//
@@ -15136,6 +17850,585 @@ func (r FlowsInstancesDiagramRetrieveResponse) ContentType() string {
 	return ""
 }
 
+type Oauth2AccessTokensListResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ListOfExpiringBaseGrantModelBody
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *ValidationError
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *GenericError
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *GenericError
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r Oauth2AccessTokensListResponse) GetJSON200() *ListOfExpiringBaseGrantModelBody {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r Oauth2AccessTokensListResponse) GetJSON400() *ValidationError {
+	return r.JSON400
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r Oauth2AccessTokensListResponse) GetJSON403() *GenericError {
+	return r.JSON403
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r Oauth2AccessTokensListResponse) GetJSON500() *GenericError {
+	return r.JSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r Oauth2AccessTokensListResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r Oauth2AccessTokensListResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r Oauth2AccessTokensListResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r Oauth2AccessTokensListResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type Oauth2AccessTokensDestroyResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *ValidationError
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *GenericError
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *GenericError
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *GenericError
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r Oauth2AccessTokensDestroyResponse) GetJSON400() *ValidationError {
+	return r.JSON400
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r Oauth2AccessTokensDestroyResponse) GetJSON403() *GenericError {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r Oauth2AccessTokensDestroyResponse) GetJSON404() *GenericError {
+	return r.JSON404
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r Oauth2AccessTokensDestroyResponse) GetJSON500() *GenericError {
+	return r.JSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r Oauth2AccessTokensDestroyResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r Oauth2AccessTokensDestroyResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r Oauth2AccessTokensDestroyResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r Oauth2AccessTokensDestroyResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type Oauth2AccessTokensRetrieveResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ExpiringBaseGrantModel
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *ValidationError
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *GenericError
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *GenericError
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *GenericError
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r Oauth2AccessTokensRetrieveResponse) GetJSON200() *ExpiringBaseGrantModel {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r Oauth2AccessTokensRetrieveResponse) GetJSON400() *ValidationError {
+	return r.JSON400
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r Oauth2AccessTokensRetrieveResponse) GetJSON403() *GenericError {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r Oauth2AccessTokensRetrieveResponse) GetJSON404() *GenericError {
+	return r.JSON404
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r Oauth2AccessTokensRetrieveResponse) GetJSON500() *GenericError {
+	return r.JSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r Oauth2AccessTokensRetrieveResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r Oauth2AccessTokensRetrieveResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r Oauth2AccessTokensRetrieveResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r Oauth2AccessTokensRetrieveResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type Oauth2AuthorizationCodesListResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ListOfExpiringBaseGrantModelBody
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *ValidationError
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *GenericError
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *GenericError
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r Oauth2AuthorizationCodesListResponse) GetJSON200() *ListOfExpiringBaseGrantModelBody {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r Oauth2AuthorizationCodesListResponse) GetJSON400() *ValidationError {
+	return r.JSON400
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r Oauth2AuthorizationCodesListResponse) GetJSON403() *GenericError {
+	return r.JSON403
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r Oauth2AuthorizationCodesListResponse) GetJSON500() *GenericError {
+	return r.JSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r Oauth2AuthorizationCodesListResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r Oauth2AuthorizationCodesListResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r Oauth2AuthorizationCodesListResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r Oauth2AuthorizationCodesListResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type Oauth2AuthorizationCodesDestroyResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *ValidationError
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *GenericError
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *GenericError
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *GenericError
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r Oauth2AuthorizationCodesDestroyResponse) GetJSON400() *ValidationError {
+	return r.JSON400
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r Oauth2AuthorizationCodesDestroyResponse) GetJSON403() *GenericError {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r Oauth2AuthorizationCodesDestroyResponse) GetJSON404() *GenericError {
+	return r.JSON404
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r Oauth2AuthorizationCodesDestroyResponse) GetJSON500() *GenericError {
+	return r.JSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r Oauth2AuthorizationCodesDestroyResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r Oauth2AuthorizationCodesDestroyResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r Oauth2AuthorizationCodesDestroyResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r Oauth2AuthorizationCodesDestroyResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type Oauth2AuthorizationCodesRetrieveResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ExpiringBaseGrantModel
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *ValidationError
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *GenericError
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *GenericError
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *GenericError
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r Oauth2AuthorizationCodesRetrieveResponse) GetJSON200() *ExpiringBaseGrantModel {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r Oauth2AuthorizationCodesRetrieveResponse) GetJSON400() *ValidationError {
+	return r.JSON400
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r Oauth2AuthorizationCodesRetrieveResponse) GetJSON403() *GenericError {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r Oauth2AuthorizationCodesRetrieveResponse) GetJSON404() *GenericError {
+	return r.JSON404
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r Oauth2AuthorizationCodesRetrieveResponse) GetJSON500() *GenericError {
+	return r.JSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r Oauth2AuthorizationCodesRetrieveResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r Oauth2AuthorizationCodesRetrieveResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r Oauth2AuthorizationCodesRetrieveResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r Oauth2AuthorizationCodesRetrieveResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type Oauth2RefreshTokensListResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ListOfExpiringBaseGrantModelBody
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *ValidationError
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *GenericError
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *GenericError
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r Oauth2RefreshTokensListResponse) GetJSON200() *ListOfExpiringBaseGrantModelBody {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r Oauth2RefreshTokensListResponse) GetJSON400() *ValidationError {
+	return r.JSON400
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r Oauth2RefreshTokensListResponse) GetJSON403() *GenericError {
+	return r.JSON403
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r Oauth2RefreshTokensListResponse) GetJSON500() *GenericError {
+	return r.JSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r Oauth2RefreshTokensListResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r Oauth2RefreshTokensListResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r Oauth2RefreshTokensListResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r Oauth2RefreshTokensListResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type Oauth2RefreshTokensDestroyResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *ValidationError
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *GenericError
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *GenericError
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *GenericError
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r Oauth2RefreshTokensDestroyResponse) GetJSON400() *ValidationError {
+	return r.JSON400
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r Oauth2RefreshTokensDestroyResponse) GetJSON403() *GenericError {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r Oauth2RefreshTokensDestroyResponse) GetJSON404() *GenericError {
+	return r.JSON404
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r Oauth2RefreshTokensDestroyResponse) GetJSON500() *GenericError {
+	return r.JSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r Oauth2RefreshTokensDestroyResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r Oauth2RefreshTokensDestroyResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r Oauth2RefreshTokensDestroyResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r Oauth2RefreshTokensDestroyResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type Oauth2RefreshTokensRetrieveResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ExpiringBaseGrantModel
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *ValidationError
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *GenericError
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *GenericError
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *GenericError
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r Oauth2RefreshTokensRetrieveResponse) GetJSON200() *ExpiringBaseGrantModel {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r Oauth2RefreshTokensRetrieveResponse) GetJSON400() *ValidationError {
+	return r.JSON400
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r Oauth2RefreshTokensRetrieveResponse) GetJSON403() *GenericError {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r Oauth2RefreshTokensRetrieveResponse) GetJSON404() *GenericError {
+	return r.JSON404
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r Oauth2RefreshTokensRetrieveResponse) GetJSON500() *GenericError {
+	return r.JSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r Oauth2RefreshTokensRetrieveResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r Oauth2RefreshTokensRetrieveResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r Oauth2RefreshTokensRetrieveResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r Oauth2RefreshTokensRetrieveResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 type PoliciesAllListResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -15860,6 +19153,592 @@ func (r PoliciesPartialUpdateResponse) ContentType() string {
 	return ""
 }
 
+type PropertymappingsAllListResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ListOfPropertyMappingBody
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *ValidationError
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *GenericError
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *GenericError
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r PropertymappingsAllListResponse) GetJSON200() *ListOfPropertyMappingBody {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r PropertymappingsAllListResponse) GetJSON400() *ValidationError {
+	return r.JSON400
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r PropertymappingsAllListResponse) GetJSON403() *GenericError {
+	return r.JSON403
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r PropertymappingsAllListResponse) GetJSON500() *GenericError {
+	return r.JSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r PropertymappingsAllListResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r PropertymappingsAllListResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r PropertymappingsAllListResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r PropertymappingsAllListResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type PropertymappingsAllDestroyResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *ValidationError
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *GenericError
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *GenericError
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *GenericError
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r PropertymappingsAllDestroyResponse) GetJSON400() *ValidationError {
+	return r.JSON400
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r PropertymappingsAllDestroyResponse) GetJSON403() *GenericError {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r PropertymappingsAllDestroyResponse) GetJSON404() *GenericError {
+	return r.JSON404
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r PropertymappingsAllDestroyResponse) GetJSON500() *GenericError {
+	return r.JSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r PropertymappingsAllDestroyResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r PropertymappingsAllDestroyResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r PropertymappingsAllDestroyResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r PropertymappingsAllDestroyResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type PropertymappingsAllRetrieveResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *PropertyMapping
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *ValidationError
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *GenericError
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *GenericError
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *GenericError
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r PropertymappingsAllRetrieveResponse) GetJSON200() *PropertyMapping {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r PropertymappingsAllRetrieveResponse) GetJSON400() *ValidationError {
+	return r.JSON400
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r PropertymappingsAllRetrieveResponse) GetJSON403() *GenericError {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r PropertymappingsAllRetrieveResponse) GetJSON404() *GenericError {
+	return r.JSON404
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r PropertymappingsAllRetrieveResponse) GetJSON500() *GenericError {
+	return r.JSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r PropertymappingsAllRetrieveResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r PropertymappingsAllRetrieveResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r PropertymappingsAllRetrieveResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r PropertymappingsAllRetrieveResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type PropertymappingsProviderScopeListResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ListOfScopeMappingBody
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *ValidationError
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *GenericError
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *GenericError
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r PropertymappingsProviderScopeListResponse) GetJSON200() *ListOfScopeMappingBody {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r PropertymappingsProviderScopeListResponse) GetJSON400() *ValidationError {
+	return r.JSON400
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r PropertymappingsProviderScopeListResponse) GetJSON403() *GenericError {
+	return r.JSON403
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r PropertymappingsProviderScopeListResponse) GetJSON500() *GenericError {
+	return r.JSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r PropertymappingsProviderScopeListResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r PropertymappingsProviderScopeListResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r PropertymappingsProviderScopeListResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r PropertymappingsProviderScopeListResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type PropertymappingsProviderScopeCreateResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *ScopeMapping
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *ValidationError
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *GenericError
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *GenericError
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r PropertymappingsProviderScopeCreateResponse) GetJSON201() *ScopeMapping {
+	return r.JSON201
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r PropertymappingsProviderScopeCreateResponse) GetJSON400() *ValidationError {
+	return r.JSON400
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r PropertymappingsProviderScopeCreateResponse) GetJSON403() *GenericError {
+	return r.JSON403
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r PropertymappingsProviderScopeCreateResponse) GetJSON500() *GenericError {
+	return r.JSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r PropertymappingsProviderScopeCreateResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r PropertymappingsProviderScopeCreateResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r PropertymappingsProviderScopeCreateResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r PropertymappingsProviderScopeCreateResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type PropertymappingsProviderScopeDestroyResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *ValidationError
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *GenericError
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *GenericError
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *GenericError
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r PropertymappingsProviderScopeDestroyResponse) GetJSON400() *ValidationError {
+	return r.JSON400
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r PropertymappingsProviderScopeDestroyResponse) GetJSON403() *GenericError {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r PropertymappingsProviderScopeDestroyResponse) GetJSON404() *GenericError {
+	return r.JSON404
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r PropertymappingsProviderScopeDestroyResponse) GetJSON500() *GenericError {
+	return r.JSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r PropertymappingsProviderScopeDestroyResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r PropertymappingsProviderScopeDestroyResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r PropertymappingsProviderScopeDestroyResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r PropertymappingsProviderScopeDestroyResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type PropertymappingsProviderScopeRetrieveResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ScopeMapping
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *ValidationError
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *GenericError
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *GenericError
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *GenericError
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r PropertymappingsProviderScopeRetrieveResponse) GetJSON200() *ScopeMapping {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r PropertymappingsProviderScopeRetrieveResponse) GetJSON400() *ValidationError {
+	return r.JSON400
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r PropertymappingsProviderScopeRetrieveResponse) GetJSON403() *GenericError {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r PropertymappingsProviderScopeRetrieveResponse) GetJSON404() *GenericError {
+	return r.JSON404
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r PropertymappingsProviderScopeRetrieveResponse) GetJSON500() *GenericError {
+	return r.JSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r PropertymappingsProviderScopeRetrieveResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r PropertymappingsProviderScopeRetrieveResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r PropertymappingsProviderScopeRetrieveResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r PropertymappingsProviderScopeRetrieveResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type PropertymappingsProviderScopePartialUpdateResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ScopeMapping
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *ValidationError
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *GenericError
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *GenericError
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *GenericError
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r PropertymappingsProviderScopePartialUpdateResponse) GetJSON200() *ScopeMapping {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r PropertymappingsProviderScopePartialUpdateResponse) GetJSON400() *ValidationError {
+	return r.JSON400
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r PropertymappingsProviderScopePartialUpdateResponse) GetJSON403() *GenericError {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r PropertymappingsProviderScopePartialUpdateResponse) GetJSON404() *GenericError {
+	return r.JSON404
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r PropertymappingsProviderScopePartialUpdateResponse) GetJSON500() *GenericError {
+	return r.JSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r PropertymappingsProviderScopePartialUpdateResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r PropertymappingsProviderScopePartialUpdateResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r PropertymappingsProviderScopePartialUpdateResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r PropertymappingsProviderScopePartialUpdateResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type PropertymappingsProviderScopeUpdateResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ScopeMapping
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *ValidationError
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *GenericError
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *GenericError
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *GenericError
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r PropertymappingsProviderScopeUpdateResponse) GetJSON200() *ScopeMapping {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r PropertymappingsProviderScopeUpdateResponse) GetJSON400() *ValidationError {
+	return r.JSON400
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r PropertymappingsProviderScopeUpdateResponse) GetJSON403() *GenericError {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r PropertymappingsProviderScopeUpdateResponse) GetJSON404() *GenericError {
+	return r.JSON404
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r PropertymappingsProviderScopeUpdateResponse) GetJSON500() *GenericError {
+	return r.JSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r PropertymappingsProviderScopeUpdateResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r PropertymappingsProviderScopeUpdateResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r PropertymappingsProviderScopeUpdateResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r PropertymappingsProviderScopeUpdateResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 type ProvidersAllListResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -16047,6 +19926,468 @@ func (r ProvidersAllRetrieveResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r ProvidersAllRetrieveResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type ProvidersOauth2ListResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ListOfOAuth2ProviderBody
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *ValidationError
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *GenericError
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *GenericError
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ProvidersOauth2ListResponse) GetJSON200() *ListOfOAuth2ProviderBody {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r ProvidersOauth2ListResponse) GetJSON400() *ValidationError {
+	return r.JSON400
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r ProvidersOauth2ListResponse) GetJSON403() *GenericError {
+	return r.JSON403
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r ProvidersOauth2ListResponse) GetJSON500() *GenericError {
+	return r.JSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r ProvidersOauth2ListResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ProvidersOauth2ListResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ProvidersOauth2ListResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ProvidersOauth2ListResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type ProvidersOauth2CreateResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *OAuth2Provider
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *ValidationError
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *GenericError
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *GenericError
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r ProvidersOauth2CreateResponse) GetJSON201() *OAuth2Provider {
+	return r.JSON201
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r ProvidersOauth2CreateResponse) GetJSON400() *ValidationError {
+	return r.JSON400
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r ProvidersOauth2CreateResponse) GetJSON403() *GenericError {
+	return r.JSON403
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r ProvidersOauth2CreateResponse) GetJSON500() *GenericError {
+	return r.JSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r ProvidersOauth2CreateResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ProvidersOauth2CreateResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ProvidersOauth2CreateResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ProvidersOauth2CreateResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type ProvidersOauth2DestroyResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *ValidationError
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *GenericError
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *GenericError
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *GenericError
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r ProvidersOauth2DestroyResponse) GetJSON400() *ValidationError {
+	return r.JSON400
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r ProvidersOauth2DestroyResponse) GetJSON403() *GenericError {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r ProvidersOauth2DestroyResponse) GetJSON404() *GenericError {
+	return r.JSON404
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r ProvidersOauth2DestroyResponse) GetJSON500() *GenericError {
+	return r.JSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r ProvidersOauth2DestroyResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ProvidersOauth2DestroyResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ProvidersOauth2DestroyResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ProvidersOauth2DestroyResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type ProvidersOauth2RetrieveResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *OAuth2Provider
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *ValidationError
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *GenericError
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *GenericError
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *GenericError
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ProvidersOauth2RetrieveResponse) GetJSON200() *OAuth2Provider {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r ProvidersOauth2RetrieveResponse) GetJSON400() *ValidationError {
+	return r.JSON400
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r ProvidersOauth2RetrieveResponse) GetJSON403() *GenericError {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r ProvidersOauth2RetrieveResponse) GetJSON404() *GenericError {
+	return r.JSON404
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r ProvidersOauth2RetrieveResponse) GetJSON500() *GenericError {
+	return r.JSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r ProvidersOauth2RetrieveResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ProvidersOauth2RetrieveResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ProvidersOauth2RetrieveResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ProvidersOauth2RetrieveResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type ProvidersOauth2PartialUpdateResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *OAuth2Provider
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *ValidationError
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *GenericError
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *GenericError
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *GenericError
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ProvidersOauth2PartialUpdateResponse) GetJSON200() *OAuth2Provider {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r ProvidersOauth2PartialUpdateResponse) GetJSON400() *ValidationError {
+	return r.JSON400
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r ProvidersOauth2PartialUpdateResponse) GetJSON403() *GenericError {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r ProvidersOauth2PartialUpdateResponse) GetJSON404() *GenericError {
+	return r.JSON404
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r ProvidersOauth2PartialUpdateResponse) GetJSON500() *GenericError {
+	return r.JSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r ProvidersOauth2PartialUpdateResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ProvidersOauth2PartialUpdateResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ProvidersOauth2PartialUpdateResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ProvidersOauth2PartialUpdateResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type ProvidersOauth2UpdateResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *OAuth2Provider
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *ValidationError
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *GenericError
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *GenericError
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *GenericError
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ProvidersOauth2UpdateResponse) GetJSON200() *OAuth2Provider {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r ProvidersOauth2UpdateResponse) GetJSON400() *ValidationError {
+	return r.JSON400
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r ProvidersOauth2UpdateResponse) GetJSON403() *GenericError {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r ProvidersOauth2UpdateResponse) GetJSON404() *GenericError {
+	return r.JSON404
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r ProvidersOauth2UpdateResponse) GetJSON500() *GenericError {
+	return r.JSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r ProvidersOauth2UpdateResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ProvidersOauth2UpdateResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ProvidersOauth2UpdateResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ProvidersOauth2UpdateResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type ProvidersOauth2SetupUrlsRetrieveResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *OAuth2ProviderSetupURLs
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *ValidationError
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *GenericError
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *GenericError
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *GenericError
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ProvidersOauth2SetupUrlsRetrieveResponse) GetJSON200() *OAuth2ProviderSetupURLs {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r ProvidersOauth2SetupUrlsRetrieveResponse) GetJSON400() *ValidationError {
+	return r.JSON400
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r ProvidersOauth2SetupUrlsRetrieveResponse) GetJSON403() *GenericError {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r ProvidersOauth2SetupUrlsRetrieveResponse) GetJSON404() *GenericError {
+	return r.JSON404
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r ProvidersOauth2SetupUrlsRetrieveResponse) GetJSON500() *GenericError {
+	return r.JSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r ProvidersOauth2SetupUrlsRetrieveResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ProvidersOauth2SetupUrlsRetrieveResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ProvidersOauth2SetupUrlsRetrieveResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ProvidersOauth2SetupUrlsRetrieveResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -18575,6 +22916,123 @@ func (c *ClientWithResponses) FlowsInstancesDiagramRetrieveWithResponse(ctx cont
 	return ParseFlowsInstancesDiagramRetrieveResponse(rsp)
 }
 
+// Oauth2AccessTokensListWithResponse List access tokens (the caller's own without authentik_providers_oauth2.view_accesstoken)
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /oauth2/access_tokens/ (the `Oauth2AccessTokensList` operationId).
+func (c *ClientWithResponses) Oauth2AccessTokensListWithResponse(ctx context.Context, params *Oauth2AccessTokensListParams, reqEditors ...RequestEditorFn) (*Oauth2AccessTokensListResponse, error) {
+	rsp, err := c.Oauth2AccessTokensList(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseOauth2AccessTokensListResponse(rsp)
+}
+
+// Oauth2AccessTokensDestroyWithResponse Delete an access token by its hash
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /oauth2/access_tokens/{id}/ (the `Oauth2AccessTokensDestroy` operationId).
+func (c *ClientWithResponses) Oauth2AccessTokensDestroyWithResponse(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*Oauth2AccessTokensDestroyResponse, error) {
+	rsp, err := c.Oauth2AccessTokensDestroy(ctx, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseOauth2AccessTokensDestroyResponse(rsp)
+}
+
+// Oauth2AccessTokensRetrieveWithResponse Get an access token by its hash
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /oauth2/access_tokens/{id}/ (the `Oauth2AccessTokensRetrieve` operationId).
+func (c *ClientWithResponses) Oauth2AccessTokensRetrieveWithResponse(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*Oauth2AccessTokensRetrieveResponse, error) {
+	rsp, err := c.Oauth2AccessTokensRetrieve(ctx, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseOauth2AccessTokensRetrieveResponse(rsp)
+}
+
+// Oauth2AuthorizationCodesListWithResponse List authorization codes (the caller's own without authentik_providers_oauth2.view_authorizationcode)
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /oauth2/authorization_codes/ (the `Oauth2AuthorizationCodesList` operationId).
+func (c *ClientWithResponses) Oauth2AuthorizationCodesListWithResponse(ctx context.Context, params *Oauth2AuthorizationCodesListParams, reqEditors ...RequestEditorFn) (*Oauth2AuthorizationCodesListResponse, error) {
+	rsp, err := c.Oauth2AuthorizationCodesList(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseOauth2AuthorizationCodesListResponse(rsp)
+}
+
+// Oauth2AuthorizationCodesDestroyWithResponse Delete an authorization code by its hash
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /oauth2/authorization_codes/{id}/ (the `Oauth2AuthorizationCodesDestroy` operationId).
+func (c *ClientWithResponses) Oauth2AuthorizationCodesDestroyWithResponse(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*Oauth2AuthorizationCodesDestroyResponse, error) {
+	rsp, err := c.Oauth2AuthorizationCodesDestroy(ctx, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseOauth2AuthorizationCodesDestroyResponse(rsp)
+}
+
+// Oauth2AuthorizationCodesRetrieveWithResponse Get an authorization code by its hash
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /oauth2/authorization_codes/{id}/ (the `Oauth2AuthorizationCodesRetrieve` operationId).
+func (c *ClientWithResponses) Oauth2AuthorizationCodesRetrieveWithResponse(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*Oauth2AuthorizationCodesRetrieveResponse, error) {
+	rsp, err := c.Oauth2AuthorizationCodesRetrieve(ctx, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseOauth2AuthorizationCodesRetrieveResponse(rsp)
+}
+
+// Oauth2RefreshTokensListWithResponse List refresh tokens (the caller's own without authentik_providers_oauth2.view_refreshtoken)
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /oauth2/refresh_tokens/ (the `Oauth2RefreshTokensList` operationId).
+func (c *ClientWithResponses) Oauth2RefreshTokensListWithResponse(ctx context.Context, params *Oauth2RefreshTokensListParams, reqEditors ...RequestEditorFn) (*Oauth2RefreshTokensListResponse, error) {
+	rsp, err := c.Oauth2RefreshTokensList(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseOauth2RefreshTokensListResponse(rsp)
+}
+
+// Oauth2RefreshTokensDestroyWithResponse Delete an refresh token by its hash
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /oauth2/refresh_tokens/{id}/ (the `Oauth2RefreshTokensDestroy` operationId).
+func (c *ClientWithResponses) Oauth2RefreshTokensDestroyWithResponse(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*Oauth2RefreshTokensDestroyResponse, error) {
+	rsp, err := c.Oauth2RefreshTokensDestroy(ctx, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseOauth2RefreshTokensDestroyResponse(rsp)
+}
+
+// Oauth2RefreshTokensRetrieveWithResponse Get an refresh token by its hash
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /oauth2/refresh_tokens/{id}/ (the `Oauth2RefreshTokensRetrieve` operationId).
+func (c *ClientWithResponses) Oauth2RefreshTokensRetrieveWithResponse(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*Oauth2RefreshTokensRetrieveResponse, error) {
+	rsp, err := c.Oauth2RefreshTokensRetrieve(ctx, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseOauth2RefreshTokensRetrieveResponse(rsp)
+}
+
 // PoliciesAllListWithResponse List policies of every type
 //
 // Returns a wrapper object for the known response body format(s).
@@ -18783,6 +23241,162 @@ func (c *ClientWithResponses) PoliciesPartialUpdateWithResponse(ctx context.Cont
 	return ParsePoliciesPartialUpdateResponse(rsp)
 }
 
+// PropertymappingsAllListWithResponse List property mappings of every type
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /propertymappings/all/ (the `PropertymappingsAllList` operationId).
+func (c *ClientWithResponses) PropertymappingsAllListWithResponse(ctx context.Context, params *PropertymappingsAllListParams, reqEditors ...RequestEditorFn) (*PropertymappingsAllListResponse, error) {
+	rsp, err := c.PropertymappingsAllList(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePropertymappingsAllListResponse(rsp)
+}
+
+// PropertymappingsAllDestroyWithResponse Delete a property mapping
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /propertymappings/all/{pm_uuid}/ (the `PropertymappingsAllDestroy` operationId).
+func (c *ClientWithResponses) PropertymappingsAllDestroyWithResponse(ctx context.Context, pmUuid string, reqEditors ...RequestEditorFn) (*PropertymappingsAllDestroyResponse, error) {
+	rsp, err := c.PropertymappingsAllDestroy(ctx, pmUuid, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePropertymappingsAllDestroyResponse(rsp)
+}
+
+// PropertymappingsAllRetrieveWithResponse Get a property mapping
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /propertymappings/all/{pm_uuid}/ (the `PropertymappingsAllRetrieve` operationId).
+func (c *ClientWithResponses) PropertymappingsAllRetrieveWithResponse(ctx context.Context, pmUuid string, reqEditors ...RequestEditorFn) (*PropertymappingsAllRetrieveResponse, error) {
+	rsp, err := c.PropertymappingsAllRetrieve(ctx, pmUuid, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePropertymappingsAllRetrieveResponse(rsp)
+}
+
+// PropertymappingsProviderScopeListWithResponse List OAuth2 scope mappings
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /propertymappings/provider/scope/ (the `PropertymappingsProviderScopeList` operationId).
+func (c *ClientWithResponses) PropertymappingsProviderScopeListWithResponse(ctx context.Context, params *PropertymappingsProviderScopeListParams, reqEditors ...RequestEditorFn) (*PropertymappingsProviderScopeListResponse, error) {
+	rsp, err := c.PropertymappingsProviderScopeList(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePropertymappingsProviderScopeListResponse(rsp)
+}
+
+// PropertymappingsProviderScopeCreateWithBodyWithResponse Create an OAuth2 scope mapping
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /propertymappings/provider/scope/ (the `PropertymappingsProviderScopeCreate` operationId).
+func (c *ClientWithResponses) PropertymappingsProviderScopeCreateWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PropertymappingsProviderScopeCreateResponse, error) {
+	rsp, err := c.PropertymappingsProviderScopeCreateWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePropertymappingsProviderScopeCreateResponse(rsp)
+}
+
+// PropertymappingsProviderScopeCreateWithResponse Create an OAuth2 scope mapping
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /propertymappings/provider/scope/ (the `PropertymappingsProviderScopeCreate` operationId).
+func (c *ClientWithResponses) PropertymappingsProviderScopeCreateWithResponse(ctx context.Context, body PropertymappingsProviderScopeCreateJSONRequestBody, reqEditors ...RequestEditorFn) (*PropertymappingsProviderScopeCreateResponse, error) {
+	rsp, err := c.PropertymappingsProviderScopeCreate(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePropertymappingsProviderScopeCreateResponse(rsp)
+}
+
+// PropertymappingsProviderScopeDestroyWithResponse Delete a scope mapping
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /propertymappings/provider/scope/{pm_uuid}/ (the `PropertymappingsProviderScopeDestroy` operationId).
+func (c *ClientWithResponses) PropertymappingsProviderScopeDestroyWithResponse(ctx context.Context, pmUuid string, reqEditors ...RequestEditorFn) (*PropertymappingsProviderScopeDestroyResponse, error) {
+	rsp, err := c.PropertymappingsProviderScopeDestroy(ctx, pmUuid, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePropertymappingsProviderScopeDestroyResponse(rsp)
+}
+
+// PropertymappingsProviderScopeRetrieveWithResponse Get a scope mapping
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /propertymappings/provider/scope/{pm_uuid}/ (the `PropertymappingsProviderScopeRetrieve` operationId).
+func (c *ClientWithResponses) PropertymappingsProviderScopeRetrieveWithResponse(ctx context.Context, pmUuid string, reqEditors ...RequestEditorFn) (*PropertymappingsProviderScopeRetrieveResponse, error) {
+	rsp, err := c.PropertymappingsProviderScopeRetrieve(ctx, pmUuid, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePropertymappingsProviderScopeRetrieveResponse(rsp)
+}
+
+// PropertymappingsProviderScopePartialUpdateWithBodyWithResponse Update a scope mapping
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PATCH /propertymappings/provider/scope/{pm_uuid}/ (the `PropertymappingsProviderScopePartialUpdate` operationId).
+func (c *ClientWithResponses) PropertymappingsProviderScopePartialUpdateWithBodyWithResponse(ctx context.Context, pmUuid string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PropertymappingsProviderScopePartialUpdateResponse, error) {
+	rsp, err := c.PropertymappingsProviderScopePartialUpdateWithBody(ctx, pmUuid, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePropertymappingsProviderScopePartialUpdateResponse(rsp)
+}
+
+// PropertymappingsProviderScopePartialUpdateWithResponse Update a scope mapping
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PATCH /propertymappings/provider/scope/{pm_uuid}/ (the `PropertymappingsProviderScopePartialUpdate` operationId).
+func (c *ClientWithResponses) PropertymappingsProviderScopePartialUpdateWithResponse(ctx context.Context, pmUuid string, body PropertymappingsProviderScopePartialUpdateJSONRequestBody, reqEditors ...RequestEditorFn) (*PropertymappingsProviderScopePartialUpdateResponse, error) {
+	rsp, err := c.PropertymappingsProviderScopePartialUpdate(ctx, pmUuid, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePropertymappingsProviderScopePartialUpdateResponse(rsp)
+}
+
+// PropertymappingsProviderScopeUpdateWithBodyWithResponse Replace a scope mapping
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /propertymappings/provider/scope/{pm_uuid}/ (the `PropertymappingsProviderScopeUpdate` operationId).
+func (c *ClientWithResponses) PropertymappingsProviderScopeUpdateWithBodyWithResponse(ctx context.Context, pmUuid string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PropertymappingsProviderScopeUpdateResponse, error) {
+	rsp, err := c.PropertymappingsProviderScopeUpdateWithBody(ctx, pmUuid, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePropertymappingsProviderScopeUpdateResponse(rsp)
+}
+
+// PropertymappingsProviderScopeUpdateWithResponse Replace a scope mapping
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /propertymappings/provider/scope/{pm_uuid}/ (the `PropertymappingsProviderScopeUpdate` operationId).
+func (c *ClientWithResponses) PropertymappingsProviderScopeUpdateWithResponse(ctx context.Context, pmUuid string, body PropertymappingsProviderScopeUpdateJSONRequestBody, reqEditors ...RequestEditorFn) (*PropertymappingsProviderScopeUpdateResponse, error) {
+	rsp, err := c.PropertymappingsProviderScopeUpdate(ctx, pmUuid, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePropertymappingsProviderScopeUpdateResponse(rsp)
+}
+
 // ProvidersAllListWithResponse List providers of every type
 //
 // Returns a wrapper object for the known response body format(s).
@@ -18820,6 +23434,136 @@ func (c *ClientWithResponses) ProvidersAllRetrieveWithResponse(ctx context.Conte
 		return nil, err
 	}
 	return ParseProvidersAllRetrieveResponse(rsp)
+}
+
+// ProvidersOauth2ListWithResponse List OAuth2/OpenID providers
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /providers/oauth2/ (the `ProvidersOauth2List` operationId).
+func (c *ClientWithResponses) ProvidersOauth2ListWithResponse(ctx context.Context, params *ProvidersOauth2ListParams, reqEditors ...RequestEditorFn) (*ProvidersOauth2ListResponse, error) {
+	rsp, err := c.ProvidersOauth2List(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseProvidersOauth2ListResponse(rsp)
+}
+
+// ProvidersOauth2CreateWithBodyWithResponse Create an OAuth2/OpenID provider
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /providers/oauth2/ (the `ProvidersOauth2Create` operationId).
+func (c *ClientWithResponses) ProvidersOauth2CreateWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ProvidersOauth2CreateResponse, error) {
+	rsp, err := c.ProvidersOauth2CreateWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseProvidersOauth2CreateResponse(rsp)
+}
+
+// ProvidersOauth2CreateWithResponse Create an OAuth2/OpenID provider
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /providers/oauth2/ (the `ProvidersOauth2Create` operationId).
+func (c *ClientWithResponses) ProvidersOauth2CreateWithResponse(ctx context.Context, body ProvidersOauth2CreateJSONRequestBody, reqEditors ...RequestEditorFn) (*ProvidersOauth2CreateResponse, error) {
+	rsp, err := c.ProvidersOauth2Create(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseProvidersOauth2CreateResponse(rsp)
+}
+
+// ProvidersOauth2DestroyWithResponse Delete an OAuth2/OpenID provider
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /providers/oauth2/{id}/ (the `ProvidersOauth2Destroy` operationId).
+func (c *ClientWithResponses) ProvidersOauth2DestroyWithResponse(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*ProvidersOauth2DestroyResponse, error) {
+	rsp, err := c.ProvidersOauth2Destroy(ctx, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseProvidersOauth2DestroyResponse(rsp)
+}
+
+// ProvidersOauth2RetrieveWithResponse Get an OAuth2/OpenID provider
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /providers/oauth2/{id}/ (the `ProvidersOauth2Retrieve` operationId).
+func (c *ClientWithResponses) ProvidersOauth2RetrieveWithResponse(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*ProvidersOauth2RetrieveResponse, error) {
+	rsp, err := c.ProvidersOauth2Retrieve(ctx, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseProvidersOauth2RetrieveResponse(rsp)
+}
+
+// ProvidersOauth2PartialUpdateWithBodyWithResponse Update an OAuth2/OpenID provider
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PATCH /providers/oauth2/{id}/ (the `ProvidersOauth2PartialUpdate` operationId).
+func (c *ClientWithResponses) ProvidersOauth2PartialUpdateWithBodyWithResponse(ctx context.Context, id int64, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ProvidersOauth2PartialUpdateResponse, error) {
+	rsp, err := c.ProvidersOauth2PartialUpdateWithBody(ctx, id, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseProvidersOauth2PartialUpdateResponse(rsp)
+}
+
+// ProvidersOauth2PartialUpdateWithResponse Update an OAuth2/OpenID provider
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PATCH /providers/oauth2/{id}/ (the `ProvidersOauth2PartialUpdate` operationId).
+func (c *ClientWithResponses) ProvidersOauth2PartialUpdateWithResponse(ctx context.Context, id int64, body ProvidersOauth2PartialUpdateJSONRequestBody, reqEditors ...RequestEditorFn) (*ProvidersOauth2PartialUpdateResponse, error) {
+	rsp, err := c.ProvidersOauth2PartialUpdate(ctx, id, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseProvidersOauth2PartialUpdateResponse(rsp)
+}
+
+// ProvidersOauth2UpdateWithBodyWithResponse Replace an OAuth2/OpenID provider
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /providers/oauth2/{id}/ (the `ProvidersOauth2Update` operationId).
+func (c *ClientWithResponses) ProvidersOauth2UpdateWithBodyWithResponse(ctx context.Context, id int64, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ProvidersOauth2UpdateResponse, error) {
+	rsp, err := c.ProvidersOauth2UpdateWithBody(ctx, id, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseProvidersOauth2UpdateResponse(rsp)
+}
+
+// ProvidersOauth2UpdateWithResponse Replace an OAuth2/OpenID provider
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /providers/oauth2/{id}/ (the `ProvidersOauth2Update` operationId).
+func (c *ClientWithResponses) ProvidersOauth2UpdateWithResponse(ctx context.Context, id int64, body ProvidersOauth2UpdateJSONRequestBody, reqEditors ...RequestEditorFn) (*ProvidersOauth2UpdateResponse, error) {
+	rsp, err := c.ProvidersOauth2Update(ctx, id, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseProvidersOauth2UpdateResponse(rsp)
+}
+
+// ProvidersOauth2SetupUrlsRetrieveWithResponse The provider's endpoint URLs (404 when no application uses it)
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /providers/oauth2/{id}/setup_urls/ (the `ProvidersOauth2SetupUrlsRetrieve` operationId).
+func (c *ClientWithResponses) ProvidersOauth2SetupUrlsRetrieveWithResponse(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*ProvidersOauth2SetupUrlsRetrieveResponse, error) {
+	rsp, err := c.ProvidersOauth2SetupUrlsRetrieve(ctx, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseProvidersOauth2SetupUrlsRetrieveResponse(rsp)
 }
 
 // RbacPermissionsListWithResponse List the permissions roles can hold
@@ -22381,6 +27125,459 @@ func ParseFlowsInstancesDiagramRetrieveResponse(rsp *http.Response) (*FlowsInsta
 	return response, nil
 }
 
+// ParseOauth2AccessTokensListResponse parses an HTTP response from a Oauth2AccessTokensListWithResponse call
+func ParseOauth2AccessTokensListResponse(rsp *http.Response) (*Oauth2AccessTokensListResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &Oauth2AccessTokensListResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ListOfExpiringBaseGrantModelBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ValidationError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseOauth2AccessTokensDestroyResponse parses an HTTP response from a Oauth2AccessTokensDestroyWithResponse call
+func ParseOauth2AccessTokensDestroyResponse(rsp *http.Response) (*Oauth2AccessTokensDestroyResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &Oauth2AccessTokensDestroyResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ValidationError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseOauth2AccessTokensRetrieveResponse parses an HTTP response from a Oauth2AccessTokensRetrieveWithResponse call
+func ParseOauth2AccessTokensRetrieveResponse(rsp *http.Response) (*Oauth2AccessTokensRetrieveResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &Oauth2AccessTokensRetrieveResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ExpiringBaseGrantModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ValidationError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseOauth2AuthorizationCodesListResponse parses an HTTP response from a Oauth2AuthorizationCodesListWithResponse call
+func ParseOauth2AuthorizationCodesListResponse(rsp *http.Response) (*Oauth2AuthorizationCodesListResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &Oauth2AuthorizationCodesListResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ListOfExpiringBaseGrantModelBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ValidationError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseOauth2AuthorizationCodesDestroyResponse parses an HTTP response from a Oauth2AuthorizationCodesDestroyWithResponse call
+func ParseOauth2AuthorizationCodesDestroyResponse(rsp *http.Response) (*Oauth2AuthorizationCodesDestroyResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &Oauth2AuthorizationCodesDestroyResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ValidationError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseOauth2AuthorizationCodesRetrieveResponse parses an HTTP response from a Oauth2AuthorizationCodesRetrieveWithResponse call
+func ParseOauth2AuthorizationCodesRetrieveResponse(rsp *http.Response) (*Oauth2AuthorizationCodesRetrieveResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &Oauth2AuthorizationCodesRetrieveResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ExpiringBaseGrantModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ValidationError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseOauth2RefreshTokensListResponse parses an HTTP response from a Oauth2RefreshTokensListWithResponse call
+func ParseOauth2RefreshTokensListResponse(rsp *http.Response) (*Oauth2RefreshTokensListResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &Oauth2RefreshTokensListResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ListOfExpiringBaseGrantModelBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ValidationError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseOauth2RefreshTokensDestroyResponse parses an HTTP response from a Oauth2RefreshTokensDestroyWithResponse call
+func ParseOauth2RefreshTokensDestroyResponse(rsp *http.Response) (*Oauth2RefreshTokensDestroyResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &Oauth2RefreshTokensDestroyResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ValidationError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseOauth2RefreshTokensRetrieveResponse parses an HTTP response from a Oauth2RefreshTokensRetrieveWithResponse call
+func ParseOauth2RefreshTokensRetrieveResponse(rsp *http.Response) (*Oauth2RefreshTokensRetrieveResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &Oauth2RefreshTokensRetrieveResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ExpiringBaseGrantModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ValidationError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	}
+
+	return response, nil
+}
+
 // ParsePoliciesAllListResponse parses an HTTP response from a PoliciesAllListWithResponse call
 func ParsePoliciesAllListResponse(rsp *http.Response) (*PoliciesAllListResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -22946,6 +28143,463 @@ func ParsePoliciesPartialUpdateResponse(rsp *http.Response) (*PoliciesPartialUpd
 	return response, nil
 }
 
+// ParsePropertymappingsAllListResponse parses an HTTP response from a PropertymappingsAllListWithResponse call
+func ParsePropertymappingsAllListResponse(rsp *http.Response) (*PropertymappingsAllListResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &PropertymappingsAllListResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ListOfPropertyMappingBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ValidationError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParsePropertymappingsAllDestroyResponse parses an HTTP response from a PropertymappingsAllDestroyWithResponse call
+func ParsePropertymappingsAllDestroyResponse(rsp *http.Response) (*PropertymappingsAllDestroyResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &PropertymappingsAllDestroyResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ValidationError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParsePropertymappingsAllRetrieveResponse parses an HTTP response from a PropertymappingsAllRetrieveWithResponse call
+func ParsePropertymappingsAllRetrieveResponse(rsp *http.Response) (*PropertymappingsAllRetrieveResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &PropertymappingsAllRetrieveResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest PropertyMapping
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ValidationError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParsePropertymappingsProviderScopeListResponse parses an HTTP response from a PropertymappingsProviderScopeListWithResponse call
+func ParsePropertymappingsProviderScopeListResponse(rsp *http.Response) (*PropertymappingsProviderScopeListResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &PropertymappingsProviderScopeListResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ListOfScopeMappingBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ValidationError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParsePropertymappingsProviderScopeCreateResponse parses an HTTP response from a PropertymappingsProviderScopeCreateWithResponse call
+func ParsePropertymappingsProviderScopeCreateResponse(rsp *http.Response) (*PropertymappingsProviderScopeCreateResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &PropertymappingsProviderScopeCreateResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest ScopeMapping
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ValidationError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParsePropertymappingsProviderScopeDestroyResponse parses an HTTP response from a PropertymappingsProviderScopeDestroyWithResponse call
+func ParsePropertymappingsProviderScopeDestroyResponse(rsp *http.Response) (*PropertymappingsProviderScopeDestroyResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &PropertymappingsProviderScopeDestroyResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ValidationError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParsePropertymappingsProviderScopeRetrieveResponse parses an HTTP response from a PropertymappingsProviderScopeRetrieveWithResponse call
+func ParsePropertymappingsProviderScopeRetrieveResponse(rsp *http.Response) (*PropertymappingsProviderScopeRetrieveResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &PropertymappingsProviderScopeRetrieveResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ScopeMapping
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ValidationError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParsePropertymappingsProviderScopePartialUpdateResponse parses an HTTP response from a PropertymappingsProviderScopePartialUpdateWithResponse call
+func ParsePropertymappingsProviderScopePartialUpdateResponse(rsp *http.Response) (*PropertymappingsProviderScopePartialUpdateResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &PropertymappingsProviderScopePartialUpdateResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ScopeMapping
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ValidationError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParsePropertymappingsProviderScopeUpdateResponse parses an HTTP response from a PropertymappingsProviderScopeUpdateWithResponse call
+func ParsePropertymappingsProviderScopeUpdateResponse(rsp *http.Response) (*PropertymappingsProviderScopeUpdateResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &PropertymappingsProviderScopeUpdateResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ScopeMapping
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ValidationError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	}
+
+	return response, nil
+}
+
 // ParseProvidersAllListResponse parses an HTTP response from a ProvidersAllListWithResponse call
 func ParseProvidersAllListResponse(rsp *http.Response) (*ProvidersAllListResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -23059,6 +28713,366 @@ func ParseProvidersAllRetrieveResponse(rsp *http.Response) (*ProvidersAllRetriev
 	switch {
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
 		var dest Provider
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ValidationError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseProvidersOauth2ListResponse parses an HTTP response from a ProvidersOauth2ListWithResponse call
+func ParseProvidersOauth2ListResponse(rsp *http.Response) (*ProvidersOauth2ListResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ProvidersOauth2ListResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ListOfOAuth2ProviderBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ValidationError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseProvidersOauth2CreateResponse parses an HTTP response from a ProvidersOauth2CreateWithResponse call
+func ParseProvidersOauth2CreateResponse(rsp *http.Response) (*ProvidersOauth2CreateResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ProvidersOauth2CreateResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest OAuth2Provider
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ValidationError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseProvidersOauth2DestroyResponse parses an HTTP response from a ProvidersOauth2DestroyWithResponse call
+func ParseProvidersOauth2DestroyResponse(rsp *http.Response) (*ProvidersOauth2DestroyResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ProvidersOauth2DestroyResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ValidationError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseProvidersOauth2RetrieveResponse parses an HTTP response from a ProvidersOauth2RetrieveWithResponse call
+func ParseProvidersOauth2RetrieveResponse(rsp *http.Response) (*ProvidersOauth2RetrieveResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ProvidersOauth2RetrieveResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest OAuth2Provider
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ValidationError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseProvidersOauth2PartialUpdateResponse parses an HTTP response from a ProvidersOauth2PartialUpdateWithResponse call
+func ParseProvidersOauth2PartialUpdateResponse(rsp *http.Response) (*ProvidersOauth2PartialUpdateResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ProvidersOauth2PartialUpdateResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest OAuth2Provider
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ValidationError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseProvidersOauth2UpdateResponse parses an HTTP response from a ProvidersOauth2UpdateWithResponse call
+func ParseProvidersOauth2UpdateResponse(rsp *http.Response) (*ProvidersOauth2UpdateResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ProvidersOauth2UpdateResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest OAuth2Provider
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ValidationError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseProvidersOauth2SetupUrlsRetrieveResponse parses an HTTP response from a ProvidersOauth2SetupUrlsRetrieveWithResponse call
+func ParseProvidersOauth2SetupUrlsRetrieveResponse(rsp *http.Response) (*ProvidersOauth2SetupUrlsRetrieveResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ProvidersOauth2SetupUrlsRetrieveResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest OAuth2ProviderSetupURLs
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}

@@ -116,6 +116,14 @@ func (s *Server) authorize(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
+	if q.Get("request_uri") != "" {
+		// RFC 9126 §4: the request pushed to the PAR endpoint.
+		pushed, ok := s.pushedParams(w, r, q)
+		if !ok {
+			return
+		}
+		q = pushed
+	}
 	p, err := s.Store.OAuth2ProviderByClientID(ctx, q.Get("client_id"))
 	if errors.Is(err, store.ErrNotFound) || q.Get("client_id") == "" {
 		errorPage(w, http.StatusBadRequest, "Unknown client", "The application that sent you here is not known (invalid client_id).")
@@ -187,10 +195,6 @@ func (s *Server) authorize(w http.ResponseWriter, r *http.Request) {
 	}
 	if q.Get("request") != "" {
 		s.redirectError(w, r, ar, "request_not_supported", "Request objects are not supported.")
-		return
-	}
-	if q.Get("request_uri") != "" {
-		s.redirectError(w, r, ar, "request_uri_not_supported", "request_uri is not supported.")
 		return
 	}
 	mappings, err := s.scopeMappings(ctx, p)
@@ -484,6 +488,10 @@ func (s *Server) fulfil(ctx context.Context, r *http.Request, sess *store.Sessio
 	if err != nil {
 		return "", err
 	}
+	mappings, err := s.scopeMappings(ctx, p)
+	if err != nil {
+		return "", err
+	}
 	now := s.now()
 	var method string
 	_ = session.Get(sess, flow.SessionAuthMethod, &method)
@@ -502,7 +510,7 @@ func (s *Server) fulfil(ctx context.Context, r *http.Request, sess *store.Sessio
 	}
 	if ar.hasType("token") || ar.hasType("id_token") {
 		g.UUID = newGrantID()
-		ts, toks, err := s.issue(ctx, r, issueParams{p: p, app: app, user: user, grant: g, scopes: ar.Scopes,
+		ts, toks, err := s.issue(ctx, r, issueParams{p: p, mappings: mappings, app: app, user: user, grant: g, scopes: ar.Scopes,
 			withID: ar.hasType("id_token"), code: code, noAccess: !ar.hasType("token")})
 		if err != nil {
 			return "", err

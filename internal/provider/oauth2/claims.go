@@ -6,7 +6,6 @@ import (
 	"crypto/sha256"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"slices"
 	"strconv"
@@ -18,7 +17,6 @@ import (
 
 	"github.com/gatehouse-idp/gatehouse/internal/core"
 	"github.com/gatehouse-idp/gatehouse/internal/expr"
-	"github.com/gatehouse-idp/gatehouse/internal/policy/expression"
 	"github.com/gatehouse-idp/gatehouse/internal/store"
 )
 
@@ -139,19 +137,17 @@ func allowedScopes(requested []string, mappings []*store.PropertyMapping) []stri
 
 // claims evaluates the mappings of the granted scopes for u. A failing
 // mapping is logged and left out (authentik), never fatal for the login.
-func (s *Server) claims(ctx context.Context, r *http.Request, p *store.OAuth2Provider, u *store.User, scopes []string) (map[string]any, error) {
+func (s *Server) claims(ctx context.Context, r *http.Request, p *store.OAuth2Provider, mappings []*store.PropertyMapping,
+	u *store.User, scopes []string) (map[string]any, error) {
 	out := map[string]any{}
-	mappings, err := s.scopeMappings(ctx, p)
-	if err != nil {
-		return nil, err
-	}
 	var eu *expr.User
+	var err error
 	for _, m := range mappings {
 		if !slices.Contains(scopes, scopeName(m)) || strings.TrimSpace(m.Expression) == "" {
 			continue
 		}
 		if eu == nil {
-			if eu, err = expression.User(ctx, s.Store, u); err != nil {
+			if eu, err = s.exprUser(ctx, u); err != nil {
 				return nil, err
 			}
 		}
@@ -190,7 +186,11 @@ type tokenSet struct {
 
 // issueParams describe the tokens to issue for a grant.
 type issueParams struct {
-	p        *store.OAuth2Provider
+	p *store.OAuth2Provider
+	// key and keyErr: the provider's key when already loaded.
+	key      *signingKey
+	keyErr   error
+	mappings []*store.PropertyMapping
 	app      *store.Application
 	user     *store.User
 	grant    *store.OAuth2Grant
@@ -204,7 +204,10 @@ type issueParams struct {
 // issue makes the tokens of one response and returns the rows to store.
 func (s *Server) issue(ctx context.Context, r *http.Request, ip issueParams) (tokenSet, []*store.OAuth2Token, error) {
 	var ts tokenSet
-	k, err := s.providerKey(ctx, ip.p)
+	k, err := ip.key, ip.keyErr
+	if k == nil && err == nil {
+		k, err = s.providerKey(ctx, ip.p)
+	}
 	if err != nil {
 		return ts, nil, err
 	}
@@ -214,7 +217,7 @@ func (s *Server) issue(ctx context.Context, r *http.Request, ip issueParams) (to
 	var rows []*store.OAuth2Token
 	var userClaims map[string]any
 	if ip.withID || !ip.noAccess {
-		if userClaims, err = s.claims(ctx, r, ip.p, ip.user, ip.scopes); err != nil {
+		if userClaims, err = s.claims(ctx, r, ip.p, ip.mappings, ip.user, ip.scopes); err != nil {
 			return ts, nil, err
 		}
 	}
@@ -294,5 +297,3 @@ func amrOf(method string) []string {
 	}
 	return []string{method}
 }
-
-func jsonEncode(w io.Writer, v any) error { return json.NewEncoder(w).Encode(v) }

@@ -2,6 +2,7 @@ package oauth2
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"net/http"
 	"net/url"
@@ -70,13 +71,14 @@ func (s *Server) userinfo(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusUnauthorized, &Error{Code: "invalid_token", Description: "The access token is invalid or expired."})
 		return
 	}
-	p, err := s.Store.OAuth2ProviderByPK(ctx, g.ProviderPK)
+	cfg, err := s.byProviderPK(ctx, g.ProviderPK)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
+	p := cfg.p
 	scopes := strings.Fields(g.Scope)
-	claims, err := s.claims(ctx, r, p, u, scopes)
+	claims, err := s.claims(ctx, r, p, cfg.mappings, u, scopes)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -169,67 +171,72 @@ func (s *Server) issuerRoot(w http.ResponseWriter, r *http.Request) {
 
 // discovery is OIDC Discovery §3 / RFC 8414 §2 for the application's issuer.
 func (s *Server) discovery(w http.ResponseWriter, r *http.Request) {
-	ctx := r.Context()
-	app, p, err := s.appProvider(ctx, chi.URLParam(r, "slug"))
-	if errors.Is(err, store.ErrNotFound) {
-		writeJSON(w, http.StatusNotFound, map[string]string{"detail": "Not found."})
-		return
-	} else if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	base := baseURL(r) + Prefix
-	alg := string(jose.HS256)
-	if k, err := s.providerKey(ctx, p); err == nil {
-		alg = string(k.alg)
-	}
-	mappings, err := s.scopeMappings(ctx, p)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	scopes := []string{"openid"}
-	for _, m := range mappings {
-		if n := scopeName(m); n != "" && n != "openid" {
-			scopes = append(scopes, n)
+	s.serveDoc(w, r, "discovery", func(ctx context.Context, cfg *providerConfig) (any, error) {
+		p, app := cfg.p, cfg.app
+		base := baseURL(r) + Prefix
+		alg := string(jose.HS256)
+		if k, err := s.providerKey(ctx, p); err == nil {
+			alg = string(k.alg)
 		}
-	}
-	claims := []string{"sub", "iss", "aud", "exp", "iat", "auth_time", "acr", "amr", "nonce", "sid"}
-	doc := map[string]any{
-		"issuer":                                        issuer(r, p, app),
-		"authorization_endpoint":                        base + "/authorize/",
-		"token_endpoint":                                base + "/token/",
-		"userinfo_endpoint":                             base + "/userinfo/",
-		"end_session_endpoint":                          base + "/" + app.Slug + "/end-session/",
-		"introspection_endpoint":                        base + "/introspect/",
-		"revocation_endpoint":                           base + "/revoke/",
-		"jwks_uri":                                      base + "/" + app.Slug + "/jwks/",
-		"response_types_supported":                      []string{"code", "id_token", "id_token token", "code token", "code id_token", "code id_token token"},
-		"response_modes_supported":                      []string{"query", "fragment", "form_post"},
-		"grant_types_supported":                         []string{"authorization_code", "refresh_token", "implicit", "client_credentials", "password"},
-		"subject_types_supported":                       []string{"public"},
-		"id_token_signing_alg_values_supported":         []string{alg},
-		"token_endpoint_auth_methods_supported":         []string{"client_secret_post", "client_secret_basic"},
-		"introspection_endpoint_auth_methods_supported": []string{"client_secret_post", "client_secret_basic"},
-		"revocation_endpoint_auth_methods_supported":    []string{"client_secret_post", "client_secret_basic"},
-		"acr_values_supported":                          []string{ACR},
-		"scopes_supported":                              scopes,
-		"claims_supported":                              claims,
-		"claims_parameter_supported":                    false,
-		"request_parameter_supported":                   false,
-		"request_uri_parameter_supported":               false,
-		"code_challenge_methods_supported":              []string{"S256"},
-		"prompt_values_supported":                       []string{"none", "login", "consent"},
-	}
-	w.Header().Set("Cache-Control", "public, max-age=60")
-	w.Header().Set("Content-Type", "application/json")
-	writeJSONCached(w, doc)
+		scopes := []string{"openid"}
+		for _, m := range cfg.mappings {
+			if n := scopeName(m); n != "" && n != "openid" {
+				scopes = append(scopes, n)
+			}
+		}
+		return map[string]any{
+			"issuer":                                        issuer(r, p, app),
+			"authorization_endpoint":                        base + "/authorize/",
+			"token_endpoint":                                base + "/token/",
+			"userinfo_endpoint":                             base + "/userinfo/",
+			"end_session_endpoint":                          base + "/" + app.Slug + "/end-session/",
+			"introspection_endpoint":                        base + "/introspect/",
+			"revocation_endpoint":                           base + "/revoke/",
+			"device_authorization_endpoint":                 base + "/device/",
+			"pushed_authorization_request_endpoint":         base + "/par/",
+			"require_pushed_authorization_requests":         false,
+			"jwks_uri":                                      base + "/" + app.Slug + "/jwks/",
+			"response_types_supported":                      []string{"code", "id_token", "id_token token", "code token", "code id_token", "code id_token token"},
+			"response_modes_supported":                      []string{"query", "fragment", "form_post"},
+			"grant_types_supported":                         []string{"authorization_code", "refresh_token", "implicit", "client_credentials", "password", deviceGrantType},
+			"subject_types_supported":                       []string{"public"},
+			"id_token_signing_alg_values_supported":         []string{alg},
+			"token_endpoint_auth_methods_supported":         []string{"client_secret_post", "client_secret_basic"},
+			"introspection_endpoint_auth_methods_supported": []string{"client_secret_post", "client_secret_basic"},
+			"revocation_endpoint_auth_methods_supported":    []string{"client_secret_post", "client_secret_basic"},
+			"acr_values_supported":                          []string{ACR},
+			"scopes_supported":                              scopes,
+			"claims_supported": []string{"sub", "iss", "aud", "exp", "iat", "auth_time", "acr", "amr", "nonce", "sid",
+				"email", "email_verified", "name", "given_name", "preferred_username", "nickname", "groups"},
+			"claims_parameter_supported":       false,
+			"request_parameter_supported":      false,
+			"request_uri_parameter_supported":  false,
+			"code_challenge_methods_supported": []string{"S256"},
+			"prompt_values_supported":          []string{"none", "login", "consent"},
+		}, nil
+	})
 }
 
 // jwks is the provider's public keys (RFC 7517 §5).
 func (s *Server) jwks(w http.ResponseWriter, r *http.Request) {
+	s.serveDoc(w, r, "jwks", func(ctx context.Context, cfg *providerConfig) (any, error) {
+		set := jose.JSONWebKeySet{Keys: []jose.JSONWebKey{}}
+		if cfg.p.SigningKey != nil {
+			k, err := s.keyPair(ctx, *cfg.p.SigningKey)
+			if err != nil {
+				return nil, err
+			}
+			set.Keys = append(set.Keys, *k.public)
+		}
+		return set, nil
+	})
+}
+
+// serveDoc answers a per-application JSON document, rendered once per
+// configuration load and base URL.
+func (s *Server) serveDoc(w http.ResponseWriter, r *http.Request, kind string, render func(context.Context, *providerConfig) (any, error)) {
 	ctx := r.Context()
-	_, p, err := s.appProvider(ctx, chi.URLParam(r, "slug"))
+	cfg, err := s.bySlug(ctx, chi.URLParam(r, "slug"))
 	if errors.Is(err, store.ErrNotFound) {
 		writeJSON(w, http.StatusNotFound, map[string]string{"detail": "Not found."})
 		return
@@ -237,25 +244,26 @@ func (s *Server) jwks(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	set := jose.JSONWebKeySet{Keys: []jose.JSONWebKey{}}
-	if p.SigningKey != nil {
-		k, err := s.keyPair(ctx, *p.SigningKey)
+	key := kind + " " + baseURL(r)
+	body, ok := cfg.docs.Load(key)
+	if !ok {
+		v, err := render(ctx, cfg)
 		if err != nil {
 			s.writeError(w, r, err)
 			return
 		}
-		set.Keys = append(set.Keys, *k.public)
+		b, err := json.Marshal(v)
+		if err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		body, _ = cfg.docs.LoadOrStore(key, b)
 	}
-	writeJSONCached(w, set)
-}
-
-func writeJSONCached(w http.ResponseWriter, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	if w.Header().Get("Cache-Control") == "" {
-		w.Header().Set("Cache-Control", "public, max-age=60")
-	}
+	h := w.Header()
+	h.Set("Content-Type", "application/json")
+	h.Set("Cache-Control", "public, max-age=60")
 	w.WriteHeader(http.StatusOK)
-	_ = jsonEncode(w, v)
+	_, _ = w.Write(body.([]byte))
 }
 
 // endSession is OIDC RP-Initiated Logout 1.0 §2-§3: the client's grants of

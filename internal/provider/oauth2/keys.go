@@ -177,4 +177,3 @@ func (s *Server) verifyIDTokenHint(ctx context.Context, p *store.OAuth2Provider,
 	}
 	return claims, nil
 }
-

@@ -51,6 +51,8 @@ type Server struct {
 
 	keys     keyCache
 	mappings programCache
+	cache    configCache
+	users    exprUsers
 }
 
 func (s *Server) now() time.Time {
@@ -79,6 +81,9 @@ func (s *Server) Routes(r chi.Router) {
 		r.With(cors).Options("/userinfo/", preflight)
 		r.Post("/introspect/", s.introspect)
 		r.Post("/revoke/", s.revoke)
+		r.Post("/device/", s.deviceAuthorization())
+		r.With(cors).Post("/par/", s.pushedAuthorization)
+		r.With(cors).Options("/par/", preflight)
 		r.Get("/{slug}/", s.issuerRoot)
 		r.With(cors).Get("/{slug}/.well-known/openid-configuration", s.discovery)
 		r.With(cors).Options("/{slug}/.well-known/openid-configuration", preflight)
@@ -90,6 +95,7 @@ func (s *Server) Routes(r chi.Router) {
 	// RFC 8414 §3: the metadata of issuer https://host/application/o/<slug>/.
 	r.With(cors).Get("/.well-known/oauth-authorization-server"+Prefix+"/{slug}/", s.discovery)
 	r.With(cors).Get("/.well-known/oauth-authorization-server"+Prefix+"/{slug}", s.discovery)
+	r.Handle("/device", s.deviceVerification())
 }
 
 // cors lets browser clients call the token, userinfo, discovery and JWKS
@@ -188,6 +194,7 @@ func newOpaque() string { return core.NewTokenKey() }
 type client struct {
 	p   *store.OAuth2Provider
 	app *store.Application
+	cfg *providerConfig
 	// secretUsed: the client proved itself with its secret (confidential).
 	secretUsed bool
 	// basicUser and basicPassword: a client_secret that is
@@ -217,13 +224,14 @@ func (s *Server) authenticateClient(ctx context.Context, r *http.Request, form u
 	if id == "" {
 		return nil, invalidClient("Client authentication is required.")
 	}
-	p, err := s.Store.OAuth2ProviderByClientID(ctx, id)
+	cfg, err := s.byClientID(ctx, id)
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, invalidClient("Unknown client.")
 	} else if err != nil {
 		return nil, err
 	}
-	c := &client{p: p}
+	p := cfg.p
+	c := &client{p: p, app: cfg.app, cfg: cfg}
 	if p.ClientType == "confidential" {
 		if secret != "" && p.ClientSecret != "" && subtle.ConstantTimeCompare([]byte(secret), []byte(p.ClientSecret)) == 1 {
 			c.secretUsed = true
@@ -232,12 +240,6 @@ func (s *Server) authenticateClient(ctx context.Context, r *http.Request, form u
 		} else {
 			return nil, invalidClient("Client authentication failed.")
 		}
-	}
-	app, err := s.Store.ApplicationByProvider(ctx, p.ProviderPK)
-	if err == nil {
-		c.app = app
-	} else if !errors.Is(err, store.ErrNotFound) {
-		return nil, err
 	}
 	return c, nil
 }
@@ -255,6 +257,8 @@ func decodeBasicSecret(secret string) (string, string, bool) {
 	u, p, ok := strings.Cut(string(raw), ":")
 	return u, p, ok && u != "" && p != ""
 }
+
+func isNotFound(err error) bool { return errors.Is(err, store.ErrNotFound) }
 
 // baseURL is the scheme and host the request came to.
 func baseURL(r *http.Request) string { return web.Scheme(r.Context()) + "://" + r.Host }

@@ -49,6 +49,8 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request) {
 		resp, err = s.refreshExchange(r, c, form)
 	case "client_credentials", "password":
 		resp, err = s.clientCredentials(r, c, form)
+	case deviceGrantType:
+		resp, err = s.deviceExchange(r, c, form)
 	case "":
 		err = invalidRequest("grant_type is required.")
 	default:
@@ -112,28 +114,36 @@ func (s *Server) codeExchange(r *http.Request, c *client, form map[string][]stri
 			return nil, invalidGrant("The code_verifier does not match the code_challenge.")
 		}
 	}
-	if err := s.Store.UseOAuth2Token(ctx, tok.Hash, now); errors.Is(err, store.ErrConflict) {
-		s.revokeReplay(ctx, g, "authorization code")
-		return nil, invalidGrant("The code was already used.")
-	} else if err != nil {
-		return nil, err
-	}
 	user, err := s.Store.UserByPK(ctx, g.UserPK)
 	if err != nil || !user.IsActive {
 		return nil, invalidGrant("The user is no longer active.")
 	}
 	scopes := strings.Fields(g.Scope)
-	return s.respond(r, c, user, g, scopes, slices.Contains(scopes, "offline_access"))
+	resp, err := s.respond(r, c, user, g, scopes, slices.Contains(scopes, "offline_access"), tok.Hash)
+	if errors.Is(err, store.ErrConflict) {
+		// Used concurrently: the other use wins, both lose their tokens.
+		s.revokeReplay(ctx, g, "authorization code")
+		return nil, invalidGrant("The code was already used.")
+	}
+	return resp, err
 }
 
-// respond issues access (+ ID, + refresh) tokens for the grant.
-func (s *Server) respond(r *http.Request, c *client, user *store.User, g *store.OAuth2Grant, scopes []string, refresh bool) (*tokenResponse, error) {
-	ts, rows, err := s.issue(r.Context(), r, issueParams{p: c.p, app: c.app, user: user, grant: g, scopes: scopes,
+// respond issues access (+ ID, + refresh) tokens for the grant, and stores
+// them; with used, the token they replace (a code, a refresh token) is
+// marked used in the same transaction (store.ErrConflict if it already
+// was).
+func (s *Server) respond(r *http.Request, c *client, user *store.User, g *store.OAuth2Grant, scopes []string, refresh bool, used string) (*tokenResponse, error) {
+	ts, rows, err := s.issue(r.Context(), r, issueParams{p: c.p, key: c.cfg.key, keyErr: c.cfg.keyErr, mappings: c.cfg.mappings, app: c.app, user: user, grant: g, scopes: scopes,
 		withID: slices.Contains(scopes, "openid"), refresh: refresh})
 	if err != nil {
 		return nil, err
 	}
-	if err := s.Store.AddOAuth2Tokens(r.Context(), rows...); err != nil {
+	if used != "" {
+		err = s.Store.RotateOAuth2Token(r.Context(), used, s.now(), rows...)
+	} else {
+		err = s.Store.AddOAuth2Tokens(r.Context(), rows...)
+	}
+	if err != nil {
 		return nil, err
 	}
 	return &tokenResponse{AccessToken: ts.access, TokenType: "Bearer", ExpiresIn: int64(ts.accessExpiry.Sub(s.now()).Seconds()),
@@ -192,16 +202,15 @@ func (s *Server) refreshExchange(r *http.Request, c *client, form map[string][]s
 	// than the threshold left (0 rotates on every use).
 	threshold := duration(c.p.RefreshTokenThreshold, 0)
 	rotate := threshold == 0 || tok.Expires.Sub(now) <= threshold
+	used := ""
 	if rotate {
-		if err := s.Store.UseOAuth2Token(ctx, tok.Hash, now); errors.Is(err, store.ErrConflict) {
-			s.revokeReplay(ctx, g, "refresh token")
-			return nil, invalidGrant("The refresh token was already used.")
-		} else if err != nil {
-			return nil, err
-		}
+		used = tok.Hash
 	}
-	resp, err := s.respond(r, c, user, g, scopes, rotate)
-	if err != nil {
+	resp, err := s.respond(r, c, user, g, scopes, rotate, used)
+	if errors.Is(err, store.ErrConflict) {
+		s.revokeReplay(ctx, g, "refresh token")
+		return nil, invalidGrant("The refresh token was already used.")
+	} else if err != nil {
 		return nil, err
 	}
 	if !rotate {
@@ -252,15 +261,11 @@ func (s *Server) clientCredentials(r *http.Request, c *client, form map[string][
 	if !res.Passing {
 		return nil, invalidGrant("Policy denied access to the application.")
 	}
-	mappings, err := s.scopeMappings(ctx, c.p)
-	if err != nil {
-		return nil, err
-	}
-	scopes := allowedScopes(strings.Fields(first(form, "scope")), mappings)
+	scopes := allowedScopes(strings.Fields(first(form, "scope")), c.cfg.mappings)
 	now := s.now()
 	g := &store.OAuth2Grant{UUID: newGrantID(), ProviderPK: c.p.ProviderPK, UserPK: user.PK, Scope: strings.Join(scopes, " "),
 		AMR: []string{"pwd"}, AuthTime: now, Created: now}
-	ts, rows, err := s.issue(ctx, r, issueParams{p: c.p, app: c.app, user: user, grant: g, scopes: scopes,
+	ts, rows, err := s.issue(ctx, r, issueParams{p: c.p, key: c.cfg.key, keyErr: c.cfg.keyErr, mappings: c.cfg.mappings, app: c.app, user: user, grant: g, scopes: scopes,
 		withID: slices.Contains(scopes, "openid")})
 	if err != nil {
 		return nil, err
@@ -300,6 +305,17 @@ func (s *Server) appPasswordUser(ctx context.Context, username, password string)
 // serviceAccount returns (creating it on first use) the client's own
 // service account.
 func (s *Server) serviceAccount(ctx context.Context, c *client) (*store.User, error) {
+	if u := c.cfg.serviceAccount.Load(); u != nil {
+		return u, nil
+	}
+	u, err := s.loadServiceAccount(ctx, c)
+	if err == nil {
+		c.cfg.serviceAccount.Store(u)
+	}
+	return u, err
+}
+
+func (s *Server) loadServiceAccount(ctx context.Context, c *client) (*store.User, error) {
 	name := c.p.Provider.Name
 	if len(name) > 150-22 {
 		name = name[:150-22]

@@ -189,22 +189,28 @@ func (s *Store) ListOAuth2Providers(ctx context.Context, o store.ListOptions) ([
 	return out, n, nil
 }
 
-// CreateOAuth2Grant implements store.OAuth2Grants.
+// CreateOAuth2Grant implements store.OAuth2Grants; concurrent calls are
+// written together (batch.go).
 func (s *Store) CreateOAuth2Grant(ctx context.Context, g *store.OAuth2Grant, tokens ...*store.OAuth2Token) error {
 	newID(&g.UUID)
 	if g.AMR == nil {
 		g.AMR = []string{}
 	}
-	return s.InTx(ctx, func(tx store.Store) error {
-		t := tx.(*Store)
-		if _, err := t.w.NewInsert().Model(&oauth2GrantRow{OAuth2Grant: *g}).Exec(ctx); err != nil {
-			return mapErr(objOAuth2Grant, err)
+	return s.batchedInsert(ctx, []oauth2GrantRow{{OAuth2Grant: *g}}, tokenRows(g.UUID, tokens))
+}
+
+func tokenRows(grant uuid.UUID, tokens []*store.OAuth2Token) []oauth2TokenRow {
+	rows := make([]oauth2TokenRow, len(tokens))
+	for i, t := range tokens {
+		if grant != uuid.Nil {
+			t.GrantUUID = grant
 		}
-		for _, tok := range tokens {
-			tok.GrantUUID = g.UUID
+		if t.Data == nil {
+			t.Data = store.Attributes{}
 		}
-		return t.AddOAuth2Tokens(ctx, tokens...)
-	})
+		rows[i].OAuth2Token = *t
+	}
+	return rows
 }
 
 // AddOAuth2Tokens implements store.OAuth2Grants.
@@ -212,33 +218,56 @@ func (s *Store) AddOAuth2Tokens(ctx context.Context, tokens ...*store.OAuth2Toke
 	if len(tokens) == 0 {
 		return nil
 	}
-	rows := make([]oauth2TokenRow, len(tokens))
-	for i, t := range tokens {
-		if t.Data == nil {
-			t.Data = store.Attributes{}
-		}
-		rows[i].OAuth2Token = *t
-	}
-	_, err := s.w.NewInsert().Model(&rows).Exec(ctx)
-	return mapErr(objOAuth2Token, err)
+	return s.batchedInsert(ctx, nil, tokenRows(uuid.Nil, tokens))
 }
 
-// OAuth2TokenByHash implements store.OAuth2Grants.
+// RotateOAuth2Token implements store.OAuth2Grants: in one transaction,
+// grouped with concurrent token requests.
+func (s *Store) RotateOAuth2Token(ctx context.Context, usedHash string, now time.Time, tokens ...*store.OAuth2Token) error {
+	return s.batched(ctx, func(t *Store) error {
+		if err := t.useOAuth2Token(ctx, usedHash, now); err != nil {
+			return err
+		}
+		return t.insertRows(ctx, nil, tokenRows(uuid.Nil, tokens))
+	})
+}
+
+// tokenGrantRow is a token joined with its grant.
+type tokenGrantRow struct {
+	store.OAuth2Token
+	GProviderPK  int64      `bun:"g_provider_pk"`
+	GUserPK      int64      `bun:"g_user_pk"`
+	GSessionUUID *uuid.UUID `bun:"g_session_uuid"`
+	GScope       string     `bun:"g_scope"`
+	GNonce       string     `bun:"g_nonce"`
+	GAMR         []string   `bun:"g_amr"`
+	GAuthTime    time.Time  `bun:"g_auth_time"`
+	GRevoked     bool       `bun:"g_revoked"`
+	GCreated     time.Time  `bun:"g_created"`
+}
+
+// OAuth2TokenByHash implements store.OAuth2Grants: one prepared join, as
+// every token, introspection and userinfo request makes it.
 func (s *Store) OAuth2TokenByHash(ctx context.Context, hash string) (*store.OAuth2Token, *store.OAuth2Grant, error) {
-	var t oauth2TokenRow
-	if err := s.r.NewSelect().Model(&t).Where("hash = ?", hash).Limit(1).Scan(ctx); err != nil {
-		return nil, nil, mapErr(objOAuth2Token, err)
+	r, err := one[tokenGrantRow](ctx, s, objOAuth2Token, `SELECT t.hash, t.grant_uuid, t.kind, t.expires, t.used, t.data,
+		t.created, g.provider_pk AS g_provider_pk, g.user_pk AS g_user_pk, g.session_uuid AS g_session_uuid, g.scope AS g_scope,
+		g.nonce AS g_nonce, g.amr AS g_amr, g.auth_time AS g_auth_time, g.revoked AS g_revoked, g.created AS g_created
+		FROM oauth2_tokens AS t JOIN oauth2_grants AS g ON g.uuid = t.grant_uuid WHERE t.hash = ?`, hash)
+	if err != nil {
+		return nil, nil, err
 	}
-	var g oauth2GrantRow
-	if err := s.r.NewSelect().Model(&g).Where("uuid = ?", t.GrantUUID).Limit(1).Scan(ctx); err != nil {
-		return nil, nil, mapErr(objOAuth2Grant, err)
-	}
-	return &t.OAuth2Token, &g.OAuth2Grant, nil
+	g := &store.OAuth2Grant{UUID: r.GrantUUID, ProviderPK: r.GProviderPK, UserPK: r.GUserPK, SessionUUID: r.GSessionUUID,
+		Scope: r.GScope, Nonce: r.GNonce, AMR: r.GAMR, AuthTime: r.GAuthTime, Revoked: r.GRevoked, Created: r.GCreated}
+	return &r.OAuth2Token, g, nil
 }
 
 // UseOAuth2Token implements store.OAuth2Grants: one conditional UPDATE, so
 // of two concurrent uses exactly one wins.
 func (s *Store) UseOAuth2Token(ctx context.Context, hash string, now time.Time) error {
+	return s.useOAuth2Token(ctx, hash, now)
+}
+
+func (s *Store) useOAuth2Token(ctx context.Context, hash string, now time.Time) error {
 	res, err := s.w.NewUpdate().Model((*oauth2TokenRow)(nil)).Set("used = ?", now.UTC()).
 		Where("hash = ? AND used IS NULL", hash).Exec(ctx)
 	if err := affected(objOAuth2Token, res, err); err == nil || !errors.Is(err, store.ErrNotFound) {

@@ -49,6 +49,7 @@ type engine struct {
 	lockPath string
 	now      func() time.Time
 	prep     stmts
+	batch    batcher
 }
 
 func newStore(eng *engine) *Store {
@@ -84,6 +85,7 @@ func (s *Store) Close() error {
 	if s.inTx {
 		return errors.New("sqlstore: Close called inside a transaction")
 	}
+	s.eng.stopBatches()
 	s.eng.closeStmts()
 	err := s.eng.write.Close()
 	if s.eng.read != s.eng.write {

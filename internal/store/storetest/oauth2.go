@@ -1,6 +1,8 @@
 package storetest
 
 import (
+	"fmt"
+	"sync"
 	"testing"
 	"time"
 
@@ -123,6 +125,47 @@ func testOAuth2(t *testing.T, s store.Store) {
 	if _, _, err := s.OAuth2TokenByHash(ctx, "h-access"); err == nil {
 		t.Error("expired access token survived clean-up")
 	}
+	// Rotation: mark one token used and add its successors, atomically.
+	g2 := &store.OAuth2Grant{ProviderPK: p.ProviderPK, UserPK: u.PK, Scope: "openid", AuthTime: now, Created: now}
+	if err := s.CreateOAuth2Grant(ctx, g2, &store.OAuth2Token{Hash: "r1", Kind: store.OAuth2Refresh, Expires: now.Add(time.Hour), Created: now}); err != nil {
+		t.Fatal(err)
+	}
+	next := &store.OAuth2Token{Hash: "r2", GrantUUID: g2.UUID, Kind: store.OAuth2Refresh, Expires: now.Add(time.Hour), Created: now}
+	if err := s.RotateOAuth2Token(ctx, "r1", now, next); err != nil {
+		t.Fatal(err)
+	}
+	again := &store.OAuth2Token{Hash: "r3", GrantUUID: g2.UUID, Kind: store.OAuth2Refresh, Expires: now.Add(time.Hour), Created: now}
+	wantErr(t, s.RotateOAuth2Token(ctx, "r1", now, again), store.ErrConflict, "rotating a used token")
+	if _, _, err := s.OAuth2TokenByHash(ctx, "r3"); err == nil {
+		t.Error("a failed rotation added its token")
+	}
+	// Concurrent writers are grouped; one bad write fails only itself.
+	var wg sync.WaitGroup
+	errs := make([]error, 40)
+	for i := range errs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			hash := fmt.Sprintf("c-%d", i)
+			if i == 7 {
+				hash = "r2" // taken
+			}
+			gi := &store.OAuth2Grant{ProviderPK: p.ProviderPK, UserPK: u.PK, AuthTime: now, Created: now}
+			errs[i] = s.CreateOAuth2Grant(ctx, gi, &store.OAuth2Token{Hash: hash, Kind: store.OAuth2Access, Expires: now.Add(time.Hour), Created: now})
+		}()
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if i == 7 {
+			wantErr(t, err, store.ErrConflict, "concurrent write of a taken hash")
+		} else if err != nil {
+			t.Errorf("concurrent grant %d: %v", i, err)
+		}
+	}
+	if _, _, err := s.OAuth2TokenByHash(ctx, "c-39"); err != nil {
+		t.Errorf("a grouped write is missing: %v", err)
+	}
+
 	// Logging out (deleting the session) ends the grant and its tokens.
 	if err := s.DeleteSession(ctx, sess.Key); err != nil {
 		t.Fatal(err)

@@ -1,0 +1,179 @@
+package sqlstore
+
+import (
+	"context"
+	"sync"
+
+	"github.com/gatehouse-idp/gatehouse/internal/store"
+)
+
+// Group commit for the hottest writes (OAuth2 grants and tokens: one per
+// token request). Concurrent writers hand their job to one goroutine that
+// runs as many as are waiting in a single transaction: one commit (one WAL
+// append on SQLite, one fsync on PostgreSQL) for the batch instead of one
+// each. If the batch fails, every job runs again alone, so each caller gets
+// the result of its own write and one bad job fails nobody else.
+
+// maxBatch bounds the jobs of one transaction.
+const maxBatch = 128
+
+type batchJob struct {
+	ctx context.Context
+	// fn is the write; nil for plain inserts of grants and tokens, which a
+	// batch merges into one INSERT per table.
+	fn     func(tx *Store) error
+	grants []oauth2GrantRow
+	tokens []oauth2TokenRow
+	done   chan error
+}
+
+type batcher struct {
+	once sync.Once
+	jobs chan *batchJob
+	stop chan struct{}
+	wg   sync.WaitGroup
+}
+
+// batched runs fn in a transaction, grouped with concurrent callers.
+// Inside a transaction it just runs fn.
+func (s *Store) batched(ctx context.Context, fn func(tx *Store) error) error {
+	return s.enqueue(&batchJob{ctx: ctx, fn: fn})
+}
+
+// batchedInsert inserts grants and tokens, grouped with concurrent callers.
+func (s *Store) batchedInsert(ctx context.Context, grants []oauth2GrantRow, tokens []oauth2TokenRow) error {
+	return s.enqueue(&batchJob{ctx: ctx, grants: grants, tokens: tokens})
+}
+
+func (s *Store) enqueue(job *batchJob) error {
+	ctx := job.ctx
+	if s.inTx {
+		return job.run(s)
+	}
+	b := &s.eng.batch
+	b.once.Do(func() {
+		b.jobs = make(chan *batchJob, 1024)
+		b.stop = make(chan struct{})
+		b.wg.Add(1)
+		go s.runBatches()
+	})
+	job.done = make(chan error, 1)
+	select {
+	case b.jobs <- job:
+	case <-b.stop:
+		return s.InTx(ctx, func(tx store.Store) error { return job.run(tx.(*Store)) })
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	select {
+	case err := <-job.done:
+		return err
+	case <-ctx.Done():
+		// The write may still happen; the caller has given up on it.
+		return ctx.Err()
+	}
+}
+
+func (s *Store) runBatches() {
+	b := &s.eng.batch
+	defer b.wg.Done()
+	for {
+		var first *batchJob
+		select {
+		case first = <-b.jobs:
+		case <-b.stop:
+			return
+		}
+		jobs := []*batchJob{first}
+	drain:
+		for len(jobs) < maxBatch {
+			select {
+			case j := <-b.jobs:
+				jobs = append(jobs, j)
+			default:
+				break drain
+			}
+		}
+		s.runBatch(jobs)
+	}
+}
+
+func (s *Store) runBatch(jobs []*batchJob) {
+	live := jobs[:0]
+	for _, j := range jobs {
+		if err := j.ctx.Err(); err != nil {
+			j.done <- err
+			continue
+		}
+		live = append(live, j)
+	}
+	if len(live) == 0 {
+		return
+	}
+	if len(live) > 1 {
+		err := s.InTx(context.Background(), func(tx store.Store) error {
+			t := tx.(*Store)
+			// Plain inserts go in as one multi-row INSERT per table.
+			var grants []oauth2GrantRow
+			var tokens []oauth2TokenRow
+			for _, j := range live {
+				if j.fn == nil {
+					grants = append(grants, j.grants...)
+					tokens = append(tokens, j.tokens...)
+				}
+			}
+			if err := t.insertRows(context.Background(), grants, tokens); err != nil {
+				return err
+			}
+			for _, j := range live {
+				if j.fn != nil {
+					if err := j.fn(t); err != nil {
+						return err
+					}
+				}
+			}
+			return nil
+		})
+		if err == nil {
+			for _, j := range live {
+				j.done <- nil
+			}
+			return
+		}
+	}
+	for _, j := range live {
+		j.done <- s.InTx(j.ctx, func(tx store.Store) error { return j.run(tx.(*Store)) })
+	}
+}
+
+func (j *batchJob) run(t *Store) error {
+	if j.fn == nil {
+		return t.insertRows(j.ctx, j.grants, j.tokens)
+	}
+	return j.fn(t)
+}
+
+// insertRows inserts grants, then tokens.
+func (s *Store) insertRows(ctx context.Context, grants []oauth2GrantRow, tokens []oauth2TokenRow) error {
+	if len(grants) > 0 {
+		if _, err := s.w.NewInsert().Model(&grants).Exec(ctx); err != nil {
+			return mapErr(objOAuth2Grant, err)
+		}
+	}
+	if len(tokens) > 0 {
+		if _, err := s.w.NewInsert().Model(&tokens).Exec(ctx); err != nil {
+			return mapErr(objOAuth2Token, err)
+		}
+	}
+	return nil
+}
+
+// stopBatches ends the batch goroutine (Close).
+func (e *engine) stopBatches() {
+	b := &e.batch
+	b.once.Do(func() {}) // never start one after Close
+	if b.stop != nil {
+		close(b.stop)
+		b.wg.Wait()
+	}
+}
