@@ -557,6 +557,9 @@ type autosubmitChallenge struct {
 	Title string            `json:"title,omitempty"`
 }
 
+// AutosubmitURL tells the flow UI where the form posts (its CSP allows it).
+func (c *autosubmitChallenge) AutosubmitURL() string { return c.URL }
+
 func (f fulfillment) Enter(ctx context.Context, r *flow.Run) (flow.Step, error) {
 	var ar authRequest
 	if err := json.Unmarshal(r.Plan.Context.Authorization, &ar); err != nil || ar.ProviderPK == 0 {

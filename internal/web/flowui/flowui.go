@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"strings"
 
 	"github.com/go-chi/chi/v5"
 	"github.com/google/uuid"
@@ -20,6 +21,7 @@ import (
 	"github.com/gatehouse-idp/gatehouse/internal/session"
 	"github.com/gatehouse-idp/gatehouse/internal/stage/identification"
 	"github.com/gatehouse-idp/gatehouse/internal/store"
+	"github.com/gatehouse-idp/gatehouse/internal/web"
 )
 
 //go:embed templates/*.html
@@ -50,6 +52,12 @@ type view struct {
 	Title, Brand, FlowTitle, Action, Component, UIDLabel, UID, Username string
 	C                                                                   any
 	Err                                                                 map[string][]flow.ErrorDetail
+	// Refresh is an absolute http(s) URL the page moves on to (a redirect
+	// to another origin at the end of a flow).
+	Refresh string
+	// FormOrigin is another origin the page's form posts to (the
+	// autosubmit stage posting to an application).
+	FormOrigin string
 }
 
 func (u *UI) brand(r *http.Request) *store.Brand {
@@ -78,7 +86,12 @@ func (u *UI) render(w http.ResponseWriter, r *http.Request, name string, v view)
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
-	w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; form-action 'self'; frame-ancestors 'self'; base-uri 'none'")
+	formAction := "'self'"
+	if v.FormOrigin != "" {
+		formAction += " " + v.FormOrigin
+	}
+	w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; form-action "+
+		formAction+"; frame-ancestors 'self'; base-uri 'none'")
 	if err == nil {
 		err = t.ExecuteTemplate(w, "page", v)
 	}
@@ -125,11 +138,22 @@ func (u *UI) flow(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if rc, ok := o.Challenge.(*flow.RedirectChallenge); ok {
+		// A redirect to another origin right after a form POST is checked
+		// against the page's CSP form-action by browsers (CSP 3 §6.3.1.1),
+		// which would stop the user at the end of an authorization flow:
+		// such redirects go through a page that moves on by itself.
+		if target := otherOrigin(r, rc.To); target != "" {
+			u.render(w, r, "xak-flow-redirect", view{Refresh: target, C: rc})
+			return
+		}
 		http.Redirect(w, r, rc.To, http.StatusFound)
 		return
 	}
 	b := o.Challenge.ChallengeBase()
 	v := view{Action: self, Component: b.Component, C: o.Challenge, Err: map[string][]flow.ErrorDetail(b.ResponseErrors)}
+	if as, ok := o.Challenge.(interface{ AutosubmitURL() string }); ok {
+		v.FormOrigin = origin(as.AutosubmitURL())
+	}
 	if b.FlowInfo != nil {
 		v.FlowTitle = b.FlowInfo.Title
 	}
@@ -207,4 +231,26 @@ func (u *UI) home(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	http.Redirect(w, r, "/flows/-/default/authentication/?next=%2F", http.StatusFound)
+}
+
+// otherOrigin returns to when it is an absolute http(s) URL of another
+// origin than the request's, else "".
+func otherOrigin(r *http.Request, to string) string {
+	u, err := url.Parse(to)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return ""
+	}
+	if u.Host == r.Host && u.Scheme == web.Scheme(r.Context()) {
+		return ""
+	}
+	return u.String()
+}
+
+// origin is scheme://host of an absolute http(s) URL, else "".
+func origin(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || strings.ContainsAny(u.Host, " ;'") {
+		return ""
+	}
+	return u.Scheme + "://" + u.Host
 }
