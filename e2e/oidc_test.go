@@ -326,6 +326,19 @@ func TestOIDCGoClient(t *testing.T) {
 			t.Errorf("prompt=none = %v", cb)
 		}
 
+		// prompt=consent asks again although consent is remembered; the
+		// flow title's %(app)s is the application's name.
+		s.must(200, "PATCH", "/flows/instances/e2e-consent/", map[string]any{"title": "Redirecting to %(app)s"})
+		pkce = oauth2.GenerateVerifier()
+		if code, loc, body := b.get(cfg.AuthCodeURL("s5", oidc.Nonce("n5"), oauth2.S256ChallengeOption(pkce),
+			oauth2.SetAuthURLParam("prompt", "consent"))); code != http.StatusFound || !strings.HasPrefix(loc, "/if/flow/e2e-consent/") {
+			t.Fatalf("prompt=consent: %d %q %s", code, loc, body)
+		}
+		ch := b.flow.execQ("GET", "e2e-consent", "", nil)
+		if component(ch) != "ak-stage-consent" || ch["flow_info"].(map[string]any)["title"] != "Redirecting to Go app" {
+			t.Errorf("prompt=consent challenge = %v", ch)
+		}
+
 		// RP-initiated logout with id_token_hint and post_logout_redirect_uri.
 		endSession := o.issuer + "end-session/?" + url.Values{"id_token_hint": {rawID}, "post_logout_redirect_uri": {oidcLogout},
 			"state": {"bye"}}.Encode()

@@ -505,10 +505,26 @@ func (e *Executor) storePlan(run *Run, p *Plan) {
 func (e *Executor) respond(run *Run, c Challenge) Outcome {
 	b := c.ChallengeBase()
 	if b.FlowInfo == nil && run.Flow != nil {
-		b.FlowInfo = &FlowInfo{Title: run.Flow.Title, Background: run.Flow.Background, CancelURL: "/flows/-/cancel/",
+		b.FlowInfo = &FlowInfo{Title: e.title(run), Background: run.Flow.Background, CancelURL: "/flows/-/cancel/",
 			Layout: run.Flow.Layout}
 	}
 	return Outcome{Challenge: c}
+}
+
+// title is the flow's title with authentik's "%(app)s" placeholder filled
+// with the plan's application name ("" without one).
+func (e *Executor) title(run *Run) string {
+	t := run.Flow.Title
+	if !strings.Contains(t, "%(app)s") {
+		return t
+	}
+	name := ""
+	if run.Plan != nil && run.Plan.Context.Application != "" {
+		if app, err := e.Store.ApplicationBySlug(run.Request.Context(), run.Plan.Context.Application); err == nil {
+			name = app.Name
+		}
+	}
+	return strings.ReplaceAll(t, "%(app)s", name)
 }
 
 // fail answers ak-stage-flow-error; the detail goes to the log only.
