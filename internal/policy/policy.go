@@ -14,6 +14,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -32,6 +33,12 @@ type Request struct {
 	Context map[string]any
 	// Obj is the object the check is about (an application, a flow), if any.
 	Obj any
+	// Cacheable lets the engine answer from, and keep the result in, its
+	// short-lived cache (Engine.CacheTTL) keyed by target, mode, user and
+	// client IP. Callers set it where nothing else in the request can
+	// change the answer: an application access check, not a flow (whose
+	// policies read and write the plan context).
+	Cacheable bool
 }
 
 // Result of one policy or of a whole target.
@@ -77,6 +84,41 @@ type Engine struct {
 	// OnError is told about a policy that failed (authentik records a
 	// policy_exception / configuration_error event); may be nil.
 	OnError func(ctx context.Context, p *store.Policy, err error)
+	// CacheTTL is how long a cacheable result is reused (0: never).
+	// authentik caches policy results per binding and user the same way;
+	// a changed binding takes effect everywhere within the TTL.
+	CacheTTL time.Duration
+	// Now is the clock (time.Now if nil).
+	Now func() time.Time
+
+	cache resultCache
+}
+
+type cacheKey struct {
+	target uuid.UUID
+	mode   string
+	user   int64
+	ip     string
+}
+
+type cachedResult struct {
+	res Result
+	at  time.Time
+}
+
+// resultCache is bounded: it is dropped whole when full.
+type resultCache struct {
+	mu sync.Mutex
+	m  map[cacheKey]cachedResult
+}
+
+const maxCachedResults = 10000
+
+func (e *Engine) now() time.Time {
+	if e.Now != nil {
+		return e.Now()
+	}
+	return time.Now()
 }
 
 // ErrUnknownType: a policy's type has no evaluator.
@@ -84,6 +126,34 @@ var ErrUnknownType = errors.New("unknown policy type")
 
 // Evaluate runs the bindings of target in mode ("all" or "any").
 func (e *Engine) Evaluate(ctx context.Context, target uuid.UUID, mode string, req Request) (Result, error) {
+	if !req.Cacheable || e.CacheTTL <= 0 {
+		return e.evaluate(ctx, target, mode, req)
+	}
+	key := cacheKey{target: target, mode: mode, ip: req.ClientIP}
+	if req.User != nil {
+		key.user = req.User.PK
+	}
+	now := e.now()
+	e.cache.mu.Lock()
+	c, ok := e.cache.m[key]
+	e.cache.mu.Unlock()
+	if ok && now.Sub(c.at) < e.CacheTTL {
+		return c.res, nil
+	}
+	res, err := e.evaluate(ctx, target, mode, req)
+	if err != nil || len(res.PlanContext) > 0 {
+		return res, err
+	}
+	e.cache.mu.Lock()
+	if e.cache.m == nil || len(e.cache.m) >= maxCachedResults {
+		e.cache.m = map[cacheKey]cachedResult{}
+	}
+	e.cache.m[key] = cachedResult{res: res, at: now}
+	e.cache.mu.Unlock()
+	return res, nil
+}
+
+func (e *Engine) evaluate(ctx context.Context, target uuid.UUID, mode string, req Request) (Result, error) {
 	bindings, err := e.Store.PolicyBindings(ctx, target)
 	if err != nil {
 		return Result{}, fmt.Errorf("policy bindings of %s: %w", target, err)

@@ -114,3 +114,37 @@ func TestEngine(t *testing.T) {
 		})
 	}
 }
+
+// A cacheable request is answered from the cache within CacheTTL (the
+// binding's change is not seen), per user; a non-cacheable one never is.
+func TestEngineCache(t *testing.T) {
+	uid := int64(7)
+	fs := &fakeStore{bindings: []*store.PolicyBinding{{UUID: uuid.New(), UserPK: &uid, Enabled: true}}}
+	now := time.Unix(1000, 0)
+	e := &policy.Engine{Store: fs, CacheTTL: 2 * time.Second, Now: func() time.Time { return now }}
+	target := uuid.New()
+	alice := &store.User{PK: 7}
+	bob := &store.User{PK: 8}
+	eval := func(u *store.User, cacheable bool) bool {
+		t.Helper()
+		r, err := e.Evaluate(context.Background(), target, "any", policy.Request{User: u, Cacheable: cacheable, ClientIP: "192.0.2.1"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r.Passing
+	}
+	if !eval(alice, true) || eval(bob, true) {
+		t.Fatal("first answers wrong")
+	}
+	fs.bindings[0].Enabled = false // no binding left: everyone passes
+	if !eval(alice, true) || eval(bob, true) {
+		t.Error("cached answers should not change within the TTL")
+	}
+	if !eval(bob, false) {
+		t.Error("a non-cacheable request must see the change")
+	}
+	now = now.Add(3 * time.Second)
+	if !eval(bob, true) {
+		t.Error("after the TTL the change must be seen")
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"time"
 
 	"github.com/gatehouse-idp/gatehouse/internal/event"
 
@@ -84,12 +85,16 @@ func validateDummy(s store.Attributes) error {
 	return nil
 }
 
+// CacheTTL is how long cacheable results (application access checks on
+// the machine endpoints) are reused.
+const CacheTTL = 2 * time.Second
+
 // Engine is the policy engine over every built-in type, as the flow
 // executor and the API's check_access share it. A policy that fails at run
 // time (a broken expression, a timeout) is an administrator's problem: it is
 // recorded as a configuration_error event, as authentik does.
 func Engine(st store.Store, log *slog.Logger, events *event.Recorder) *policy.Engine {
-	return &policy.Engine{Store: st, Log: log.With("component", "policy"),
+	return &policy.Engine{Store: st, Log: log.With("component", "policy"), CacheTTL: CacheTTL,
 		Registry: Registry(Deps{Store: st, Log: log.With("component", "expression")}),
 		OnError: func(ctx context.Context, p *store.Policy, err error) {
 			events.Write(ctx, event.Event{Action: "configuration_error", App: "gatehouse.policies",
