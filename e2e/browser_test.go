@@ -270,7 +270,12 @@ func TestBrowserPromptFieldTypes(t *testing.T) {
 		map[string]any{"field_key": "attributes.team", "label": "Team", "type": "dropdown", "required": true, "order": 1, "choices": []any{"red", "blue"}},
 		map[string]any{"field_key": "attributes.plan", "label": "Plan", "type": "radio-button-group", "required": true, "order": 2, "choices": []any{"free", "pro"}},
 		map[string]any{"field_key": "attributes.birthday", "label": "Birthday", "type": "date", "order": 3},
+		map[string]any{"field_key": "attributes.avatar", "label": "Avatar", "type": "file", "order": 4},
 	}}})
+	avatar := filepath.Join(t.TempDir(), "avatar.txt")
+	if err := os.WriteFile(avatar, []byte("hello avatar"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	write := s.must(201, "POST", "/stages/user_write/", map[string]any{"name": "typed-write", "settings": map[string]any{"user_creation_mode": "always_create"}})
 	for i, st := range []map[string]any{prompt, write} {
 		s.must(201, "POST", "/flows/bindings/", map[string]any{"target": f["pk"], "stage": st["pk"], "order": i})
@@ -283,6 +288,7 @@ func TestBrowserPromptFieldTypes(t *testing.T) {
 		chromedp.SetValue(chromedp.CSS(`[id="f-attributes.team"]`), "blue"),
 		chromedp.Click(chromedp.CSS(`input[name="attributes.plan"][value="pro"]`)),
 		chromedp.SetValue(chromedp.CSS(`[id="f-attributes.birthday"]`), "1991-03-04"),
+		chromedp.SetUploadFiles(chromedp.CSS(`[id="f-attributes.avatar"]`), []string{avatar}),
 	); err != nil {
 		t.Fatalf("fill the form: %v", err)
 	}
@@ -298,7 +304,9 @@ func TestBrowserPromptFieldTypes(t *testing.T) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	if attrs["team"] != "blue" || attrs["plan"] != "pro" || attrs["birthday"] != "1991-03-04" {
+	// The upload lands as a data URI, as authentik's UI sends it.
+	if attrs["team"] != "blue" || attrs["plan"] != "pro" || attrs["birthday"] != "1991-03-04" ||
+		attrs["avatar"] != "data:text/plain;base64,aGVsbG8gYXZhdGFy" {
 		t.Errorf("judy's attributes: %v", attrs)
 	}
 }

@@ -4,7 +4,9 @@ package prompt
 
 import (
 	"context"
+	"encoding/base64"
 	"fmt"
+	"mime"
 	"net/mail"
 	"regexp"
 	"slices"
@@ -27,6 +29,10 @@ const (
 
 // maxValue bounds one answer.
 const maxValue = 8192
+
+// maxFile bounds a file field's data URI (the executor accepts 256 KiB
+// responses; authentik keeps the upload in the plan the same way).
+const maxFile = 192 << 10
 
 // Field is authentik's Prompt (stored inline in the stage's settings).
 type Field struct {
@@ -67,8 +73,8 @@ type Stage struct{ s Settings }
 
 var _ flow.Stage = (*Stage)(nil)
 
-// types are the field types handled (authentik's, except file uploads).
-var types = map[string]bool{"text": true, "text_area": true, "text_read_only": true, "text_area_read_only": true,
+// types are the field types handled (authentik's).
+var types = map[string]bool{"file": true, "text": true, "text_area": true, "text_read_only": true, "text_area_read_only": true,
 	"username": true, "email": true, "password": true, "number": true, "checkbox": true, "hidden": true,
 	"static": true, "separator": true, "date": true, "date-time": true, "dropdown": true,
 	"radio-button-group": true, "ak-locale": true}
@@ -185,6 +191,21 @@ func (st *Stage) Submit(ctx context.Context, r *flow.Run, resp flow.Response) (f
 			continue
 		}
 		v := resp.String(f.FieldKey)
+		if f.Type == "file" {
+			// authentik sends the upload as a data URI (RFC 2397).
+			switch {
+			case v == "" && f.Required:
+				fail(f.FieldKey, "This field is required.")
+			case v == "":
+			case len(v) > maxFile:
+				fail(f.FieldKey, "The file is too large.")
+			case !validDataURI(v):
+				fail(f.FieldKey, "Upload a file (a base64 data: URI).")
+			default:
+				data[f.FieldKey] = v
+			}
+			continue
+		}
 		if f.Type == "checkbox" {
 			b := resp.Bool(f.FieldKey) || v == "on" || v == "true"
 			if f.Required && !b {
@@ -282,4 +303,18 @@ func parsesAs(v string, layouts []string) bool {
 		}
 	}
 	return false
+}
+
+// validDataURI accepts "data:<media type>[;params];base64,<base64>".
+func validDataURI(v string) bool {
+	head, payload, ok := strings.Cut(v, ",")
+	if !ok || !strings.HasPrefix(head, "data:") || !strings.HasSuffix(head, ";base64") {
+		return false
+	}
+	mt := strings.TrimSuffix(strings.TrimPrefix(head, "data:"), ";base64")
+	if _, _, err := mime.ParseMediaType(mt); mt != "" && err != nil {
+		return false
+	}
+	_, err := base64.StdEncoding.DecodeString(payload)
+	return err == nil
 }

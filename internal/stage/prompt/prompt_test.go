@@ -384,3 +384,20 @@ func TestUsernameTaken(t *testing.T) {
 		})
 	}
 }
+
+func TestValidDataURI(t *testing.T) {
+	for v, want := range map[string]bool{
+		"data:text/plain;base64,aGVsbG8=":           true,
+		"data:;base64,aGVsbG8=":                     true,
+		"data:image/png;base64,!!!":                 false,
+		"data:text/plain,hello":                     false,
+		"https://example.com/x.png":                 false,
+		"data:bad type;base64,aGVsbG8=":             false,
+		"data:text/plain;base64":                    false,
+		"data:text/plain;charset=utf-8;base64,aGk=": true,
+	} {
+		if got := validDataURI(v); got != want {
+			t.Errorf("validDataURI(%q) = %v, want %v", v, got, want)
+		}
+	}
+}

@@ -6,9 +6,13 @@ package flowui
 
 import (
 	"embed"
+	"encoding/base64"
 	"encoding/json"
 	"html/template"
+	"io"
 	"log/slog"
+	"mime"
+	"mime/multipart"
 	"net/http"
 	"net/url"
 	"strings"
@@ -105,7 +109,7 @@ func (u *UI) flow(w http.ResponseWriter, r *http.Request) {
 	slug := chi.URLParam(r, "slug")
 	var resp flow.Response
 	if r.Method == http.MethodPost {
-		if err := r.ParseForm(); err != nil {
+		if err := parseForm(r); err != nil {
 			resp = flow.Response{"_invalid": json.RawMessage("true")}
 		} else {
 			resp = flow.Response{}
@@ -113,6 +117,19 @@ func (u *UI) flow(w http.ResponseWriter, r *http.Request) {
 				if len(vs) > 0 {
 					b, _ := json.Marshal(vs[0])
 					resp[k] = b
+				}
+			}
+			// Uploads (a prompt's file field) go on as data URIs, as
+			// authentik's UI sends them.
+			if r.MultipartForm != nil {
+				for k, fhs := range r.MultipartForm.File {
+					if len(fhs) == 0 || fhs[0].Size == 0 {
+						continue
+					}
+					if uri, err := dataURI(fhs[0]); err == nil {
+						b, _ := json.Marshal(uri)
+						resp[k] = b
+					}
 				}
 			}
 		}
@@ -253,4 +270,34 @@ func origin(raw string) string {
 		return ""
 	}
 	return u.Scheme + "://" + u.Host
+}
+
+// maxUpload bounds a flow page's multipart body (prompt file fields).
+const maxUpload = 256 << 10
+
+// parseForm reads a urlencoded or multipart form body (bounded).
+func parseForm(r *http.Request) error {
+	if strings.HasPrefix(r.Header.Get("Content-Type"), "multipart/form-data") {
+		r.Body = http.MaxBytesReader(nil, r.Body, maxUpload)
+		return r.ParseMultipartForm(maxUpload)
+	}
+	return r.ParseForm()
+}
+
+// dataURI reads an uploaded file into "data:<type>;base64,...".
+func dataURI(fh *multipart.FileHeader) (string, error) {
+	f, err := fh.Open()
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, maxUpload+1))
+	if err != nil {
+		return "", err
+	}
+	ct := fh.Header.Get("Content-Type")
+	if _, _, err := mime.ParseMediaType(ct); err != nil {
+		ct = http.DetectContentType(b)
+	}
+	return "data:" + ct + ";base64," + base64.StdEncoding.EncodeToString(b), nil
 }
