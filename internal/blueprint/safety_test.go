@@ -8,14 +8,17 @@ import (
 	"time"
 )
 
-// fast fails the test when f takes longer than d: hostile input must be
-// refused quickly, not after the damage.
+// fast fails the test when f takes longer than ten times d: hostile input
+// must be refused quickly, not after the damage. d is what an idle machine
+// takes with room to spare; the factor absorbs the race detector and a
+// shared, loaded CI machine, so that only a real blow-up (minutes, or no
+// end) fails here. The figures themselves belong in benchmarks.
 func fast(t *testing.T, d time.Duration, f func()) {
 	t.Helper()
 	start := time.Now()
 	f()
-	if took := time.Since(start); took > d {
-		t.Errorf("took %v, more than %v", took, d)
+	if took := time.Since(start); took > 10*d {
+		t.Errorf("took %v, more than %v", took, 10*d)
 	}
 }
 
