@@ -307,7 +307,7 @@ func (p *Process) start(ctx context.Context, background *sync.WaitGroup) error {
 	}
 	if p.executor != nil {
 		p.executor.Store = st
-		p.executor.Sessions = &session.Manager{Store: st}
+		p.executor.Sessions = &session.Manager{Store: st, OnEnd: p.oauth.SessionEnded}
 		events := &event.Recorder{Store: st, Log: p.Log, Retention: p.api.EventRetention}
 		p.executor.Events = events
 		p.executor.Policies = policyall.Engine(st, p.Log, events)

@@ -33,6 +33,9 @@ const AnonymousAge = 24 * time.Hour
 type Manager struct {
 	Store store.Sessions
 	Now   func() time.Time
+	// OnEnd, when set, runs before a signed-in session is deleted (its
+	// OAuth2 grants are deleted with it): back-channel logout.
+	OnEnd func(ctx context.Context, s *store.Session)
 }
 
 func (m *Manager) now() time.Time {
@@ -84,6 +87,9 @@ func (m *Manager) Start(ctx context.Context, w http.ResponseWriter, r *http.Requ
 // working), alive for duration (0: until the browser closes, kept 24 hours
 // on the server).
 func (m *Manager) Login(ctx context.Context, w http.ResponseWriter, r *http.Request, s *store.Session, userPK int64, duration time.Duration) (*store.Session, error) {
+	if m.OnEnd != nil && s.UserPK != nil {
+		m.OnEnd(ctx, s) // the old signed-in session ends here
+	}
 	if err := m.Store.DeleteSession(ctx, s.Key); err != nil && !errors.Is(err, store.ErrNotFound) {
 		return nil, err
 	}
@@ -110,6 +116,9 @@ func (m *Manager) Login(ctx context.Context, w http.ResponseWriter, r *http.Requ
 // End deletes the session and its cookie.
 func (m *Manager) End(ctx context.Context, w http.ResponseWriter, r *http.Request, s *store.Session) error {
 	if s != nil {
+		if m.OnEnd != nil && s.UserPK != nil {
+			m.OnEnd(ctx, s)
+		}
 		if err := m.Store.DeleteSession(ctx, s.Key); err != nil && !errors.Is(err, store.ErrNotFound) {
 			return err
 		}

@@ -214,6 +214,7 @@ func (s *Server) issue(ctx context.Context, r *http.Request, ip issueParams) (to
 	now := s.now()
 	iss := issuer(r, ip.p, ip.app)
 	sub := s.subject(ip.p, ip.user)
+	cnf := dpopJKT(ctx) // RFC 9449 §6.1: the key of the token request's DPoP proof ("": none)
 	var rows []*store.OAuth2Token
 	var userClaims map[string]any
 	if ip.withID || !ip.noAccess {
@@ -230,6 +231,9 @@ func (s *Server) issue(ctx context.Context, r *http.Request, ip issueParams) (to
 		if ip.grant.SessionUUID != nil {
 			at["sid"] = sidOf(*ip.grant.SessionUUID)
 		}
+		if cnf != "" {
+			at["cnf"] = map[string]any{"jkt": cnf}
+		}
 		for k, v := range userClaims {
 			if _, reserved := at[k]; !reserved {
 				at[k] = v
@@ -239,12 +243,12 @@ func (s *Server) issue(ctx context.Context, r *http.Request, ip issueParams) (to
 			return ts, nil, err
 		}
 		rows = append(rows, &store.OAuth2Token{Hash: hashToken(ts.access), GrantUUID: ip.grant.UUID, Kind: store.OAuth2Access,
-			Expires: ts.accessExpiry, Created: now})
+			Expires: ts.accessExpiry, Created: now, Data: cnfData(cnf)})
 	}
 	if ip.refresh {
 		ts.refresh = newOpaque()
 		rows = append(rows, &store.OAuth2Token{Hash: hashToken(ts.refresh), GrantUUID: ip.grant.UUID, Kind: store.OAuth2Refresh,
-			Expires: now.Add(duration(ip.p.RefreshTokenValidity, 30*24*time.Hour)), Created: now})
+			Expires: now.Add(duration(ip.p.RefreshTokenValidity, 30*24*time.Hour)), Created: now, Data: cnfData(cnf)})
 	}
 	if ip.withID {
 		// OIDC Core §2: the ID token.
@@ -273,6 +277,20 @@ func (s *Server) issue(ctx context.Context, r *http.Request, ip issueParams) (to
 		if ts.id, err = k.sign(ip.p, "JWT", idt); err != nil {
 			return ts, nil, err
 		}
+		// With an encryption key, a nested JWT: signed, then encrypted
+		// (OIDC Core §10.2, jwe.go).
+		if ts.id, err = s.encryptIDToken(ctx, ip.p, ts.id); err != nil {
+			return ts, nil, err
+		}
+	}
+	// The issuer depends on the host the client used; the back-channel
+	// logout token must carry the same one (backchannel.go), and is made
+	// without a request.
+	for _, row := range rows {
+		if row.Data == nil {
+			row.Data = store.Attributes{}
+		}
+		row.Data[tokenDataIssuer] = iss
 	}
 	return ts, rows, nil
 }

@@ -39,36 +39,44 @@ func (s *Server) accessGrant(ctx context.Context, token string) (*store.OAuth2To
 	return tok, g, u, nil
 }
 
-// bearer reads an access token: the Authorization header (RFC 6750 §2.1) or
-// a form body parameter (§2.2).
-func bearer(w http.ResponseWriter, r *http.Request) string {
+// bearer reads an access token: the Authorization header in the Bearer
+// (RFC 6750 §2.1) or DPoP (RFC 9449 §7.1) scheme, or a form body parameter
+// (RFC 6750 §2.2); dpop tells the DPoP scheme.
+func bearer(w http.ResponseWriter, r *http.Request) (token string, dpop bool) {
 	if h := r.Header.Get("Authorization"); h != "" {
 		scheme, tok, ok := strings.Cut(h, " ")
-		if ok && strings.EqualFold(scheme, "Bearer") {
-			return strings.TrimSpace(tok)
+		switch {
+		case ok && strings.EqualFold(scheme, "Bearer"):
+			return strings.TrimSpace(tok), false
+		case ok && strings.EqualFold(scheme, "DPoP"):
+			return strings.TrimSpace(tok), true
 		}
-		return ""
+		return "", false
 	}
 	if r.Method == http.MethodPost {
 		if form, err := parseForm(w, r); err == nil {
-			return form.Get("access_token")
+			return form.Get("access_token"), false
 		}
 	}
-	return ""
+	return "", false
 }
 
 // userinfo is OIDC Core §5.3: the claims of the token's scopes.
 func (s *Server) userinfo(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
-	tok, g, u, err := s.accessGrant(ctx, bearer(w, r))
+	token, dpop := bearer(w, r)
+	tok, g, u, err := s.accessGrant(ctx, token)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
 	if tok == nil || tok.Kind != store.OAuth2Access {
-		// RFC 6750 §3.1.
-		w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token", error_description="The access token is invalid or expired."`)
-		writeJSON(w, http.StatusUnauthorized, &Error{Code: "invalid_token", Description: "The access token is invalid or expired."})
+		// RFC 6750 §3.1, RFC 9449 §7.2.
+		(&challenge{code: "invalid_token", desc: "The access token is invalid or expired."}).write(s, w)
+		return
+	}
+	if ch := s.checkPresentation(r, token, dpop, tok); ch != nil {
+		ch.write(s, w)
 		return
 	}
 	cfg, err := s.byProviderPK(ctx, g.ProviderPK)
@@ -121,6 +129,11 @@ func (s *Server) introspect(w http.ResponseWriter, r *http.Request) {
 	out := map[string]any{"active": true, "scope": g.Scope, "client_id": c.p.ClientID, "username": u.Username,
 		"token_type": "Bearer", "exp": tok.Expires.Unix(), "iat": tok.Created.Unix(), "sub": s.subject(c.p, u),
 		"aud": c.p.ClientID, "iss": issuer(r, c.p, c.app), "token_type_hint": typ}
+	if jkt := boundJKT(tok); jkt != "" && tok.Kind == store.OAuth2Access {
+		// RFC 9449 §6.2: the key the token is bound to.
+		out["cnf"] = map[string]any{"jkt": jkt}
+		out["token_type"] = "DPoP"
+	}
 	writeJSON(w, http.StatusOK, out)
 }
 
@@ -201,7 +214,7 @@ func (s *Server) discovery(w http.ResponseWriter, r *http.Request) {
 			"grant_types_supported":                         []string{"authorization_code", "refresh_token", "implicit", "client_credentials", "password", deviceGrantType},
 			"subject_types_supported":                       []string{"public"},
 			"id_token_signing_alg_values_supported":         []string{alg},
-			"token_endpoint_auth_methods_supported":         []string{"client_secret_post", "client_secret_basic"},
+			"token_endpoint_auth_methods_supported":         []string{"client_secret_post", "client_secret_basic", "client_secret_jwt", "private_key_jwt"},
 			"introspection_endpoint_auth_methods_supported": []string{"client_secret_post", "client_secret_basic"},
 			"revocation_endpoint_auth_methods_supported":    []string{"client_secret_post", "client_secret_basic"},
 			"acr_values_supported":                          []string{ACR},
@@ -213,20 +226,49 @@ func (s *Server) discovery(w http.ResponseWriter, r *http.Request) {
 			"request_uri_parameter_supported":  false,
 			"code_challenge_methods_supported": []string{"S256"},
 			"prompt_values_supported":          []string{"none", "login", "consent"},
+			// jwe.go: used when the provider has an encryption_key.
+			"id_token_encryption_alg_values_supported": idTokenEncryptionAlgs,
+			"id_token_encryption_enc_values_supported": idTokenEncryptionEncs,
+			// Back-Channel Logout §2.1 (backchannel.go); front-channel
+			// logout is not implemented.
+			"backchannel_logout_supported":         true,
+			"backchannel_logout_session_supported": true,
+			"frontchannel_logout_supported":        false,
+			// RFC 8414 §2: required with client_secret_jwt and
+			// private_key_jwt (jwtauth.go).
+			"token_endpoint_auth_signing_alg_values_supported": algNames(assertionAlgs),
+			// RFC 9449 §5.1 (dpop.go).
+			"dpop_signing_alg_values_supported": dpopAlgNames(),
 		}, nil
 	})
 }
 
-// jwks is the provider's public keys (RFC 7517 §5).
+// jwks is the provider's public keys (RFC 7517 §5): the signing key, the
+// previous signing keys whose tokens may still be valid (OIDC Core
+// §10.1.1, rotation.go), and the encryption key ("use": "enc", as
+// authentik publishes it; jwe.go). A key that cannot be loaded (its
+// keypair deleted or broken) is left out and logged: the others still
+// verify.
 func (s *Server) jwks(w http.ResponseWriter, r *http.Request) {
 	s.serveDoc(w, r, "jwks", func(ctx context.Context, cfg *providerConfig) (any, error) {
 		set := jose.JSONWebKeySet{Keys: []jose.JSONWebKey{}}
-		if cfg.p.SigningKey != nil {
-			k, err := s.keyPair(ctx, *cfg.p.SigningKey)
-			if err != nil {
-				return nil, err
+		current := ""
+		switch {
+		case cfg.key != nil && cfg.key.public != nil:
+			set.Keys = append(set.Keys, *cfg.key.public)
+			current = cfg.key.kid
+		case cfg.keyErr != nil && cfg.p.SigningKey != nil:
+			s.log().Warn("jwks: signing key unavailable; not published", "provider", cfg.p.ProviderPK,
+				"keypair", cfg.p.SigningKey.String(), "error", cfg.keyErr)
+		}
+		set.Keys = append(set.Keys, retiredKeys(cfg.p, current, s.now())...)
+		if cfg.p.EncryptionKey != nil {
+			if k, err := s.encryptionKey(ctx, *cfg.p.EncryptionKey); err != nil {
+				s.log().Warn("jwks: encryption key unavailable; not published", "provider", cfg.p.ProviderPK,
+					"keypair", cfg.p.EncryptionKey.String(), "error", err)
+			} else {
+				set.Keys = append(set.Keys, k.jwk())
 			}
-			set.Keys = append(set.Keys, *k.public)
 		}
 		return set, nil
 	})
@@ -315,9 +357,13 @@ func (s *Server) endSession(w http.ResponseWriter, r *http.Request) {
 		}
 		target = u.String()
 	}
-	// The client's grants in this session end now.
+	// The client's grants in this session end now, and its back-channel
+	// logout endpoint hears so (Back-Channel Logout §2). The other
+	// clients of the session hear when the session itself ends, if the
+	// invalidation flow ends it (SessionEnded).
 	sess, err := s.Sessions.Load(ctx, r)
 	if err == nil && sess != nil {
+		s.backchannelLogout(ctx, r, sess, &p.ProviderPK)
 		s.revokeSessionGrants(ctx, p, sess)
 	}
 	var fl *store.Flow
@@ -346,9 +392,13 @@ func (s *Server) endSession(w http.ResponseWriter, r *http.Request) {
 
 // revokeSessionGrants revokes the provider's grants issued in sess.
 func (s *Server) revokeSessionGrants(ctx context.Context, p *store.OAuth2Provider, sess *store.Session) {
+	if sess.UserPK == nil {
+		return
+	}
 	toks, grants, _, err := s.Store.ListOAuth2Tokens(ctx, store.OAuth2TokenFilter{UserPK: sess.UserPK, ProviderPK: &p.ProviderPK},
 		store.Page{Limit: 1000})
-	if err != nil || sess.UserPK == nil {
+	if err != nil {
+		s.log().Error("end-session: listing the session's grants", "error", err)
 		return
 	}
 	done := map[string]bool{}

@@ -13,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"hash"
+	"strings"
 	"sync"
 
 	"github.com/go-jose/go-jose/v4"
@@ -32,10 +33,18 @@ type signingKey struct {
 }
 
 // keyCache keeps parsed keypairs by uuid and fingerprint: parsing a PEM key
-// and opening its seal costs more than signing with it.
+// and opening its seal costs more than signing with it. It also holds the
+// rest of the Server's key state: encryption keys (jwe.go), what the
+// rotation bookkeeping has recorded (rotation.go), and the back-channel
+// logout sender (backchannel.go), which belongs in a Server field of its
+// own once server.go gets one.
 type keyCache struct {
 	mu   sync.Mutex
 	keys map[string]*signingKey
+
+	enc      encKeyCache
+	rotation rotationState
+	logout   logoutSender
 }
 
 // errNoKey: the provider has no usable signing key.
@@ -101,8 +110,22 @@ func (s *Server) keyPair(ctx context.Context, id uuid.UUID) (*signingKey, error)
 
 // providerKey is the key the provider signs with: its keypair, or HS256
 // with the client secret (authentik's behaviour without a key). A public
-// client has no secret to sign with, so it needs a keypair.
+// client has no secret to sign with, so it needs a keypair. Every use of
+// the key goes through here, which is where a changed key is noticed and
+// the previous one kept for the JWKS (rotation.go).
 func (s *Server) providerKey(ctx context.Context, p *store.OAuth2Provider) (*signingKey, error) {
+	k, err := s.currentKey(ctx, p)
+	switch {
+	case err == nil:
+		s.noteSigningKey(ctx, p, k)
+	case errors.Is(err, errNoKey):
+		// Nothing can be signed with the old key any more either.
+		s.noteSigningKey(ctx, p, nil)
+	}
+	return k, err
+}
+
+func (s *Server) currentKey(ctx context.Context, p *store.OAuth2Provider) (*signingKey, error) {
 	if p.SigningKey != nil {
 		return s.keyPair(ctx, *p.SigningKey)
 	}
@@ -152,20 +175,57 @@ func halfHash(alg jose.SignatureAlgorithm, v string) string {
 }
 
 // verifyIDTokenHint checks an id_token_hint was signed by the provider's
-// key; its expiry does not matter (RP-Initiated Logout §2). It returns the
-// claims.
+// key, or by a previous key the JWKS still publishes (rotation.go); its
+// expiry does not matter (RP-Initiated Logout §2). It returns the claims.
 func (s *Server) verifyIDTokenHint(ctx context.Context, p *store.OAuth2Provider, token string) (map[string]any, error) {
 	k, err := s.providerKey(ctx, p)
+	if err != nil && !errors.Is(err, errNoKey) {
+		return nil, err
+	}
+	// An ID token may also be encrypted (jwe.go): the hint comes back as
+	// the client got it.
+	if strings.Count(token, ".") == 4 {
+		if token, err = s.decryptIDTokenHint(ctx, p, token); err != nil {
+			return nil, err
+		}
+	}
+	var keys []jose.JSONWebKey
+	current := ""
+	if k != nil && k.public != nil {
+		keys, current = append(keys, *k.public), k.kid
+	}
+	keys = append(keys, retiredKeys(p, current, s.now())...)
+	algs := []jose.SignatureAlgorithm{}
+	for _, pk := range keys {
+		algs = append(algs, jose.SignatureAlgorithm(pk.Algorithm))
+	}
+	if k != nil && k.signer == nil {
+		algs = append(algs, jose.HS256)
+	}
+	obj, err := jose.ParseSignedCompact(token, algs)
 	if err != nil {
 		return nil, err
 	}
-	obj, err := jose.ParseSignedCompact(token, []jose.SignatureAlgorithm{k.alg})
-	if err != nil {
-		return nil, err
+	if len(obj.Signatures) != 1 {
+		return nil, errors.New("id_token_hint: not a compact JWS")
 	}
-	var key any = []byte(p.ClientSecret)
-	if k.signer != nil {
-		key = k.signer.Public()
+	h := obj.Signatures[0].Header
+	var key any
+	if h.Algorithm == string(jose.HS256) {
+		if k == nil || k.signer != nil {
+			return nil, errors.New("id_token_hint: HS256 while the provider signs with a keypair")
+		}
+		key = []byte(p.ClientSecret)
+	} else {
+		for _, pk := range keys {
+			if pk.KeyID == h.KeyID && pk.Algorithm == h.Algorithm {
+				key = pk.Key
+				break
+			}
+		}
+		if key == nil {
+			return nil, fmt.Errorf("id_token_hint: unknown key %q", h.KeyID)
+		}
 	}
 	payload, err := obj.Verify(key)
 	if err != nil {

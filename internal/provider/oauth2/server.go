@@ -48,11 +48,15 @@ type Server struct {
 	SecretKey string
 	Log       *slog.Logger
 	Now       func() time.Time
+	// RequireDPoPNonce makes every DPoP proof carry a fresh server nonce
+	// (RFC 9449 §8, §9); off by default.
+	RequireDPoPNonce bool
 
 	keys     keyCache
 	mappings programCache
 	cache    configCache
 	users    exprUsers
+	replay   replayCache // DPoP proof and client assertion jti
 }
 
 func (s *Server) now() time.Time {
@@ -92,6 +96,11 @@ func (s *Server) Routes(r chi.Router) {
 		r.Get("/{slug}/end-session/", s.endSession)
 		r.Post("/{slug}/end-session/", s.endSession)
 	})
+	// GitHub-compatible paths (github.go).
+	r.Get("/login/oauth/authorize", s.githubAuthorize)
+	r.With(cors).Post("/login/oauth/access_token", s.githubToken)
+	r.With(cors).Get("/user", s.githubUser)
+	r.With(cors).Get("/user/teams", s.githubTeams)
 	// RFC 8414 §3: the metadata of issuer https://host/application/o/<slug>/.
 	r.With(cors).Get("/.well-known/oauth-authorization-server"+Prefix+"/{slug}/", s.discovery)
 	r.With(cors).Get("/.well-known/oauth-authorization-server"+Prefix+"/{slug}", s.discovery)
@@ -204,9 +213,14 @@ type client struct {
 
 // authenticateClient identifies the client of a token, introspection or
 // revocation request: client_secret_basic (RFC 6749 §2.3.1, the values
-// form-urlencoded) or client_secret_post. A confidential client must prove
-// itself unless allowBasicUser and the secret is a username:app password.
+// form-urlencoded), client_secret_post, or a client assertion
+// (client_secret_jwt, private_key_jwt: RFC 7523 §2.2, see jwtauth.go). A
+// confidential client must prove itself unless allowBasicUser and the
+// secret is a username:app password.
 func (s *Server) authenticateClient(ctx context.Context, r *http.Request, form url.Values) (*client, error) {
+	if form.Get("client_assertion_type") != "" || form.Get("client_assertion") != "" {
+		return s.assertionClient(ctx, r, form)
+	}
 	id, secret := form.Get("client_id"), form.Get("client_secret")
 	if u, p, ok := r.BasicAuth(); ok {
 		var err1, err2 error

@@ -41,16 +41,34 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
+	// RFC 9449 §5: a DPoP proof binds the tokens issued to its key (issue
+	// reads it from the context).
+	proof, err := s.dpopProof(r)
+	if err != nil {
+		if oe := (*Error)(nil); errors.As(err, &oe) && oe.Code == "use_dpop_nonce" {
+			s.setDPoPNonce(w) // §8
+		}
+		s.writeError(w, r, err)
+		return
+	}
+	if proof != nil {
+		r = r.WithContext(withDPoP(r.Context(), proof.jkt))
+	}
 	var resp *tokenResponse
-	switch gt := form.Get("grant_type"); gt {
+	gt := form.Get("grant_type")
+	switch gt {
 	case "authorization_code":
 		resp, err = s.codeExchange(r, c, form)
 	case "refresh_token":
-		resp, err = s.refreshExchange(r, c, form)
+		if err = s.checkRefreshBinding(r.Context(), c, form, proof); err == nil {
+			resp, err = s.refreshExchange(r, c, form)
+		}
 	case "client_credentials", "password":
 		resp, err = s.clientCredentials(r, c, form)
 	case deviceGrantType:
 		resp, err = s.deviceExchange(r, c, form)
+	case tokenExchangeGrantType:
+		resp, err = s.tokenExchange(r, c, form)
 	case "":
 		err = invalidRequest("grant_type is required.")
 	default:
@@ -60,7 +78,15 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, resp)
+	if proof != nil {
+		resp.TokenType = "DPoP"
+		s.setDPoPNonce(w) // §8.2: the next nonce
+	}
+	var body any = resp
+	if gt == tokenExchangeGrantType {
+		body = exchangeResponse{tokenResponse: resp, IssuedTokenType: tokenTypeAccessToken}
+	}
+	writeJSON(w, http.StatusOK, body)
 }
 
 // secretRequired: the code and refresh grants of a confidential client need
@@ -254,7 +280,7 @@ func (s *Server) clientCredentials(r *http.Request, c *client, form map[string][
 		return nil, invalidClient("The provider has no application.")
 	}
 	res, err := s.Policies.Evaluate(ctx, c.app.UUID, c.app.PolicyEngineMode, policy.Request{User: user,
-		ClientIP: clientIP(r), Path: r.URL.Path, Context: map[string]any{}})
+		ClientIP: clientIP(r), Path: r.URL.Path, Context: map[string]any{}, Cacheable: true})
 	if err != nil {
 		return nil, err
 	}

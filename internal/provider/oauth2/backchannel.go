@@ -1,0 +1,282 @@
+package oauth2
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"maps"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/gatehouse-idp/gatehouse/internal/store"
+)
+
+// OpenID Connect Back-Channel Logout 1.0.
+//
+// When a session ends, every provider that issued tokens in it and has
+// logout_method "backchannel" and a logout_uri gets a logout token (§2.4),
+// POSTed as logout_token=... (§2.5), so that the relying party ends its own
+// session for that sid. At RP-initiated logout (endSession) the client's
+// grants of the session end, so its provider is told the same way; the
+// others are told when the Gatehouse session itself ends (SessionEnded).
+//
+//	session ends ──SessionEnded (before the delete: grants cascade)──▶
+//	    grants of the session, by provider ──▶ logout token signed now ──▶
+//	    goroutine (bounded) ──POST logout_uri──▶ 200/204, else logged
+
+// Back-channel logout parameters.
+const (
+	// backchannelEvent is the events member of a logout token (§2.4).
+	backchannelEvent = "http://schemas.openid.net/event/backchannel-logout"
+	// logoutTokenValidity: §2.4 asks for a short exp.
+	logoutTokenValidity = 2 * time.Minute
+	// backchannelTimeout bounds one POST to a relying party.
+	backchannelTimeout = 10 * time.Second
+	// backchannelConcurrency is how many POSTs run at once, and
+	// backchannelQueue how many may wait (more are dropped and logged).
+	backchannelConcurrency = 8
+	backchannelQueue       = 256
+	// sessionTokenLimit bounds the tokens read to find a session's grants.
+	sessionTokenLimit = 2000
+	// notifiedTTL is how long a grant is remembered as notified, so that
+	// end-session followed by the session's end tells a client once.
+	notifiedTTL = 10 * time.Minute
+)
+
+// tokenDataIssuer is the key of store.OAuth2Token.Data that holds the
+// issuer the token was issued under (claims.go's issue).
+const tokenDataIssuer = "iss"
+
+// logoutSender delivers logout tokens.
+//
+// Delivery runs in goroutines with bounded concurrency and no retries;
+// when the worker gets its job queue, each delivery becomes a job there
+// (retries with backoff, surviving a restart) and this sender goes away.
+type logoutSender struct {
+	once    sync.Once
+	client  *http.Client
+	slots   chan struct{} // running POSTs
+	pending chan struct{} // running and waiting POSTs
+	wg      sync.WaitGroup
+
+	mu       sync.Mutex
+	notified map[uuid.UUID]time.Time // grant → when its provider was told
+}
+
+func (l *logoutSender) init() {
+	l.once.Do(func() {
+		l.client = &http.Client{Timeout: backchannelTimeout,
+			// The logout_uri is the registered endpoint; a redirect is
+			// not followed (§2.5 has the RP answer 200, or 400 on error).
+			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+		l.slots = make(chan struct{}, backchannelConcurrency)
+		l.pending = make(chan struct{}, backchannelQueue)
+		l.notified = map[uuid.UUID]time.Time{}
+	})
+}
+
+// claim marks grants notified and reports whether any was not yet.
+func (l *logoutSender) claim(grants []uuid.UUID, now time.Time) bool {
+	l.init()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if len(l.notified) > 4*backchannelQueue {
+		for g, t := range l.notified {
+			if now.Sub(t) > notifiedTTL {
+				delete(l.notified, g)
+			}
+		}
+	}
+	fresh := false
+	for _, g := range grants {
+		if t, ok := l.notified[g]; !ok || now.Sub(t) > notifiedTTL {
+			fresh = true
+		}
+		l.notified[g] = now
+	}
+	return fresh
+}
+
+// wait blocks until every queued delivery is done (tests).
+func (l *logoutSender) wait() { l.wg.Wait() }
+
+// logoutNotice is one logout token for one relying party.
+type logoutNotice struct {
+	provider int64
+	clientID string
+	uri      string
+	token    string
+}
+
+// SessionEnded sends the back-channel logout tokens of a session that is
+// ending: to every provider with logout_method "backchannel" and a
+// logout_uri that has grants in it. Call it before the session is
+// deleted, since deleting it deletes its grants (session.Manager.End).
+// The tokens are made before it returns; they are delivered in the
+// background.
+func (s *Server) SessionEnded(ctx context.Context, sess *store.Session) {
+	s.backchannelLogout(ctx, nil, sess, nil)
+}
+
+// backchannelLogout notifies the providers with grants in sess (only
+// provider only, when set). r, when there is one, gives the issuer of
+// tokens issued before issue() recorded it.
+func (s *Server) backchannelLogout(ctx context.Context, r *http.Request, sess *store.Session, only *int64) {
+	if sess == nil || sess.UserPK == nil || s.Store == nil {
+		return
+	}
+	notices, err := s.logoutNotices(ctx, r, sess, only)
+	if err != nil {
+		s.log().Error("back-channel logout: finding the session's grants", "session", sess.UUID, "error", err)
+	}
+	for _, n := range notices {
+		s.deliverLogout(ctx, n)
+	}
+}
+
+// sessionGrants are a provider's grants in the session, and the issuer
+// their tokens were issued under.
+type sessionGrants struct {
+	grants []uuid.UUID
+	iss    string
+}
+
+func (s *Server) logoutNotices(ctx context.Context, r *http.Request, sess *store.Session, only *int64) ([]logoutNotice, error) {
+	byProvider := map[int64]*sessionGrants{}
+	const page = 500
+	for off := 0; off < sessionTokenLimit; off += page {
+		toks, grants, _, err := s.Store.ListOAuth2Tokens(ctx, store.OAuth2TokenFilter{UserPK: sess.UserPK, ProviderPK: only},
+			store.Page{Offset: off, Limit: page})
+		if err != nil {
+			return nil, err
+		}
+		for i, g := range grants {
+			if g.SessionUUID == nil || *g.SessionUUID != sess.UUID {
+				continue
+			}
+			sg := byProvider[g.ProviderPK]
+			if sg == nil {
+				sg = &sessionGrants{}
+				byProvider[g.ProviderPK] = sg
+			}
+			if !slices.Contains(sg.grants, g.UUID) {
+				sg.grants = append(sg.grants, g.UUID)
+			}
+			if iss, _ := toks[i].Data[tokenDataIssuer].(string); iss != "" && sg.iss == "" {
+				sg.iss = iss
+			}
+		}
+		if len(toks) < page {
+			break
+		}
+	}
+	if len(byProvider) == 0 {
+		return nil, nil
+	}
+	user, err := s.Store.UserByPK(ctx, *sess.UserPK)
+	if err != nil {
+		return nil, err
+	}
+	now := s.now()
+	var out []logoutNotice
+	for _, pk := range slices.Sorted(maps.Keys(byProvider)) {
+		sg := byProvider[pk]
+		cfg, err := s.byProviderPK(ctx, pk)
+		if errors.Is(err, store.ErrNotFound) {
+			continue
+		} else if err != nil {
+			return out, err
+		}
+		p := cfg.p
+		if p.LogoutMethod != "backchannel" || p.LogoutURI == "" {
+			continue
+		}
+		log := s.log().With("provider", pk, "client_id", p.ClientID)
+		iss := sg.iss
+		if iss == "" && r != nil {
+			iss = issuer(r, p, cfg.app)
+		}
+		if iss == "" {
+			log.Warn("back-channel logout: no issuer recorded for the session's tokens; not sent")
+			continue
+		}
+		if cfg.keyErr != nil {
+			log.Warn("back-channel logout: the provider cannot sign", "error", cfg.keyErr)
+			continue
+		}
+		if !s.keys.logout.claim(sg.grants, now) {
+			continue
+		}
+		// §2.4: iss, aud, iat, exp, jti, events, sub and sid as in the ID
+		// token; never a nonce. §2.4 also has it explicitly typed
+		// logout+jwt (RFC 8725 §3.11).
+		claims := map[string]any{"iss": iss, "sub": s.subject(p, user), "aud": p.ClientID, "iat": now.Unix(),
+			"exp": now.Add(logoutTokenValidity).Unix(), "jti": uuid.NewString(), "sid": sidOf(sess.UUID),
+			"events": map[string]any{backchannelEvent: map[string]any{}}}
+		tok, err := cfg.key.sign(p, "logout+jwt", claims)
+		if err != nil {
+			log.Error("back-channel logout: signing the logout token", "error", err)
+			continue
+		}
+		out = append(out, logoutNotice{provider: pk, clientID: p.ClientID, uri: p.LogoutURI, token: tok})
+	}
+	return out, nil
+}
+
+// deliverLogout queues the POST of n (§2.5) in a goroutine.
+func (s *Server) deliverLogout(ctx context.Context, n logoutNotice) {
+	l := &s.keys.logout
+	l.init()
+	log := s.log().With("provider", n.provider, "client_id", n.clientID)
+	select {
+	case l.pending <- struct{}{}:
+	default:
+		log.Error("back-channel logout: too many deliveries waiting; not sent")
+		return
+	}
+	ctx = context.WithoutCancel(ctx) // the request that ended the session is over long before
+	l.wg.Add(1)
+	go func() {
+		defer l.wg.Done()
+		defer func() { <-l.pending }()
+		l.slots <- struct{}{}
+		defer func() { <-l.slots }()
+		if err := l.post(ctx, n); err != nil {
+			log.Warn("back-channel logout: delivery failed", "logout_uri", n.uri, "error", err)
+			return
+		}
+		log.Info("back-channel logout sent", "logout_uri", n.uri)
+	}()
+}
+
+// errLogoutStatus: the relying party did not answer 200 (or 204).
+var errLogoutStatus = errors.New("unexpected status")
+
+func (l *logoutSender) post(ctx context.Context, n logoutNotice) error {
+	ctx, cancel := context.WithTimeout(ctx, backchannelTimeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, n.uri,
+		strings.NewReader(url.Values{"logout_token": {n.token}}.Encode()))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	resp, err := l.client.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+	// §2.8: 200 on success; 204 is common and as good.
+	if resp.StatusCode != http.StatusOK && resp.StatusCode != http.StatusNoContent {
+		return fmt.Errorf("%w %d", errLogoutStatus, resp.StatusCode)
+	}
+	return nil
+}
