@@ -26,9 +26,12 @@ const FulfillmentStage = "oauth2_fulfillment"
 
 // authRequest is a validated authorization request, kept in the plan.
 type authRequest struct {
-	ProviderPK          int64    `json:"provider"`
-	ClientID            string   `json:"client_id"`
-	RedirectURI         string   `json:"redirect_uri"`
+	ProviderPK  int64  `json:"provider"`
+	ClientID    string `json:"client_id"`
+	RedirectURI string `json:"redirect_uri"`
+	// RedirectGiven: the request named redirect_uri (RFC 6749 §4.1.3: the
+	// token request must then repeat it).
+	RedirectGiven       bool     `json:"redirect_given,omitempty"`
 	ResponseType        string   `json:"response_type"`
 	ResponseMode        string   `json:"response_mode"`
 	Scopes              []string `json:"scopes"`
@@ -139,7 +142,8 @@ func (s *Server) authorize(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ar := &authRequest{ProviderPK: p.ProviderPK, ClientID: p.ClientID, RedirectURI: q.Get("redirect_uri"),
-		State: q.Get("state"), Nonce: q.Get("nonce"), CodeChallenge: q.Get("code_challenge"),
+		RedirectGiven: q.Get("redirect_uri") != "",
+		State:         q.Get("state"), Nonce: q.Get("nonce"), CodeChallenge: q.Get("code_challenge"),
 		CodeChallengeMethod: q.Get("code_challenge_method"), Prompt: strings.Fields(q.Get("prompt"))}
 	if ar.RedirectURI == "" {
 		// RFC 6749 §3.1.2.3: optional when exactly one URI is registered.
@@ -255,7 +259,8 @@ func (s *Server) authorize(w http.ResponseWriter, r *http.Request) {
 			s.redirectError(w, r, ar, "invalid_request", "max_age must be a non-negative integer.")
 			return
 		}
-		if s.now().Sub(sess.Created) > time.Duration(n)*time.Second {
+		// (a max_age beyond a century cannot have passed: no overflow)
+		if n < 100*365*24*3600 && s.now().Sub(sess.Created) > time.Duration(n)*time.Second {
 			reauth = true
 		}
 	}
@@ -264,7 +269,11 @@ func (s *Server) authorize(w http.ResponseWriter, r *http.Request) {
 			s.redirectError(w, r, ar, "login_required", "The user is not logged in.")
 			return
 		}
-		s.toLogin(w, r, p, q, reauth && user != nil)
+		var age time.Duration
+		if user != nil {
+			age = s.now().Sub(sess.Created)
+		}
+		s.toLogin(w, r, p, q, reauth && user != nil, age)
 		return
 	}
 
@@ -311,12 +320,12 @@ func (s *Server) authorize(w http.ResponseWriter, r *http.Request) {
 			s.redirectError(w, r, ar, "consent_required", "The user must consent first.")
 			return
 		}
-		target, err := s.fulfil(ctx, r, sess, user, ar)
+		params, err := s.fulfil(ctx, r, sess, user, ar)
 		if err != nil {
 			s.redirectErrorFrom(w, r, ar, err)
 			return
 		}
-		http.Redirect(w, r, target, http.StatusFound)
+		s.deliver(w, r, ar, params)
 		return
 	}
 	err = s.Executor.Start(w, r, fl, seed, FulfillmentStage)
@@ -375,26 +384,25 @@ func (s *Server) needsInteraction(ctx context.Context, f *store.Flow, u *store.U
 // toLogin sends the user to the authentication flow, to come back here.
 // With reauth (prompt=login, max_age), the prompt and max_age are dropped
 // from the way back so that the fresh login is accepted.
-func (s *Server) toLogin(w http.ResponseWriter, r *http.Request, p *store.OAuth2Provider, q url.Values, reauth bool) {
+func (s *Server) toLogin(w http.ResponseWriter, r *http.Request, p *store.OAuth2Provider, q url.Values, reauth bool, age time.Duration) {
 	ctx := r.Context()
 	back := url.Values{}
 	for k, v := range q {
 		back[k] = v
 	}
 	if reauth {
-		back.Del("max_age")
+		// The way back asks for a login newer than the current session
+		// (age less a second; at least 30 s, so a slow login cannot loop):
+		// the fresh login passes, the old session no longer does.
+		back.Set("max_age", strconv.Itoa(max(int(age.Seconds())-1, 30)))
 		prompts := slices.DeleteFunc(strings.Fields(back.Get("prompt")), func(v string) bool { return v == "login" })
 		if len(prompts) == 0 {
 			back.Del("prompt")
 		} else {
 			back.Set("prompt", strings.Join(prompts, " "))
 		}
-		// The old session must not satisfy the request: log it out.
-		if sess, err := s.Sessions.Load(ctx, r); err == nil && sess != nil {
-			if err := s.Sessions.End(ctx, w, r, sess); err != nil {
-				s.log().Error("authorize: ending the session for prompt=login", "error", err)
-			}
-		}
+		// The session stays until the new login replaces it: a link with
+		// prompt=login must not be a way to log someone out.
 	}
 	slug := ""
 	if p.Provider.AuthenticationFlow != nil {
@@ -421,17 +429,23 @@ func (s *Server) toLogin(w http.ResponseWriter, r *http.Request, p *store.OAuth2
 
 // redirectError sends an error back to the client's redirect URI.
 func (s *Server) redirectError(w http.ResponseWriter, r *http.Request, ar *authRequest, code, desc string) {
-	params := url.Values{"error": {code}, "error_description": {desc}}
+	params := url.Values{"error": {code}, "error_description": {safeDescription(desc)}}
 	if ar.State != "" {
 		params.Set("state", ar.State)
 	}
-	target, err := responseURL(ar, params)
-	if err != nil {
-		errorPage(w, http.StatusBadRequest, "Invalid request", desc)
-		return
-	}
+	s.deliver(w, r, ar, params)
+}
+
+// deliver sends response parameters to the client in its response mode:
+// a redirect with the query or fragment, or a self-posting form.
+func (s *Server) deliver(w http.ResponseWriter, r *http.Request, ar *authRequest, params url.Values) {
 	if ar.ResponseMode == "form_post" {
 		formPost(w, ar.RedirectURI, params)
+		return
+	}
+	target, err := responseURL(ar, params)
+	if err != nil {
+		errorPage(w, http.StatusBadRequest, "Invalid request", "The redirect URI is not a URL.")
 		return
 	}
 	http.Redirect(w, r, target, http.StatusFound)
@@ -478,19 +492,19 @@ var formPostTmpl = template.Must(template.New("f").Parse(`<!doctype html><html l
 <noscript><button type="submit">Continue</button></noscript></form></body></html>`))
 
 // fulfil issues what the authorization request asked for and returns the
-// URL that carries it back to the client.
-func (s *Server) fulfil(ctx context.Context, r *http.Request, sess *store.Session, user *store.User, ar *authRequest) (string, error) {
+// response parameters for the client (see deliver).
+func (s *Server) fulfil(ctx context.Context, r *http.Request, sess *store.Session, user *store.User, ar *authRequest) (url.Values, error) {
 	p, err := s.Store.OAuth2ProviderByPK(ctx, ar.ProviderPK)
 	if err != nil {
-		return "", err
+		return nil, err
 	}
 	app, err := s.Store.ApplicationByProvider(ctx, p.ProviderPK)
 	if err != nil {
-		return "", err
+		return nil, err
 	}
 	mappings, err := s.scopeMappings(ctx, p)
 	if err != nil {
-		return "", err
+		return nil, err
 	}
 	now := s.now()
 	var method string
@@ -504,7 +518,7 @@ func (s *Server) fulfil(ctx context.Context, r *http.Request, sess *store.Sessio
 		code = newOpaque()
 		rows = append(rows, &store.OAuth2Token{Hash: hashToken(code), Kind: store.OAuth2Code,
 			Expires: now.Add(duration(p.AccessCodeValidity, time.Minute)), Created: now,
-			Data: store.Attributes{"redirect_uri": ar.RedirectURI, "code_challenge": ar.CodeChallenge,
+			Data: store.Attributes{"redirect_uri": ar.RedirectURI, "redirect_given": ar.RedirectGiven, "code_challenge": ar.CodeChallenge,
 				"code_challenge_method": ar.CodeChallengeMethod}})
 		params.Set("code", code)
 	}
@@ -513,20 +527,20 @@ func (s *Server) fulfil(ctx context.Context, r *http.Request, sess *store.Sessio
 		ts, toks, err := s.issue(ctx, r, issueParams{p: p, mappings: mappings, app: app, user: user, grant: g, scopes: ar.Scopes,
 			withID: ar.hasType("id_token"), code: code, noAccess: !ar.hasType("token")})
 		if err != nil {
-			return "", err
+			return nil, err
 		}
 		rows = append(rows, toks...)
 		if ts.access != "" {
 			params.Set("access_token", ts.access)
 			params.Set("token_type", "Bearer")
-			params.Set("expires_in", strconv.Itoa(int(time.Until(ts.accessExpiry).Seconds())))
+			params.Set("expires_in", strconv.Itoa(int(ts.accessExpiry.Sub(s.now()).Seconds())))
 		}
 		if ts.id != "" {
 			params.Set("id_token", ts.id)
 		}
 	}
 	if err := s.Store.CreateOAuth2Grant(ctx, g, rows...); err != nil {
-		return "", err
+		return nil, err
 	}
 	if ar.State != "" {
 		params.Set("state", ar.State)
@@ -539,7 +553,7 @@ func (s *Server) fulfil(ctx context.Context, r *http.Request, sess *store.Sessio
 			"authorized_application": map[string]any{"pk": app.UUID.String(), "name": app.Name, "slug": app.Slug},
 			"scopes":                 strings.Join(ar.Scopes, " ")})
 	}
-	return responseURL(ar, params)
+	return params, nil
 }
 
 // Fulfillment is the builtin stage appended to the authorization flow.
@@ -568,7 +582,7 @@ func (f fulfillment) Enter(ctx context.Context, r *flow.Run) (flow.Step, error) 
 	if r.User == nil || r.Session == nil {
 		return flow.Step{Deny: "You must be logged in to authorize an application."}, nil
 	}
-	target, err := f.s.fulfil(ctx, r.Request, r.Session, r.User, &ar)
+	params, err := f.s.fulfil(ctx, r.Request, r.Session, r.User, &ar)
 	if err != nil {
 		var oe *Error
 		if errors.As(err, &oe) {
@@ -580,14 +594,16 @@ func (f fulfillment) Enter(ctx context.Context, r *flow.Run) (flow.Step, error) 
 		return flow.Step{}, err
 	}
 	if ar.ResponseMode == "form_post" {
-		u, _ := url.Parse(target)
 		attrs := map[string]string{}
-		for k, v := range u.Query() {
+		for k, v := range params {
 			attrs[k] = v[0]
 		}
-		u.RawQuery = ""
 		return flow.Step{Challenge: &autosubmitChallenge{Base: flow.Base{Component: "ak-stage-autosubmit"},
-			URL: u.String(), Attrs: attrs, Title: "Redirecting to the application..."}}, nil
+			URL: ar.RedirectURI, Attrs: attrs, Title: "Redirecting to the application..."}}, nil
+	}
+	target, err := responseURL(&ar, params)
+	if err != nil {
+		return flow.Step{Deny: "The redirect URI is not a URL."}, nil
 	}
 	return flow.Step{RedirectTo: target}, nil
 }

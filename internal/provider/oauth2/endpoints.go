@@ -108,6 +108,11 @@ func (s *Server) introspect(w http.ResponseWriter, r *http.Request) {
 	if err == nil {
 		err = c.requireSecret()
 	}
+	if err == nil && c.p.ClientType != "confidential" {
+		// RFC 7662 §2.1, §4: the caller must authenticate; a public
+		// client cannot, and must not scan tokens.
+		err = invalidClient("Introspection needs a confidential client.")
+	}
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -179,6 +184,11 @@ func (s *Server) revoke(w http.ResponseWriter, r *http.Request) {
 
 // issuerRoot sends /application/o/<slug>/ to the discovery document.
 func (s *Server) issuerRoot(w http.ResponseWriter, r *http.Request) {
+	if _, err := s.bySlug(r.Context(), chi.URLParam(r, "slug")); err != nil {
+		// Not an issuer (GET /application/o/token/ lands here too).
+		writeJSON(w, http.StatusNotFound, map[string]string{"detail": "Not found."})
+		return
+	}
 	http.Redirect(w, r, Prefix+"/"+url.PathEscape(chi.URLParam(r, "slug"))+"/.well-known/openid-configuration", http.StatusFound)
 }
 

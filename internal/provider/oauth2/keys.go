@@ -47,6 +47,9 @@ type keyCache struct {
 	logout   logoutSender
 }
 
+// minHMACSecret is the shortest client secret HS256 may be keyed with.
+const minHMACSecret = 32
+
 // errNoKey: the provider has no usable signing key.
 var errNoKey = errors.New("no signing key")
 
@@ -131,6 +134,11 @@ func (s *Server) currentKey(ctx context.Context, p *store.OAuth2Provider) (*sign
 	}
 	if p.ClientSecret == "" || p.ClientType != "confidential" {
 		return nil, fmt.Errorf("provider %s: a public client needs a signing key: %w", p.Provider.Name, errNoKey)
+	}
+	if len(p.ClientSecret) < minHMACSecret {
+		// RFC 7518 §3.2: an HS256 key has at least 256 bits.
+		return nil, fmt.Errorf("provider %s: a client secret under %d bytes cannot key HS256; set a signing key: %w",
+			p.Provider.Name, minHMACSecret, errNoKey)
 	}
 	return &signingKey{alg: jose.HS256}, nil
 }

@@ -136,7 +136,22 @@ type Error struct {
 func (e *Error) Error() string { return e.Code + ": " + e.Description }
 
 func oauthErr(status int, code, format string, args ...any) *Error {
-	return &Error{Code: code, Description: fmt.Sprintf(format, args...), status: status}
+	return &Error{Code: code, Description: safeDescription(fmt.Sprintf(format, args...)), status: status}
+}
+
+// safeDescription keeps an error_description within RFC 6749 §5.2's
+// characters (%x20-21 / %x23-5B / %x5D-7E): quotes become ', anything
+// else outside becomes ?.
+func safeDescription(s string) string {
+	return strings.Map(func(r rune) rune {
+		switch {
+		case r == '"':
+			return '\''
+		case r == '\\' || r < 0x20 || r > 0x7e:
+			return '?'
+		}
+		return r
+	}, s)
 }
 
 func invalidRequest(format string, args ...any) *Error {
@@ -164,7 +179,13 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 // writeError answers e, or a server_error for anything else (logged).
 func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	var oe *Error
-	if !errors.As(err, &oe) {
+	if !errors.As(err, &oe) && errors.Is(err, errNoKey) {
+		// The provider's configuration, not the server, is at fault.
+		s.log().Warn("oauth2 provider cannot sign", "request_id", web.RequestID(r.Context()), "error", err)
+		oe = oauthErr(http.StatusBadRequest, "unauthorized_client",
+			"The provider has no usable signing key: set one, or a client secret of at least 32 characters.")
+	}
+	if oe == nil {
 		s.log().Error("oauth2 error", "request_id", web.RequestID(r.Context()), "path", r.URL.Path, "error", err)
 		oe = oauthErr(http.StatusInternalServerError, "server_error", "The server could not handle the request.")
 	}

@@ -10,8 +10,23 @@ import (
 	"github.com/gatehouse-idp/gatehouse/internal/store"
 )
 
+// hasNUL tells whether a string argument holds a NUL byte: no stored value
+// can (PostgreSQL text refuses it, and so does the SQLite driver's
+// statement text), so such a lookup finds nothing instead of failing.
+func hasNUL(args []any) bool {
+	for _, a := range args {
+		if s, ok := a.(string); ok && strings.IndexByte(s, 0) >= 0 {
+			return true
+		}
+	}
+	return false
+}
+
 // getBy loads one row of T matching where.
 func getBy[T any](ctx context.Context, db bun.IDB, object, where string, args ...any) (*T, error) {
+	if hasNUL(args) {
+		return nil, fmt.Errorf("%s: %w", object, store.ErrNotFound)
+	}
 	v := new(T)
 	if err := db.NewSelect().Model(v).Where(where, args...).Limit(1).Scan(ctx); err != nil {
 		return nil, mapErr(object, err)
@@ -60,6 +75,7 @@ func orderClause(object, ordering, def string, allowed map[string]string) (strin
 
 // searchAny adds (col1 LIKE pat OR col2 LIKE pat ...) for a case-insensitive substring search.
 func searchAny(q *bun.SelectQuery, search string, cols ...string) *bun.SelectQuery {
+	search = strings.ReplaceAll(search, "\x00", "")
 	if search == "" {
 		return q
 	}

@@ -126,6 +126,9 @@ func (s *Store) CreateOAuth2Provider(ctx context.Context, p *store.OAuth2Provide
 }
 
 func (s *Store) oauth2Provider(ctx context.Context, where string, arg any) (*store.OAuth2Provider, error) {
+	if hasNUL([]any{arg}) {
+		return nil, mapErr(objOAuth2Provider, sql.ErrNoRows)
+	}
 	var row oauth2ProviderRow
 	if err := s.r.NewSelect().Model(&row).Where(where, arg).Limit(1).Scan(ctx); err != nil {
 		return nil, mapErr(objOAuth2Provider, err)

@@ -102,6 +102,9 @@ func (s *Store) queryPrepared(ctx context.Context, dest any, query string, args 
 
 // one returns the first element of a prepared query's result, or sql.ErrNoRows.
 func one[T any](ctx context.Context, s *Store, object, query string, args ...any) (*T, error) {
+	if hasNUL(args) {
+		return nil, mapErr(object, sql.ErrNoRows)
+	}
 	var out []*T
 	if err := s.queryPrepared(ctx, &out, query, args...); err != nil {
 		return nil, mapErr(object, err)
