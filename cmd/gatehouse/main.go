@@ -59,6 +59,7 @@ func newRootCmd() *cobra.Command {
 	root.PersistentFlags().StringVar(&g.configFile, "config", "",
 		"YAML configuration file (default $"+config.EnvConfigFile+")")
 	root.AddCommand(newServerCmd(g), newWorkerCmd(g), newMigrateCmd(g), newHealthcheckCmd(g), newVersionCmd())
+	root.AddCommand(newBlueprintCmd(g))
 	return root
 }
 
