@@ -2,11 +2,15 @@ package blueprint
 
 import (
 	"context"
+	"crypto/sha256"
 	"embed"
+	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
 	"slices"
+	"sort"
 
 	"github.com/google/uuid"
 
@@ -108,4 +112,40 @@ func ApplyDefaults(ctx context.Context, st store.Store) ([]string, error) {
 		}
 		return nil
 	})
+}
+
+// DefaultsHashKey is the setting holding the hash of the default
+// blueprints last applied (authentik's last_applied_hash).
+const DefaultsHashKey = "blueprints.defaults_last_applied_hash"
+
+// ApplyDefaultsIfChanged applies the default blueprints when they differ
+// from the ones last applied to this database (a first start, or a new
+// release), as authentik re-applies a blueprint whose hash changed. It
+// reports whether it applied them. Starting an unchanged instance costs one
+// settings read instead of applying 13 blueprints.
+func ApplyDefaultsIfChanged(ctx context.Context, st store.Store) (created []string, applied bool, err error) {
+	files, err := DefaultBlueprints()
+	if err != nil {
+		return nil, false, err
+	}
+	names := make([]string, 0, len(files))
+	for n := range files {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	h := sha256.New()
+	for _, n := range names {
+		fmt.Fprintf(h, "%s\x00%d\x00", n, len(files[n]))
+		h.Write(files[n])
+	}
+	sum, _ := json.Marshal(hex.EncodeToString(h.Sum(nil)))
+	if last, err := st.Setting(ctx, DefaultsHashKey); err == nil && string(last) == string(sum) {
+		return nil, false, nil
+	} else if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return nil, false, err
+	}
+	if created, err = ApplyDefaults(ctx, st); err != nil {
+		return nil, false, err
+	}
+	return created, true, st.PutSetting(ctx, DefaultsHashKey, sum)
 }

@@ -91,3 +91,32 @@ func TestDefaultBlueprints(t *testing.T) {
 		t.Error("applying the defaults again changed the instance")
 	}
 }
+
+// The defaults are applied on a first start and again only when they
+// change (their hash is kept as a setting), as authentik re-applies a
+// blueprint whose hash changed.
+func TestApplyDefaultsIfChanged(t *testing.T) {
+	st := openStore(t)
+	ctx := context.Background()
+	created, applied, err := blueprint.ApplyDefaultsIfChanged(ctx, st)
+	if err != nil || !applied || len(created) == 0 {
+		t.Fatalf("first start: %v %v %v", created, applied, err)
+	}
+	if _, applied, err := blueprint.ApplyDefaultsIfChanged(ctx, st); err != nil || applied {
+		t.Fatalf("unchanged defaults were applied again: %v %v", applied, err)
+	}
+	f, err := st.FlowBySlug(ctx, "default-enrollment-flow")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := st.DeleteFlow(ctx, f.UUID); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.PutSetting(ctx, blueprint.DefaultsHashKey, []byte(`"an older release"`)); err != nil {
+		t.Fatal(err)
+	}
+	created, applied, err = blueprint.ApplyDefaultsIfChanged(ctx, st)
+	if err != nil || !applied || !slices.Contains(created, "default-enrollment-flow") {
+		t.Fatalf("changed defaults: %v %v %v", created, applied, err)
+	}
+}

@@ -31,6 +31,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/gatehouse-idp/gatehouse/internal/api"
+	"github.com/gatehouse-idp/gatehouse/internal/blueprint"
 	"github.com/gatehouse-idp/gatehouse/internal/config"
 	"github.com/gatehouse-idp/gatehouse/internal/core"
 	"github.com/gatehouse-idp/gatehouse/internal/crypto"
@@ -275,7 +276,9 @@ func (p *Process) start(ctx context.Context, background *sync.WaitGroup) error {
 		if err != nil {
 			return err
 		}
-		if created, err := core.EnsureDefaultFlows(ctx, st); err != nil {
+		// The default flows ship as authentik-format blueprints embedded in
+		// the binary (internal/blueprint/defaults), applied when they changed.
+		if created, _, err := blueprint.ApplyDefaultsIfChanged(ctx, st); err != nil {
 			return fmt.Errorf("default flows: %w", err)
 		} else if len(created) > 0 {
 			p.Log.Info("created default flows", "flows", created)
