@@ -126,6 +126,7 @@ func (a *API) registerAll() {
 	a.registerFlows()
 	a.registerPolicies()
 	a.registerFlowDiagram()
+	a.registerFlowTransfer()
 	a.registerInvitations()
 	a.registerOAuth2()
 	a.registerPropertyMappings()

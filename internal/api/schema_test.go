@@ -485,6 +485,9 @@ func fillPath(path string, pp map[string]string) string {
 type opCase struct {
 	body  any
 	query url.Values
+	// contentType is the body's media type when it is not JSON (body is
+	// then []byte).
+	contentType string
 	// session sends the request with akadmin's browser session (and CSRF)
 	// instead of the API token: the operation is session-only.
 	session bool
@@ -604,6 +607,7 @@ func (f fixtures) cases() map[string]opCase {
 		"flows_instances_create":           {body: map[string]any{"name": "Created flow", "slug": "created-flow", "title": "Created", "designation": "enrollment"}},
 		"flows_instances_retrieve":         {},
 		"flows_instances_diagram_retrieve": {},
+		"flows_instances_export_retrieve":  {},
 		"flows_instances_partial_update":   {body: map[string]any{"title": "Conformance 2", "policy_engine_mode": "all"}},
 		"flows_instances_destroy":          {},
 		"flows_bindings_list":              {query: url.Values{"target": {f.flowID}}},
@@ -684,7 +688,9 @@ func (c *conformance) request(o operation, f fixtures, oc opCase, token string) 
 	if err != nil {
 		c.t.Fatal(err)
 	}
-	if oc.body != nil {
+	if oc.contentType != "" {
+		req.Header.Set("Content-Type", oc.contentType)
+	} else if oc.body != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
 	if oc.session && token != "" {

@@ -14,6 +14,8 @@ import (
 	"strings"
 	"time"
 
+	"go.yaml.in/yaml/v3"
+
 	"github.com/oapi-codegen/runtime"
 )
 
@@ -3157,6 +3159,11 @@ type ClientInterface interface {
 	// Corresponds with GET /flows/instances/{slug}/diagram/ (the `FlowsInstancesDiagramRetrieve` operationId).
 	FlowsInstancesDiagramRetrieve(ctx context.Context, slug string, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// FlowsInstancesExportRetrieve Export a flow as a blueprint (its stages, bindings and policies)
+	//
+	// Corresponds with GET /flows/instances/{slug}/export/ (the `FlowsInstancesExportRetrieve` operationId).
+	FlowsInstancesExportRetrieve(ctx context.Context, slug string, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// Oauth2AccessTokensList List access tokens (the caller's own without authentik_providers_oauth2.view_accesstoken)
 	//
 	// Corresponds with GET /oauth2/access_tokens/ (the `Oauth2AccessTokensList` operationId).
@@ -5067,6 +5074,21 @@ func (c *Client) FlowsInstancesPartialUpdate(ctx context.Context, slug string, b
 // Corresponds with GET /flows/instances/{slug}/diagram/ (the `FlowsInstancesDiagramRetrieve` operationId).
 func (c *Client) FlowsInstancesDiagramRetrieve(ctx context.Context, slug string, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewFlowsInstancesDiagramRetrieveRequest(c.Server, slug)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// FlowsInstancesExportRetrieve Export a flow as a blueprint (its stages, bindings and policies)
+//
+// Corresponds with GET /flows/instances/{slug}/export/ (the `FlowsInstancesExportRetrieve` operationId).
+func (c *Client) FlowsInstancesExportRetrieve(ctx context.Context, slug string, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewFlowsInstancesExportRetrieveRequest(c.Server, slug)
 	if err != nil {
 		return nil, err
 	}
@@ -9406,6 +9428,40 @@ func NewFlowsInstancesDiagramRetrieveRequest(server string, slug string) (*http.
 	return req, nil
 }
 
+// NewFlowsInstancesExportRetrieveRequest constructs an http.Request for the FlowsInstancesExportRetrieve method
+func NewFlowsInstancesExportRetrieveRequest(server string, slug string) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "slug", slug, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/flows/instances/%s/export/", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewOauth2AccessTokensListRequest constructs an http.Request for the Oauth2AccessTokensList method
 func NewOauth2AccessTokensListRequest(server string, params *Oauth2AccessTokensListParams) (*http.Request, error) {
 	var err error
@@ -13207,6 +13263,13 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with GET /flows/instances/{slug}/diagram/ (the `FlowsInstancesDiagramRetrieve` operationId).
 	FlowsInstancesDiagramRetrieveWithResponse(ctx context.Context, slug string, reqEditors ...RequestEditorFn) (*FlowsInstancesDiagramRetrieveResponse, error)
+
+	// FlowsInstancesExportRetrieveWithResponse Export a flow as a blueprint (its stages, bindings and policies)
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /flows/instances/{slug}/export/ (the `FlowsInstancesExportRetrieve` operationId).
+	FlowsInstancesExportRetrieveWithResponse(ctx context.Context, slug string, reqEditors ...RequestEditorFn) (*FlowsInstancesExportRetrieveResponse, error)
 
 	// Oauth2AccessTokensListWithResponse List access tokens (the caller's own without authentik_providers_oauth2.view_accesstoken)
 	//
@@ -17844,6 +17907,83 @@ func (r FlowsInstancesDiagramRetrieveResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r FlowsInstancesDiagramRetrieveResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// FlowsInstancesExportRetrieveResponse200Headers the declared response headers of an HTTP 200 response for FlowsInstancesExportRetrieve
+type FlowsInstancesExportRetrieveResponse200Headers struct {
+	ContentDisposition *string
+	ContentType        *string
+}
+
+type FlowsInstancesExportRetrieveResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// YAML200 the response for an HTTP 200 `application/x-yaml` response
+	YAML200 *interface{}
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *ValidationError
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *GenericError
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *GenericError
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *GenericError
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *FlowsInstancesExportRetrieveResponse200Headers
+}
+
+// GetYAML200 returns the response for an HTTP 200 `application/x-yaml` response
+func (r FlowsInstancesExportRetrieveResponse) GetYAML200() *interface{} {
+	return r.YAML200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r FlowsInstancesExportRetrieveResponse) GetJSON400() *ValidationError {
+	return r.JSON400
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r FlowsInstancesExportRetrieveResponse) GetJSON403() *GenericError {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r FlowsInstancesExportRetrieveResponse) GetJSON404() *GenericError {
+	return r.JSON404
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r FlowsInstancesExportRetrieveResponse) GetJSON500() *GenericError {
+	return r.JSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r FlowsInstancesExportRetrieveResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r FlowsInstancesExportRetrieveResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r FlowsInstancesExportRetrieveResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r FlowsInstancesExportRetrieveResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -22916,6 +23056,19 @@ func (c *ClientWithResponses) FlowsInstancesDiagramRetrieveWithResponse(ctx cont
 	return ParseFlowsInstancesDiagramRetrieveResponse(rsp)
 }
 
+// FlowsInstancesExportRetrieveWithResponse Export a flow as a blueprint (its stages, bindings and policies)
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /flows/instances/{slug}/export/ (the `FlowsInstancesExportRetrieve` operationId).
+func (c *ClientWithResponses) FlowsInstancesExportRetrieveWithResponse(ctx context.Context, slug string, reqEditors ...RequestEditorFn) (*FlowsInstancesExportRetrieveResponse, error) {
+	rsp, err := c.FlowsInstancesExportRetrieve(ctx, slug, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseFlowsInstancesExportRetrieveResponse(rsp)
+}
+
 // Oauth2AccessTokensListWithResponse List access tokens (the caller's own without authentik_providers_oauth2.view_accesstoken)
 //
 // Returns a wrapper object for the known response body format(s).
@@ -27120,6 +27273,80 @@ func ParseFlowsInstancesDiagramRetrieveResponse(rsp *http.Response) (*FlowsInsta
 		}
 		response.JSON500 = &dest
 
+	}
+
+	return response, nil
+}
+
+// ParseFlowsInstancesExportRetrieveResponse parses an HTTP response from a FlowsInstancesExportRetrieveWithResponse call
+func ParseFlowsInstancesExportRetrieveResponse(rsp *http.Response) (*FlowsInstancesExportRetrieveResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &FlowsInstancesExportRetrieveResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "yaml") && rsp.StatusCode == 200:
+		var dest interface{}
+		if err := yaml.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.YAML200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ValidationError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers FlowsInstancesExportRetrieveResponse200Headers
+		if values := rsp.Header.Values("Content-Disposition"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Content-Disposition", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ContentDisposition = &value
+		}
+		if values := rsp.Header.Values("Content-Type"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Content-Type", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ContentType = &value
+		}
+		response.Headers200 = &headers
 	}
 
 	return response, nil
