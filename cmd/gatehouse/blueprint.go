@@ -215,7 +215,7 @@ func openBlueprintStore(ctx context.Context, cfg *config.Config, log *slog.Logge
 			secret, _, err = crypto.LoadOrCreateSecretKey(filepath.Join(cfg.DataDir, lifecycle.SecretKeyFile))
 		}
 	} else {
-		st, err = sqlstore.OpenPostgres(ctx, blueprintPostgresDSN(cfg.PostgreSQL), sqlstore.Options{MaxConns: 2})
+		st, err = sqlstore.OpenPostgres(ctx, lifecycle.PostgresDSN(cfg.PostgreSQL), sqlstore.Options{MaxConns: 2})
 	}
 	if err != nil {
 		if st != nil {
@@ -234,24 +234,3 @@ func openBlueprintStore(ctx context.Context, cfg *config.Config, log *slog.Logge
 	return st, sealer, nil
 }
 
-// blueprintPostgresDSN is lifecycle.postgresDSN, which is unexported: keep
-// the two in step until lifecycle offers commands a way to open the store.
-func blueprintPostgresDSN(c config.PostgreSQL) string {
-	q := func(v string) string {
-		return "'" + strings.NewReplacer(`\`, `\\`, `'`, `\'`).Replace(v) + "'"
-	}
-	parts := []string{
-		"host=" + q(c.Host), "port=" + strconv.Itoa(c.Port), "user=" + q(c.User),
-		"dbname=" + q(c.Name), "sslmode=" + q(c.SSLMode),
-		"application_name=gatehouse", "connect_timeout=10",
-	}
-	if pw := c.Password.Reveal(); pw != "" {
-		parts = append(parts, "password="+q(pw))
-	}
-	for k, v := range map[string]string{"sslrootcert": c.SSLRootCert, "sslcert": c.SSLCert, "sslkey": c.SSLKey} {
-		if v != "" {
-			parts = append(parts, k+"="+q(v))
-		}
-	}
-	return strings.Join(parts, " ")
-}

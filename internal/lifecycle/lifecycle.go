@@ -335,7 +335,7 @@ func (p *Process) connect(ctx context.Context) (*sqlstore.Store, error) {
 		path := filepath.Join(cfg.DataDir, SQLiteFile)
 		return sqlstore.OpenSQLite(ctx, path, sqlstore.Options{})
 	}
-	dsn := postgresDSN(cfg.PostgreSQL)
+	dsn := PostgresDSN(cfg.PostgreSQL)
 	opts := sqlstore.Options{
 		MaxConns:        cfg.PostgreSQL.MaxConns,
 		ConnMaxLifetime: time.Duration(cfg.PostgreSQL.ConnMaxAge) * time.Second,
@@ -440,8 +440,8 @@ func prepareDataDir(dir string) error {
 	return nil
 }
 
-// postgresDSN builds a libpq keyword/value connection string.
-func postgresDSN(c config.PostgreSQL) string {
+// PostgresDSN builds a libpq keyword/value connection string.
+func PostgresDSN(c config.PostgreSQL) string {
 	q := func(v string) string {
 		return "'" + strings.NewReplacer(`\`, `\\`, `'`, `\'`).Replace(v) + "'"
 	}
@@ -506,7 +506,7 @@ func Migrate(ctx context.Context, cfg *config.Config, log *slog.Logger) (sqlstor
 	if cfg.Embedded() {
 		st, err = sqlstore.OpenSQLite(ctx, filepath.Join(cfg.DataDir, SQLiteFile), sqlstore.Options{})
 	} else {
-		st, err = sqlstore.OpenPostgres(ctx, postgresDSN(cfg.PostgreSQL), sqlstore.Options{MaxConns: 2})
+		st, err = sqlstore.OpenPostgres(ctx, PostgresDSN(cfg.PostgreSQL), sqlstore.Options{MaxConns: 2})
 	}
 	if err != nil {
 		return sqlstore.MigrationResult{}, err

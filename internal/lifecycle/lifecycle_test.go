@@ -11,7 +11,7 @@ import (
 func TestPostgresDSNQuotes(t *testing.T) {
 	c := config.Default().PostgreSQL
 	c.Host, c.User, c.Password, c.Name, c.SSLMode = "db.example", "o'brien", `pa ss\'word`, "gate house", "require"
-	cc, err := pgx.ParseConfig(postgresDSN(c))
+	cc, err := pgx.ParseConfig(PostgresDSN(c))
 	if err != nil {
 		t.Fatal(err)
 	}

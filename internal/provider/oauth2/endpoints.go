@@ -95,19 +95,25 @@ func (s *Server) userinfo(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, claims)
 }
 
+// formClient reads a form request and authenticates its client (a
+// confidential client with its secret).
+func (s *Server) formClient(w http.ResponseWriter, r *http.Request) (url.Values, *client, error) {
+	form, err := parseForm(w, r)
+	if err != nil {
+		return nil, nil, err
+	}
+	c, err := s.authenticateClient(r.Context(), r, form)
+	if err == nil {
+		err = c.requireSecret()
+	}
+	return form, c, err
+}
+
 // introspect is RFC 7662. A client may introspect only its own tokens; any
 // other token is inactive to it (§2.2, "active": false, nothing else).
 func (s *Server) introspect(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
-	form, err := parseForm(w, r)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	c, err := s.authenticateClient(ctx, r, form)
-	if err == nil {
-		err = c.requireSecret()
-	}
+	form, c, err := s.formClient(w, r)
 	if err == nil && c.p.ClientType != "confidential" {
 		// RFC 7662 §2.1, §4: the caller must authenticate; a public
 		// client cannot, and must not scan tokens.
@@ -148,15 +154,7 @@ func (s *Server) introspect(w http.ResponseWriter, r *http.Request) {
 // (§2.2), and left alone.
 func (s *Server) revoke(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
-	form, err := parseForm(w, r)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	c, err := s.authenticateClient(ctx, r, form)
-	if err == nil {
-		err = c.requireSecret()
-	}
+	form, c, err := s.formClient(w, r)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
