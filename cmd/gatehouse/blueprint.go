@@ -233,4 +233,3 @@ func openBlueprintStore(ctx context.Context, cfg *config.Config, log *slog.Logge
 	}
 	return st, sealer, nil
 }
-
