@@ -107,6 +107,9 @@ func (st *Stage) login(ctx context.Context, r *flow.Run, duration time.Duration)
 	return flow.Step{Done: true}, nil
 }
 
+// maxDuration bounds ParseDuration.
+const maxDuration = 100 * 365 * 24 * time.Hour
+
 // ParseDuration reads authentik's "days=1;hours=2" form (0 allowed).
 func ParseDuration(s string) (time.Duration, error) {
 	if s == "" {
@@ -121,6 +124,10 @@ func ParseDuration(s string) (time.Duration, error) {
 		unit, known := units[name]
 		if !ok || err != nil || !known || n < 0 || n > 100000 {
 			return 0, fmt.Errorf("%q is not of the form days=1;hours=2", s)
+		}
+		// Bounded (100 years) so that no sum overflows time.Duration.
+		if time.Duration(n) > maxDuration/unit || total > maxDuration-time.Duration(n)*unit {
+			return 0, fmt.Errorf("%q is longer than 100 years", s)
 		}
 		total += time.Duration(n) * unit
 	}
