@@ -978,3 +978,31 @@ func TestFlowDiagram(t *testing.T) {
 		}
 	})
 }
+
+// A prompt stage's validation policies see the answers in
+// request.context["prompt_data"]; a failing one shows its message and the
+// flow stays on the prompt.
+func TestFlowPromptValidationPolicy(t *testing.T) {
+	eachEngine(t, func(t *testing.T, s *apiServer) {
+		pol := s.must(201, "POST", "/policies/expression/", map[string]any{"name": "no-root", "settings": map[string]any{
+			"expression": "if request.context[\"prompt_data\"][\"nickname\"] == \"root\":\n    ak_message(\"Pick another nickname.\")\n    return False\nreturn True"}})
+		f := s.must(201, "POST", "/flows/instances/", map[string]any{"name": "Nick", "slug": "nick", "title": "Nickname",
+			"designation": "stage_configuration"})
+		st := s.must(201, "POST", "/stages/prompt/", map[string]any{"name": "nick-prompt", "settings": map[string]any{
+			"fields":              []any{map[string]any{"field_key": "nickname", "label": "Nickname", "type": "text", "required": true, "order": 0}},
+			"validation_policies": []any{pol["pk"]}}})
+		s.must(201, "POST", "/flows/bindings/", map[string]any{"target": f["pk"], "stage": st["pk"], "order": 0})
+		c := newFlowClient(t, s)
+		if ch := c.exec("GET", "nick", nil); component(ch) != "ak-stage-prompt" {
+			t.Fatalf("first challenge = %v", ch)
+		}
+		ch := c.exec("POST", "nick", map[string]any{"component": "ak-stage-prompt", "nickname": "root"})
+		errs, _ := ch["response_errors"].(map[string]any)
+		if component(ch) != "ak-stage-prompt" || !strings.Contains(fmt.Sprint(errs["non_field_errors"]), "Pick another nickname.") {
+			t.Fatalf("refused value = %v", ch)
+		}
+		if ch := c.exec("POST", "nick", map[string]any{"component": "ak-stage-prompt", "nickname": "neo"}); component(ch) != "xak-flow-redirect" {
+			t.Errorf("accepted value = %v", ch)
+		}
+	})
+}

@@ -153,6 +153,12 @@ func (e *Engine) Evaluate(ctx context.Context, target uuid.UUID, mode string, re
 	return res, nil
 }
 
+// EvaluatePolicy runs one policy outside any binding (a prompt stage's
+// validation policies): the default timeout, and a failing policy fails.
+func (e *Engine) EvaluatePolicy(ctx context.Context, p *store.Policy, req Request) Result {
+	return e.policy(ctx, &store.PolicyBinding{Enabled: true}, p, req)
+}
+
 func (e *Engine) evaluate(ctx context.Context, target uuid.UUID, mode string, req Request) (Result, error) {
 	bindings, err := e.Store.PolicyBindings(ctx, target)
 	if err != nil {

@@ -5,6 +5,7 @@ package prompt
 import (
 	"context"
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"mime"
 	"net/mail"
@@ -15,6 +16,8 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/google/uuid"
 
 	"github.com/gatehouse-idp/gatehouse/internal/flow"
 	"github.com/gatehouse-idp/gatehouse/internal/stage"
@@ -60,6 +63,10 @@ type Field struct {
 // Settings are the stage's fields.
 type Settings struct {
 	Fields []Field `json:"fields"`
+	// ValidationPolicies run on the answers (request.context["prompt_data"])
+	// before they are accepted; a failing one's messages are shown
+	// (authentik's validation_policies).
+	ValidationPolicies []uuid.UUID `json:"validation_policies"`
 }
 
 // Challenge is ak-stage-prompt.
@@ -280,6 +287,11 @@ func (st *Stage) Submit(ctx context.Context, r *flow.Run, resp flow.Response) (f
 	if step != nil {
 		return *step, nil
 	}
+	if msgs, err := st.validate(ctx, r, data); err != nil {
+		return flow.Step{}, err
+	} else if msgs != nil {
+		return flow.Invalid(c, "non_field_errors", strings.Join(msgs, " "), "invalid"), nil
+	}
 	if r.Plan.Context.PromptData == nil {
 		r.Plan.Context.PromptData = map[string]any{}
 	}
@@ -287,6 +299,38 @@ func (st *Stage) Submit(ctx context.Context, r *flow.Run, resp flow.Response) (f
 		r.Plan.Context.PromptData[k] = v
 	}
 	return flow.Step{Done: true}, nil
+}
+
+// validate runs the validation policies on the answers merged into the
+// prompt data; it returns the messages of a failure (nil when all pass).
+func (st *Stage) validate(ctx context.Context, r *flow.Run, data map[string]any) ([]string, error) {
+	if len(st.s.ValidationPolicies) == 0 {
+		return nil, nil
+	}
+	merged := map[string]any{}
+	for k, v := range r.Plan.Context.PromptData {
+		merged[k] = v
+	}
+	for k, v := range data {
+		merged[k] = v
+	}
+	req := r.PolicyRequest(ctx)
+	req.Context["prompt_data"] = merged
+	for _, id := range st.s.ValidationPolicies {
+		p, err := r.Store().PolicyByUUID(ctx, id)
+		if errors.Is(err, store.ErrNotFound) {
+			continue // deleted since the stage was saved
+		} else if err != nil {
+			return nil, err
+		}
+		if res := r.Executor.Policies.EvaluatePolicy(ctx, p, req); !res.Passing {
+			if len(res.Messages) == 0 {
+				return []string{"The values were not accepted."}, nil
+			}
+			return res.Messages, nil
+		}
+	}
+	return nil, nil
 }
 
 // isSelf tells whether u is the pending user or, without one, the signed-in
