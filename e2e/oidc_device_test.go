@@ -30,25 +30,6 @@ func (b *browserless) postDevicePage(path string, form url.Values) (int, string,
 	return resp.StatusCode, resp.Header.Get("Location"), string(body)
 }
 
-// loginFromRedirect runs the authentication flow through the executor API, as sent
-// there with ?next=, and returns next.
-func (b *browserless) loginFromRedirect(loc string) string {
-	b.t.Helper()
-	if !strings.HasPrefix(loc, "/if/flow/default-authentication-flow/") {
-		b.t.Fatalf("not sent to the authentication flow: %q", loc)
-	}
-	u, _ := url.Parse(loc)
-	next := u.Query().Get("next")
-	q := "next=" + url.QueryEscape(next)
-	b.flow.execQ("GET", "default-authentication-flow", q, nil)
-	b.flow.execQ("POST", "default-authentication-flow", q, map[string]any{"component": "ak-stage-identification", "uid_field": "akadmin"})
-	ch := b.flow.execQ("POST", "default-authentication-flow", q, map[string]any{"component": "ak-stage-password", "password": bootstrapPassword})
-	if component(ch) != "xak-flow-redirect" || ch["to"] != next {
-		b.t.Fatalf("login = %v, want a redirect to %s", ch, next)
-	}
-	return next
-}
-
 var userCodeRE = regexp.MustCompile(`^[BCDFGHJKLMNPQRSTVWXZ]{4}-[BCDFGHJKLMNPQRSTVWXZ]{4}$`)
 
 // The device authorization grant (RFC 8628) with x/oauth2's DeviceAuth and

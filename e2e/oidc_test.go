@@ -99,6 +99,25 @@ func (b *browserless) get(u string) (int, string, string) {
 	return resp.StatusCode, resp.Header.Get("Location"), string(body)
 }
 
+// loginFromRedirect runs the authentication flow through the executor API, as sent
+// there with ?next=, and returns next.
+func (b *browserless) loginFromRedirect(loc string) string {
+	b.t.Helper()
+	if !strings.HasPrefix(loc, "/if/flow/default-authentication-flow/") {
+		b.t.Fatalf("not sent to the authentication flow: %q", loc)
+	}
+	u, _ := url.Parse(loc)
+	next := u.Query().Get("next")
+	q := "next=" + url.QueryEscape(next)
+	b.flow.execQ("GET", "default-authentication-flow", q, nil)
+	b.flow.execQ("POST", "default-authentication-flow", q, map[string]any{"component": "ak-stage-identification", "uid_field": "akadmin"})
+	ch := b.flow.execQ("POST", "default-authentication-flow", q, map[string]any{"component": "ak-stage-password", "password": bootstrapPassword})
+	if component(ch) != "xak-flow-redirect" || ch["to"] != next {
+		b.t.Fatalf("login = %v, want a redirect to %s", ch, next)
+	}
+	return next
+}
+
 // authorize follows an authorization request through login (when asked)
 // and the consent flow, as a browser would, through the executor API; it
 // returns the final redirect to the client.
@@ -109,15 +128,7 @@ func (b *browserless) authorize(authURL string, consent bool) string {
 		b.t.Fatalf("authorize: %d %s", code, body)
 	}
 	if strings.HasPrefix(loc, "/if/flow/default-authentication-flow/") {
-		u, _ := url.Parse(loc)
-		next := u.Query().Get("next")
-		q := "next=" + url.QueryEscape(next)
-		b.flow.execQ("GET", "default-authentication-flow", q, nil)
-		b.flow.execQ("POST", "default-authentication-flow", q, map[string]any{"component": "ak-stage-identification", "uid_field": "akadmin"})
-		ch := b.flow.execQ("POST", "default-authentication-flow", q, map[string]any{"component": "ak-stage-password", "password": bootstrapPassword})
-		if component(ch) != "xak-flow-redirect" || ch["to"] != next {
-			b.t.Fatalf("login = %v, want a redirect to %s", ch, next)
-		}
+		next := b.loginFromRedirect(loc)
 		if code, loc, body = b.get(next); code != http.StatusFound {
 			b.t.Fatalf("authorize after login: %d %s", code, body)
 		}
