@@ -252,16 +252,23 @@ type tokenGrantRow struct {
 // OAuth2TokenByHash implements store.OAuth2Grants: one prepared join, as
 // every token, introspection and userinfo request makes it.
 func (s *Store) OAuth2TokenByHash(ctx context.Context, hash string) (*store.OAuth2Token, *store.OAuth2Grant, error) {
-	r, err := one[tokenGrantRow](ctx, s, objOAuth2Token, `SELECT t.hash, t.grant_uuid, t.kind, t.expires, t.used, t.data,
-		t.created, g.provider_pk AS g_provider_pk, g.user_pk AS g_user_pk, g.session_uuid AS g_session_uuid, g.scope AS g_scope,
-		g.nonce AS g_nonce, g.amr AS g_amr, g.auth_time AS g_auth_time, g.revoked AS g_revoked, g.created AS g_created
+	r, err := one[tokenGrantRow](ctx, s, objOAuth2Token, `SELECT `+tokenGrantColumns+`
 		FROM oauth2_tokens AS t JOIN oauth2_grants AS g ON g.uuid = t.grant_uuid WHERE t.hash = ?`, hash)
 	if err != nil {
 		return nil, nil, err
 	}
-	g := &store.OAuth2Grant{UUID: r.GrantUUID, ProviderPK: r.GProviderPK, UserPK: r.GUserPK, SessionUUID: r.GSessionUUID,
+	return &r.OAuth2Token, r.grant(), nil
+}
+
+// tokenGrantColumns select a tokenGrantRow from oauth2_tokens t joined
+// with oauth2_grants g.
+const tokenGrantColumns = `t.hash, t.grant_uuid, t.kind, t.expires, t.used, t.data,
+		t.created, g.provider_pk AS g_provider_pk, g.user_pk AS g_user_pk, g.session_uuid AS g_session_uuid, g.scope AS g_scope,
+		g.nonce AS g_nonce, g.amr AS g_amr, g.auth_time AS g_auth_time, g.revoked AS g_revoked, g.created AS g_created`
+
+func (r *tokenGrantRow) grant() *store.OAuth2Grant {
+	return &store.OAuth2Grant{UUID: r.GrantUUID, ProviderPK: r.GProviderPK, UserPK: r.GUserPK, SessionUUID: r.GSessionUUID,
 		Scope: r.GScope, Nonce: r.GNonce, AMR: r.GAMR, AuthTime: r.GAuthTime, Revoked: r.GRevoked, Created: r.GCreated}
-	return &r.OAuth2Token, g, nil
 }
 
 // UseOAuth2Token implements store.OAuth2Grants: one conditional UPDATE, so
@@ -297,18 +304,20 @@ func (s *Store) DeleteOAuth2Token(ctx context.Context, hash string) error {
 	return deleteBy[oauth2TokenRow](ctx, s.w, objOAuth2Token, "hash = ?", hash)
 }
 
-// ListOAuth2Tokens implements store.OAuth2Grants.
+// ListOAuth2Tokens implements store.OAuth2Grants: one join, tokens with
+// their grants.
 func (s *Store) ListOAuth2Tokens(ctx context.Context, f store.OAuth2TokenFilter, p store.Page) ([]*store.OAuth2Token, []*store.OAuth2Grant, int, error) {
-	var rows []oauth2TokenRow
-	q := s.r.NewSelect().Model(&rows).Join("JOIN oauth2_grants AS gr ON gr.uuid = t.grant_uuid")
+	var rows []tokenGrantRow
+	q := s.r.NewSelect().Model(&rows).ModelTableExpr("oauth2_tokens AS t").ColumnExpr(tokenGrantColumns).
+		Join("JOIN oauth2_grants AS g ON g.uuid = t.grant_uuid")
 	if f.Kind != "" {
 		q = q.Where("t.kind = ?", f.Kind)
 	}
 	if f.UserPK != nil {
-		q = q.Where("gr.user_pk = ?", *f.UserPK)
+		q = q.Where("g.user_pk = ?", *f.UserPK)
 	}
 	if f.ProviderPK != nil {
-		q = q.Where("gr.provider_pk = ?", *f.ProviderPK)
+		q = q.Where("g.provider_pk = ?", *f.ProviderPK)
 	}
 	n, err := listPage(ctx, q, objOAuth2Token, "t.created DESC, t.hash ASC", p)
 	if err != nil {
@@ -317,12 +326,7 @@ func (s *Store) ListOAuth2Tokens(ctx context.Context, f store.OAuth2TokenFilter,
 	toks := make([]*store.OAuth2Token, len(rows))
 	grants := make([]*store.OAuth2Grant, len(rows))
 	for i := range rows {
-		toks[i] = &rows[i].OAuth2Token
-		var g oauth2GrantRow
-		if err := s.r.NewSelect().Model(&g).Where("uuid = ?", rows[i].GrantUUID).Limit(1).Scan(ctx); err != nil {
-			return nil, nil, 0, mapErr(objOAuth2Grant, err)
-		}
-		grants[i] = &g.OAuth2Grant
+		toks[i], grants[i] = &rows[i].OAuth2Token, rows[i].grant()
 	}
 	return toks, grants, n, nil
 }
