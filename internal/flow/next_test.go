@@ -1,6 +1,10 @@
 package flow
 
-import "testing"
+import (
+	"testing"
+
+	"github.com/google/uuid"
+)
 
 // ?next= must never send a user to another site (open redirect).
 func TestSafeNext(t *testing.T) {
@@ -34,4 +38,18 @@ func FuzzSafeNext(f *testing.F) {
 			t.Fatalf("SafeNext(%q) = %q leaves the site", s, got)
 		}
 	})
+}
+
+func TestInsertNext(t *testing.T) {
+	a, b, c := uuid.New(), uuid.New(), uuid.New()
+	r := &Run{Plan: &Plan{Stages: []PlannedStage{{StageUUID: a}, {StageUUID: b}}}}
+	r.InsertNext(c)
+	if got := []uuid.UUID{r.Plan.Stages[0].StageUUID, r.Plan.Stages[1].StageUUID, r.Plan.Stages[2].StageUUID}; got[0] != a || got[1] != c || got[2] != b {
+		t.Errorf("plan = %v", got)
+	}
+	r.Plan.Current = 2
+	r.InsertNext(a)
+	if len(r.Plan.Stages) != 4 || r.Plan.Stages[3].StageUUID != a {
+		t.Errorf("insert at the end: %+v", r.Plan.Stages)
+	}
 }

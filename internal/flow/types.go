@@ -237,6 +237,18 @@ func (r *Run) State() map[string]any {
 	return r.Plan.Context.StageState[k]
 }
 
+// InsertNext puts a stage into the plan right after the current one, with
+// no binding and no policies (authentik's plan.insert_stage): the
+// authenticator validate stage sends a user without a device through a
+// setup stage this way.
+func (r *Run) InsertNext(stageUUID uuid.UUID) {
+	i := r.Plan.Current + 1
+	if i > len(r.Plan.Stages) {
+		i = len(r.Plan.Stages)
+	}
+	r.Plan.Stages = append(r.Plan.Stages[:i], append([]PlannedStage{{StageUUID: stageUUID}}, r.Plan.Stages[i:]...)...)
+}
+
 // Login makes user the session's user (rotating the session key).
 func (r *Run) Login(ctx context.Context, user *store.User, duration time.Duration) error {
 	s, err := r.Executor.Sessions.Login(ctx, r.Writer, r.Request, r.Session, user.PK, duration)

@@ -54,6 +54,7 @@ func Run(t *testing.T, open Opener) {
 		{"Consents", testConsents},
 		{"PropertyMappings", testPropertyMappings},
 		{"OAuth2", testOAuth2},
+		{"Authenticators", testAuthenticators},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
