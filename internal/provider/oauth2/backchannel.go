@@ -148,7 +148,9 @@ type sessionGrants struct {
 	iss    string
 }
 
-func (s *Server) logoutNotices(ctx context.Context, r *http.Request, sess *store.Session, only *int64) ([]logoutNotice, error) {
+// sessionProviders finds the grants issued in sess, by provider (only
+// that provider, when set).
+func (s *Server) sessionProviders(ctx context.Context, sess *store.Session, only *int64) (map[int64]*sessionGrants, error) {
 	byProvider := map[int64]*sessionGrants{}
 	const page = 500
 	for off := 0; off < sessionTokenLimit; off += page {
@@ -176,6 +178,14 @@ func (s *Server) logoutNotices(ctx context.Context, r *http.Request, sess *store
 		if len(toks) < page {
 			break
 		}
+	}
+	return byProvider, nil
+}
+
+func (s *Server) logoutNotices(ctx context.Context, r *http.Request, sess *store.Session, only *int64) ([]logoutNotice, error) {
+	byProvider, err := s.sessionProviders(ctx, sess, only)
+	if err != nil {
+		return nil, err
 	}
 	if len(byProvider) == 0 {
 		return nil, nil

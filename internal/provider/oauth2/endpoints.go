@@ -239,9 +239,10 @@ func (s *Server) discovery(w http.ResponseWriter, r *http.Request) {
 			"id_token_encryption_enc_values_supported": idTokenEncryptionEncs,
 			// Back-Channel Logout §2.1 (backchannel.go); front-channel
 			// logout is not implemented.
-			"backchannel_logout_supported":         true,
-			"backchannel_logout_session_supported": true,
-			"frontchannel_logout_supported":        false,
+			"backchannel_logout_supported":          true,
+			"backchannel_logout_session_supported":  true,
+			"frontchannel_logout_supported":         true,
+			"frontchannel_logout_session_supported": true,
 			// RFC 8414 §2: required with client_secret_jwt and
 			// private_key_jwt (jwtauth.go).
 			"token_endpoint_auth_signing_alg_values_supported": algNames(assertionAlgs),
@@ -370,9 +371,23 @@ func (s *Server) endSession(w http.ResponseWriter, r *http.Request) {
 	// clients of the session hear when the session itself ends, if the
 	// invalidation flow ends it (SessionEnded).
 	sess, err := s.Sessions.Load(ctx, r)
+	var front []string
 	if err == nil && sess != nil {
+		// Front-Channel Logout §2: found before the grants end.
+		if front, err = s.frontchannelURLs(ctx, r, sess); err != nil {
+			s.log().Error("front-channel logout: finding the session's grants", "error", err)
+		}
 		s.backchannelLogout(ctx, r, sess, &p.ProviderPK)
 		s.revokeSessionGrants(ctx, p, sess)
+	}
+	// next answers with the page that tells the front-channel relying
+	// parties first, when there are any.
+	next := func(to string) {
+		if len(front) > 0 {
+			frontchannelPage(w, front, to)
+			return
+		}
+		http.Redirect(w, r, to, http.StatusFound)
 	}
 	var fl *store.Flow
 	if p.Provider.InvalidationFlow != nil {
@@ -384,7 +399,7 @@ func (s *Server) endSession(w http.ResponseWriter, r *http.Request) {
 			c.Redirect = target
 		}, "")
 		if err == nil {
-			http.Redirect(w, r, "/if/flow/"+url.PathEscape(fl.Slug)+"/", http.StatusFound)
+			next("/if/flow/" + url.PathEscape(fl.Slug) + "/")
 			return
 		}
 		var denied flow.DeniedError
@@ -395,7 +410,7 @@ func (s *Server) endSession(w http.ResponseWriter, r *http.Request) {
 	if target == "" {
 		target = "/"
 	}
-	http.Redirect(w, r, target, http.StatusFound)
+	next(target)
 }
 
 // revokeSessionGrants revokes the provider's grants issued in sess.
