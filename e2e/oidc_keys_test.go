@@ -236,5 +236,15 @@ func TestOIDCBackchannelLogoutOnSessionEnd(t *testing.T) {
 			t.Errorf("a second logout token: %s", tok)
 		case <-time.After(time.Second):
 		}
+
+		// A user deleted through the API: their sessions go, and the
+		// relying parties of those sessions hear.
+		u := s.must(201, "POST", "/core/users/", map[string]any{"username": "leaver", "name": "Leaver"})
+		s.must(204, "POST", fmt.Sprintf("/core/users/%v/set_password/", u["pk"]), map[string]any{"password": "leaver-pass-1"})
+		b = newBrowserless(t, s)
+		b.username, b.password = "leaver", "leaver-pass-1"
+		sess = codeLogin(t, b, cfg, verifier, true)
+		s.must(204, "DELETE", fmt.Sprintf("/core/users/%v/", u["pk"]), nil)
+		checkLogoutToken(t, verifier, rp.next(t), sess)
 	})
 }

@@ -74,11 +74,13 @@ type browserless struct {
 	root string
 	http *http.Client
 	flow *flowClient
+	// username and password log in (default: akadmin).
+	username, password string
 }
 
 func newBrowserless(t *testing.T, s *apiServer) *browserless {
 	jar, _ := cookiejar.New(nil)
-	b := &browserless{t: t, root: strings.TrimSuffix(s.base, "/api/v3"), http: &http.Client{Jar: jar, Timeout: 10 * time.Second,
+	b := &browserless{t: t, root: strings.TrimSuffix(s.base, "/api/v3"), username: "akadmin", password: bootstrapPassword, http: &http.Client{Jar: jar, Timeout: 10 * time.Second,
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
 	b.flow = &flowClient{t: t, s: s, http: &http.Client{Jar: jar, Timeout: 10 * time.Second}}
 	return b
@@ -110,8 +112,8 @@ func (b *browserless) loginFromRedirect(loc string) string {
 	next := u.Query().Get("next")
 	q := "next=" + url.QueryEscape(next)
 	b.flow.execQ("GET", "default-authentication-flow", q, nil)
-	b.flow.execQ("POST", "default-authentication-flow", q, map[string]any{"component": "ak-stage-identification", "uid_field": "akadmin"})
-	ch := b.flow.execQ("POST", "default-authentication-flow", q, map[string]any{"component": "ak-stage-password", "password": bootstrapPassword})
+	b.flow.execQ("POST", "default-authentication-flow", q, map[string]any{"component": "ak-stage-identification", "uid_field": b.username})
+	ch := b.flow.execQ("POST", "default-authentication-flow", q, map[string]any{"component": "ak-stage-password", "password": b.password})
 	if component(ch) != "xak-flow-redirect" || ch["to"] != next {
 		b.t.Fatalf("login = %v, want a redirect to %s", ch, next)
 	}

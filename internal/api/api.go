@@ -40,6 +40,10 @@ type Deps struct {
 	// SecretKey derives the sealing keys (token keys, private keys) and user uids.
 	SecretKey string
 	Now       func() time.Time
+	// OnSessionEnd, when set, runs before a signed-in session is deleted
+	// by the API (a deleted user's sessions): the OAuth2 provider's
+	// back-channel logout.
+	OnSessionEnd func(ctx context.Context, s *store.Session)
 }
 
 // API is the /api/v3 handler.

@@ -467,6 +467,15 @@ func (a *API) deleteUser(ctx context.Context, in *UserIDInput) (*noContent, erro
 	if err != nil {
 		return nil, err
 	}
+	if a.OnSessionEnd != nil {
+		// The user's sessions go with the user (a cascade): their
+		// relying parties hear first.
+		if sessions, err := a.Store.UserSessions(ctx, u.PK, a.Now()); err == nil {
+			for _, s := range sessions {
+				a.OnSessionEnd(ctx, s)
+			}
+		}
+	}
 	if err := a.Store.DeleteUser(ctx, u.PK); err != nil {
 		return nil, a.storeError(err)
 	}

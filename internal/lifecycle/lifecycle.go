@@ -118,6 +118,7 @@ func (p *Process) Run(ctx context.Context) error {
 		}
 		p.api = a
 		p.oauth = &oauth2.Server{Log: p.Log.With("component", "oauth2"), SecretKey: p.secretKey}
+		p.api.OnSessionEnd = p.oauth.SessionEnded
 		p.executor = &flow.Executor{Stages: stageall.Registry(), Log: p.Log.With("component", "flow"),
 			Mail:     &mail.Sender{Config: p.Config.Email},
 			Builtins: map[string]flow.Stage{oauth2.FulfillmentStage: p.oauth.Fulfillment(), oauth2.DeviceFulfillmentStage: p.oauth.DeviceFulfillment()}}

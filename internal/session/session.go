@@ -113,6 +113,21 @@ func (m *Manager) Login(ctx context.Context, w http.ResponseWriter, r *http.Requ
 	return &n, nil
 }
 
+// EndUserSessions ends every session of a user (terminate_other_sessions,
+// a deleted user), running OnEnd for each first, as End does.
+func (m *Manager) EndUserSessions(ctx context.Context, userPK int64) (int, error) {
+	if m.OnEnd != nil {
+		sessions, err := m.Store.UserSessions(ctx, userPK, m.now())
+		if err != nil {
+			return 0, err
+		}
+		for _, s := range sessions {
+			m.OnEnd(ctx, s)
+		}
+	}
+	return m.Store.DeleteUserSessions(ctx, userPK)
+}
+
 // End deletes the session and its cookie.
 func (m *Manager) End(ctx context.Context, w http.ResponseWriter, r *http.Request, s *store.Session) error {
 	if s != nil {

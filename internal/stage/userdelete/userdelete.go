@@ -41,7 +41,7 @@ func (Stage) Enter(ctx context.Context, r *flow.Run) (flow.Step, error) {
 			return flow.Step{}, err
 		}
 	}
-	if _, err := r.Store().DeleteUserSessions(ctx, u.PK); err != nil {
+	if _, err := r.Executor.Sessions.EndUserSessions(ctx, u.PK); err != nil {
 		return flow.Step{}, err
 	}
 	if err := r.Store().DeleteUser(ctx, u.PK); err != nil {

@@ -89,7 +89,7 @@ func (st *Stage) login(ctx context.Context, r *flow.Run, duration time.Duration)
 		return flow.Step{Deny: "No pending user to log in."}, nil
 	}
 	if st.s.TerminateOtherSessions {
-		if _, err := r.Store().DeleteUserSessions(ctx, u.PK); err != nil {
+		if _, err := r.Executor.Sessions.EndUserSessions(ctx, u.PK); err != nil {
 			return flow.Step{}, err
 		}
 	}
