@@ -1,12 +1,22 @@
 package api
 
 import (
+	"bytes"
 	"context"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"mime/multipart"
 	"net/http"
+	"strconv"
+	"strings"
+	"time"
 
 	"github.com/danielgtaylor/huma/v2"
 
 	"github.com/gatehouse-idp/gatehouse/internal/blueprint"
+	"github.com/gatehouse-idp/gatehouse/internal/store"
 )
 
 const permExportFlow = "authentik_flows.export_flow"
@@ -26,6 +36,187 @@ func (a *API) registerFlowTransfer() {
 	export.Responses["200"] = &huma.Response{Description: "The blueprint (YAML)",
 		Content: map[string]*huma.MediaType{"application/x-yaml": {Schema: &huma.Schema{Description: "An authentik blueprint"}}}}
 	huma.Register(a.huma, export, a.exportFlow)
+
+	imp := op(http.MethodPost, "/flows/instances/import/", "flows_instances_import_create", "flows",
+		"Import a flow from a blueprint file (multipart field file; clear removes the flow's stage bindings first)", 200, 400)
+	// The body is read as is and parsed here: huma's multipart schema is
+	// OpenAPI 3.1 only, and this one must downgrade to 3.0.
+	imp.RequestBody = &huma.RequestBody{Required: true, Content: map[string]*huma.MediaType{
+		"multipart/form-data": {Schema: &huma.Schema{Type: "object", Required: []string{"file"}, Properties: map[string]*huma.Schema{
+			"file":  {Type: "string", Format: "binary", Description: "The blueprint (YAML)"},
+			"clear": {Type: "boolean", Description: "Delete the flow's stage bindings before importing"},
+		}}}}}
+	imp.SkipValidateBody = true // readFlowImport checks it
+	huma.Register(a.huma, imp, a.importFlow)
+}
+
+// maxFlowImport bounds an uploaded blueprint.
+const maxFlowImport = 4 << 20
+
+// flowImportModels are the models a flow import may write: a flow, its
+// stages, bindings and policies (authentik's flow import takes the flow
+// export format). Anything else (users, groups, roles, tokens, keys) goes
+// through blueprints, which need the blueprint permissions: an upload
+// allowed to create flows must not create superusers.
+var flowImportModels = []string{"authentik_flows.", "authentik_stages_", "authentik_policies"}
+
+type flowImportInput struct {
+	ContentType string `header:"Content-Type"`
+	RawBody     []byte
+}
+
+// FlowImportLog is one line of an import's log (authentik's LogEvent).
+type FlowImportLog struct {
+	LogLevel   string         `json:"log_level"`
+	Event      string         `json:"event"`
+	Logger     string         `json:"logger"`
+	Timestamp  time.Time      `json:"timestamp"`
+	Attributes map[string]any `json:"attributes"`
+}
+
+type flowImportOutput struct {
+	Body struct {
+		Logs    []FlowImportLog `json:"logs"`
+		Success bool            `json:"success"`
+	}
+}
+
+// importFlow is authentik's POST /flows/instances/import/: the file is a
+// blueprint, applied atomically (all of it or nothing). The answer is 200
+// with success and the log when it applied, 400 with the log when not.
+func (a *API) importFlow(ctx context.Context, in *flowImportInput) (*flowImportOutput, error) {
+	if _, err := a.require(ctx, permAddFlow, ""); err != nil {
+		return nil, err
+	}
+	file, clear, err := readFlowImport(in.ContentType, in.RawBody)
+	if err != nil {
+		return nil, fieldError("file", err.Error())
+	}
+	out := &flowImportOutput{}
+	logf := func(level, event string, attrs map[string]any) {
+		if attrs == nil {
+			attrs = map[string]any{}
+		}
+		out.Body.Logs = append(out.Body.Logs, FlowImportLog{LogLevel: level, Event: event,
+			Logger: "gatehouse.blueprint.importer", Timestamp: a.Now().UTC(), Attributes: attrs})
+	}
+	fail := func() (*flowImportOutput, error) {
+		// authentik answers 400 with the same body: the log says why.
+		return nil, &apiError{status: http.StatusBadRequest, body: map[string]any{"logs": out.Body.Logs, "success": false}}
+	}
+	bp, err := blueprint.Parse(file)
+	if err != nil {
+		logf("error", err.Error(), nil)
+		return fail()
+	}
+	for _, e := range bp.Entries {
+		allowed := false
+		for _, prefix := range flowImportModels {
+			allowed = allowed || strings.HasPrefix(e.Model, prefix)
+		}
+		if !allowed {
+			logf("error", fmt.Sprintf("entry %d: model %s cannot be imported with a flow; apply it as a blueprint", e.Index, e.Model),
+				map[string]any{"model": e.Model})
+			return fail()
+		}
+	}
+	opts := blueprint.Options{KeySealer: a.keySealer, Now: a.Now}
+	apply := func() (blueprint.Result, error) { return blueprint.Apply(ctx, a.Store, bp, opts) }
+	if clear {
+		apply = func() (blueprint.Result, error) { return a.clearAndApply(ctx, bp, opts) }
+	}
+	res, err := apply()
+	for _, w := range res.Warnings {
+		logf("warning", w.String(), map[string]any{"model": w.Model, "field": w.Field})
+	}
+	if err != nil {
+		logf("error", err.Error(), nil)
+		return fail()
+	}
+	for _, e := range res.Entries {
+		logf("info", "entry "+string(e.Action), map[string]any{"model": e.Model, "id": e.ID, "pk": e.PK})
+	}
+	a.audit(ctx, "model_created", modelRef{"authentik_flows", "flow", "", flowSlugOf(bp)},
+		map[string]any{"created": res.Created, "updated": res.Updated, "unchanged": res.Unchanged})
+	out.Body.Success = true
+	return out, nil
+}
+
+// clearAndApply deletes the stage bindings of the flows the blueprint
+// names (authentik's clear), then applies it, in one transaction.
+func (a *API) clearAndApply(ctx context.Context, bp *blueprint.Blueprint, opts blueprint.Options) (blueprint.Result, error) {
+	var res blueprint.Result
+	err := a.Store.InTx(ctx, func(tx store.Store) error {
+		for _, e := range bp.Entries {
+			slug, _ := e.Identifiers["slug"].(string)
+			if e.Model != "authentik_flows.flow" || slug == "" {
+				continue
+			}
+			f, err := tx.FlowBySlug(ctx, slug)
+			if errors.Is(err, store.ErrNotFound) {
+				continue
+			} else if err != nil {
+				return err
+			}
+			bindings, err := tx.FlowStageBindings(ctx, f.UUID)
+			if err != nil {
+				return err
+			}
+			for _, b := range bindings {
+				if err := tx.DeleteFlowStageBinding(ctx, b.UUID); err != nil {
+					return err
+				}
+			}
+		}
+		var err error
+		res, err = blueprint.Apply(ctx, tx, bp, opts)
+		return err
+	})
+	return res, err
+}
+
+// flowSlugOf names the first flow of a blueprint, for the audit event.
+func flowSlugOf(bp *blueprint.Blueprint) string {
+	for _, e := range bp.Entries {
+		if slug, _ := e.Identifiers["slug"].(string); e.Model == "authentik_flows.flow" && slug != "" {
+			return slug
+		}
+	}
+	return ""
+}
+
+// readFlowImport reads the multipart body: the file field, and clear.
+func readFlowImport(contentType string, body []byte) ([]byte, bool, error) {
+	mt, params, err := mime.ParseMediaType(contentType)
+	if err != nil || mt != "multipart/form-data" || params["boundary"] == "" {
+		return nil, false, errors.New("Send the blueprint as multipart/form-data, in the field file.")
+	}
+	mr := multipart.NewReader(bytes.NewReader(body), params["boundary"])
+	var file []byte
+	clear := false
+	for {
+		part, err := mr.NextPart()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return nil, false, errors.New("The multipart body could not be read.")
+		}
+		data, err := io.ReadAll(io.LimitReader(part, maxFlowImport+1))
+		if err != nil || len(data) > maxFlowImport {
+			return nil, false, errors.New("The file is too large.")
+		}
+		switch part.FormName() {
+		case "file":
+			file = data
+		case "clear":
+			clear, _ = strconv.ParseBool(strings.TrimSpace(string(data)))
+		}
+	}
+	if len(file) == 0 {
+		return nil, false, errors.New("No file was sent.")
+	}
+	return file, clear, nil
 }
 
 // exportFlow answers the flow as authentik does: a blueprint file.

@@ -71,6 +71,11 @@ func downgrade(doc *huma.OpenAPI) ([]byte, error) {
 	walk = func(v any) {
 		switch v := v.(type) {
 		case map[string]any:
+			// huma writes 3.1's contentMediaType beside format: binary
+			// (a file upload); 3.0 says it with the format alone.
+			if v["format"] == "binary" {
+				delete(v, "contentMediaType")
+			}
 			if alts, ok := v["anyOf"].([]any); ok && len(alts) == 2 {
 				if n, ok := alts[1].(map[string]any); ok && len(n) == 1 && n["type"] == "null" {
 					delete(v, "anyOf")

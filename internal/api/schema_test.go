@@ -21,6 +21,7 @@ import (
 	"fmt"
 	"io"
 	"math/big"
+	"mime/multipart"
 	"net/http"
 	"net/url"
 	"slices"
@@ -608,18 +609,21 @@ func (f fixtures) cases() map[string]opCase {
 		"flows_instances_retrieve":         {},
 		"flows_instances_diagram_retrieve": {},
 		"flows_instances_export_retrieve":  {},
-		"flows_instances_partial_update":   {body: map[string]any{"title": "Conformance 2", "policy_engine_mode": "all"}},
-		"flows_instances_destroy":          {},
-		"flows_bindings_list":              {query: url.Values{"target": {f.flowID}}},
-		"flows_bindings_create":            {body: map[string]any{"target": f.flowID, "stage": f.stage, "order": 20}},
-		"flows_bindings_retrieve":          {},
-		"flows_bindings_partial_update":    {body: map[string]any{"order": 30, "evaluate_on_plan": true}},
-		"flows_bindings_destroy":           {},
-		"stages_all_list":                  {query: url.Values{"type": {"dummy"}}},
-		"stages_all_retrieve":              {},
-		"stages_all_destroy":               {},
-		"stages_create":                    {body: map[string]any{"name": "created-deny", "settings": map[string]any{"deny_message": "no"}}},
-		"stages_partial_update":            {body: map[string]any{"name": "conformance-dummy-2", "settings": map[string]any{"throw_error": false}}},
+		"flows_instances_import_create": {contentType: "multipart/form-data; boundary=" + conformanceBoundary,
+			body: multipartFile("file", []byte("version: 1\nentries:\n  - model: authentik_flows.flow\n    identifiers: {slug: conformance-imported}\n"+
+				"    attrs: {name: Imported, title: Imported, designation: authentication}\n"))},
+		"flows_instances_partial_update": {body: map[string]any{"title": "Conformance 2", "policy_engine_mode": "all"}},
+		"flows_instances_destroy":        {},
+		"flows_bindings_list":            {query: url.Values{"target": {f.flowID}}},
+		"flows_bindings_create":          {body: map[string]any{"target": f.flowID, "stage": f.stage, "order": 20}},
+		"flows_bindings_retrieve":        {},
+		"flows_bindings_partial_update":  {body: map[string]any{"order": 30, "evaluate_on_plan": true}},
+		"flows_bindings_destroy":         {},
+		"stages_all_list":                {query: url.Values{"type": {"dummy"}}},
+		"stages_all_retrieve":            {},
+		"stages_all_destroy":             {},
+		"stages_create":                  {body: map[string]any{"name": "created-deny", "settings": map[string]any{"deny_message": "no"}}},
+		"stages_partial_update":          {body: map[string]any{"name": "conformance-dummy-2", "settings": map[string]any{"throw_error": false}}},
 		// policies
 		"policies_all_list":                {query: url.Values{"type": {"dummy"}}},
 		"policies_all_retrieve":            {},
@@ -1103,4 +1107,18 @@ func (c *conformance) adminSession() string {
 		c.t.Fatal(err)
 	}
 	return cookie
+}
+
+// conformanceBoundary is the multipart boundary of the upload cases.
+const conformanceBoundary = "conformance-boundary-7d1f"
+
+// multipartFile is a multipart/form-data body with one file field.
+func multipartFile(field string, data []byte) []byte {
+	var buf bytes.Buffer
+	mw := multipart.NewWriter(&buf)
+	_ = mw.SetBoundary(conformanceBoundary)
+	fw, _ := mw.CreateFormFile(field, field+".yaml")
+	_, _ = fw.Write(data)
+	_ = mw.Close()
+	return buf.Bytes()
 }

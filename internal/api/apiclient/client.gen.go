@@ -17,6 +17,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/oapi-codegen/runtime"
+	openapi_types "github.com/oapi-codegen/runtime/types"
 )
 
 // Defines values for ApplicationPolicyEngineMode.
@@ -1083,6 +1084,21 @@ type FlowDiagram struct {
 	Diagram string `json:"diagram"`
 }
 
+// FlowImportLog defines model for FlowImportLog.
+type FlowImportLog struct {
+	Attributes map[string]interface{} `json:"attributes"`
+	Event      string                 `json:"event"`
+	LogLevel   string                 `json:"log_level"`
+	Logger     string                 `json:"logger"`
+	Timestamp  time.Time              `json:"timestamp"`
+}
+
+// FlowImportOutputBody defines model for FlowImportOutputBody.
+type FlowImportOutputBody struct {
+	Logs    *[]FlowImportLog `json:"logs"`
+	Success bool             `json:"success"`
+}
+
 // FlowRequest defines model for FlowRequest.
 type FlowRequest struct {
 	Authentication    *FlowRequestAuthentication   `json:"authentication,omitempty"`
@@ -2095,6 +2111,20 @@ type FlowsInstancesListParams struct {
 // FlowsInstancesListParamsDesignation defines parameters for FlowsInstancesList.
 type FlowsInstancesListParamsDesignation string
 
+// FlowsInstancesImportCreateMultipartBody defines parameters for FlowsInstancesImportCreate.
+type FlowsInstancesImportCreateMultipartBody struct {
+	// Clear Delete the flow's stage bindings before importing
+	Clear *bool `json:"clear,omitempty"`
+
+	// File The blueprint (YAML)
+	File openapi_types.File `json:"file"`
+}
+
+// FlowsInstancesImportCreateParams defines parameters for FlowsInstancesImportCreate.
+type FlowsInstancesImportCreateParams struct {
+	ContentType *string `json:"Content-Type,omitempty"`
+}
+
 // Oauth2AccessTokensListParams defines parameters for Oauth2AccessTokensList.
 type Oauth2AccessTokensListParams struct {
 	// Page A page number within the paginated result set.
@@ -2389,6 +2419,9 @@ type FlowsBindingsPartialUpdateJSONRequestBody = FlowStageBindingRequest
 
 // FlowsInstancesCreateJSONRequestBody defines body for FlowsInstancesCreate for application/json ContentType.
 type FlowsInstancesCreateJSONRequestBody = FlowRequest
+
+// FlowsInstancesImportCreateMultipartRequestBody defines body for FlowsInstancesImportCreate for multipart/form-data ContentType.
+type FlowsInstancesImportCreateMultipartRequestBody FlowsInstancesImportCreateMultipartBody
 
 // FlowsInstancesPartialUpdateJSONRequestBody defines body for FlowsInstancesPartialUpdate for application/json ContentType.
 type FlowsInstancesPartialUpdateJSONRequestBody = FlowRequest
@@ -3129,6 +3162,13 @@ type ClientInterface interface {
 	//
 	// Corresponds with POST /flows/instances/ (the `FlowsInstancesCreate` operationId).
 	FlowsInstancesCreate(ctx context.Context, body FlowsInstancesCreateJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// FlowsInstancesImportCreateWithBody Import a flow from a blueprint file (multipart field file; clear removes the flow's stage bindings first)
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /flows/instances/import/ (the `FlowsInstancesImportCreate` operationId).
+	FlowsInstancesImportCreateWithBody(ctx context.Context, params *FlowsInstancesImportCreateParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// FlowsInstancesDestroy Delete a flow
 	//
@@ -4995,6 +5035,23 @@ func (c *Client) FlowsInstancesCreateWithBody(ctx context.Context, contentType s
 // Corresponds with POST /flows/instances/ (the `FlowsInstancesCreate` operationId).
 func (c *Client) FlowsInstancesCreate(ctx context.Context, body FlowsInstancesCreateJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewFlowsInstancesCreateRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// FlowsInstancesImportCreateWithBody Import a flow from a blueprint file (multipart field file; clear removes the flow's stage bindings first)
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /flows/instances/import/ (the `FlowsInstancesImportCreate` operationId).
+func (c *Client) FlowsInstancesImportCreateWithBody(ctx context.Context, params *FlowsInstancesImportCreateParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewFlowsInstancesImportCreateRequestWithBody(c.Server, params, contentType, body)
 	if err != nil {
 		return nil, err
 	}
@@ -9279,6 +9336,50 @@ func NewFlowsInstancesCreateRequestWithBody(server string, contentType string, b
 	return req, nil
 }
 
+// NewFlowsInstancesImportCreateRequestWithBody constructs an http.Request for the FlowsInstancesImportCreate method, with any body, and a specified content type
+func NewFlowsInstancesImportCreateRequestWithBody(server string, params *FlowsInstancesImportCreateParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/flows/instances/import/")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.ContentType != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Content-Type", *params.ContentType, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Content-Type", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
 // NewFlowsInstancesDestroyRequest constructs an http.Request for the FlowsInstancesDestroy method
 func NewFlowsInstancesDestroyRequest(server string, slug string) (*http.Request, error) {
 	var err error
@@ -13228,6 +13329,13 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with POST /flows/instances/ (the `FlowsInstancesCreate` operationId).
 	FlowsInstancesCreateWithResponse(ctx context.Context, body FlowsInstancesCreateJSONRequestBody, reqEditors ...RequestEditorFn) (*FlowsInstancesCreateResponse, error)
+
+	// FlowsInstancesImportCreateWithBodyWithResponse Import a flow from a blueprint file (multipart field file; clear removes the flow's stage bindings first)
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /flows/instances/import/ (the `FlowsInstancesImportCreate` operationId).
+	FlowsInstancesImportCreateWithBodyWithResponse(ctx context.Context, params *FlowsInstancesImportCreateParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*FlowsInstancesImportCreateResponse, error)
 
 	// FlowsInstancesDestroyWithResponse Delete a flow
 	//
@@ -17638,6 +17746,68 @@ func (r FlowsInstancesCreateResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r FlowsInstancesCreateResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type FlowsInstancesImportCreateResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *FlowImportOutputBody
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *ValidationError
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *GenericError
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *GenericError
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r FlowsInstancesImportCreateResponse) GetJSON200() *FlowImportOutputBody {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r FlowsInstancesImportCreateResponse) GetJSON400() *ValidationError {
+	return r.JSON400
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r FlowsInstancesImportCreateResponse) GetJSON403() *GenericError {
+	return r.JSON403
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r FlowsInstancesImportCreateResponse) GetJSON500() *GenericError {
+	return r.JSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r FlowsInstancesImportCreateResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r FlowsInstancesImportCreateResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r FlowsInstancesImportCreateResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r FlowsInstancesImportCreateResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -22991,6 +23161,19 @@ func (c *ClientWithResponses) FlowsInstancesCreateWithResponse(ctx context.Conte
 	return ParseFlowsInstancesCreateResponse(rsp)
 }
 
+// FlowsInstancesImportCreateWithBodyWithResponse Import a flow from a blueprint file (multipart field file; clear removes the flow's stage bindings first)
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /flows/instances/import/ (the `FlowsInstancesImportCreate` operationId).
+func (c *ClientWithResponses) FlowsInstancesImportCreateWithBodyWithResponse(ctx context.Context, params *FlowsInstancesImportCreateParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*FlowsInstancesImportCreateResponse, error) {
+	rsp, err := c.FlowsInstancesImportCreateWithBody(ctx, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseFlowsInstancesImportCreateResponse(rsp)
+}
+
 // FlowsInstancesDestroyWithResponse Delete a flow
 //
 // Returns a wrapper object for the known response body format(s).
@@ -27039,6 +27222,53 @@ func ParseFlowsInstancesCreateResponse(rsp *http.Response) (*FlowsInstancesCreat
 			return nil, err
 		}
 		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ValidationError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseFlowsInstancesImportCreateResponse parses an HTTP response from a FlowsInstancesImportCreateWithResponse call
+func ParseFlowsInstancesImportCreateResponse(rsp *http.Response) (*FlowsInstancesImportCreateResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &FlowsInstancesImportCreateResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest FlowImportOutputBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
 		var dest ValidationError
