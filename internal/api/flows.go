@@ -73,6 +73,19 @@ type StageInfo struct {
 	Settings      map[string]any `json:"settings"`
 }
 
+// MarshalJSON repeats the settings at the top level, as authentik's
+// per-type serializers give them.
+func (s StageInfo) MarshalJSON() ([]byte, error) {
+	type plain StageInfo
+	return flatten(plain(s), s.Settings)
+}
+
+// TransformSchema allows the type's fields beside the common ones.
+func (StageInfo) TransformSchema(_ huma.Registry, s *huma.Schema) *huma.Schema {
+	s.AdditionalProperties = true
+	return s
+}
+
 // FlowStageBinding is authentik's serializer.
 type FlowStageBinding struct {
 	PK                    uuid.UUID `json:"pk"`
@@ -101,8 +114,7 @@ type FlowStageBindingRequest struct {
 // StageRequest creates or patches a stage of one type: name plus the type's
 // settings (authentik's field names).
 type StageRequest struct {
-	Name     *string        `json:"name,omitempty" minLength:"1" maxLength:"250"`
-	Settings map[string]any `json:"settings,omitempty" doc:"The stage type's fields, as authentik names them"`
+	typedRequest
 }
 
 // FlowSlugInput is a flow slug path parameter (exported: huma only sees
@@ -313,7 +325,7 @@ func (a *API) deleteFlow(ctx context.Context, in *FlowSlugInput) (*noContent, er
 // stageInfo describes a stored stage.
 // secretSettings are write-only stage fields (authentik's write_only
 // serializer fields): accepted, never shown.
-var secretSettings = map[string]bool{"private_key": true, "secret": true, "auth_password": true}
+var secretSettings = map[string]bool{"private_key": true, "secret": true, "auth_password": true, "password": true}
 
 func (a *API) stageInfo(s *store.Stage) StageInfo {
 	settings := map[string]any{}
@@ -546,10 +558,7 @@ func (a *API) createStage(ctx context.Context, in *struct {
 	if in.Body.Name == nil {
 		return nil, fieldError("name", "This field is required.")
 	}
-	settings := in.Body.Settings
-	if settings == nil {
-		settings = map[string]any{}
-	}
+	settings := in.Body.merged()
 	typ, err := validStage(in.Type, settings)
 	if err != nil {
 		return nil, err
@@ -577,17 +586,12 @@ func (a *API) patchStage(ctx context.Context, in *struct {
 	if in.Body.Name != nil {
 		s.Name = *in.Body.Name
 	}
-	if in.Body.Settings != nil {
-		// Write-only secrets the client could not see are kept unless replaced.
-		for k := range secretSettings {
-			if _, given := in.Body.Settings[k]; !given && s.Settings[k] != nil {
-				in.Body.Settings[k] = s.Settings[k]
-			}
-		}
-		if _, err := validStage(s.Type, in.Body.Settings); err != nil {
+	// Write-only secrets the client could not see are kept unless replaced.
+	if settings := in.Body.patched(s.Settings, secretSettings); settings != nil {
+		if _, err := validStage(s.Type, settings); err != nil {
 			return nil, err
 		}
-		s.Settings = in.Body.Settings
+		s.Settings = settings
 	}
 	if err := a.Store.UpdateStage(ctx, s); err != nil {
 		return nil, a.storeError(err)

@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"net/http"
 	"strconv"
@@ -37,11 +38,46 @@ type PolicyInfo struct {
 	Settings         map[string]any `json:"settings"`
 }
 
+// MarshalJSON repeats the settings at the top level, as authentik's
+// per-type serializers give them.
+func (p PolicyInfo) MarshalJSON() ([]byte, error) {
+	type plain PolicyInfo
+	return flatten(plain(p), p.Settings)
+}
+
+// TransformSchema allows the type's fields beside the common ones.
+func (PolicyInfo) TransformSchema(_ huma.Registry, s *huma.Schema) *huma.Schema {
+	s.AdditionalProperties = true
+	return s
+}
+
 // PolicyRequest creates or patches a policy of one type.
 type PolicyRequest struct {
 	Name             *string        `json:"name,omitempty" minLength:"1" maxLength:"250"`
 	ExecutionLogging *bool          `json:"execution_logging,omitempty"`
-	Settings         map[string]any `json:"settings,omitempty" doc:"The policy type's fields, as authentik names them"`
+	Settings         map[string]any `json:"settings,omitempty" doc:"The policy type's fields, as authentik names them; they may also be sent at the top level, as authentik's serializers take them"`
+	// Flat are the type's fields sent at the top level.
+	Flat map[string]any `json:"-"`
+}
+
+// UnmarshalJSON implements json.Unmarshaler: top-level fields other than
+// the request's own are the type's (authentik's flat serializers).
+func (r *PolicyRequest) UnmarshalJSON(b []byte) error {
+	type plain PolicyRequest
+	flat, err := unmarshalTyped(b, map[string]bool{"name": true, "settings": true, "execution_logging": true},
+		func(b []byte) error { return json.Unmarshal(b, (*plain)(r)) })
+	r.Flat = flat
+	return err
+}
+
+// TransformSchema lets the schema say that other fields are allowed.
+func (PolicyRequest) TransformSchema(_ huma.Registry, s *huma.Schema) *huma.Schema {
+	s.AdditionalProperties = true
+	return s
+}
+
+func (r *PolicyRequest) typed() *typedRequest {
+	return &typedRequest{Name: r.Name, Settings: r.Settings, Flat: r.Flat}
 }
 
 // PolicyBinding is authentik's PolicyBinding serializer.
@@ -184,10 +220,7 @@ func (a *API) createPolicy(ctx context.Context, in *struct {
 	if in.Body.Name == nil {
 		return nil, fieldError("name", "This field is required.")
 	}
-	settings := in.Body.Settings
-	if settings == nil {
-		settings = map[string]any{}
-	}
+	settings := in.Body.typed().merged()
 	typ, err := validPolicy(in.Type, settings)
 	if err != nil {
 		return nil, err
@@ -221,11 +254,11 @@ func (a *API) patchPolicy(ctx context.Context, in *struct {
 	if in.Body.ExecutionLogging != nil {
 		p.ExecutionLogging = *in.Body.ExecutionLogging
 	}
-	if in.Body.Settings != nil {
-		if _, err := validPolicy(p.Type, in.Body.Settings); err != nil {
+	if settings := in.Body.typed().patched(p.Settings, nil); settings != nil {
+		if _, err := validPolicy(p.Type, settings); err != nil {
 			return nil, err
 		}
-		p.Settings = in.Body.Settings
+		p.Settings = settings
 	}
 	if err := a.Store.UpdatePolicy(ctx, p); err != nil {
 		return nil, a.storeError(err)

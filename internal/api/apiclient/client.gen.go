@@ -1583,14 +1583,15 @@ type PolicyBindingRequest struct {
 
 // PolicyInfo defines model for PolicyInfo.
 type PolicyInfo struct {
-	Component        string                 `json:"component"`
-	ExecutionLogging bool                   `json:"execution_logging"`
-	MetaModelName    string                 `json:"meta_model_name"`
-	Name             string                 `json:"name"`
-	Pk               string                 `json:"pk"`
-	Settings         map[string]interface{} `json:"settings"`
-	Type             string                 `json:"type"`
-	VerboseName      string                 `json:"verbose_name"`
+	Component            string                 `json:"component"`
+	ExecutionLogging     bool                   `json:"execution_logging"`
+	MetaModelName        string                 `json:"meta_model_name"`
+	Name                 string                 `json:"name"`
+	Pk                   string                 `json:"pk"`
+	Settings             map[string]interface{} `json:"settings"`
+	Type                 string                 `json:"type"`
+	VerboseName          string                 `json:"verbose_name"`
+	AdditionalProperties map[string]interface{} `json:"-"`
 }
 
 // PolicyRequest defines model for PolicyRequest.
@@ -1598,8 +1599,9 @@ type PolicyRequest struct {
 	ExecutionLogging *bool   `json:"execution_logging,omitempty"`
 	Name             *string `json:"name,omitempty"`
 
-	// Settings The policy type's fields, as authentik names them
-	Settings *map[string]interface{} `json:"settings,omitempty"`
+	// Settings The policy type's fields, as authentik names them; they may also be sent at the top level, as authentik's serializers take them
+	Settings             *map[string]interface{} `json:"settings,omitempty"`
+	AdditionalProperties map[string]interface{}  `json:"-"`
 }
 
 // PolicyTestInputBody defines model for PolicyTestInputBody.
@@ -1784,22 +1786,18 @@ type Settings struct {
 
 // StageInfo defines model for StageInfo.
 type StageInfo struct {
-	Component     string                 `json:"component"`
-	MetaModelName string                 `json:"meta_model_name"`
-	Name          string                 `json:"name"`
-	Pk            string                 `json:"pk"`
-	Settings      map[string]interface{} `json:"settings"`
-	Type          string                 `json:"type"`
-	VerboseName   string                 `json:"verbose_name"`
+	Component            string                 `json:"component"`
+	MetaModelName        string                 `json:"meta_model_name"`
+	Name                 string                 `json:"name"`
+	Pk                   string                 `json:"pk"`
+	Settings             map[string]interface{} `json:"settings"`
+	Type                 string                 `json:"type"`
+	VerboseName          string                 `json:"verbose_name"`
+	AdditionalProperties map[string]interface{} `json:"-"`
 }
 
 // StageRequest defines model for StageRequest.
-type StageRequest struct {
-	Name *string `json:"name,omitempty"`
-
-	// Settings The stage type's fields, as authentik names them
-	Settings *map[string]interface{} `json:"settings,omitempty"`
-}
+type StageRequest map[string]interface{}
 
 // Token defines model for Token.
 type Token struct {
@@ -2485,6 +2483,409 @@ type StagesCreateJSONRequestBody = StageRequest
 
 // StagesPartialUpdateJSONRequestBody defines body for StagesPartialUpdate for application/json ContentType.
 type StagesPartialUpdateJSONRequestBody = StageRequest
+
+// Getter for additional properties for PolicyInfo. Returns the specified
+// element and whether it was found
+func (a PolicyInfo) Get(fieldName string) (value interface{}, found bool) {
+	if a.AdditionalProperties != nil {
+		value, found = a.AdditionalProperties[fieldName]
+	}
+	return
+}
+
+// Setter for additional properties for PolicyInfo
+func (a *PolicyInfo) Set(fieldName string, value interface{}) {
+	if a.AdditionalProperties == nil {
+		a.AdditionalProperties = make(map[string]interface{})
+	}
+	a.AdditionalProperties[fieldName] = value
+}
+
+// Override default JSON handling for PolicyInfo to handle AdditionalProperties
+func (a *PolicyInfo) UnmarshalJSON(b []byte) error {
+	object := make(map[string]json.RawMessage)
+	err := json.Unmarshal(b, &object)
+	if err != nil {
+		return err
+	}
+
+	if raw, found := object["component"]; found {
+		err = json.Unmarshal(raw, &a.Component)
+		if err != nil {
+			return fmt.Errorf("error reading 'component': %w", err)
+		}
+		delete(object, "component")
+	}
+
+	if raw, found := object["execution_logging"]; found {
+		err = json.Unmarshal(raw, &a.ExecutionLogging)
+		if err != nil {
+			return fmt.Errorf("error reading 'execution_logging': %w", err)
+		}
+		delete(object, "execution_logging")
+	}
+
+	if raw, found := object["meta_model_name"]; found {
+		err = json.Unmarshal(raw, &a.MetaModelName)
+		if err != nil {
+			return fmt.Errorf("error reading 'meta_model_name': %w", err)
+		}
+		delete(object, "meta_model_name")
+	}
+
+	if raw, found := object["name"]; found {
+		err = json.Unmarshal(raw, &a.Name)
+		if err != nil {
+			return fmt.Errorf("error reading 'name': %w", err)
+		}
+		delete(object, "name")
+	}
+
+	if raw, found := object["pk"]; found {
+		err = json.Unmarshal(raw, &a.Pk)
+		if err != nil {
+			return fmt.Errorf("error reading 'pk': %w", err)
+		}
+		delete(object, "pk")
+	}
+
+	if raw, found := object["settings"]; found {
+		err = json.Unmarshal(raw, &a.Settings)
+		if err != nil {
+			return fmt.Errorf("error reading 'settings': %w", err)
+		}
+		delete(object, "settings")
+	}
+
+	if raw, found := object["type"]; found {
+		err = json.Unmarshal(raw, &a.Type)
+		if err != nil {
+			return fmt.Errorf("error reading 'type': %w", err)
+		}
+		delete(object, "type")
+	}
+
+	if raw, found := object["verbose_name"]; found {
+		err = json.Unmarshal(raw, &a.VerboseName)
+		if err != nil {
+			return fmt.Errorf("error reading 'verbose_name': %w", err)
+		}
+		delete(object, "verbose_name")
+	}
+
+	if len(object) != 0 {
+		a.AdditionalProperties = make(map[string]interface{})
+		for fieldName, fieldBuf := range object {
+			var fieldVal interface{}
+			err := json.Unmarshal(fieldBuf, &fieldVal)
+			if err != nil {
+				return fmt.Errorf("error unmarshaling field %s: %w", fieldName, err)
+			}
+			a.AdditionalProperties[fieldName] = fieldVal
+		}
+	}
+	return nil
+}
+
+// Override default JSON handling for PolicyInfo to handle AdditionalProperties
+func (a PolicyInfo) MarshalJSON() ([]byte, error) {
+	var err error
+	object := make(map[string]json.RawMessage)
+
+	object["component"], err = json.Marshal(a.Component)
+	if err != nil {
+		return nil, fmt.Errorf("error marshaling 'component': %w", err)
+	}
+
+	object["execution_logging"], err = json.Marshal(a.ExecutionLogging)
+	if err != nil {
+		return nil, fmt.Errorf("error marshaling 'execution_logging': %w", err)
+	}
+
+	object["meta_model_name"], err = json.Marshal(a.MetaModelName)
+	if err != nil {
+		return nil, fmt.Errorf("error marshaling 'meta_model_name': %w", err)
+	}
+
+	object["name"], err = json.Marshal(a.Name)
+	if err != nil {
+		return nil, fmt.Errorf("error marshaling 'name': %w", err)
+	}
+
+	object["pk"], err = json.Marshal(a.Pk)
+	if err != nil {
+		return nil, fmt.Errorf("error marshaling 'pk': %w", err)
+	}
+
+	if a.Settings != nil {
+		object["settings"], err = json.Marshal(a.Settings)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'settings': %w", err)
+		}
+	}
+
+	object["type"], err = json.Marshal(a.Type)
+	if err != nil {
+		return nil, fmt.Errorf("error marshaling 'type': %w", err)
+	}
+
+	object["verbose_name"], err = json.Marshal(a.VerboseName)
+	if err != nil {
+		return nil, fmt.Errorf("error marshaling 'verbose_name': %w", err)
+	}
+
+	for fieldName, field := range a.AdditionalProperties {
+		object[fieldName], err = json.Marshal(field)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling '%s': %w", fieldName, err)
+		}
+	}
+	return json.Marshal(object)
+}
+
+// Getter for additional properties for PolicyRequest. Returns the specified
+// element and whether it was found
+func (a PolicyRequest) Get(fieldName string) (value interface{}, found bool) {
+	if a.AdditionalProperties != nil {
+		value, found = a.AdditionalProperties[fieldName]
+	}
+	return
+}
+
+// Setter for additional properties for PolicyRequest
+func (a *PolicyRequest) Set(fieldName string, value interface{}) {
+	if a.AdditionalProperties == nil {
+		a.AdditionalProperties = make(map[string]interface{})
+	}
+	a.AdditionalProperties[fieldName] = value
+}
+
+// Override default JSON handling for PolicyRequest to handle AdditionalProperties
+func (a *PolicyRequest) UnmarshalJSON(b []byte) error {
+	object := make(map[string]json.RawMessage)
+	err := json.Unmarshal(b, &object)
+	if err != nil {
+		return err
+	}
+
+	if raw, found := object["execution_logging"]; found {
+		err = json.Unmarshal(raw, &a.ExecutionLogging)
+		if err != nil {
+			return fmt.Errorf("error reading 'execution_logging': %w", err)
+		}
+		delete(object, "execution_logging")
+	}
+
+	if raw, found := object["name"]; found {
+		err = json.Unmarshal(raw, &a.Name)
+		if err != nil {
+			return fmt.Errorf("error reading 'name': %w", err)
+		}
+		delete(object, "name")
+	}
+
+	if raw, found := object["settings"]; found {
+		err = json.Unmarshal(raw, &a.Settings)
+		if err != nil {
+			return fmt.Errorf("error reading 'settings': %w", err)
+		}
+		delete(object, "settings")
+	}
+
+	if len(object) != 0 {
+		a.AdditionalProperties = make(map[string]interface{})
+		for fieldName, fieldBuf := range object {
+			var fieldVal interface{}
+			err := json.Unmarshal(fieldBuf, &fieldVal)
+			if err != nil {
+				return fmt.Errorf("error unmarshaling field %s: %w", fieldName, err)
+			}
+			a.AdditionalProperties[fieldName] = fieldVal
+		}
+	}
+	return nil
+}
+
+// Override default JSON handling for PolicyRequest to handle AdditionalProperties
+func (a PolicyRequest) MarshalJSON() ([]byte, error) {
+	var err error
+	object := make(map[string]json.RawMessage)
+
+	if a.ExecutionLogging != nil {
+		object["execution_logging"], err = json.Marshal(a.ExecutionLogging)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'execution_logging': %w", err)
+		}
+	}
+
+	if a.Name != nil {
+		object["name"], err = json.Marshal(a.Name)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'name': %w", err)
+		}
+	}
+
+	if a.Settings != nil {
+		object["settings"], err = json.Marshal(a.Settings)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'settings': %w", err)
+		}
+	}
+
+	for fieldName, field := range a.AdditionalProperties {
+		object[fieldName], err = json.Marshal(field)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling '%s': %w", fieldName, err)
+		}
+	}
+	return json.Marshal(object)
+}
+
+// Getter for additional properties for StageInfo. Returns the specified
+// element and whether it was found
+func (a StageInfo) Get(fieldName string) (value interface{}, found bool) {
+	if a.AdditionalProperties != nil {
+		value, found = a.AdditionalProperties[fieldName]
+	}
+	return
+}
+
+// Setter for additional properties for StageInfo
+func (a *StageInfo) Set(fieldName string, value interface{}) {
+	if a.AdditionalProperties == nil {
+		a.AdditionalProperties = make(map[string]interface{})
+	}
+	a.AdditionalProperties[fieldName] = value
+}
+
+// Override default JSON handling for StageInfo to handle AdditionalProperties
+func (a *StageInfo) UnmarshalJSON(b []byte) error {
+	object := make(map[string]json.RawMessage)
+	err := json.Unmarshal(b, &object)
+	if err != nil {
+		return err
+	}
+
+	if raw, found := object["component"]; found {
+		err = json.Unmarshal(raw, &a.Component)
+		if err != nil {
+			return fmt.Errorf("error reading 'component': %w", err)
+		}
+		delete(object, "component")
+	}
+
+	if raw, found := object["meta_model_name"]; found {
+		err = json.Unmarshal(raw, &a.MetaModelName)
+		if err != nil {
+			return fmt.Errorf("error reading 'meta_model_name': %w", err)
+		}
+		delete(object, "meta_model_name")
+	}
+
+	if raw, found := object["name"]; found {
+		err = json.Unmarshal(raw, &a.Name)
+		if err != nil {
+			return fmt.Errorf("error reading 'name': %w", err)
+		}
+		delete(object, "name")
+	}
+
+	if raw, found := object["pk"]; found {
+		err = json.Unmarshal(raw, &a.Pk)
+		if err != nil {
+			return fmt.Errorf("error reading 'pk': %w", err)
+		}
+		delete(object, "pk")
+	}
+
+	if raw, found := object["settings"]; found {
+		err = json.Unmarshal(raw, &a.Settings)
+		if err != nil {
+			return fmt.Errorf("error reading 'settings': %w", err)
+		}
+		delete(object, "settings")
+	}
+
+	if raw, found := object["type"]; found {
+		err = json.Unmarshal(raw, &a.Type)
+		if err != nil {
+			return fmt.Errorf("error reading 'type': %w", err)
+		}
+		delete(object, "type")
+	}
+
+	if raw, found := object["verbose_name"]; found {
+		err = json.Unmarshal(raw, &a.VerboseName)
+		if err != nil {
+			return fmt.Errorf("error reading 'verbose_name': %w", err)
+		}
+		delete(object, "verbose_name")
+	}
+
+	if len(object) != 0 {
+		a.AdditionalProperties = make(map[string]interface{})
+		for fieldName, fieldBuf := range object {
+			var fieldVal interface{}
+			err := json.Unmarshal(fieldBuf, &fieldVal)
+			if err != nil {
+				return fmt.Errorf("error unmarshaling field %s: %w", fieldName, err)
+			}
+			a.AdditionalProperties[fieldName] = fieldVal
+		}
+	}
+	return nil
+}
+
+// Override default JSON handling for StageInfo to handle AdditionalProperties
+func (a StageInfo) MarshalJSON() ([]byte, error) {
+	var err error
+	object := make(map[string]json.RawMessage)
+
+	object["component"], err = json.Marshal(a.Component)
+	if err != nil {
+		return nil, fmt.Errorf("error marshaling 'component': %w", err)
+	}
+
+	object["meta_model_name"], err = json.Marshal(a.MetaModelName)
+	if err != nil {
+		return nil, fmt.Errorf("error marshaling 'meta_model_name': %w", err)
+	}
+
+	object["name"], err = json.Marshal(a.Name)
+	if err != nil {
+		return nil, fmt.Errorf("error marshaling 'name': %w", err)
+	}
+
+	object["pk"], err = json.Marshal(a.Pk)
+	if err != nil {
+		return nil, fmt.Errorf("error marshaling 'pk': %w", err)
+	}
+
+	if a.Settings != nil {
+		object["settings"], err = json.Marshal(a.Settings)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'settings': %w", err)
+		}
+	}
+
+	object["type"], err = json.Marshal(a.Type)
+	if err != nil {
+		return nil, fmt.Errorf("error marshaling 'type': %w", err)
+	}
+
+	object["verbose_name"], err = json.Marshal(a.VerboseName)
+	if err != nil {
+		return nil, fmt.Errorf("error marshaling 'verbose_name': %w", err)
+	}
+
+	for fieldName, field := range a.AdditionalProperties {
+		object[fieldName], err = json.Marshal(field)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling '%s': %w", fieldName, err)
+		}
+	}
+	return json.Marshal(object)
+}
 
 // Getter for additional properties for ValidationError. Returns the specified
 // element and whether it was found
