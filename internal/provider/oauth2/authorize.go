@@ -141,6 +141,22 @@ func (s *Server) authorize(w http.ResponseWriter, r *http.Request) {
 		errorPage(w, http.StatusBadRequest, "Unknown application", "This provider is not assigned to an application.")
 		return
 	}
+	if raw := q.Get("request"); raw != "" {
+		// OIDC Core §6.1, RFC 9101 §5: the signed request object's
+		// parameters are the request. Its errors cannot go back to a
+		// redirect_uri that only it would vouch for.
+		params, err := requestObjectParams(raw, p, issuer(r, p, app), s.now())
+		if err != nil {
+			msg := "The request object is not valid."
+			var oe *Error
+			if errors.As(err, &oe) {
+				msg = oe.Description
+			}
+			errorPage(w, http.StatusBadRequest, "Invalid request object", msg)
+			return
+		}
+		q = params
+	}
 	ar := &authRequest{ProviderPK: p.ProviderPK, ClientID: p.ClientID, RedirectURI: q.Get("redirect_uri"),
 		RedirectGiven: q.Get("redirect_uri") != "",
 		State:         q.Get("state"), Nonce: q.Get("nonce"), CodeChallenge: q.Get("code_challenge"),
@@ -195,10 +211,6 @@ func (s *Server) authorize(w http.ResponseWriter, r *http.Request) {
 		}
 	default:
 		s.redirectError(w, r, ar, "invalid_request", "The response_mode is not supported.")
-		return
-	}
-	if q.Get("request") != "" {
-		s.redirectError(w, r, ar, "request_not_supported", "Request objects are not supported.")
 		return
 	}
 	mappings, err := s.scopeMappings(ctx, p)

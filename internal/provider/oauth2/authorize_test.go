@@ -249,7 +249,6 @@ func TestAuthorizeErrorsRedirected(t *testing.T) {
 		{"tokens in the query", authzQuery("response_type", "id_token token", "response_mode", "query"), true, "invalid_request", false},
 		{"code id_token in the query", authzQuery("response_type", "code id_token", "response_mode", "query"), true, "invalid_request", false},
 		{"unknown response_mode", authzQuery("response_mode", "web_message"), true, "invalid_request", false},
-		{"request object", authzQuery("request", "eyJhbGciOiJub25lIn0.e30."), true, "request_not_supported", false},
 		{"prompt none with login", authzQuery("prompt", "none login"), true, "invalid_request", false},
 		{"prompt none, anonymous", authzQuery("prompt", "none"), false, "login_required", false},
 		{"prompt none, anonymous, implicit", authzQuery("prompt", "none", "response_type", "id_token"), false, "login_required", true},

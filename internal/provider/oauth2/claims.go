@@ -304,8 +304,11 @@ func sidOf(id uuid.UUID) string {
 // amrOf maps how the session logged in to amr values (RFC 8176).
 func amrOf(method string) []string {
 	switch method {
-	case "password", "auth_mfa":
+	case "password":
 		return []string{"pwd"}
+	case "auth_mfa":
+		// A password, then a second factor (authenticator_validate).
+		return []string{"pwd", "mfa"}
 	case "auth_webauthn_pwl":
 		return []string{"user"}
 	case "token", "app_password":

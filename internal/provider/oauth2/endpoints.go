@@ -229,11 +229,13 @@ func (s *Server) discovery(w http.ResponseWriter, r *http.Request) {
 			"scopes_supported":                              scopes,
 			"claims_supported": []string{"sub", "iss", "aud", "exp", "iat", "auth_time", "acr", "amr", "nonce", "sid",
 				"email", "email_verified", "name", "given_name", "preferred_username", "nickname", "groups"},
-			"claims_parameter_supported":       false,
-			"request_parameter_supported":      false,
-			"request_uri_parameter_supported":  false,
-			"code_challenge_methods_supported": []string{"S256"},
-			"prompt_values_supported":          []string{"none", "login", "consent"},
+			"claims_parameter_supported":      false,
+			"request_parameter_supported":     true,
+			"request_uri_parameter_supported": false,
+			// requestobject.go: signed like client assertions, never "none".
+			"request_object_signing_alg_values_supported": algNames(assertionAlgs),
+			"code_challenge_methods_supported":            []string{"S256"},
+			"prompt_values_supported":                     []string{"none", "login", "consent"},
 			// jwe.go: used when the provider has an encryption_key.
 			"id_token_encryption_alg_values_supported": idTokenEncryptionAlgs,
 			"id_token_encryption_enc_values_supported": idTokenEncryptionEncs,

@@ -402,7 +402,7 @@ func TestDiscovery(t *testing.T) {
 					"code_challenge_methods_supported":      []any{"S256"},
 					"response_modes_supported":              []any{"query", "fragment", "form_post"},
 					"subject_types_supported":               []any{"public"},
-					"request_parameter_supported":           false,
+					"request_parameter_supported":           true,
 				}
 				if diff := cmp.Diff(want, got); w.Code != 200 || diff != "" {
 					t.Errorf("%s = %d (-want +got):\n%s", path, w.Code, diff)

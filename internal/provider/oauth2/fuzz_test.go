@@ -844,7 +844,10 @@ func checkAuthorize(t *testing.T, raw string, login bool, w *httptest.ResponseRe
 	t.Helper()
 	q, parsed := parseRawForm(raw)
 	_, hasReqURI := q["request_uri"]
-	redirectable := parsed && !hasReqURI && q.Get("client_id") == hClientID &&
+	// A request object's errors go to the error page: only a verified
+	// one (the fuzzer cannot sign one) names a redirect_uri to trust.
+	_, hasRequest := q["request"]
+	redirectable := parsed && !hasReqURI && !hasRequest && q.Get("client_id") == hClientID &&
 		(q.Get("redirect_uri") == "" || isRegisteredRedirect(q.Get("redirect_uri")))
 	loc := w.Header().Get("Location")
 	issued := false

@@ -142,7 +142,8 @@ func TestDiscoveryEncryptionAndLogout(t *testing.T) {
 		"id_token_encryption_enc_values_supported": []any{"A256CBC-HS512", "A256GCM"},
 		"backchannel_logout_supported":             true,
 		"backchannel_logout_session_supported":     true,
-		"frontchannel_logout_supported":            false,
+		"frontchannel_logout_supported":            true,
+		"frontchannel_logout_session_supported":    true,
 	} {
 		got, _ := json.Marshal(doc[k])
 		wantJSON, _ := json.Marshal(want)

@@ -139,24 +139,10 @@ func verifyAssertion(raw string, p *store.OAuth2Provider, audiences []string, no
 		// The key comes from registration, never from the assertion.
 		return nil, assertionFailed("The client assertion must not carry its own jwk.")
 	}
-	var payload []byte
-	if alg := jose.SignatureAlgorithm(h.Algorithm); slices.Contains(secretJWTAlgs, alg) {
-		// client_secret_jwt (OIDC Core §9).
-		if p.ClientType != "confidential" || p.ClientSecret == "" {
-			return nil, assertionFailed("The client has no secret for client_secret_jwt.")
-		}
-		if payload, err = obj.Verify([]byte(p.ClientSecret)); err != nil {
-			return nil, assertionFailed("The client assertion signature does not verify with the client secret.")
-		}
-	} else {
-		// private_key_jwt (OIDC Core §9).
-		keys, err := clientKeys(p)
-		if err != nil {
-			return nil, err
-		}
-		if payload, err = verifyWithKeys(obj, h, keys); err != nil {
-			return nil, err
-		}
+	// client_secret_jwt or private_key_jwt (OIDC Core §9).
+	payload, err := verifyClientSigned(obj, p, 1, assertionFailed, "client assertion")
+	if err != nil {
+		return nil, err
 	}
 	var c assertionClaims
 	if err := json.Unmarshal(payload, &c); err != nil {
@@ -166,6 +152,34 @@ func verifyAssertion(raw string, p *store.OAuth2Provider, audiences []string, no
 		return nil, err
 	}
 	return &c, nil
+}
+
+// verifyClientSigned verifies a JWS the client signed: HS256/384/512 with
+// its client secret (at least minSecret bytes), or another algorithm with
+// one of its registered keys (client_jwks). Failures are fail's errors,
+// naming what.
+func verifyClientSigned(obj *jose.JSONWebSignature, p *store.OAuth2Provider, minSecret int,
+	fail func(string, ...any) *Error, what string) ([]byte, error) {
+	h := obj.Signatures[0].Protected
+	if alg := jose.SignatureAlgorithm(h.Algorithm); slices.Contains(secretJWTAlgs, alg) {
+		if p.ClientType != "confidential" || p.ClientSecret == "" || len(p.ClientSecret) < minSecret {
+			return nil, fail("The client has no usable secret to verify the %s with.", what)
+		}
+		payload, err := obj.Verify([]byte(p.ClientSecret))
+		if err != nil {
+			return nil, fail("The %s signature does not verify with the client secret.", what)
+		}
+		return payload, nil
+	}
+	keys, err := clientKeys(p)
+	if err != nil {
+		return nil, fail("The client has no registered keys to verify the %s with.", what)
+	}
+	payload, err := verifyWithKeys(obj, h, keys)
+	if err != nil {
+		return nil, fail("The %s signature does not verify with a registered key.", what)
+	}
+	return payload, nil
 }
 
 // checkAssertionClaims is RFC 7523 §3 items 1-7 (and OIDC Core §9: jti).

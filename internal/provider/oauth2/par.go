@@ -73,12 +73,18 @@ func (s *Server) push(w http.ResponseWriter, r *http.Request) (*parResponse, err
 	if c.app == nil {
 		return nil, invalidClient("The provider has no application.")
 	}
-	// §2.1: request_uri cannot be pushed; request objects are not supported.
+	// §2.1: request_uri cannot be pushed.
 	if form.Get("request_uri") != "" {
 		return nil, invalidRequest("request_uri cannot be pushed.")
 	}
-	if form.Get("request") != "" {
-		return nil, invalidRequest("Request objects are not supported.")
+	// §3: a pushed request object; its parameters are the request (RFC
+	// 9101 §5), the client having authenticated with the form's.
+	if raw := form.Get("request"); raw != "" {
+		params, err := requestObjectParams(raw, c.p, issuer(r, c.p, c.app), s.now())
+		if err != nil {
+			return nil, err
+		}
+		form = params
 	}
 	// §2.1: the request is checked as the authorization endpoint would, so
 	// that the client learns of its errors here. What is left (scopes,

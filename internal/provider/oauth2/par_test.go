@@ -156,7 +156,7 @@ func TestPAREndpointErrors(t *testing.T) {
 		{"no client authentication", with("client_id", dpClientID), "", "", 401, "invalid_client"},
 		{"wrong secret", dpPushed(), dpClientID, "wrong", 401, "invalid_client"},
 		{"request_uri pushed", with("request_uri", requestURIPrefix+"x"), dpClientID, dpSecret, 400, "invalid_request"},
-		{"request object", with("request", "eyJhbGciOiJub25lIn0.e30."), dpClientID, dpSecret, 400, "invalid_request"},
+		{"unsigned request object", with("request", "eyJhbGciOiJub25lIn0.e30."), dpClientID, dpSecret, 400, "invalid_request_object"},
 		{"unregistered redirect_uri", with("redirect_uri", "https://evil.example/cb"), dpClientID, dpSecret, 400, "invalid_request"},
 		{"relative redirect_uri", with("redirect_uri", "/cb"), dpClientID, dpSecret, 400, "invalid_request"},
 		{"unknown response_type", with("response_type", "token"), dpClientID, dpSecret, 400, "unsupported_response_type"},
