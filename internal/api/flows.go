@@ -322,11 +322,12 @@ func (a *API) deleteFlow(ctx context.Context, in *FlowSlugInput) (*noContent, er
 	return &noContent{}, nil
 }
 
-// stageInfo describes a stored stage.
 // secretSettings are write-only stage fields (authentik's write_only
-// serializer fields): accepted, never shown.
-var secretSettings = map[string]bool{"private_key": true, "secret": true, "auth_password": true, "password": true}
+// serializer fields): accepted, never shown. auth and auth_password are
+// the SMS stage's webhook credentials, password an email stage's SMTP one.
+var secretSettings = map[string]bool{"private_key": true, "secret": true, "auth": true, "auth_password": true, "password": true}
 
+// stageInfo describes a stored stage.
 func (a *API) stageInfo(s *store.Stage) StageInfo {
 	settings := map[string]any{}
 	for k, v := range s.Settings {

@@ -88,9 +88,9 @@ func (a *API) importFlow(ctx context.Context, in *flowImportInput) (*flowImportO
 	if _, err := a.require(ctx, permAddFlow, ""); err != nil {
 		return nil, err
 	}
-	file, clear, err := readFlowImport(in.ContentType, in.RawBody)
-	if err != nil {
-		return nil, fieldError("file", err.Error())
+	file, clear, problem := readFlowImport(in.ContentType, in.RawBody)
+	if problem != "" {
+		return nil, fieldError("file", problem)
 	}
 	out := &flowImportOutput{}
 	logf := func(level, event string, attrs map[string]any) {
@@ -185,26 +185,25 @@ func flowSlugOf(bp *blueprint.Blueprint) string {
 	return ""
 }
 
-// readFlowImport reads the multipart body: the file field, and clear.
-func readFlowImport(contentType string, body []byte) ([]byte, bool, error) {
+// readFlowImport reads the multipart body: the file field, and clear. A
+// problem is the message for the client.
+func readFlowImport(contentType string, body []byte) (file []byte, clear bool, problem string) {
 	mt, params, err := mime.ParseMediaType(contentType)
 	if err != nil || mt != "multipart/form-data" || params["boundary"] == "" {
-		return nil, false, errors.New("Send the blueprint as multipart/form-data, in the field file.")
+		return nil, false, "Send the blueprint as multipart/form-data, in the field file."
 	}
 	mr := multipart.NewReader(bytes.NewReader(body), params["boundary"])
-	var file []byte
-	clear := false
 	for {
 		part, err := mr.NextPart()
 		if err == io.EOF {
 			break
 		}
 		if err != nil {
-			return nil, false, errors.New("The multipart body could not be read.")
+			return nil, false, "The multipart body could not be read."
 		}
 		data, err := io.ReadAll(io.LimitReader(part, maxFlowImport+1))
 		if err != nil || len(data) > maxFlowImport {
-			return nil, false, errors.New("The file is too large.")
+			return nil, false, "The file is too large."
 		}
 		switch part.FormName() {
 		case "file":
@@ -214,9 +213,9 @@ func readFlowImport(contentType string, body []byte) ([]byte, bool, error) {
 		}
 	}
 	if len(file) == 0 {
-		return nil, false, errors.New("No file was sent.")
+		return nil, false, "No file was sent."
 	}
-	return file, clear, nil
+	return file, clear, ""
 }
 
 // exportFlow answers the flow as authentik does: a blueprint file.

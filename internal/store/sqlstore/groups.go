@@ -38,11 +38,7 @@ func (s *Store) GroupByUUID(ctx context.Context, id uuid.UUID) (*store.Group, er
 
 // GroupByName implements store.Groups.
 func (s *Store) GroupByName(ctx context.Context, name string) (*store.Group, error) {
-	g := new(store.Group)
-	if err := s.r.NewSelect().Model(g).Where("name = ?", name).Scan(ctx); err != nil {
-		return nil, mapErr(objGroup, err)
-	}
-	return g, nil
+	return getBy[store.Group](ctx, s.r, objGroup, "name = ?", name)
 }
 
 // UpdateGroup implements store.Groups. The cycle check and the write run in

@@ -33,11 +33,7 @@ func (s *Store) CreateToken(ctx context.Context, t *store.Token) error {
 
 // TokenByIdentifier implements store.Tokens.
 func (s *Store) TokenByIdentifier(ctx context.Context, identifier string) (*store.Token, error) {
-	t := new(store.Token)
-	if err := s.r.NewSelect().Model(t).Where("identifier = ?", identifier).Scan(ctx); err != nil {
-		return nil, mapErr(objToken, err)
-	}
-	return t, nil
+	return getBy[store.Token](ctx, s.r, objToken, "identifier = ?", identifier)
 }
 
 // TokenByKeyHash implements store.Tokens.

@@ -55,6 +55,7 @@ func Run(t *testing.T, open Opener) {
 		{"PropertyMappings", testPropertyMappings},
 		{"OAuth2", testOAuth2},
 		{"Authenticators", testAuthenticators},
+		{"NULLookups", testNULLookups},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
