@@ -63,7 +63,7 @@ changes nothing the second time.`,
 				}
 			}
 			ctx := cmd.Context()
-			st, sealer, err := openBlueprintStore(ctx, cfg, log)
+			st, sealers, err := openBlueprintStore(ctx, cfg, log)
 			if err != nil {
 				return err
 			}
@@ -71,6 +71,10 @@ changes nothing the second time.`,
 			policy := blueprint.DefaultEnvPolicy()
 			policy.Allow = append(policy.Allow, allowEnv...)
 			policy.Prefixes = append(policy.Prefixes, envPfx...)
+			// metaapplyblueprint entries apply the instances of the
+			// blueprints dir (those the server has discovered).
+			instances := &blueprint.Instances{Store: st, Dir: cfg.BlueprintsDir, Log: log, KeySealer: sealers.key,
+				TokenSealer: sealers.token, LookupEnv: os.LookupEnv, EnvPolicy: policy}
 			out := cmd.OutOrStdout()
 			for i, bp := range bps {
 				root := fileRoot
@@ -78,7 +82,7 @@ changes nothing the second time.`,
 					root = filepath.Dir(files[i])
 				}
 				res, err := blueprint.Apply(ctx, st, bp, blueprint.Options{DryRun: dryRun, LookupEnv: os.LookupEnv,
-					EnvPolicy: policy, FileRoot: root, KeySealer: sealer})
+					EnvPolicy: policy, FileRoot: root, KeySealer: sealers.key, TokenSealer: sealers.token, Instances: instances})
 				printResult(out, files[i], bp, res, err)
 				if err != nil {
 					if i+1 < len(bps) {
@@ -196,13 +200,17 @@ func newBlueprintModelsCmd() *cobra.Command {
 	}
 }
 
+// blueprintSealers seal certificate private keys and token keys.
+type blueprintSealers struct{ key, token *crypto.Sealer }
+
 // openBlueprintStore opens and migrates the configured database, as
-// `gatehouse migrate` does, and makes the sealer of certificate private
-// keys from the secret key (nil when there is none, on PostgreSQL without
-// secret_key).
-func openBlueprintStore(ctx context.Context, cfg *config.Config, log *slog.Logger) (*sqlstore.Store, *crypto.Sealer, error) {
+// `gatehouse migrate` does, and makes the sealers of certificate private
+// keys and token keys from the secret key (nil when there is none, on
+// PostgreSQL without secret_key).
+func openBlueprintStore(ctx context.Context, cfg *config.Config, log *slog.Logger) (*sqlstore.Store, blueprintSealers, error) {
+	var none blueprintSealers
 	if _, err := lifecycle.Migrate(ctx, cfg, log); err != nil {
-		return nil, nil, err
+		return nil, none, err
 	}
 	var (
 		st  *sqlstore.Store
@@ -221,15 +229,18 @@ func openBlueprintStore(ctx context.Context, cfg *config.Config, log *slog.Logge
 		if st != nil {
 			_ = st.Close()
 		}
-		return nil, nil, err
+		return nil, none, err
 	}
 	if secret == "" {
-		return st, nil, nil
+		return st, none, nil
 	}
-	sealer, err := crypto.NewSealer(secret, "certificate-private-key")
+	var out blueprintSealers
+	if out.key, err = crypto.NewSealer(secret, "certificate-private-key"); err == nil {
+		out.token, err = crypto.NewSealer(secret, "token-key")
+	}
 	if err != nil {
 		_ = st.Close()
-		return nil, nil, err
+		return nil, none, err
 	}
-	return st, sealer, nil
+	return st, out, nil
 }

@@ -20,6 +20,7 @@ import (
 	"github.com/danielgtaylor/huma/v2/adapters/humachi"
 	"github.com/go-chi/chi/v5"
 
+	"github.com/gatehouse-idp/gatehouse/internal/blueprint"
 	"github.com/gatehouse-idp/gatehouse/internal/crypto"
 	"github.com/gatehouse-idp/gatehouse/internal/event"
 	"github.com/gatehouse-idp/gatehouse/internal/policy"
@@ -44,6 +45,10 @@ type Deps struct {
 	// by the API (a deleted user's sessions): the OAuth2 provider's
 	// back-channel logout.
 	OnSessionEnd func(ctx context.Context, s *store.Session)
+	// Blueprints applies blueprint instances (/managed/blueprints/); shared
+	// with the worker in the same process. Nil: one without a blueprints
+	// dir. Its Store is set with the API's when unset.
+	Blueprints *blueprint.Instances
 }
 
 // API is the /api/v3 handler.
@@ -56,7 +61,8 @@ type API struct {
 	router      chi.Router
 	// policies evaluates application bindings (check_access); built with
 	// the store.
-	policies *policy.Engine
+	policies   *policy.Engine
+	blueprints *blueprint.Instances
 }
 
 // New builds the API and its OpenAPI document.
@@ -77,6 +83,19 @@ func New(d Deps) (*API, error) {
 	}
 	a := &API{Deps: d, tokenSealer: ts, keySealer: ks}
 	a.events = &event.Recorder{Log: d.Log, Now: d.Now, Retention: a.EventRetention}
+	a.blueprints = d.Blueprints
+	if a.blueprints == nil {
+		a.blueprints = &blueprint.Instances{Log: d.Log, EnvPolicy: blueprint.DefaultEnvPolicy()}
+	}
+	if a.blueprints.KeySealer == nil {
+		a.blueprints.KeySealer = ks
+	}
+	if a.blueprints.TokenSealer == nil {
+		a.blueprints.TokenSealer = ts
+	}
+	if a.blueprints.Events == nil {
+		a.blueprints.Events = a.events
+	}
 	if d.Store != nil {
 		a.SetStore(d.Store)
 	}
@@ -107,6 +126,9 @@ func New(d Deps) (*API, error) {
 // SetStore supplies the store once it is connected.
 func (a *API) SetStore(st store.Store) {
 	a.Store, a.events.Store = st, st
+	if a.blueprints.Store == nil {
+		a.blueprints.Store = st
+	}
 	a.policies = policyall.Engine(st, a.Log, a.events)
 }
 
@@ -134,6 +156,9 @@ func (a *API) registerAll() {
 	a.registerInvitations()
 	a.registerOAuth2()
 	a.registerPropertyMappings()
+	a.registerBlueprints()
+	a.registerAuthenticators()
+	a.registerUserSettings()
 }
 
 // op returns a huma operation with authentik-style ids and tags. It answers

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
 
@@ -18,7 +19,8 @@ var fuzzPaths = []string{
 	"/core/users/", "/core/users/{}/", "/core/users/{}/set_password/", "/core/users/service_account/",
 	"/core/groups/", "/core/groups/{}/", "/core/tokens/", "/core/tokens/{}/", "/core/tokens/{}/view_key/",
 	"/core/brands/", "/core/brands/{}/", "/core/applications/", "/core/applications/{}/",
-	"/core/applications/{}/check_access/", "/rbac/roles/", "/rbac/roles/{}/",
+	"/core/applications/{}/check_access/",
+	"/rbac/roles/", "/rbac/roles/{}/",
 	"/rbac/permissions/assigned_by_roles/{}/assign/", "/crypto/certificatekeypairs/",
 	"/crypto/certificatekeypairs/generate/", "/crypto/certificatekeypairs/{}/", "/events/events/",
 	"/admin/settings/", "/providers/all/{}/",
@@ -29,6 +31,14 @@ var fuzzPaths = []string{
 	"/propertymappings/all/", "/propertymappings/all/{}/", "/propertymappings/provider/scope/", "/propertymappings/provider/scope/{}/",
 	"/oauth2/authorization_codes/", "/oauth2/authorization_codes/{}/", "/oauth2/access_tokens/", "/oauth2/access_tokens/{}/",
 	"/oauth2/refresh_tokens/", "/oauth2/refresh_tokens/{}/",
+	"/managed/blueprints/", "/managed/blueprints/{}/", "/managed/blueprints/{}/apply/", "/managed/blueprints/available/",
+	"/authenticators/all/", "/authenticators/admin/all/", "/stages/all/user_settings/",
+	"/authenticators/totp/", "/authenticators/totp/{}/", "/authenticators/static/", "/authenticators/static/{}/",
+	"/authenticators/webauthn/", "/authenticators/webauthn/{}/", "/authenticators/email/", "/authenticators/email/{}/",
+	"/authenticators/sms/", "/authenticators/sms/{}/",
+	"/authenticators/admin/totp/", "/authenticators/admin/totp/{}/", "/authenticators/admin/static/", "/authenticators/admin/static/{}/",
+	"/authenticators/admin/webauthn/", "/authenticators/admin/webauthn/{}/", "/authenticators/admin/email/", "/authenticators/admin/email/{}/",
+	"/authenticators/admin/sms/", "/authenticators/admin/sms/{}/",
 }
 
 var fuzzMethods = []string{"GET", "POST", "PUT", "PATCH", "DELETE"}
@@ -44,7 +54,12 @@ func FuzzAPI(f *testing.F) {
 	f.Add(uint8(2), uint8(21), "", `{"event_retention":"days=-1"}`, "")
 	f.Add(uint8(0), uint8(20), "action=login&username=%00&ordering=user", "", "")
 	f.Add(uint8(1), uint8(16), "", `{"permissions":["authentik_core.view_user"],"object_pk":"1"}`, "00000000-0000-0000-0000-000000000000")
+	device := uint8(slices.Index(fuzzPaths, "/authenticators/totp/{}/"))
+	f.Add(uint8(3), device, "", `{"name":"a\u0000b"}`, "1")
+	f.Add(uint8(2), device, "", `{"name":`, "99999999999999999999")
+	f.Add(uint8(0), uint8(slices.Index(fuzzPaths, "/authenticators/admin/totp/")), "user=abc&ordering=-nope&name=%00", "", "")
 	srv := apitest.New(f)
+	addFuzzDevices(f, srv)
 	ctx := context.Background()
 	events := func() int {
 		_, n, err := srv.Store.ListEvents(ctx, store.EventFilter{})

@@ -45,6 +45,12 @@ var permissionModels = []permModel{
 	{"authentik_policies", "policy", "Policy", nil},
 	{"authentik_policies", "policybinding", "Policy Binding", nil},
 	{"authentik_stages_invitation", "invitation", "Invitation", nil},
+	{"authentik_blueprints", "blueprintinstance", "Blueprint Instance", nil},
+	{"authentik_stages_authenticator_static", "staticdevice", "Static Device", nil},
+	{"authentik_stages_authenticator_totp", "totpdevice", "TOTP Device", nil},
+	{"authentik_stages_authenticator_webauthn", "webauthndevice", "WebAuthn Device", nil},
+	{"authentik_stages_authenticator_sms", "smsdevice", "SMS Device", nil},
+	{"authentik_stages_authenticator_email", "emaildevice", "Email Device", nil},
 }
 
 // Permission is authentik's Permission serializer.

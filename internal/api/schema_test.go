@@ -24,6 +24,8 @@ import (
 	"mime/multipart"
 	"net/http"
 	"net/url"
+	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -272,7 +274,9 @@ type fixtures struct {
 	invitation             string
 	oauth2Provider         int64
 	scopeMapping, mapping  string
-	code, access, refresh  string // token hashes
+	code, access, refresh  string            // token hashes
+	blueprint              string            // a blueprint instance (uuid)
+	devices                map[string]string // device pks by path prefix (authenticators_test.go)
 }
 
 func (c *conformance) makeFixtures() fixtures {
@@ -369,6 +373,8 @@ func (c *conformance) makeFixtures() fixtures {
 		"fixed_data": map[string]any{"email": "invited@example.com"}, "single_use": true, "flow": flow.PK}, &inv)
 	f.invitation = inv.PK
 	f.makeOAuth2Fixtures(c)
+	f.makeBlueprintFixtures(c)
+	f.makeDeviceFixtures(c)
 
 	var events struct {
 		Results []struct {
@@ -421,6 +427,32 @@ func (f *fixtures) makeOAuth2Fixtures(c *conformance) {
 	}
 }
 
+// conformanceBlueprint is a blueprint file of the test server's dir and
+// the content of the fixture instance.
+const conformanceBlueprint = `version: 1
+metadata:
+  name: Conformance blueprint
+  labels: {blueprints.goauthentik.io/description: conformance}
+entries:
+  - model: authentik_core.group
+    identifiers: {name: conformance-blueprint-group}
+`
+
+// makeBlueprintFixtures adds a blueprint file to the server's blueprints
+// dir and a blueprint instance kept in the database.
+func (f *fixtures) makeBlueprintFixtures(c *conformance) {
+	c.t.Helper()
+	if err := os.WriteFile(filepath.Join(c.srv.BlueprintsDir, "conformance.yaml"), []byte(conformanceBlueprint), 0o600); err != nil {
+		c.t.Fatal(err)
+	}
+	var bp struct {
+		PK string `json:"pk"`
+	}
+	c.admin("POST", "/managed/blueprints/", map[string]any{"name": "conformance-blueprint", "content": conformanceBlueprint,
+		"context": map[string]any{"k": "v"}}, &bp)
+	f.blueprint = bp.PK
+}
+
 // pathParams fills the path parameters of path from the fixtures.
 func (f fixtures) pathParams(path string) map[string]string {
 	pp := map[string]string{}
@@ -435,6 +467,9 @@ func (f fixtures) pathParams(path string) map[string]string {
 	}
 	if strings.Contains(path, "{invite_uuid}") {
 		pp["invite_uuid"] = f.invitation
+	}
+	if strings.Contains(path, "{instance_uuid}") {
+		pp["instance_uuid"] = f.blueprint
 	}
 	if strings.Contains(path, "{identifier}") {
 		pp["identifier"] = f.token
@@ -469,6 +504,11 @@ func (f fixtures) pathParams(path string) map[string]string {
 			if strings.HasPrefix(path, prefix) && len(prefix) > best {
 				pp["id"], best = id, len(prefix)
 			}
+		}
+	}
+	for prefix, pk := range f.devices {
+		if strings.Contains(path, "{id}") && strings.HasPrefix(path, prefix) {
+			pp["id"] = pk
 		}
 	}
 	return pp
@@ -642,6 +682,70 @@ func (f fixtures) cases() map[string]opCase {
 		"stages_invitation_invitations_retrieve":       {},
 		"stages_invitation_invitations_partial_update": {body: map[string]any{"fixed_data": map[string]any{"name": "Invited"}}},
 		"stages_invitation_invitations_destroy":        {},
+		// authenticators (devices: makeDeviceFixtures)
+		"authenticators_all_list":                      {},
+		"authenticators_admin_all_list":                {query: url.Values{"user": {strconv.FormatInt(f.user, 10)}}},
+		"authenticators_static_list":                   {query: url.Values{"search": {"conformance"}, "ordering": {"-name"}}},
+		"authenticators_static_retrieve":               {},
+		"authenticators_static_update":                 {body: map[string]any{"name": "conformance static 2"}},
+		"authenticators_static_partial_update":         {body: map[string]any{"name": "conformance static 3"}},
+		"authenticators_static_destroy":                {},
+		"authenticators_totp_list":                     {query: url.Values{"name": {"conformance totp"}}},
+		"authenticators_totp_retrieve":                 {},
+		"authenticators_totp_update":                   {body: map[string]any{"name": "conformance totp 2"}},
+		"authenticators_totp_partial_update":           {body: map[string]any{"name": "conformance totp 3"}},
+		"authenticators_totp_destroy":                  {},
+		"authenticators_webauthn_list":                 {query: url.Values{"page_size": {"5"}}},
+		"authenticators_webauthn_retrieve":             {},
+		"authenticators_webauthn_update":               {body: map[string]any{"name": "conformance webauthn 2"}},
+		"authenticators_webauthn_partial_update":       {body: map[string]any{"name": "conformance webauthn 3"}},
+		"authenticators_webauthn_destroy":              {},
+		"authenticators_sms_list":                      {},
+		"authenticators_sms_retrieve":                  {},
+		"authenticators_sms_update":                    {body: map[string]any{"name": "conformance sms 2"}},
+		"authenticators_sms_partial_update":            {body: map[string]any{"name": "conformance sms 3"}},
+		"authenticators_sms_destroy":                   {},
+		"authenticators_email_list":                    {},
+		"authenticators_email_retrieve":                {},
+		"authenticators_email_update":                  {body: map[string]any{"name": "conformance email 2"}},
+		"authenticators_email_partial_update":          {body: map[string]any{"name": "conformance email 3"}},
+		"authenticators_email_destroy":                 {},
+		"authenticators_admin_static_list":             {query: url.Values{"user": {strconv.FormatInt(f.user, 10)}, "ordering": {"name"}}},
+		"authenticators_admin_static_retrieve":         {},
+		"authenticators_admin_static_update":           {body: map[string]any{"name": "admin static 2"}},
+		"authenticators_admin_static_partial_update":   {body: map[string]any{"name": "admin static 3"}},
+		"authenticators_admin_static_destroy":          {},
+		"authenticators_admin_totp_list":               {query: url.Values{"search": {"admin"}, "name": {"admin totp"}}},
+		"authenticators_admin_totp_retrieve":           {},
+		"authenticators_admin_totp_update":             {body: map[string]any{"name": "admin totp 2"}},
+		"authenticators_admin_totp_partial_update":     {body: map[string]any{"name": "admin totp 3"}},
+		"authenticators_admin_totp_destroy":            {},
+		"authenticators_admin_webauthn_list":           {},
+		"authenticators_admin_webauthn_retrieve":       {},
+		"authenticators_admin_webauthn_update":         {body: map[string]any{"name": "admin webauthn 2"}},
+		"authenticators_admin_webauthn_partial_update": {body: map[string]any{"name": "admin webauthn 3"}},
+		"authenticators_admin_webauthn_destroy":        {},
+		"authenticators_admin_sms_list":                {},
+		"authenticators_admin_sms_retrieve":            {},
+		"authenticators_admin_sms_update":              {body: map[string]any{"name": "admin sms 2"}},
+		"authenticators_admin_sms_partial_update":      {body: map[string]any{"name": "admin sms 3"}},
+		"authenticators_admin_sms_destroy":             {},
+		"authenticators_admin_email_list":              {},
+		"authenticators_admin_email_retrieve":          {},
+		"authenticators_admin_email_update":            {body: map[string]any{"name": "admin email 2"}},
+		"authenticators_admin_email_partial_update":    {body: map[string]any{"name": "admin email 3"}},
+		"authenticators_admin_email_destroy":           {},
+		"stages_all_user_settings_list":                {},
+		// managed blueprints
+		"managed_blueprints_list": {query: url.Values{"search": {"conformance"}, "ordering": {"-name"}, "name": {"conformance-blueprint"}}},
+		"managed_blueprints_create": {body: map[string]any{"name": "conformance-created-blueprint", "content": conformanceBlueprint,
+			"context": map[string]any{"a": 1}, "enabled": false}},
+		"managed_blueprints_available_list": {},
+		"managed_blueprints_retrieve":       {},
+		"managed_blueprints_update":         {body: map[string]any{"name": "conformance-blueprint", "path": "conformance.yaml", "enabled": true}},
+		"managed_blueprints_partial_update": {body: map[string]any{"context": map[string]any{"k": "v2"}}},
+		"managed_blueprints_destroy":        {},
+		"managed_blueprints_apply_create":   {},
 		// crypto
 		"crypto_certificatekeypairs_list": {query: url.Values{"has_key": {"true"}}},
 		"crypto_certificatekeypairs_create": {body: map[string]any{"name": "conformance-imported",

@@ -72,6 +72,16 @@
 // authentik relies on them: truth values (empty string, list and mapping
 // are false), == (1 == 1.0 == True), str() and repr() for %s and %r.
 //
+// # Instances
+//
+// Instances (instances.go) applies the blueprints a server keeps: the files
+// of the blueprints dir, discovered by the worker (Discover), and
+// blueprints stored in the database (the admin API's content). It records
+// each instance's status, last applied hash (InstanceHash) and metadata in
+// the store, applies an instance when its hash changed, and resolves
+// authentik_blueprints.metaapplyblueprint entries by applying the named
+// instance in the same transaction.
+//
 // # Limits
 //
 // A blueprint may come from a less trusted place than the server (an API
@@ -138,4 +148,10 @@
 //   - Built-in context (ContextEnterpriseLicensed, ContextRBACModels) and
 //     the pbm_uuid special case of !KeyOf for policy bindings are left to
 //     the importer (see Resolver.KeyOf).
+//   - Instances: a file labelled instantiate "false" gets a disabled
+//     instance (authentik makes none); a metaapplyblueprint entry applies
+//     its instance in the same transaction (authentik: a separate task),
+//     so a failing dependency fails the blueprint; an instance that failed
+//     is tried again at every discovery; a changed instance context makes
+//     a new hash; tokens are never exported (their keys are kept hashed).
 package blueprint

@@ -44,10 +44,22 @@ type Options struct {
 	// sealer of the "certificate-private-key" purpose); without it an
 	// entry with key_data fails.
 	KeySealer *crypto.Sealer
+	// TokenSealer seals the keys of API tokens (the "token-key" purpose),
+	// so that view_key can show them; without it a token's key is kept
+	// only as its hash.
+	TokenSealer *crypto.Sealer
+	// Instances resolves authentik_blueprints.metaapplyblueprint entries:
+	// the blueprint instances they name are applied in the same
+	// transaction. Without it no instance exists (a required one fails).
+	Instances *Instances
 	// Limits bound resolution; zero fields take the defaults.
 	Limits Limits
 	// Now is the clock (password change dates); time.Now when nil.
 	Now func() time.Time
+
+	// chain are the instances being applied, outermost first, through
+	// metaapplyblueprint entries (a cycle is refused).
+	chain []uuid.UUID
 }
 
 // Result says what Apply did (or, in a dry run, would do).

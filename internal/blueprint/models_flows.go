@@ -840,7 +840,7 @@ func refKindsOf(model string) []refKind {
 		return []refKind{refProvider}
 	case model == "authentik_providers_oauth2.scopemapping":
 		return []refKind{refPropertyMapping}
-	case model == promptModelName:
+	case model == promptModelName, model == "authentik_stages_invitation.invitation":
 		return nil
 	case strings.HasPrefix(model, "authentik_stages_"):
 		return []refKind{refStage}

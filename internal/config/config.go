@@ -62,6 +62,11 @@ type Config struct {
 	Web        Web        `koanf:"web"`
 	Email      Email      `koanf:"email"`
 
+	// BlueprintsDir holds blueprint files (*.yaml, *.yml, recursively) that
+	// the worker applies, and re-applies when they change (authentik's
+	// blueprints_dir). !File reads only below it. Empty disables it.
+	BlueprintsDir string `koanf:"blueprints_dir"`
+
 	BootstrapPassword Secret `koanf:"bootstrap_password"`
 	BootstrapToken    Secret `koanf:"bootstrap_token"`
 	BootstrapEmail    string `koanf:"bootstrap_email"`
@@ -163,6 +168,7 @@ func Default() Config {
 			From:        "gatehouse@localhost",
 			TemplateDir: "/templates",
 		},
+		BlueprintsDir:  "/blueprints",
 		BootstrapEmail: "root@example.com",
 	}
 }

@@ -25,6 +25,10 @@ const (
 	DefaultSourceAuthFlow      = "default-source-authentication"
 	DefaultSourceEnrollFlow    = "default-source-enrollment"
 	DefaultSourcePreAuthFlow   = "default-source-pre-authentication"
+
+	DefaultAuthenticatorStaticSetupFlow   = "default-authenticator-static-setup"
+	DefaultAuthenticatorTOTPSetupFlow     = "default-authenticator-totp-setup"
+	DefaultAuthenticatorWebAuthnSetupFlow = "default-authenticator-webauthn-setup"
 )
 
 type defaultStage struct {
@@ -100,9 +104,8 @@ func passwordFields(order int) []any {
 }
 
 // defaultFlows mirror authentik's default blueprints (blueprints/default)
-// and its two-stage enrollment example, for the stages that exist so far
-// (the MFA validation slot comes with the MFA stages). "authentik" in titles
-// reads "Gatehouse".
+// and its two-stage enrollment example, for the stages that exist so far.
+// "authentik" in titles reads "Gatehouse".
 var defaultFlows = []defaultFlow{
 	{
 		flow: store.Flow{Slug: DefaultAuthenticationFlow, Name: "Welcome to Gatehouse!", Title: "Welcome to Gatehouse!",
@@ -110,7 +113,38 @@ var defaultFlows = []defaultFlow{
 		stages: []defaultStage{
 			{"default-authentication-identification", "identification", store.Attributes{"user_fields": []any{"email", "username"}}, 10, nil},
 			{"default-authentication-password", "password", store.Attributes{"failed_attempts_before_cancel": 5}, 20, nil},
+			// A user without a device logs in with the password alone
+			// (not_configured_action skip), as with authentik's default.
+			{"default-authentication-mfa-validation", "authenticator_validate", store.Attributes{
+				"device_classes":        []any{"static", "totp", "webauthn", "email", "sms"},
+				"not_configured_action": "skip", "last_auth_threshold": "seconds=0",
+				"webauthn_user_verification": "preferred"}, 30, nil},
 			{"default-authentication-login", "user_login", store.Attributes{"session_duration": "seconds=0"}, 100, nil},
+		},
+	},
+	// The authenticator setup flows, run from the user settings while
+	// signed in. authentik's blueprints also point each stage's
+	// configure_flow at its flow; that needs the blueprint models to know
+	// configure_flow as a flow reference for these stage types.
+	{
+		flow: store.Flow{Slug: DefaultAuthenticatorStaticSetupFlow, Name: DefaultAuthenticatorStaticSetupFlow,
+			Title: "Setup Static OTP Tokens", Designation: store.DesignationStageConfiguration, Authentication: "require_authenticated"},
+		stages: []defaultStage{
+			{DefaultAuthenticatorStaticSetupFlow, "authenticator_static", store.Attributes{"token_count": 6, "friendly_name": "Static tokens"}, 0, nil},
+		},
+	},
+	{
+		flow: store.Flow{Slug: DefaultAuthenticatorTOTPSetupFlow, Name: DefaultAuthenticatorTOTPSetupFlow,
+			Title: "Set up Two-Factor authentication", Designation: store.DesignationStageConfiguration, Authentication: "require_authenticated"},
+		stages: []defaultStage{
+			{DefaultAuthenticatorTOTPSetupFlow, "authenticator_totp", store.Attributes{"digits": 6, "friendly_name": "TOTP Device"}, 0, nil},
+		},
+	},
+	{
+		flow: store.Flow{Slug: DefaultAuthenticatorWebAuthnSetupFlow, Name: DefaultAuthenticatorWebAuthnSetupFlow,
+			Title: "Setup WebAuthn", Designation: store.DesignationStageConfiguration, Authentication: "require_authenticated"},
+		stages: []defaultStage{
+			{DefaultAuthenticatorWebAuthnSetupFlow, "authenticator_webauthn", store.Attributes{"friendly_name": "WebAuthn device"}, 0, nil},
 		},
 	},
 	{

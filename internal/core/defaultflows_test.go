@@ -46,8 +46,18 @@ var wantFlows = map[string]wantFlow{
 		Authentication: "none", Stages: []wantStage{
 			{"default-authentication-identification", "identification", 10, nil},
 			{"default-authentication-password", "password", 20, nil},
+			{"default-authentication-mfa-validation", "authenticator_validate", 30, nil},
 			{"default-authentication-login", "user_login", 100, nil},
 		}},
+	"default-authenticator-static-setup": {Name: "default-authenticator-static-setup", Title: "Setup Static OTP Tokens",
+		Designation: "stage_configuration", Authentication: "require_authenticated",
+		Stages: []wantStage{{"default-authenticator-static-setup", "authenticator_static", 0, nil}}},
+	"default-authenticator-totp-setup": {Name: "default-authenticator-totp-setup", Title: "Set up Two-Factor authentication",
+		Designation: "stage_configuration", Authentication: "require_authenticated",
+		Stages: []wantStage{{"default-authenticator-totp-setup", "authenticator_totp", 0, nil}}},
+	"default-authenticator-webauthn-setup": {Name: "default-authenticator-webauthn-setup", Title: "Setup WebAuthn",
+		Designation: "stage_configuration", Authentication: "require_authenticated",
+		Stages: []wantStage{{"default-authenticator-webauthn-setup", "authenticator_webauthn", 0, nil}}},
 	"default-invalidation-flow": {Name: "Logout", Title: "Default Invalidation Flow", Designation: "invalidation",
 		Authentication: "none", Stages: []wantStage{{"default-invalidation-logout", "user_logout", 0, nil}}},
 	"default-recovery-flow": {Name: "Default recovery flow", Title: "Reset your password", Designation: "recovery",
@@ -119,7 +129,11 @@ var wantPromptFields = map[string][]string{
 
 // wantSettings are settings the blueprints state, by stage or policy name.
 var wantSettings = map[string]store.Attributes{
-	"default-provider-authorization-consent":  {"mode": "expiring"},
+	"default-provider-authorization-consent": {"mode": "expiring"},
+	"default-authentication-mfa-validation": {"device_classes": []any{"static", "totp", "webauthn", "email", "sms"},
+		"not_configured_action": "skip"},
+	"default-authenticator-totp-setup":        {"digits": float64(6)},
+	"default-authenticator-static-setup":      {"token_count": float64(6)},
 	"default-source-enrollment-write":         {"user_creation_mode": "always_create"},
 	"default-enrollment-user-write":           {"user_creation_mode": "always_create"},
 	"default-user-settings-write":             {"user_creation_mode": "never_create"},

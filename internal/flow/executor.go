@@ -40,8 +40,18 @@ type Executor struct {
 	Mail Mailer
 	// Builtins are stages code appends to a plan (Executor.Start), by name.
 	Builtins map[string]Stage
-	Log      *slog.Logger
-	Now      func() time.Time
+	// Secrets seals the secrets stages keep at rest or in the plan (TOTP
+	// keys, recovery codes not yet saved); nil when none is configured, and
+	// then the stages that need it fail.
+	Secrets Sealer
+	Log     *slog.Logger
+	Now     func() time.Time
+}
+
+// Sealer encrypts small secrets (crypto.Sealer).
+type Sealer interface {
+	Seal(plaintext []byte) (string, error)
+	Open(sealed string) ([]byte, error)
 }
 
 // Mailer sends one message (mail.Sender).

@@ -71,15 +71,18 @@ type Process struct {
 	Mode    Mode
 	Version string
 
-	st        atomic.Pointer[sqlstore.Store]
-	redis     *redis.Client
-	registry  *prometheus.Registry
-	web       *web.Server
-	api       *api.API
-	executor  *flow.Executor
-	oauth     *oauth2.Server
-	secretKey string
-	httpAddr  string // the bound HTTP address, for log messages
+	st       atomic.Pointer[sqlstore.Store]
+	redis    *redis.Client
+	registry *prometheus.Registry
+	web      *web.Server
+	api      *api.API
+	executor *flow.Executor
+	oauth    *oauth2.Server
+	// blueprints applies blueprint instances: the worker's discovery and
+	// file watch, and the API's apply/, share it.
+	blueprints *blueprint.Instances
+	secretKey  string
+	httpAddr   string // the bound HTTP address, for log messages
 }
 
 // Run runs the process until ctx ends (a signal) or a fatal error.
@@ -111,15 +114,23 @@ func (p *Process) Run(ctx context.Context) error {
 		TrustedProxies: cfg.TrustedProxies(),
 		Checks:         p.readinessChecks(),
 	}
+	if err := p.newBlueprints(); err != nil {
+		return err
+	}
 	if p.Mode == ModeServer {
-		a, err := api.New(api.Deps{Log: p.Log.With("component", "api"), Version: p.Version, SecretKey: p.secretKey})
+		a, err := api.New(api.Deps{Log: p.Log.With("component", "api"), Version: p.Version, SecretKey: p.secretKey,
+			Blueprints: p.blueprints})
 		if err != nil {
 			return err
 		}
 		p.api = a
 		p.oauth = &oauth2.Server{Log: p.Log.With("component", "oauth2"), SecretKey: p.secretKey}
 		p.api.OnSessionEnd = p.oauth.SessionEnded
-		p.executor = &flow.Executor{Stages: stageall.Registry(), Log: p.Log.With("component", "flow"),
+		mfaSealer, err := crypto.NewSealer(p.secretKey, "authenticator-secret")
+		if err != nil {
+			return err
+		}
+		p.executor = &flow.Executor{Stages: stageall.Registry(), Log: p.Log.With("component", "flow"), Secrets: mfaSealer,
 			Mail:     &mail.Sender{Config: p.Config.Email},
 			Builtins: map[string]flow.Stage{oauth2.FulfillmentStage: p.oauth.Fulfillment(), oauth2.DeviceFulfillmentStage: p.oauth.DeviceFulfillment()}}
 		// Cross-origin browser POSTs are refused (Sec-Fetch-Site / Origin,
@@ -294,20 +305,45 @@ func (p *Process) start(ctx context.Context, background *sync.WaitGroup) error {
 				"url", "http://"+displayAddr(p.httpAddr)+core.InitialSetupFlowPath)
 		}
 	}
+	// The API's store is set before the worker starts: they share the
+	// blueprint instances (and the API's event recorder).
+	p.blueprints.Store = st
+	if p.api != nil {
+		p.api.SetStore(st)
+	}
+	if p.blueprints.Events == nil {
+		p.blueprints.Events = &event.Recorder{Store: st, Log: p.Log}
+	}
 	if p.Mode == ModeWorker || p.Config.Embedded() {
+		tasks := []worker.Task{worker.CleanExpiredModels(st, time.Now)}
+		if dir := p.Config.BlueprintsDir; dir != "" {
+			// A changed file is applied about a second later; the hourly
+			// discovery catches what the watch misses.
+			changed := make(chan struct{}, 1)
+			tasks = append(tasks, worker.BlueprintsDiscovery(p.blueprints, changed))
+			// An instance the API creates or changes is applied as soon.
+			p.blueprints.OnChange = func() {
+				select {
+				case changed <- struct{}{}:
+				default:
+				}
+			}
+			background.Add(1)
+			go func() {
+				defer background.Done()
+				worker.WatchBlueprints(ctx, p.Log.With("component", "blueprints"), dir, 500*time.Millisecond, changed)
+			}()
+		}
 		w := &worker.Worker{
 			Log:      p.Log.With("component", "worker"),
 			Registry: p.registry,
-			Tasks:    []worker.Task{worker.CleanExpiredModels(st, time.Now)},
+			Tasks:    tasks,
 		}
 		background.Add(1)
 		go func() {
 			defer background.Done()
 			w.Run(ctx)
 		}()
-	}
-	if p.api != nil {
-		p.api.SetStore(st)
 	}
 	if p.executor != nil {
 		p.executor.Store = st
@@ -324,6 +360,23 @@ func (p *Process) start(ctx context.Context, background *sync.WaitGroup) error {
 	}
 	p.web.SetStarted(true)
 	p.Log.Info("ready", "mode", string(p.Mode), "store", st.Dialect(), "startup_ms", time.Since(began).Milliseconds())
+	return nil
+}
+
+// newBlueprints makes the blueprint instances applier (its store is set
+// once connected). !Env in instances reads what the CLI reads by default:
+// the bootstrap variables of authentik's bootstrap blueprint.
+func (p *Process) newBlueprints() error {
+	ks, err := crypto.NewSealer(p.secretKey, "certificate-private-key")
+	if err != nil {
+		return err
+	}
+	ts, err := crypto.NewSealer(p.secretKey, "token-key")
+	if err != nil {
+		return err
+	}
+	p.blueprints = &blueprint.Instances{Dir: p.Config.BlueprintsDir, Log: p.Log.With("component", "blueprints"),
+		KeySealer: ks, TokenSealer: ts, LookupEnv: os.LookupEnv, EnvPolicy: blueprint.DefaultEnvPolicy()}
 	return nil
 }
 

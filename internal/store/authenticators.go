@@ -64,6 +64,9 @@ type Authenticators interface {
 	// UpdateDevice writes Name, Confirmed, Data and LastUsed (not Counter)
 	// and sets LastUpdated.
 	UpdateDevice(ctx context.Context, d *AuthenticatorDevice) error
+	// RenameDevice writes Name (and LastUpdated) only, so that it cannot
+	// undo a concurrent use of the device.
+	RenameDevice(ctx context.Context, pk int64, name string) error
 	// SwapDevice writes d's Counter, Data and LastUsed only if the stored
 	// Counter is still old (compare-and-swap), so that a code or a
 	// signature is accepted once even by concurrent requests. It reports

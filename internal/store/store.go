@@ -68,6 +68,7 @@ type Store interface {
 	PropertyMappings
 	OAuth2Providers
 	OAuth2Grants
+	BlueprintInstances
 	Authenticators
 
 	// InTx runs fn in one transaction: every call fn makes on tx commits

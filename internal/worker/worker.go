@@ -25,6 +25,9 @@ type Task struct {
 	Interval time.Duration
 	// Run does the work and returns a short summary for the log.
 	Run func(ctx context.Context) (string, error)
+	// Trigger, when set, runs the task before its interval is up (a file
+	// watch signals it).
+	Trigger <-chan struct{}
 }
 
 // Worker runs Tasks until its context ends.
@@ -70,6 +73,7 @@ func (w *Worker) loop(ctx context.Context, t Task) {
 		case <-ctx.Done():
 			return
 		case <-time.After(wait):
+		case <-t.Trigger: // a nil Trigger never fires
 		}
 	}
 }

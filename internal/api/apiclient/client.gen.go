@@ -56,6 +56,33 @@ func (e ApplicationRequestPolicyEngineMode) Valid() bool {
 	}
 }
 
+// Defines values for BlueprintInstanceStatus.
+const (
+	Error      BlueprintInstanceStatus = "error"
+	Orphaned   BlueprintInstanceStatus = "orphaned"
+	Successful BlueprintInstanceStatus = "successful"
+	Unknown    BlueprintInstanceStatus = "unknown"
+	Warning    BlueprintInstanceStatus = "warning"
+)
+
+// Valid indicates whether the value is a known member of the BlueprintInstanceStatus enum.
+func (e BlueprintInstanceStatus) Valid() bool {
+	switch e {
+	case Error:
+		return true
+	case Orphaned:
+		return true
+	case Successful:
+		return true
+	case Unknown:
+		return true
+	case Warning:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for CertificateGenerationRequestAlg.
 const (
 	Ecdsa   CertificateGenerationRequestAlg = "ecdsa"
@@ -888,6 +915,52 @@ type ApplicationRequest struct {
 // ApplicationRequestPolicyEngineMode defines model for ApplicationRequest.PolicyEngineMode.
 type ApplicationRequestPolicyEngineMode string
 
+// BlueprintFile defines model for BlueprintFile.
+type BlueprintFile struct {
+	Hash  string             `json:"hash"`
+	LastM time.Time          `json:"last_m"`
+	Meta  *BlueprintMetadata `json:"meta,omitempty"`
+	Path  string             `json:"path"`
+}
+
+// BlueprintInstance defines model for BlueprintInstance.
+type BlueprintInstance struct {
+	// Content A blueprint kept in the database; empty for a file
+	Content string                 `json:"content"`
+	Context map[string]interface{} `json:"context"`
+	Enabled bool                   `json:"enabled"`
+
+	// LastApplied When it was last applied successfully
+	LastApplied     *time.Time             `json:"last_applied"`
+	LastAppliedHash string                 `json:"last_applied_hash"`
+	ManagedModels   *[]string              `json:"managed_models"`
+	Metadata        map[string]interface{} `json:"metadata"`
+	Name            string                 `json:"name"`
+
+	// Path The blueprint file, relative to the blueprints dir; empty for content
+	Path   string                  `json:"path"`
+	Pk     string                  `json:"pk"`
+	Status BlueprintInstanceStatus `json:"status"`
+}
+
+// BlueprintInstanceStatus defines model for BlueprintInstance.Status.
+type BlueprintInstanceStatus string
+
+// BlueprintInstanceRequest defines model for BlueprintInstanceRequest.
+type BlueprintInstanceRequest struct {
+	Content *string                 `json:"content,omitempty"`
+	Context *map[string]interface{} `json:"context,omitempty"`
+	Enabled *bool                   `json:"enabled,omitempty"`
+	Name    string                  `json:"name"`
+	Path    *string                 `json:"path,omitempty"`
+}
+
+// BlueprintMetadata defines model for BlueprintMetadata.
+type BlueprintMetadata struct {
+	Labels map[string]string `json:"labels"`
+	Name   string            `json:"name"`
+}
+
 // Brand defines model for Brand.
 type Brand struct {
 	Attributes         map[string]interface{} `json:"attributes"`
@@ -1011,6 +1084,38 @@ type CurrentBrand struct {
 	MatchedDomain      string                 `json:"matched_domain"`
 	UiFooterLinks      *[]interface{}         `json:"ui_footer_links"`
 	UiTheme            string                 `json:"ui_theme"`
+}
+
+// Device defines model for Device.
+type Device struct {
+	Confirmed        bool       `json:"confirmed"`
+	Created          time.Time  `json:"created"`
+	ExternalId       *string    `json:"external_id"`
+	ExtraDescription *string    `json:"extra_description"`
+	LastUpdated      time.Time  `json:"last_updated"`
+	LastUsed         *time.Time `json:"last_used"`
+	MetaModelName    string     `json:"meta_model_name"`
+	Name             string     `json:"name"`
+	Pk               string     `json:"pk"`
+
+	// Type The model's label, e.g. authentik_stages_authenticator_totp.TOTPDevice.
+	Type              string `json:"type"`
+	VerboseName       string `json:"verbose_name"`
+	VerboseNamePlural string `json:"verbose_name_plural"`
+}
+
+// DeviceRequest defines model for DeviceRequest.
+type DeviceRequest struct {
+	// Name The human-readable name of this device.
+	Name string `json:"name"`
+}
+
+// EmailDevice defines model for EmailDevice.
+type EmailDevice struct {
+	Email string      `json:"email"`
+	Name  string      `json:"name"`
+	Pk    int64       `json:"pk"`
+	User  PartialUser `json:"user"`
 }
 
 // Event defines model for Event.
@@ -1235,6 +1340,20 @@ type KeyPairListOutputBody struct {
 	Results      *[]CertificateKeyPair  `json:"results"`
 }
 
+// ListOfBlueprintInstanceBody defines model for ListOfBlueprintInstanceBody.
+type ListOfBlueprintInstanceBody struct {
+	Autocomplete map[string]interface{} `json:"autocomplete"`
+	Pagination   Pagination             `json:"pagination"`
+	Results      *[]BlueprintInstance   `json:"results"`
+}
+
+// ListOfEmailDeviceBody defines model for ListOfEmailDeviceBody.
+type ListOfEmailDeviceBody struct {
+	Autocomplete map[string]interface{} `json:"autocomplete"`
+	Pagination   Pagination             `json:"pagination"`
+	Results      *[]EmailDevice         `json:"results"`
+}
+
 // ListOfExpiringBaseGrantModelBody defines model for ListOfExpiringBaseGrantModelBody.
 type ListOfExpiringBaseGrantModelBody struct {
 	Autocomplete map[string]interface{}    `json:"autocomplete"`
@@ -1291,6 +1410,13 @@ type ListOfPropertyMappingBody struct {
 	Results      *[]PropertyMapping     `json:"results"`
 }
 
+// ListOfSMSDeviceBody defines model for ListOfSMSDeviceBody.
+type ListOfSMSDeviceBody struct {
+	Autocomplete map[string]interface{} `json:"autocomplete"`
+	Pagination   Pagination             `json:"pagination"`
+	Results      *[]SMSDevice           `json:"results"`
+}
+
 // ListOfScopeMappingBody defines model for ListOfScopeMappingBody.
 type ListOfScopeMappingBody struct {
 	Autocomplete map[string]interface{} `json:"autocomplete"`
@@ -1303,6 +1429,27 @@ type ListOfStageInfoBody struct {
 	Autocomplete map[string]interface{} `json:"autocomplete"`
 	Pagination   Pagination             `json:"pagination"`
 	Results      *[]StageInfo           `json:"results"`
+}
+
+// ListOfStaticDeviceBody defines model for ListOfStaticDeviceBody.
+type ListOfStaticDeviceBody struct {
+	Autocomplete map[string]interface{} `json:"autocomplete"`
+	Pagination   Pagination             `json:"pagination"`
+	Results      *[]StaticDevice        `json:"results"`
+}
+
+// ListOfTOTPDeviceBody defines model for ListOfTOTPDeviceBody.
+type ListOfTOTPDeviceBody struct {
+	Autocomplete map[string]interface{} `json:"autocomplete"`
+	Pagination   Pagination             `json:"pagination"`
+	Results      *[]TOTPDevice          `json:"results"`
+}
+
+// ListOfWebAuthnDeviceBody defines model for ListOfWebAuthnDeviceBody.
+type ListOfWebAuthnDeviceBody struct {
+	Autocomplete map[string]interface{} `json:"autocomplete"`
+	Pagination   Pagination             `json:"pagination"`
+	Results      *[]WebAuthnDevice      `json:"results"`
 }
 
 // MeOutputBody defines model for MeOutputBody.
@@ -1460,11 +1607,26 @@ type PartialUser struct {
 	Username   string                 `json:"username"`
 }
 
+// PatchedBlueprintInstanceRequest defines model for PatchedBlueprintInstanceRequest.
+type PatchedBlueprintInstanceRequest struct {
+	Content *string                 `json:"content,omitempty"`
+	Context *map[string]interface{} `json:"context,omitempty"`
+	Enabled *bool                   `json:"enabled,omitempty"`
+	Name    *string                 `json:"name,omitempty"`
+	Path    *string                 `json:"path,omitempty"`
+}
+
 // PatchedCertificateKeyPairRequest defines model for PatchedCertificateKeyPairRequest.
 type PatchedCertificateKeyPairRequest struct {
 	CertificateData *string `json:"certificate_data,omitempty"`
 	KeyData         *string `json:"key_data,omitempty"`
 	Name            *string `json:"name,omitempty"`
+}
+
+// PatchedDeviceRequest defines model for PatchedDeviceRequest.
+type PatchedDeviceRequest struct {
+	// Name The human-readable name of this device.
+	Name *string `json:"name,omitempty"`
 }
 
 // PatchedGroupRequest defines model for PatchedGroupRequest.
@@ -1700,6 +1862,14 @@ type RolePermissionsOutputBody struct {
 	Results      *[]RolePermission      `json:"results"`
 }
 
+// SMSDevice defines model for SMSDevice.
+type SMSDevice struct {
+	Name        string      `json:"name"`
+	PhoneNumber string      `json:"phone_number"`
+	Pk          int64       `json:"pk"`
+	User        PartialUser `json:"user"`
+}
+
 // ScopeMapping defines model for ScopeMapping.
 type ScopeMapping struct {
 	Component string `json:"component"`
@@ -1798,6 +1968,28 @@ type StageInfo struct {
 
 // StageRequest defines model for StageRequest.
 type StageRequest map[string]interface{}
+
+// StaticDevice defines model for StaticDevice.
+type StaticDevice struct {
+	Name string `json:"name"`
+	Pk   int64  `json:"pk"`
+
+	// TokenSet Always empty: codes are hashed at rest and shown only at setup.
+	TokenSet *[]StaticDeviceToken `json:"token_set"`
+	User     PartialUser          `json:"user"`
+}
+
+// StaticDeviceToken defines model for StaticDeviceToken.
+type StaticDeviceToken struct {
+	Token string `json:"token"`
+}
+
+// TOTPDevice defines model for TOTPDevice.
+type TOTPDevice struct {
+	Name string      `json:"name"`
+	Pk   int64       `json:"pk"`
+	User PartialUser `json:"user"`
+}
 
 // Token defines model for Token.
 type Token struct {
@@ -1919,6 +2111,19 @@ type UserSelf struct {
 	Username          string                 `json:"username"`
 }
 
+// UserSetting defines model for UserSetting.
+type UserSetting struct {
+	// Component The user interface element, e.g. ak-user-settings-authenticator-totp.
+	Component string `json:"component"`
+
+	// ConfigureUrl Where the stage's configure_flow runs.
+	ConfigureUrl string `json:"configure_url"`
+
+	// ObjectUid The stage's UUID.
+	ObjectUid string `json:"object_uid"`
+	Title     string `json:"title"`
+}
+
 // ValidationError defines model for ValidationError.
 type ValidationError struct {
 	Code                 *string                `json:"code,omitempty"`
@@ -1934,6 +2139,224 @@ type Version struct {
 	VersionCurrent     string `json:"version_current"`
 	VersionLatest      string `json:"version_latest"`
 	VersionLatestValid bool   `json:"version_latest_valid"`
+}
+
+// WebAuthnDevice defines model for WebAuthnDevice.
+type WebAuthnDevice struct {
+	Aaguid     string              `json:"aaguid"`
+	CreatedOn  time.Time           `json:"created_on"`
+	DeviceType *WebAuthnDeviceType `json:"device_type"`
+	Name       string              `json:"name"`
+	Pk         int64               `json:"pk"`
+	User       PartialUser         `json:"user"`
+}
+
+// WebAuthnDeviceType defines model for WebAuthnDeviceType.
+type WebAuthnDeviceType struct {
+	Aaguid      string  `json:"aaguid"`
+	Description string  `json:"description"`
+	Icon        *string `json:"icon"`
+}
+
+// AuthenticatorsAdminAllListParams defines parameters for AuthenticatorsAdminAllList.
+type AuthenticatorsAdminAllListParams struct {
+	// User Only this user's devices.
+	User *int64 `form:"user,omitempty" json:"user,omitempty"`
+}
+
+// AuthenticatorsAdminEmailListParams defines parameters for AuthenticatorsAdminEmailList.
+type AuthenticatorsAdminEmailListParams struct {
+	// Page A page number within the paginated result set.
+	Page *int64 `form:"page,omitempty" json:"page,omitempty"`
+
+	// PageSize Number of results to return per page.
+	PageSize *int64 `form:"page_size,omitempty" json:"page_size,omitempty"`
+
+	// Ordering Which field to use when ordering the results.
+	Ordering *string `form:"ordering,omitempty" json:"ordering,omitempty"`
+
+	// Search A search term.
+	Search *string `form:"search,omitempty" json:"search,omitempty"`
+
+	// Name Only devices with exactly this name.
+	Name *string `form:"name,omitempty" json:"name,omitempty"`
+
+	// User Only this user's devices.
+	User *int64 `form:"user,omitempty" json:"user,omitempty"`
+}
+
+// AuthenticatorsAdminSmsListParams defines parameters for AuthenticatorsAdminSmsList.
+type AuthenticatorsAdminSmsListParams struct {
+	// Page A page number within the paginated result set.
+	Page *int64 `form:"page,omitempty" json:"page,omitempty"`
+
+	// PageSize Number of results to return per page.
+	PageSize *int64 `form:"page_size,omitempty" json:"page_size,omitempty"`
+
+	// Ordering Which field to use when ordering the results.
+	Ordering *string `form:"ordering,omitempty" json:"ordering,omitempty"`
+
+	// Search A search term.
+	Search *string `form:"search,omitempty" json:"search,omitempty"`
+
+	// Name Only devices with exactly this name.
+	Name *string `form:"name,omitempty" json:"name,omitempty"`
+
+	// User Only this user's devices.
+	User *int64 `form:"user,omitempty" json:"user,omitempty"`
+}
+
+// AuthenticatorsAdminStaticListParams defines parameters for AuthenticatorsAdminStaticList.
+type AuthenticatorsAdminStaticListParams struct {
+	// Page A page number within the paginated result set.
+	Page *int64 `form:"page,omitempty" json:"page,omitempty"`
+
+	// PageSize Number of results to return per page.
+	PageSize *int64 `form:"page_size,omitempty" json:"page_size,omitempty"`
+
+	// Ordering Which field to use when ordering the results.
+	Ordering *string `form:"ordering,omitempty" json:"ordering,omitempty"`
+
+	// Search A search term.
+	Search *string `form:"search,omitempty" json:"search,omitempty"`
+
+	// Name Only devices with exactly this name.
+	Name *string `form:"name,omitempty" json:"name,omitempty"`
+
+	// User Only this user's devices.
+	User *int64 `form:"user,omitempty" json:"user,omitempty"`
+}
+
+// AuthenticatorsAdminTotpListParams defines parameters for AuthenticatorsAdminTotpList.
+type AuthenticatorsAdminTotpListParams struct {
+	// Page A page number within the paginated result set.
+	Page *int64 `form:"page,omitempty" json:"page,omitempty"`
+
+	// PageSize Number of results to return per page.
+	PageSize *int64 `form:"page_size,omitempty" json:"page_size,omitempty"`
+
+	// Ordering Which field to use when ordering the results.
+	Ordering *string `form:"ordering,omitempty" json:"ordering,omitempty"`
+
+	// Search A search term.
+	Search *string `form:"search,omitempty" json:"search,omitempty"`
+
+	// Name Only devices with exactly this name.
+	Name *string `form:"name,omitempty" json:"name,omitempty"`
+
+	// User Only this user's devices.
+	User *int64 `form:"user,omitempty" json:"user,omitempty"`
+}
+
+// AuthenticatorsAdminWebauthnListParams defines parameters for AuthenticatorsAdminWebauthnList.
+type AuthenticatorsAdminWebauthnListParams struct {
+	// Page A page number within the paginated result set.
+	Page *int64 `form:"page,omitempty" json:"page,omitempty"`
+
+	// PageSize Number of results to return per page.
+	PageSize *int64 `form:"page_size,omitempty" json:"page_size,omitempty"`
+
+	// Ordering Which field to use when ordering the results.
+	Ordering *string `form:"ordering,omitempty" json:"ordering,omitempty"`
+
+	// Search A search term.
+	Search *string `form:"search,omitempty" json:"search,omitempty"`
+
+	// Name Only devices with exactly this name.
+	Name *string `form:"name,omitempty" json:"name,omitempty"`
+
+	// User Only this user's devices.
+	User *int64 `form:"user,omitempty" json:"user,omitempty"`
+}
+
+// AuthenticatorsEmailListParams defines parameters for AuthenticatorsEmailList.
+type AuthenticatorsEmailListParams struct {
+	// Page A page number within the paginated result set.
+	Page *int64 `form:"page,omitempty" json:"page,omitempty"`
+
+	// PageSize Number of results to return per page.
+	PageSize *int64 `form:"page_size,omitempty" json:"page_size,omitempty"`
+
+	// Ordering Which field to use when ordering the results.
+	Ordering *string `form:"ordering,omitempty" json:"ordering,omitempty"`
+
+	// Search A search term.
+	Search *string `form:"search,omitempty" json:"search,omitempty"`
+
+	// Name Only devices with exactly this name.
+	Name *string `form:"name,omitempty" json:"name,omitempty"`
+}
+
+// AuthenticatorsSmsListParams defines parameters for AuthenticatorsSmsList.
+type AuthenticatorsSmsListParams struct {
+	// Page A page number within the paginated result set.
+	Page *int64 `form:"page,omitempty" json:"page,omitempty"`
+
+	// PageSize Number of results to return per page.
+	PageSize *int64 `form:"page_size,omitempty" json:"page_size,omitempty"`
+
+	// Ordering Which field to use when ordering the results.
+	Ordering *string `form:"ordering,omitempty" json:"ordering,omitempty"`
+
+	// Search A search term.
+	Search *string `form:"search,omitempty" json:"search,omitempty"`
+
+	// Name Only devices with exactly this name.
+	Name *string `form:"name,omitempty" json:"name,omitempty"`
+}
+
+// AuthenticatorsStaticListParams defines parameters for AuthenticatorsStaticList.
+type AuthenticatorsStaticListParams struct {
+	// Page A page number within the paginated result set.
+	Page *int64 `form:"page,omitempty" json:"page,omitempty"`
+
+	// PageSize Number of results to return per page.
+	PageSize *int64 `form:"page_size,omitempty" json:"page_size,omitempty"`
+
+	// Ordering Which field to use when ordering the results.
+	Ordering *string `form:"ordering,omitempty" json:"ordering,omitempty"`
+
+	// Search A search term.
+	Search *string `form:"search,omitempty" json:"search,omitempty"`
+
+	// Name Only devices with exactly this name.
+	Name *string `form:"name,omitempty" json:"name,omitempty"`
+}
+
+// AuthenticatorsTotpListParams defines parameters for AuthenticatorsTotpList.
+type AuthenticatorsTotpListParams struct {
+	// Page A page number within the paginated result set.
+	Page *int64 `form:"page,omitempty" json:"page,omitempty"`
+
+	// PageSize Number of results to return per page.
+	PageSize *int64 `form:"page_size,omitempty" json:"page_size,omitempty"`
+
+	// Ordering Which field to use when ordering the results.
+	Ordering *string `form:"ordering,omitempty" json:"ordering,omitempty"`
+
+	// Search A search term.
+	Search *string `form:"search,omitempty" json:"search,omitempty"`
+
+	// Name Only devices with exactly this name.
+	Name *string `form:"name,omitempty" json:"name,omitempty"`
+}
+
+// AuthenticatorsWebauthnListParams defines parameters for AuthenticatorsWebauthnList.
+type AuthenticatorsWebauthnListParams struct {
+	// Page A page number within the paginated result set.
+	Page *int64 `form:"page,omitempty" json:"page,omitempty"`
+
+	// PageSize Number of results to return per page.
+	PageSize *int64 `form:"page_size,omitempty" json:"page_size,omitempty"`
+
+	// Ordering Which field to use when ordering the results.
+	Ordering *string `form:"ordering,omitempty" json:"ordering,omitempty"`
+
+	// Search A search term.
+	Search *string `form:"search,omitempty" json:"search,omitempty"`
+
+	// Name Only devices with exactly this name.
+	Name *string `form:"name,omitempty" json:"name,omitempty"`
 }
 
 // CoreApplicationsListParams defines parameters for CoreApplicationsList.
@@ -2121,6 +2544,23 @@ type FlowsInstancesImportCreateMultipartBody struct {
 // FlowsInstancesImportCreateParams defines parameters for FlowsInstancesImportCreate.
 type FlowsInstancesImportCreateParams struct {
 	ContentType *string `json:"Content-Type,omitempty"`
+}
+
+// ManagedBlueprintsListParams defines parameters for ManagedBlueprintsList.
+type ManagedBlueprintsListParams struct {
+	// Page A page number within the paginated result set.
+	Page *int64 `form:"page,omitempty" json:"page,omitempty"`
+
+	// PageSize Number of results to return per page.
+	PageSize *int64 `form:"page_size,omitempty" json:"page_size,omitempty"`
+
+	// Ordering Which field to use when ordering the results.
+	Ordering *string `form:"ordering,omitempty" json:"ordering,omitempty"`
+
+	// Search A search term.
+	Search *string `form:"search,omitempty" json:"search,omitempty"`
+	Name   *string `form:"name,omitempty" json:"name,omitempty"`
+	Path   *string `form:"path,omitempty" json:"path,omitempty"`
 }
 
 // Oauth2AccessTokensListParams defines parameters for Oauth2AccessTokensList.
@@ -2349,6 +2789,66 @@ type AdminSettingsPartialUpdateJSONRequestBody = PatchedSettingsRequest
 // AdminSettingsUpdateJSONRequestBody defines body for AdminSettingsUpdate for application/json ContentType.
 type AdminSettingsUpdateJSONRequestBody = PatchedSettingsRequest
 
+// AuthenticatorsAdminEmailPartialUpdateJSONRequestBody defines body for AuthenticatorsAdminEmailPartialUpdate for application/json ContentType.
+type AuthenticatorsAdminEmailPartialUpdateJSONRequestBody = PatchedDeviceRequest
+
+// AuthenticatorsAdminEmailUpdateJSONRequestBody defines body for AuthenticatorsAdminEmailUpdate for application/json ContentType.
+type AuthenticatorsAdminEmailUpdateJSONRequestBody = DeviceRequest
+
+// AuthenticatorsAdminSmsPartialUpdateJSONRequestBody defines body for AuthenticatorsAdminSmsPartialUpdate for application/json ContentType.
+type AuthenticatorsAdminSmsPartialUpdateJSONRequestBody = PatchedDeviceRequest
+
+// AuthenticatorsAdminSmsUpdateJSONRequestBody defines body for AuthenticatorsAdminSmsUpdate for application/json ContentType.
+type AuthenticatorsAdminSmsUpdateJSONRequestBody = DeviceRequest
+
+// AuthenticatorsAdminStaticPartialUpdateJSONRequestBody defines body for AuthenticatorsAdminStaticPartialUpdate for application/json ContentType.
+type AuthenticatorsAdminStaticPartialUpdateJSONRequestBody = PatchedDeviceRequest
+
+// AuthenticatorsAdminStaticUpdateJSONRequestBody defines body for AuthenticatorsAdminStaticUpdate for application/json ContentType.
+type AuthenticatorsAdminStaticUpdateJSONRequestBody = DeviceRequest
+
+// AuthenticatorsAdminTotpPartialUpdateJSONRequestBody defines body for AuthenticatorsAdminTotpPartialUpdate for application/json ContentType.
+type AuthenticatorsAdminTotpPartialUpdateJSONRequestBody = PatchedDeviceRequest
+
+// AuthenticatorsAdminTotpUpdateJSONRequestBody defines body for AuthenticatorsAdminTotpUpdate for application/json ContentType.
+type AuthenticatorsAdminTotpUpdateJSONRequestBody = DeviceRequest
+
+// AuthenticatorsAdminWebauthnPartialUpdateJSONRequestBody defines body for AuthenticatorsAdminWebauthnPartialUpdate for application/json ContentType.
+type AuthenticatorsAdminWebauthnPartialUpdateJSONRequestBody = PatchedDeviceRequest
+
+// AuthenticatorsAdminWebauthnUpdateJSONRequestBody defines body for AuthenticatorsAdminWebauthnUpdate for application/json ContentType.
+type AuthenticatorsAdminWebauthnUpdateJSONRequestBody = DeviceRequest
+
+// AuthenticatorsEmailPartialUpdateJSONRequestBody defines body for AuthenticatorsEmailPartialUpdate for application/json ContentType.
+type AuthenticatorsEmailPartialUpdateJSONRequestBody = PatchedDeviceRequest
+
+// AuthenticatorsEmailUpdateJSONRequestBody defines body for AuthenticatorsEmailUpdate for application/json ContentType.
+type AuthenticatorsEmailUpdateJSONRequestBody = DeviceRequest
+
+// AuthenticatorsSmsPartialUpdateJSONRequestBody defines body for AuthenticatorsSmsPartialUpdate for application/json ContentType.
+type AuthenticatorsSmsPartialUpdateJSONRequestBody = PatchedDeviceRequest
+
+// AuthenticatorsSmsUpdateJSONRequestBody defines body for AuthenticatorsSmsUpdate for application/json ContentType.
+type AuthenticatorsSmsUpdateJSONRequestBody = DeviceRequest
+
+// AuthenticatorsStaticPartialUpdateJSONRequestBody defines body for AuthenticatorsStaticPartialUpdate for application/json ContentType.
+type AuthenticatorsStaticPartialUpdateJSONRequestBody = PatchedDeviceRequest
+
+// AuthenticatorsStaticUpdateJSONRequestBody defines body for AuthenticatorsStaticUpdate for application/json ContentType.
+type AuthenticatorsStaticUpdateJSONRequestBody = DeviceRequest
+
+// AuthenticatorsTotpPartialUpdateJSONRequestBody defines body for AuthenticatorsTotpPartialUpdate for application/json ContentType.
+type AuthenticatorsTotpPartialUpdateJSONRequestBody = PatchedDeviceRequest
+
+// AuthenticatorsTotpUpdateJSONRequestBody defines body for AuthenticatorsTotpUpdate for application/json ContentType.
+type AuthenticatorsTotpUpdateJSONRequestBody = DeviceRequest
+
+// AuthenticatorsWebauthnPartialUpdateJSONRequestBody defines body for AuthenticatorsWebauthnPartialUpdate for application/json ContentType.
+type AuthenticatorsWebauthnPartialUpdateJSONRequestBody = PatchedDeviceRequest
+
+// AuthenticatorsWebauthnUpdateJSONRequestBody defines body for AuthenticatorsWebauthnUpdate for application/json ContentType.
+type AuthenticatorsWebauthnUpdateJSONRequestBody = DeviceRequest
+
 // CoreApplicationsCreateJSONRequestBody defines body for CoreApplicationsCreate for application/json ContentType.
 type CoreApplicationsCreateJSONRequestBody = ApplicationRequest
 
@@ -2423,6 +2923,15 @@ type FlowsInstancesImportCreateMultipartRequestBody FlowsInstancesImportCreateMu
 
 // FlowsInstancesPartialUpdateJSONRequestBody defines body for FlowsInstancesPartialUpdate for application/json ContentType.
 type FlowsInstancesPartialUpdateJSONRequestBody = FlowRequest
+
+// ManagedBlueprintsCreateJSONRequestBody defines body for ManagedBlueprintsCreate for application/json ContentType.
+type ManagedBlueprintsCreateJSONRequestBody = BlueprintInstanceRequest
+
+// ManagedBlueprintsPartialUpdateJSONRequestBody defines body for ManagedBlueprintsPartialUpdate for application/json ContentType.
+type ManagedBlueprintsPartialUpdateJSONRequestBody = PatchedBlueprintInstanceRequest
+
+// ManagedBlueprintsUpdateJSONRequestBody defines body for ManagedBlueprintsUpdate for application/json ContentType.
+type ManagedBlueprintsUpdateJSONRequestBody = BlueprintInstanceRequest
 
 // PoliciesAllTestCreateJSONRequestBody defines body for PoliciesAllTestCreate for application/json ContentType.
 type PoliciesAllTestCreateJSONRequestBody = PolicyTestInputBody
@@ -3082,6 +3591,446 @@ type ClientInterface interface {
 	// Corresponds with GET /admin/version/ (the `AdminVersionRetrieve` operationId).
 	AdminVersionRetrieve(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// AuthenticatorsAdminAllList List devices of every class (admin)
+	//
+	// Corresponds with GET /authenticators/admin/all/ (the `AuthenticatorsAdminAllList` operationId).
+	AuthenticatorsAdminAllList(ctx context.Context, params *AuthenticatorsAdminAllListParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// AuthenticatorsAdminEmailList List Email Devices (admin)
+	//
+	// Corresponds with GET /authenticators/admin/email/ (the `AuthenticatorsAdminEmailList` operationId).
+	AuthenticatorsAdminEmailList(ctx context.Context, params *AuthenticatorsAdminEmailListParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// AuthenticatorsAdminEmailDestroy Delete a Email Device (admin)
+	//
+	// Corresponds with DELETE /authenticators/admin/email/{id}/ (the `AuthenticatorsAdminEmailDestroy` operationId).
+	AuthenticatorsAdminEmailDestroy(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// AuthenticatorsAdminEmailRetrieve Get a Email Device (admin)
+	//
+	// Corresponds with GET /authenticators/admin/email/{id}/ (the `AuthenticatorsAdminEmailRetrieve` operationId).
+	AuthenticatorsAdminEmailRetrieve(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// AuthenticatorsAdminEmailPartialUpdateWithBody Rename a Email Device (admin)
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with PATCH /authenticators/admin/email/{id}/ (the `AuthenticatorsAdminEmailPartialUpdate` operationId).
+	AuthenticatorsAdminEmailPartialUpdateWithBody(ctx context.Context, id int64, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// AuthenticatorsAdminEmailPartialUpdate Rename a Email Device (admin)
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with PATCH /authenticators/admin/email/{id}/ (the `AuthenticatorsAdminEmailPartialUpdate` operationId).
+	AuthenticatorsAdminEmailPartialUpdate(ctx context.Context, id int64, body AuthenticatorsAdminEmailPartialUpdateJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// AuthenticatorsAdminEmailUpdateWithBody Rename a Email Device (admin)
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with PUT /authenticators/admin/email/{id}/ (the `AuthenticatorsAdminEmailUpdate` operationId).
+	AuthenticatorsAdminEmailUpdateWithBody(ctx context.Context, id int64, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// AuthenticatorsAdminEmailUpdate Rename a Email Device (admin)
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with PUT /authenticators/admin/email/{id}/ (the `AuthenticatorsAdminEmailUpdate` operationId).
+	AuthenticatorsAdminEmailUpdate(ctx context.Context, id int64, body AuthenticatorsAdminEmailUpdateJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// AuthenticatorsAdminSmsList List SMS Devices (admin)
+	//
+	// Corresponds with GET /authenticators/admin/sms/ (the `AuthenticatorsAdminSmsList` operationId).
+	AuthenticatorsAdminSmsList(ctx context.Context, params *AuthenticatorsAdminSmsListParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// AuthenticatorsAdminSmsDestroy Delete a SMS Device (admin)
+	//
+	// Corresponds with DELETE /authenticators/admin/sms/{id}/ (the `AuthenticatorsAdminSmsDestroy` operationId).
+	AuthenticatorsAdminSmsDestroy(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// AuthenticatorsAdminSmsRetrieve Get a SMS Device (admin)
+	//
+	// Corresponds with GET /authenticators/admin/sms/{id}/ (the `AuthenticatorsAdminSmsRetrieve` operationId).
+	AuthenticatorsAdminSmsRetrieve(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// AuthenticatorsAdminSmsPartialUpdateWithBody Rename a SMS Device (admin)
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with PATCH /authenticators/admin/sms/{id}/ (the `AuthenticatorsAdminSmsPartialUpdate` operationId).
+	AuthenticatorsAdminSmsPartialUpdateWithBody(ctx context.Context, id int64, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// AuthenticatorsAdminSmsPartialUpdate Rename a SMS Device (admin)
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with PATCH /authenticators/admin/sms/{id}/ (the `AuthenticatorsAdminSmsPartialUpdate` operationId).
+	AuthenticatorsAdminSmsPartialUpdate(ctx context.Context, id int64, body AuthenticatorsAdminSmsPartialUpdateJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// AuthenticatorsAdminSmsUpdateWithBody Rename a SMS Device (admin)
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with PUT /authenticators/admin/sms/{id}/ (the `AuthenticatorsAdminSmsUpdate` operationId).
+	AuthenticatorsAdminSmsUpdateWithBody(ctx context.Context, id int64, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// AuthenticatorsAdminSmsUpdate Rename a SMS Device (admin)
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with PUT /authenticators/admin/sms/{id}/ (the `AuthenticatorsAdminSmsUpdate` operationId).
+	AuthenticatorsAdminSmsUpdate(ctx context.Context, id int64, body AuthenticatorsAdminSmsUpdateJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// AuthenticatorsAdminStaticList List Static Devices (admin)
+	//
+	// Corresponds with GET /authenticators/admin/static/ (the `AuthenticatorsAdminStaticList` operationId).
+	AuthenticatorsAdminStaticList(ctx context.Context, params *AuthenticatorsAdminStaticListParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// AuthenticatorsAdminStaticDestroy Delete a Static Device (admin)
+	//
+	// Corresponds with DELETE /authenticators/admin/static/{id}/ (the `AuthenticatorsAdminStaticDestroy` operationId).
+	AuthenticatorsAdminStaticDestroy(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// AuthenticatorsAdminStaticRetrieve Get a Static Device (admin)
+	//
+	// Corresponds with GET /authenticators/admin/static/{id}/ (the `AuthenticatorsAdminStaticRetrieve` operationId).
+	AuthenticatorsAdminStaticRetrieve(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// AuthenticatorsAdminStaticPartialUpdateWithBody Rename a Static Device (admin)
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with PATCH /authenticators/admin/static/{id}/ (the `AuthenticatorsAdminStaticPartialUpdate` operationId).
+	AuthenticatorsAdminStaticPartialUpdateWithBody(ctx context.Context, id int64, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// AuthenticatorsAdminStaticPartialUpdate Rename a Static Device (admin)
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with PATCH /authenticators/admin/static/{id}/ (the `AuthenticatorsAdminStaticPartialUpdate` operationId).
+	AuthenticatorsAdminStaticPartialUpdate(ctx context.Context, id int64, body AuthenticatorsAdminStaticPartialUpdateJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// AuthenticatorsAdminStaticUpdateWithBody Rename a Static Device (admin)
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with PUT /authenticators/admin/static/{id}/ (the `AuthenticatorsAdminStaticUpdate` operationId).
+	AuthenticatorsAdminStaticUpdateWithBody(ctx context.Context, id int64, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// AuthenticatorsAdminStaticUpdate Rename a Static Device (admin)
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with PUT /authenticators/admin/static/{id}/ (the `AuthenticatorsAdminStaticUpdate` operationId).
+	AuthenticatorsAdminStaticUpdate(ctx context.Context, id int64, body AuthenticatorsAdminStaticUpdateJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// AuthenticatorsAdminTotpList List TOTP Devices (admin)
+	//
+	// Corresponds with GET /authenticators/admin/totp/ (the `AuthenticatorsAdminTotpList` operationId).
+	AuthenticatorsAdminTotpList(ctx context.Context, params *AuthenticatorsAdminTotpListParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// AuthenticatorsAdminTotpDestroy Delete a TOTP Device (admin)
+	//
+	// Corresponds with DELETE /authenticators/admin/totp/{id}/ (the `AuthenticatorsAdminTotpDestroy` operationId).
+	AuthenticatorsAdminTotpDestroy(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// AuthenticatorsAdminTotpRetrieve Get a TOTP Device (admin)
+	//
+	// Corresponds with GET /authenticators/admin/totp/{id}/ (the `AuthenticatorsAdminTotpRetrieve` operationId).
+	AuthenticatorsAdminTotpRetrieve(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// AuthenticatorsAdminTotpPartialUpdateWithBody Rename a TOTP Device (admin)
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with PATCH /authenticators/admin/totp/{id}/ (the `AuthenticatorsAdminTotpPartialUpdate` operationId).
+	AuthenticatorsAdminTotpPartialUpdateWithBody(ctx context.Context, id int64, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// AuthenticatorsAdminTotpPartialUpdate Rename a TOTP Device (admin)
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with PATCH /authenticators/admin/totp/{id}/ (the `AuthenticatorsAdminTotpPartialUpdate` operationId).
+	AuthenticatorsAdminTotpPartialUpdate(ctx context.Context, id int64, body AuthenticatorsAdminTotpPartialUpdateJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// AuthenticatorsAdminTotpUpdateWithBody Rename a TOTP Device (admin)
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with PUT /authenticators/admin/totp/{id}/ (the `AuthenticatorsAdminTotpUpdate` operationId).
+	AuthenticatorsAdminTotpUpdateWithBody(ctx context.Context, id int64, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// AuthenticatorsAdminTotpUpdate Rename a TOTP Device (admin)
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with PUT /authenticators/admin/totp/{id}/ (the `AuthenticatorsAdminTotpUpdate` operationId).
+	AuthenticatorsAdminTotpUpdate(ctx context.Context, id int64, body AuthenticatorsAdminTotpUpdateJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// AuthenticatorsAdminWebauthnList List WebAuthn Devices (admin)
+	//
+	// Corresponds with GET /authenticators/admin/webauthn/ (the `AuthenticatorsAdminWebauthnList` operationId).
+	AuthenticatorsAdminWebauthnList(ctx context.Context, params *AuthenticatorsAdminWebauthnListParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// AuthenticatorsAdminWebauthnDestroy Delete a WebAuthn Device (admin)
+	//
+	// Corresponds with DELETE /authenticators/admin/webauthn/{id}/ (the `AuthenticatorsAdminWebauthnDestroy` operationId).
+	AuthenticatorsAdminWebauthnDestroy(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// AuthenticatorsAdminWebauthnRetrieve Get a WebAuthn Device (admin)
+	//
+	// Corresponds with GET /authenticators/admin/webauthn/{id}/ (the `AuthenticatorsAdminWebauthnRetrieve` operationId).
+	AuthenticatorsAdminWebauthnRetrieve(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// AuthenticatorsAdminWebauthnPartialUpdateWithBody Rename a WebAuthn Device (admin)
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with PATCH /authenticators/admin/webauthn/{id}/ (the `AuthenticatorsAdminWebauthnPartialUpdate` operationId).
+	AuthenticatorsAdminWebauthnPartialUpdateWithBody(ctx context.Context, id int64, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// AuthenticatorsAdminWebauthnPartialUpdate Rename a WebAuthn Device (admin)
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with PATCH /authenticators/admin/webauthn/{id}/ (the `AuthenticatorsAdminWebauthnPartialUpdate` operationId).
+	AuthenticatorsAdminWebauthnPartialUpdate(ctx context.Context, id int64, body AuthenticatorsAdminWebauthnPartialUpdateJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// AuthenticatorsAdminWebauthnUpdateWithBody Rename a WebAuthn Device (admin)
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with PUT /authenticators/admin/webauthn/{id}/ (the `AuthenticatorsAdminWebauthnUpdate` operationId).
+	AuthenticatorsAdminWebauthnUpdateWithBody(ctx context.Context, id int64, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// AuthenticatorsAdminWebauthnUpdate Rename a WebAuthn Device (admin)
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with PUT /authenticators/admin/webauthn/{id}/ (the `AuthenticatorsAdminWebauthnUpdate` operationId).
+	AuthenticatorsAdminWebauthnUpdate(ctx context.Context, id int64, body AuthenticatorsAdminWebauthnUpdateJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// AuthenticatorsAllList List the caller's devices of every class
+	//
+	// Corresponds with GET /authenticators/all/ (the `AuthenticatorsAllList` operationId).
+	AuthenticatorsAllList(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// AuthenticatorsEmailList List your Email Devices
+	//
+	// Corresponds with GET /authenticators/email/ (the `AuthenticatorsEmailList` operationId).
+	AuthenticatorsEmailList(ctx context.Context, params *AuthenticatorsEmailListParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// AuthenticatorsEmailDestroy Delete one of your Email Devices
+	//
+	// Corresponds with DELETE /authenticators/email/{id}/ (the `AuthenticatorsEmailDestroy` operationId).
+	AuthenticatorsEmailDestroy(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// AuthenticatorsEmailRetrieve Get one of your Email Devices
+	//
+	// Corresponds with GET /authenticators/email/{id}/ (the `AuthenticatorsEmailRetrieve` operationId).
+	AuthenticatorsEmailRetrieve(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// AuthenticatorsEmailPartialUpdateWithBody Rename one of your Email Devices
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with PATCH /authenticators/email/{id}/ (the `AuthenticatorsEmailPartialUpdate` operationId).
+	AuthenticatorsEmailPartialUpdateWithBody(ctx context.Context, id int64, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// AuthenticatorsEmailPartialUpdate Rename one of your Email Devices
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with PATCH /authenticators/email/{id}/ (the `AuthenticatorsEmailPartialUpdate` operationId).
+	AuthenticatorsEmailPartialUpdate(ctx context.Context, id int64, body AuthenticatorsEmailPartialUpdateJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// AuthenticatorsEmailUpdateWithBody Rename one of your Email Devices
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with PUT /authenticators/email/{id}/ (the `AuthenticatorsEmailUpdate` operationId).
+	AuthenticatorsEmailUpdateWithBody(ctx context.Context, id int64, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// AuthenticatorsEmailUpdate Rename one of your Email Devices
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with PUT /authenticators/email/{id}/ (the `AuthenticatorsEmailUpdate` operationId).
+	AuthenticatorsEmailUpdate(ctx context.Context, id int64, body AuthenticatorsEmailUpdateJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// AuthenticatorsSmsList List your SMS Devices
+	//
+	// Corresponds with GET /authenticators/sms/ (the `AuthenticatorsSmsList` operationId).
+	AuthenticatorsSmsList(ctx context.Context, params *AuthenticatorsSmsListParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// AuthenticatorsSmsDestroy Delete one of your SMS Devices
+	//
+	// Corresponds with DELETE /authenticators/sms/{id}/ (the `AuthenticatorsSmsDestroy` operationId).
+	AuthenticatorsSmsDestroy(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// AuthenticatorsSmsRetrieve Get one of your SMS Devices
+	//
+	// Corresponds with GET /authenticators/sms/{id}/ (the `AuthenticatorsSmsRetrieve` operationId).
+	AuthenticatorsSmsRetrieve(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// AuthenticatorsSmsPartialUpdateWithBody Rename one of your SMS Devices
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with PATCH /authenticators/sms/{id}/ (the `AuthenticatorsSmsPartialUpdate` operationId).
+	AuthenticatorsSmsPartialUpdateWithBody(ctx context.Context, id int64, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// AuthenticatorsSmsPartialUpdate Rename one of your SMS Devices
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with PATCH /authenticators/sms/{id}/ (the `AuthenticatorsSmsPartialUpdate` operationId).
+	AuthenticatorsSmsPartialUpdate(ctx context.Context, id int64, body AuthenticatorsSmsPartialUpdateJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// AuthenticatorsSmsUpdateWithBody Rename one of your SMS Devices
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with PUT /authenticators/sms/{id}/ (the `AuthenticatorsSmsUpdate` operationId).
+	AuthenticatorsSmsUpdateWithBody(ctx context.Context, id int64, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// AuthenticatorsSmsUpdate Rename one of your SMS Devices
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with PUT /authenticators/sms/{id}/ (the `AuthenticatorsSmsUpdate` operationId).
+	AuthenticatorsSmsUpdate(ctx context.Context, id int64, body AuthenticatorsSmsUpdateJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// AuthenticatorsStaticList List your Static Devices
+	//
+	// Corresponds with GET /authenticators/static/ (the `AuthenticatorsStaticList` operationId).
+	AuthenticatorsStaticList(ctx context.Context, params *AuthenticatorsStaticListParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// AuthenticatorsStaticDestroy Delete one of your Static Devices
+	//
+	// Corresponds with DELETE /authenticators/static/{id}/ (the `AuthenticatorsStaticDestroy` operationId).
+	AuthenticatorsStaticDestroy(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// AuthenticatorsStaticRetrieve Get one of your Static Devices
+	//
+	// Corresponds with GET /authenticators/static/{id}/ (the `AuthenticatorsStaticRetrieve` operationId).
+	AuthenticatorsStaticRetrieve(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// AuthenticatorsStaticPartialUpdateWithBody Rename one of your Static Devices
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with PATCH /authenticators/static/{id}/ (the `AuthenticatorsStaticPartialUpdate` operationId).
+	AuthenticatorsStaticPartialUpdateWithBody(ctx context.Context, id int64, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// AuthenticatorsStaticPartialUpdate Rename one of your Static Devices
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with PATCH /authenticators/static/{id}/ (the `AuthenticatorsStaticPartialUpdate` operationId).
+	AuthenticatorsStaticPartialUpdate(ctx context.Context, id int64, body AuthenticatorsStaticPartialUpdateJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// AuthenticatorsStaticUpdateWithBody Rename one of your Static Devices
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with PUT /authenticators/static/{id}/ (the `AuthenticatorsStaticUpdate` operationId).
+	AuthenticatorsStaticUpdateWithBody(ctx context.Context, id int64, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// AuthenticatorsStaticUpdate Rename one of your Static Devices
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with PUT /authenticators/static/{id}/ (the `AuthenticatorsStaticUpdate` operationId).
+	AuthenticatorsStaticUpdate(ctx context.Context, id int64, body AuthenticatorsStaticUpdateJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// AuthenticatorsTotpList List your TOTP Devices
+	//
+	// Corresponds with GET /authenticators/totp/ (the `AuthenticatorsTotpList` operationId).
+	AuthenticatorsTotpList(ctx context.Context, params *AuthenticatorsTotpListParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// AuthenticatorsTotpDestroy Delete one of your TOTP Devices
+	//
+	// Corresponds with DELETE /authenticators/totp/{id}/ (the `AuthenticatorsTotpDestroy` operationId).
+	AuthenticatorsTotpDestroy(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// AuthenticatorsTotpRetrieve Get one of your TOTP Devices
+	//
+	// Corresponds with GET /authenticators/totp/{id}/ (the `AuthenticatorsTotpRetrieve` operationId).
+	AuthenticatorsTotpRetrieve(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// AuthenticatorsTotpPartialUpdateWithBody Rename one of your TOTP Devices
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with PATCH /authenticators/totp/{id}/ (the `AuthenticatorsTotpPartialUpdate` operationId).
+	AuthenticatorsTotpPartialUpdateWithBody(ctx context.Context, id int64, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// AuthenticatorsTotpPartialUpdate Rename one of your TOTP Devices
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with PATCH /authenticators/totp/{id}/ (the `AuthenticatorsTotpPartialUpdate` operationId).
+	AuthenticatorsTotpPartialUpdate(ctx context.Context, id int64, body AuthenticatorsTotpPartialUpdateJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// AuthenticatorsTotpUpdateWithBody Rename one of your TOTP Devices
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with PUT /authenticators/totp/{id}/ (the `AuthenticatorsTotpUpdate` operationId).
+	AuthenticatorsTotpUpdateWithBody(ctx context.Context, id int64, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// AuthenticatorsTotpUpdate Rename one of your TOTP Devices
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with PUT /authenticators/totp/{id}/ (the `AuthenticatorsTotpUpdate` operationId).
+	AuthenticatorsTotpUpdate(ctx context.Context, id int64, body AuthenticatorsTotpUpdateJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// AuthenticatorsWebauthnList List your WebAuthn Devices
+	//
+	// Corresponds with GET /authenticators/webauthn/ (the `AuthenticatorsWebauthnList` operationId).
+	AuthenticatorsWebauthnList(ctx context.Context, params *AuthenticatorsWebauthnListParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// AuthenticatorsWebauthnDestroy Delete one of your WebAuthn Devices
+	//
+	// Corresponds with DELETE /authenticators/webauthn/{id}/ (the `AuthenticatorsWebauthnDestroy` operationId).
+	AuthenticatorsWebauthnDestroy(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// AuthenticatorsWebauthnRetrieve Get one of your WebAuthn Devices
+	//
+	// Corresponds with GET /authenticators/webauthn/{id}/ (the `AuthenticatorsWebauthnRetrieve` operationId).
+	AuthenticatorsWebauthnRetrieve(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// AuthenticatorsWebauthnPartialUpdateWithBody Rename one of your WebAuthn Devices
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with PATCH /authenticators/webauthn/{id}/ (the `AuthenticatorsWebauthnPartialUpdate` operationId).
+	AuthenticatorsWebauthnPartialUpdateWithBody(ctx context.Context, id int64, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// AuthenticatorsWebauthnPartialUpdate Rename one of your WebAuthn Devices
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with PATCH /authenticators/webauthn/{id}/ (the `AuthenticatorsWebauthnPartialUpdate` operationId).
+	AuthenticatorsWebauthnPartialUpdate(ctx context.Context, id int64, body AuthenticatorsWebauthnPartialUpdateJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// AuthenticatorsWebauthnUpdateWithBody Rename one of your WebAuthn Devices
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with PUT /authenticators/webauthn/{id}/ (the `AuthenticatorsWebauthnUpdate` operationId).
+	AuthenticatorsWebauthnUpdateWithBody(ctx context.Context, id int64, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// AuthenticatorsWebauthnUpdate Rename one of your WebAuthn Devices
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with PUT /authenticators/webauthn/{id}/ (the `AuthenticatorsWebauthnUpdate` operationId).
+	AuthenticatorsWebauthnUpdate(ctx context.Context, id int64, body AuthenticatorsWebauthnUpdateJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// CoreApplicationsList List applications
 	//
 	// Corresponds with GET /core/applications/ (the `CoreApplicationsList` operationId).
@@ -3605,6 +4554,73 @@ type ClientInterface interface {
 	// Corresponds with GET /flows/instances/{slug}/export/ (the `FlowsInstancesExportRetrieve` operationId).
 	FlowsInstancesExportRetrieve(ctx context.Context, slug string, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// ManagedBlueprintsList List blueprint instances
+	//
+	// Corresponds with GET /managed/blueprints/ (the `ManagedBlueprintsList` operationId).
+	ManagedBlueprintsList(ctx context.Context, params *ManagedBlueprintsListParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ManagedBlueprintsCreateWithBody Create a blueprint instance
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /managed/blueprints/ (the `ManagedBlueprintsCreate` operationId).
+	ManagedBlueprintsCreateWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ManagedBlueprintsCreate Create a blueprint instance
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /managed/blueprints/ (the `ManagedBlueprintsCreate` operationId).
+	ManagedBlueprintsCreate(ctx context.Context, body ManagedBlueprintsCreateJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ManagedBlueprintsAvailableList List the blueprint files of the blueprints dir
+	//
+	// Corresponds with GET /managed/blueprints/available/ (the `ManagedBlueprintsAvailableList` operationId).
+	ManagedBlueprintsAvailableList(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ManagedBlueprintsDestroy Delete a blueprint instance (its objects stay)
+	//
+	// Corresponds with DELETE /managed/blueprints/{instance_uuid}/ (the `ManagedBlueprintsDestroy` operationId).
+	ManagedBlueprintsDestroy(ctx context.Context, instanceUuid string, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ManagedBlueprintsRetrieve Get a blueprint instance
+	//
+	// Corresponds with GET /managed/blueprints/{instance_uuid}/ (the `ManagedBlueprintsRetrieve` operationId).
+	ManagedBlueprintsRetrieve(ctx context.Context, instanceUuid string, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ManagedBlueprintsPartialUpdateWithBody Update a blueprint instance
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with PATCH /managed/blueprints/{instance_uuid}/ (the `ManagedBlueprintsPartialUpdate` operationId).
+	ManagedBlueprintsPartialUpdateWithBody(ctx context.Context, instanceUuid string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ManagedBlueprintsPartialUpdate Update a blueprint instance
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with PATCH /managed/blueprints/{instance_uuid}/ (the `ManagedBlueprintsPartialUpdate` operationId).
+	ManagedBlueprintsPartialUpdate(ctx context.Context, instanceUuid string, body ManagedBlueprintsPartialUpdateJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ManagedBlueprintsUpdateWithBody Replace a blueprint instance
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with PUT /managed/blueprints/{instance_uuid}/ (the `ManagedBlueprintsUpdate` operationId).
+	ManagedBlueprintsUpdateWithBody(ctx context.Context, instanceUuid string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ManagedBlueprintsUpdate Replace a blueprint instance
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with PUT /managed/blueprints/{instance_uuid}/ (the `ManagedBlueprintsUpdate` operationId).
+	ManagedBlueprintsUpdate(ctx context.Context, instanceUuid string, body ManagedBlueprintsUpdateJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ManagedBlueprintsApplyCreate Apply a blueprint instance now; the answer has its new status
+	//
+	// Corresponds with POST /managed/blueprints/{instance_uuid}/apply/ (the `ManagedBlueprintsApplyCreate` operationId).
+	ManagedBlueprintsApplyCreate(ctx context.Context, instanceUuid string, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// Oauth2AccessTokensList List access tokens (the caller's own without authentik_providers_oauth2.view_accesstoken)
 	//
 	// Corresponds with GET /oauth2/access_tokens/ (the `Oauth2AccessTokensList` operationId).
@@ -4004,6 +5020,11 @@ type ClientInterface interface {
 	// Corresponds with GET /stages/all/ (the `StagesAllList` operationId).
 	StagesAllList(ctx context.Context, params *StagesAllListParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// StagesAllUserSettingsList List the stages the caller can set up
+	//
+	// Corresponds with GET /stages/all/user_settings/ (the `StagesAllUserSettingsList` operationId).
+	StagesAllUserSettingsList(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// StagesAllDestroy Delete a stage
 	//
 	// Corresponds with DELETE /stages/all/{id}/ (the `StagesAllDestroy` operationId).
@@ -4174,6 +5195,1166 @@ func (c *Client) AdminSettingsUpdate(ctx context.Context, body AdminSettingsUpda
 // Corresponds with GET /admin/version/ (the `AdminVersionRetrieve` operationId).
 func (c *Client) AdminVersionRetrieve(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewAdminVersionRetrieveRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// AuthenticatorsAdminAllList List devices of every class (admin)
+//
+// Corresponds with GET /authenticators/admin/all/ (the `AuthenticatorsAdminAllList` operationId).
+func (c *Client) AuthenticatorsAdminAllList(ctx context.Context, params *AuthenticatorsAdminAllListParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewAuthenticatorsAdminAllListRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// AuthenticatorsAdminEmailList List Email Devices (admin)
+//
+// Corresponds with GET /authenticators/admin/email/ (the `AuthenticatorsAdminEmailList` operationId).
+func (c *Client) AuthenticatorsAdminEmailList(ctx context.Context, params *AuthenticatorsAdminEmailListParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewAuthenticatorsAdminEmailListRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// AuthenticatorsAdminEmailDestroy Delete a Email Device (admin)
+//
+// Corresponds with DELETE /authenticators/admin/email/{id}/ (the `AuthenticatorsAdminEmailDestroy` operationId).
+func (c *Client) AuthenticatorsAdminEmailDestroy(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewAuthenticatorsAdminEmailDestroyRequest(c.Server, id)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// AuthenticatorsAdminEmailRetrieve Get a Email Device (admin)
+//
+// Corresponds with GET /authenticators/admin/email/{id}/ (the `AuthenticatorsAdminEmailRetrieve` operationId).
+func (c *Client) AuthenticatorsAdminEmailRetrieve(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewAuthenticatorsAdminEmailRetrieveRequest(c.Server, id)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// AuthenticatorsAdminEmailPartialUpdateWithBody Rename a Email Device (admin)
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with PATCH /authenticators/admin/email/{id}/ (the `AuthenticatorsAdminEmailPartialUpdate` operationId).
+func (c *Client) AuthenticatorsAdminEmailPartialUpdateWithBody(ctx context.Context, id int64, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewAuthenticatorsAdminEmailPartialUpdateRequestWithBody(c.Server, id, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// AuthenticatorsAdminEmailPartialUpdate Rename a Email Device (admin)
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with PATCH /authenticators/admin/email/{id}/ (the `AuthenticatorsAdminEmailPartialUpdate` operationId).
+func (c *Client) AuthenticatorsAdminEmailPartialUpdate(ctx context.Context, id int64, body AuthenticatorsAdminEmailPartialUpdateJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewAuthenticatorsAdminEmailPartialUpdateRequest(c.Server, id, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// AuthenticatorsAdminEmailUpdateWithBody Rename a Email Device (admin)
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with PUT /authenticators/admin/email/{id}/ (the `AuthenticatorsAdminEmailUpdate` operationId).
+func (c *Client) AuthenticatorsAdminEmailUpdateWithBody(ctx context.Context, id int64, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewAuthenticatorsAdminEmailUpdateRequestWithBody(c.Server, id, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// AuthenticatorsAdminEmailUpdate Rename a Email Device (admin)
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with PUT /authenticators/admin/email/{id}/ (the `AuthenticatorsAdminEmailUpdate` operationId).
+func (c *Client) AuthenticatorsAdminEmailUpdate(ctx context.Context, id int64, body AuthenticatorsAdminEmailUpdateJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewAuthenticatorsAdminEmailUpdateRequest(c.Server, id, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// AuthenticatorsAdminSmsList List SMS Devices (admin)
+//
+// Corresponds with GET /authenticators/admin/sms/ (the `AuthenticatorsAdminSmsList` operationId).
+func (c *Client) AuthenticatorsAdminSmsList(ctx context.Context, params *AuthenticatorsAdminSmsListParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewAuthenticatorsAdminSmsListRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// AuthenticatorsAdminSmsDestroy Delete a SMS Device (admin)
+//
+// Corresponds with DELETE /authenticators/admin/sms/{id}/ (the `AuthenticatorsAdminSmsDestroy` operationId).
+func (c *Client) AuthenticatorsAdminSmsDestroy(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewAuthenticatorsAdminSmsDestroyRequest(c.Server, id)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// AuthenticatorsAdminSmsRetrieve Get a SMS Device (admin)
+//
+// Corresponds with GET /authenticators/admin/sms/{id}/ (the `AuthenticatorsAdminSmsRetrieve` operationId).
+func (c *Client) AuthenticatorsAdminSmsRetrieve(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewAuthenticatorsAdminSmsRetrieveRequest(c.Server, id)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// AuthenticatorsAdminSmsPartialUpdateWithBody Rename a SMS Device (admin)
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with PATCH /authenticators/admin/sms/{id}/ (the `AuthenticatorsAdminSmsPartialUpdate` operationId).
+func (c *Client) AuthenticatorsAdminSmsPartialUpdateWithBody(ctx context.Context, id int64, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewAuthenticatorsAdminSmsPartialUpdateRequestWithBody(c.Server, id, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// AuthenticatorsAdminSmsPartialUpdate Rename a SMS Device (admin)
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with PATCH /authenticators/admin/sms/{id}/ (the `AuthenticatorsAdminSmsPartialUpdate` operationId).
+func (c *Client) AuthenticatorsAdminSmsPartialUpdate(ctx context.Context, id int64, body AuthenticatorsAdminSmsPartialUpdateJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewAuthenticatorsAdminSmsPartialUpdateRequest(c.Server, id, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// AuthenticatorsAdminSmsUpdateWithBody Rename a SMS Device (admin)
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with PUT /authenticators/admin/sms/{id}/ (the `AuthenticatorsAdminSmsUpdate` operationId).
+func (c *Client) AuthenticatorsAdminSmsUpdateWithBody(ctx context.Context, id int64, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewAuthenticatorsAdminSmsUpdateRequestWithBody(c.Server, id, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// AuthenticatorsAdminSmsUpdate Rename a SMS Device (admin)
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with PUT /authenticators/admin/sms/{id}/ (the `AuthenticatorsAdminSmsUpdate` operationId).
+func (c *Client) AuthenticatorsAdminSmsUpdate(ctx context.Context, id int64, body AuthenticatorsAdminSmsUpdateJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewAuthenticatorsAdminSmsUpdateRequest(c.Server, id, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// AuthenticatorsAdminStaticList List Static Devices (admin)
+//
+// Corresponds with GET /authenticators/admin/static/ (the `AuthenticatorsAdminStaticList` operationId).
+func (c *Client) AuthenticatorsAdminStaticList(ctx context.Context, params *AuthenticatorsAdminStaticListParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewAuthenticatorsAdminStaticListRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// AuthenticatorsAdminStaticDestroy Delete a Static Device (admin)
+//
+// Corresponds with DELETE /authenticators/admin/static/{id}/ (the `AuthenticatorsAdminStaticDestroy` operationId).
+func (c *Client) AuthenticatorsAdminStaticDestroy(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewAuthenticatorsAdminStaticDestroyRequest(c.Server, id)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// AuthenticatorsAdminStaticRetrieve Get a Static Device (admin)
+//
+// Corresponds with GET /authenticators/admin/static/{id}/ (the `AuthenticatorsAdminStaticRetrieve` operationId).
+func (c *Client) AuthenticatorsAdminStaticRetrieve(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewAuthenticatorsAdminStaticRetrieveRequest(c.Server, id)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// AuthenticatorsAdminStaticPartialUpdateWithBody Rename a Static Device (admin)
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with PATCH /authenticators/admin/static/{id}/ (the `AuthenticatorsAdminStaticPartialUpdate` operationId).
+func (c *Client) AuthenticatorsAdminStaticPartialUpdateWithBody(ctx context.Context, id int64, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewAuthenticatorsAdminStaticPartialUpdateRequestWithBody(c.Server, id, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// AuthenticatorsAdminStaticPartialUpdate Rename a Static Device (admin)
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with PATCH /authenticators/admin/static/{id}/ (the `AuthenticatorsAdminStaticPartialUpdate` operationId).
+func (c *Client) AuthenticatorsAdminStaticPartialUpdate(ctx context.Context, id int64, body AuthenticatorsAdminStaticPartialUpdateJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewAuthenticatorsAdminStaticPartialUpdateRequest(c.Server, id, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// AuthenticatorsAdminStaticUpdateWithBody Rename a Static Device (admin)
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with PUT /authenticators/admin/static/{id}/ (the `AuthenticatorsAdminStaticUpdate` operationId).
+func (c *Client) AuthenticatorsAdminStaticUpdateWithBody(ctx context.Context, id int64, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewAuthenticatorsAdminStaticUpdateRequestWithBody(c.Server, id, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// AuthenticatorsAdminStaticUpdate Rename a Static Device (admin)
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with PUT /authenticators/admin/static/{id}/ (the `AuthenticatorsAdminStaticUpdate` operationId).
+func (c *Client) AuthenticatorsAdminStaticUpdate(ctx context.Context, id int64, body AuthenticatorsAdminStaticUpdateJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewAuthenticatorsAdminStaticUpdateRequest(c.Server, id, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// AuthenticatorsAdminTotpList List TOTP Devices (admin)
+//
+// Corresponds with GET /authenticators/admin/totp/ (the `AuthenticatorsAdminTotpList` operationId).
+func (c *Client) AuthenticatorsAdminTotpList(ctx context.Context, params *AuthenticatorsAdminTotpListParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewAuthenticatorsAdminTotpListRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// AuthenticatorsAdminTotpDestroy Delete a TOTP Device (admin)
+//
+// Corresponds with DELETE /authenticators/admin/totp/{id}/ (the `AuthenticatorsAdminTotpDestroy` operationId).
+func (c *Client) AuthenticatorsAdminTotpDestroy(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewAuthenticatorsAdminTotpDestroyRequest(c.Server, id)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// AuthenticatorsAdminTotpRetrieve Get a TOTP Device (admin)
+//
+// Corresponds with GET /authenticators/admin/totp/{id}/ (the `AuthenticatorsAdminTotpRetrieve` operationId).
+func (c *Client) AuthenticatorsAdminTotpRetrieve(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewAuthenticatorsAdminTotpRetrieveRequest(c.Server, id)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// AuthenticatorsAdminTotpPartialUpdateWithBody Rename a TOTP Device (admin)
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with PATCH /authenticators/admin/totp/{id}/ (the `AuthenticatorsAdminTotpPartialUpdate` operationId).
+func (c *Client) AuthenticatorsAdminTotpPartialUpdateWithBody(ctx context.Context, id int64, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewAuthenticatorsAdminTotpPartialUpdateRequestWithBody(c.Server, id, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// AuthenticatorsAdminTotpPartialUpdate Rename a TOTP Device (admin)
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with PATCH /authenticators/admin/totp/{id}/ (the `AuthenticatorsAdminTotpPartialUpdate` operationId).
+func (c *Client) AuthenticatorsAdminTotpPartialUpdate(ctx context.Context, id int64, body AuthenticatorsAdminTotpPartialUpdateJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewAuthenticatorsAdminTotpPartialUpdateRequest(c.Server, id, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// AuthenticatorsAdminTotpUpdateWithBody Rename a TOTP Device (admin)
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with PUT /authenticators/admin/totp/{id}/ (the `AuthenticatorsAdminTotpUpdate` operationId).
+func (c *Client) AuthenticatorsAdminTotpUpdateWithBody(ctx context.Context, id int64, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewAuthenticatorsAdminTotpUpdateRequestWithBody(c.Server, id, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// AuthenticatorsAdminTotpUpdate Rename a TOTP Device (admin)
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with PUT /authenticators/admin/totp/{id}/ (the `AuthenticatorsAdminTotpUpdate` operationId).
+func (c *Client) AuthenticatorsAdminTotpUpdate(ctx context.Context, id int64, body AuthenticatorsAdminTotpUpdateJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewAuthenticatorsAdminTotpUpdateRequest(c.Server, id, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// AuthenticatorsAdminWebauthnList List WebAuthn Devices (admin)
+//
+// Corresponds with GET /authenticators/admin/webauthn/ (the `AuthenticatorsAdminWebauthnList` operationId).
+func (c *Client) AuthenticatorsAdminWebauthnList(ctx context.Context, params *AuthenticatorsAdminWebauthnListParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewAuthenticatorsAdminWebauthnListRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// AuthenticatorsAdminWebauthnDestroy Delete a WebAuthn Device (admin)
+//
+// Corresponds with DELETE /authenticators/admin/webauthn/{id}/ (the `AuthenticatorsAdminWebauthnDestroy` operationId).
+func (c *Client) AuthenticatorsAdminWebauthnDestroy(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewAuthenticatorsAdminWebauthnDestroyRequest(c.Server, id)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// AuthenticatorsAdminWebauthnRetrieve Get a WebAuthn Device (admin)
+//
+// Corresponds with GET /authenticators/admin/webauthn/{id}/ (the `AuthenticatorsAdminWebauthnRetrieve` operationId).
+func (c *Client) AuthenticatorsAdminWebauthnRetrieve(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewAuthenticatorsAdminWebauthnRetrieveRequest(c.Server, id)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// AuthenticatorsAdminWebauthnPartialUpdateWithBody Rename a WebAuthn Device (admin)
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with PATCH /authenticators/admin/webauthn/{id}/ (the `AuthenticatorsAdminWebauthnPartialUpdate` operationId).
+func (c *Client) AuthenticatorsAdminWebauthnPartialUpdateWithBody(ctx context.Context, id int64, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewAuthenticatorsAdminWebauthnPartialUpdateRequestWithBody(c.Server, id, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// AuthenticatorsAdminWebauthnPartialUpdate Rename a WebAuthn Device (admin)
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with PATCH /authenticators/admin/webauthn/{id}/ (the `AuthenticatorsAdminWebauthnPartialUpdate` operationId).
+func (c *Client) AuthenticatorsAdminWebauthnPartialUpdate(ctx context.Context, id int64, body AuthenticatorsAdminWebauthnPartialUpdateJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewAuthenticatorsAdminWebauthnPartialUpdateRequest(c.Server, id, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// AuthenticatorsAdminWebauthnUpdateWithBody Rename a WebAuthn Device (admin)
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with PUT /authenticators/admin/webauthn/{id}/ (the `AuthenticatorsAdminWebauthnUpdate` operationId).
+func (c *Client) AuthenticatorsAdminWebauthnUpdateWithBody(ctx context.Context, id int64, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewAuthenticatorsAdminWebauthnUpdateRequestWithBody(c.Server, id, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// AuthenticatorsAdminWebauthnUpdate Rename a WebAuthn Device (admin)
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with PUT /authenticators/admin/webauthn/{id}/ (the `AuthenticatorsAdminWebauthnUpdate` operationId).
+func (c *Client) AuthenticatorsAdminWebauthnUpdate(ctx context.Context, id int64, body AuthenticatorsAdminWebauthnUpdateJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewAuthenticatorsAdminWebauthnUpdateRequest(c.Server, id, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// AuthenticatorsAllList List the caller's devices of every class
+//
+// Corresponds with GET /authenticators/all/ (the `AuthenticatorsAllList` operationId).
+func (c *Client) AuthenticatorsAllList(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewAuthenticatorsAllListRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// AuthenticatorsEmailList List your Email Devices
+//
+// Corresponds with GET /authenticators/email/ (the `AuthenticatorsEmailList` operationId).
+func (c *Client) AuthenticatorsEmailList(ctx context.Context, params *AuthenticatorsEmailListParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewAuthenticatorsEmailListRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// AuthenticatorsEmailDestroy Delete one of your Email Devices
+//
+// Corresponds with DELETE /authenticators/email/{id}/ (the `AuthenticatorsEmailDestroy` operationId).
+func (c *Client) AuthenticatorsEmailDestroy(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewAuthenticatorsEmailDestroyRequest(c.Server, id)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// AuthenticatorsEmailRetrieve Get one of your Email Devices
+//
+// Corresponds with GET /authenticators/email/{id}/ (the `AuthenticatorsEmailRetrieve` operationId).
+func (c *Client) AuthenticatorsEmailRetrieve(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewAuthenticatorsEmailRetrieveRequest(c.Server, id)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// AuthenticatorsEmailPartialUpdateWithBody Rename one of your Email Devices
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with PATCH /authenticators/email/{id}/ (the `AuthenticatorsEmailPartialUpdate` operationId).
+func (c *Client) AuthenticatorsEmailPartialUpdateWithBody(ctx context.Context, id int64, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewAuthenticatorsEmailPartialUpdateRequestWithBody(c.Server, id, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// AuthenticatorsEmailPartialUpdate Rename one of your Email Devices
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with PATCH /authenticators/email/{id}/ (the `AuthenticatorsEmailPartialUpdate` operationId).
+func (c *Client) AuthenticatorsEmailPartialUpdate(ctx context.Context, id int64, body AuthenticatorsEmailPartialUpdateJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewAuthenticatorsEmailPartialUpdateRequest(c.Server, id, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// AuthenticatorsEmailUpdateWithBody Rename one of your Email Devices
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with PUT /authenticators/email/{id}/ (the `AuthenticatorsEmailUpdate` operationId).
+func (c *Client) AuthenticatorsEmailUpdateWithBody(ctx context.Context, id int64, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewAuthenticatorsEmailUpdateRequestWithBody(c.Server, id, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// AuthenticatorsEmailUpdate Rename one of your Email Devices
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with PUT /authenticators/email/{id}/ (the `AuthenticatorsEmailUpdate` operationId).
+func (c *Client) AuthenticatorsEmailUpdate(ctx context.Context, id int64, body AuthenticatorsEmailUpdateJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewAuthenticatorsEmailUpdateRequest(c.Server, id, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// AuthenticatorsSmsList List your SMS Devices
+//
+// Corresponds with GET /authenticators/sms/ (the `AuthenticatorsSmsList` operationId).
+func (c *Client) AuthenticatorsSmsList(ctx context.Context, params *AuthenticatorsSmsListParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewAuthenticatorsSmsListRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// AuthenticatorsSmsDestroy Delete one of your SMS Devices
+//
+// Corresponds with DELETE /authenticators/sms/{id}/ (the `AuthenticatorsSmsDestroy` operationId).
+func (c *Client) AuthenticatorsSmsDestroy(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewAuthenticatorsSmsDestroyRequest(c.Server, id)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// AuthenticatorsSmsRetrieve Get one of your SMS Devices
+//
+// Corresponds with GET /authenticators/sms/{id}/ (the `AuthenticatorsSmsRetrieve` operationId).
+func (c *Client) AuthenticatorsSmsRetrieve(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewAuthenticatorsSmsRetrieveRequest(c.Server, id)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// AuthenticatorsSmsPartialUpdateWithBody Rename one of your SMS Devices
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with PATCH /authenticators/sms/{id}/ (the `AuthenticatorsSmsPartialUpdate` operationId).
+func (c *Client) AuthenticatorsSmsPartialUpdateWithBody(ctx context.Context, id int64, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewAuthenticatorsSmsPartialUpdateRequestWithBody(c.Server, id, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// AuthenticatorsSmsPartialUpdate Rename one of your SMS Devices
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with PATCH /authenticators/sms/{id}/ (the `AuthenticatorsSmsPartialUpdate` operationId).
+func (c *Client) AuthenticatorsSmsPartialUpdate(ctx context.Context, id int64, body AuthenticatorsSmsPartialUpdateJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewAuthenticatorsSmsPartialUpdateRequest(c.Server, id, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// AuthenticatorsSmsUpdateWithBody Rename one of your SMS Devices
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with PUT /authenticators/sms/{id}/ (the `AuthenticatorsSmsUpdate` operationId).
+func (c *Client) AuthenticatorsSmsUpdateWithBody(ctx context.Context, id int64, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewAuthenticatorsSmsUpdateRequestWithBody(c.Server, id, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// AuthenticatorsSmsUpdate Rename one of your SMS Devices
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with PUT /authenticators/sms/{id}/ (the `AuthenticatorsSmsUpdate` operationId).
+func (c *Client) AuthenticatorsSmsUpdate(ctx context.Context, id int64, body AuthenticatorsSmsUpdateJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewAuthenticatorsSmsUpdateRequest(c.Server, id, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// AuthenticatorsStaticList List your Static Devices
+//
+// Corresponds with GET /authenticators/static/ (the `AuthenticatorsStaticList` operationId).
+func (c *Client) AuthenticatorsStaticList(ctx context.Context, params *AuthenticatorsStaticListParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewAuthenticatorsStaticListRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// AuthenticatorsStaticDestroy Delete one of your Static Devices
+//
+// Corresponds with DELETE /authenticators/static/{id}/ (the `AuthenticatorsStaticDestroy` operationId).
+func (c *Client) AuthenticatorsStaticDestroy(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewAuthenticatorsStaticDestroyRequest(c.Server, id)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// AuthenticatorsStaticRetrieve Get one of your Static Devices
+//
+// Corresponds with GET /authenticators/static/{id}/ (the `AuthenticatorsStaticRetrieve` operationId).
+func (c *Client) AuthenticatorsStaticRetrieve(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewAuthenticatorsStaticRetrieveRequest(c.Server, id)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// AuthenticatorsStaticPartialUpdateWithBody Rename one of your Static Devices
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with PATCH /authenticators/static/{id}/ (the `AuthenticatorsStaticPartialUpdate` operationId).
+func (c *Client) AuthenticatorsStaticPartialUpdateWithBody(ctx context.Context, id int64, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewAuthenticatorsStaticPartialUpdateRequestWithBody(c.Server, id, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// AuthenticatorsStaticPartialUpdate Rename one of your Static Devices
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with PATCH /authenticators/static/{id}/ (the `AuthenticatorsStaticPartialUpdate` operationId).
+func (c *Client) AuthenticatorsStaticPartialUpdate(ctx context.Context, id int64, body AuthenticatorsStaticPartialUpdateJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewAuthenticatorsStaticPartialUpdateRequest(c.Server, id, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// AuthenticatorsStaticUpdateWithBody Rename one of your Static Devices
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with PUT /authenticators/static/{id}/ (the `AuthenticatorsStaticUpdate` operationId).
+func (c *Client) AuthenticatorsStaticUpdateWithBody(ctx context.Context, id int64, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewAuthenticatorsStaticUpdateRequestWithBody(c.Server, id, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// AuthenticatorsStaticUpdate Rename one of your Static Devices
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with PUT /authenticators/static/{id}/ (the `AuthenticatorsStaticUpdate` operationId).
+func (c *Client) AuthenticatorsStaticUpdate(ctx context.Context, id int64, body AuthenticatorsStaticUpdateJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewAuthenticatorsStaticUpdateRequest(c.Server, id, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// AuthenticatorsTotpList List your TOTP Devices
+//
+// Corresponds with GET /authenticators/totp/ (the `AuthenticatorsTotpList` operationId).
+func (c *Client) AuthenticatorsTotpList(ctx context.Context, params *AuthenticatorsTotpListParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewAuthenticatorsTotpListRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// AuthenticatorsTotpDestroy Delete one of your TOTP Devices
+//
+// Corresponds with DELETE /authenticators/totp/{id}/ (the `AuthenticatorsTotpDestroy` operationId).
+func (c *Client) AuthenticatorsTotpDestroy(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewAuthenticatorsTotpDestroyRequest(c.Server, id)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// AuthenticatorsTotpRetrieve Get one of your TOTP Devices
+//
+// Corresponds with GET /authenticators/totp/{id}/ (the `AuthenticatorsTotpRetrieve` operationId).
+func (c *Client) AuthenticatorsTotpRetrieve(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewAuthenticatorsTotpRetrieveRequest(c.Server, id)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// AuthenticatorsTotpPartialUpdateWithBody Rename one of your TOTP Devices
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with PATCH /authenticators/totp/{id}/ (the `AuthenticatorsTotpPartialUpdate` operationId).
+func (c *Client) AuthenticatorsTotpPartialUpdateWithBody(ctx context.Context, id int64, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewAuthenticatorsTotpPartialUpdateRequestWithBody(c.Server, id, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// AuthenticatorsTotpPartialUpdate Rename one of your TOTP Devices
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with PATCH /authenticators/totp/{id}/ (the `AuthenticatorsTotpPartialUpdate` operationId).
+func (c *Client) AuthenticatorsTotpPartialUpdate(ctx context.Context, id int64, body AuthenticatorsTotpPartialUpdateJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewAuthenticatorsTotpPartialUpdateRequest(c.Server, id, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// AuthenticatorsTotpUpdateWithBody Rename one of your TOTP Devices
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with PUT /authenticators/totp/{id}/ (the `AuthenticatorsTotpUpdate` operationId).
+func (c *Client) AuthenticatorsTotpUpdateWithBody(ctx context.Context, id int64, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewAuthenticatorsTotpUpdateRequestWithBody(c.Server, id, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// AuthenticatorsTotpUpdate Rename one of your TOTP Devices
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with PUT /authenticators/totp/{id}/ (the `AuthenticatorsTotpUpdate` operationId).
+func (c *Client) AuthenticatorsTotpUpdate(ctx context.Context, id int64, body AuthenticatorsTotpUpdateJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewAuthenticatorsTotpUpdateRequest(c.Server, id, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// AuthenticatorsWebauthnList List your WebAuthn Devices
+//
+// Corresponds with GET /authenticators/webauthn/ (the `AuthenticatorsWebauthnList` operationId).
+func (c *Client) AuthenticatorsWebauthnList(ctx context.Context, params *AuthenticatorsWebauthnListParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewAuthenticatorsWebauthnListRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// AuthenticatorsWebauthnDestroy Delete one of your WebAuthn Devices
+//
+// Corresponds with DELETE /authenticators/webauthn/{id}/ (the `AuthenticatorsWebauthnDestroy` operationId).
+func (c *Client) AuthenticatorsWebauthnDestroy(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewAuthenticatorsWebauthnDestroyRequest(c.Server, id)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// AuthenticatorsWebauthnRetrieve Get one of your WebAuthn Devices
+//
+// Corresponds with GET /authenticators/webauthn/{id}/ (the `AuthenticatorsWebauthnRetrieve` operationId).
+func (c *Client) AuthenticatorsWebauthnRetrieve(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewAuthenticatorsWebauthnRetrieveRequest(c.Server, id)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// AuthenticatorsWebauthnPartialUpdateWithBody Rename one of your WebAuthn Devices
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with PATCH /authenticators/webauthn/{id}/ (the `AuthenticatorsWebauthnPartialUpdate` operationId).
+func (c *Client) AuthenticatorsWebauthnPartialUpdateWithBody(ctx context.Context, id int64, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewAuthenticatorsWebauthnPartialUpdateRequestWithBody(c.Server, id, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// AuthenticatorsWebauthnPartialUpdate Rename one of your WebAuthn Devices
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with PATCH /authenticators/webauthn/{id}/ (the `AuthenticatorsWebauthnPartialUpdate` operationId).
+func (c *Client) AuthenticatorsWebauthnPartialUpdate(ctx context.Context, id int64, body AuthenticatorsWebauthnPartialUpdateJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewAuthenticatorsWebauthnPartialUpdateRequest(c.Server, id, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// AuthenticatorsWebauthnUpdateWithBody Rename one of your WebAuthn Devices
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with PUT /authenticators/webauthn/{id}/ (the `AuthenticatorsWebauthnUpdate` operationId).
+func (c *Client) AuthenticatorsWebauthnUpdateWithBody(ctx context.Context, id int64, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewAuthenticatorsWebauthnUpdateRequestWithBody(c.Server, id, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// AuthenticatorsWebauthnUpdate Rename one of your WebAuthn Devices
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with PUT /authenticators/webauthn/{id}/ (the `AuthenticatorsWebauthnUpdate` operationId).
+func (c *Client) AuthenticatorsWebauthnUpdate(ctx context.Context, id int64, body AuthenticatorsWebauthnUpdateJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewAuthenticatorsWebauthnUpdateRequest(c.Server, id, body)
 	if err != nil {
 		return nil, err
 	}
@@ -5557,6 +7738,183 @@ func (c *Client) FlowsInstancesExportRetrieve(ctx context.Context, slug string, 
 	return c.Client.Do(req)
 }
 
+// ManagedBlueprintsList List blueprint instances
+//
+// Corresponds with GET /managed/blueprints/ (the `ManagedBlueprintsList` operationId).
+func (c *Client) ManagedBlueprintsList(ctx context.Context, params *ManagedBlueprintsListParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewManagedBlueprintsListRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ManagedBlueprintsCreateWithBody Create a blueprint instance
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /managed/blueprints/ (the `ManagedBlueprintsCreate` operationId).
+func (c *Client) ManagedBlueprintsCreateWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewManagedBlueprintsCreateRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ManagedBlueprintsCreate Create a blueprint instance
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /managed/blueprints/ (the `ManagedBlueprintsCreate` operationId).
+func (c *Client) ManagedBlueprintsCreate(ctx context.Context, body ManagedBlueprintsCreateJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewManagedBlueprintsCreateRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ManagedBlueprintsAvailableList List the blueprint files of the blueprints dir
+//
+// Corresponds with GET /managed/blueprints/available/ (the `ManagedBlueprintsAvailableList` operationId).
+func (c *Client) ManagedBlueprintsAvailableList(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewManagedBlueprintsAvailableListRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ManagedBlueprintsDestroy Delete a blueprint instance (its objects stay)
+//
+// Corresponds with DELETE /managed/blueprints/{instance_uuid}/ (the `ManagedBlueprintsDestroy` operationId).
+func (c *Client) ManagedBlueprintsDestroy(ctx context.Context, instanceUuid string, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewManagedBlueprintsDestroyRequest(c.Server, instanceUuid)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ManagedBlueprintsRetrieve Get a blueprint instance
+//
+// Corresponds with GET /managed/blueprints/{instance_uuid}/ (the `ManagedBlueprintsRetrieve` operationId).
+func (c *Client) ManagedBlueprintsRetrieve(ctx context.Context, instanceUuid string, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewManagedBlueprintsRetrieveRequest(c.Server, instanceUuid)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ManagedBlueprintsPartialUpdateWithBody Update a blueprint instance
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with PATCH /managed/blueprints/{instance_uuid}/ (the `ManagedBlueprintsPartialUpdate` operationId).
+func (c *Client) ManagedBlueprintsPartialUpdateWithBody(ctx context.Context, instanceUuid string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewManagedBlueprintsPartialUpdateRequestWithBody(c.Server, instanceUuid, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ManagedBlueprintsPartialUpdate Update a blueprint instance
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with PATCH /managed/blueprints/{instance_uuid}/ (the `ManagedBlueprintsPartialUpdate` operationId).
+func (c *Client) ManagedBlueprintsPartialUpdate(ctx context.Context, instanceUuid string, body ManagedBlueprintsPartialUpdateJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewManagedBlueprintsPartialUpdateRequest(c.Server, instanceUuid, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ManagedBlueprintsUpdateWithBody Replace a blueprint instance
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with PUT /managed/blueprints/{instance_uuid}/ (the `ManagedBlueprintsUpdate` operationId).
+func (c *Client) ManagedBlueprintsUpdateWithBody(ctx context.Context, instanceUuid string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewManagedBlueprintsUpdateRequestWithBody(c.Server, instanceUuid, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ManagedBlueprintsUpdate Replace a blueprint instance
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with PUT /managed/blueprints/{instance_uuid}/ (the `ManagedBlueprintsUpdate` operationId).
+func (c *Client) ManagedBlueprintsUpdate(ctx context.Context, instanceUuid string, body ManagedBlueprintsUpdateJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewManagedBlueprintsUpdateRequest(c.Server, instanceUuid, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ManagedBlueprintsApplyCreate Apply a blueprint instance now; the answer has its new status
+//
+// Corresponds with POST /managed/blueprints/{instance_uuid}/apply/ (the `ManagedBlueprintsApplyCreate` operationId).
+func (c *Client) ManagedBlueprintsApplyCreate(ctx context.Context, instanceUuid string, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewManagedBlueprintsApplyCreateRequest(c.Server, instanceUuid)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // Oauth2AccessTokensList List access tokens (the caller's own without authentik_providers_oauth2.view_accesstoken)
 //
 // Corresponds with GET /oauth2/access_tokens/ (the `Oauth2AccessTokensList` operationId).
@@ -6626,6 +8984,21 @@ func (c *Client) StagesAllList(ctx context.Context, params *StagesAllListParams,
 	return c.Client.Do(req)
 }
 
+// StagesAllUserSettingsList List the stages the caller can set up
+//
+// Corresponds with GET /stages/all/user_settings/ (the `StagesAllUserSettingsList` operationId).
+func (c *Client) StagesAllUserSettingsList(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewStagesAllUserSettingsListRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // StagesAllDestroy Delete a stage
 //
 // Corresponds with DELETE /stages/all/{id}/ (the `StagesAllDestroy` operationId).
@@ -6967,6 +9340,2787 @@ func NewAdminVersionRetrieveRequest(server string) (*http.Request, error) {
 	if err != nil {
 		return nil, err
 	}
+
+	return req, nil
+}
+
+// NewAuthenticatorsAdminAllListRequest constructs an http.Request for the AuthenticatorsAdminAllList method
+func NewAuthenticatorsAdminAllListRequest(server string, params *AuthenticatorsAdminAllListParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/authenticators/admin/all/")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.User != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "user", *params.User, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewAuthenticatorsAdminEmailListRequest constructs an http.Request for the AuthenticatorsAdminEmailList method
+func NewAuthenticatorsAdminEmailListRequest(server string, params *AuthenticatorsAdminEmailListParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/authenticators/admin/email/")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Page != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "page", *params.Page, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.PageSize != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "page_size", *params.PageSize, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Ordering != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "ordering", *params.Ordering, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Search != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "search", *params.Search, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Name != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "name", *params.Name, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.User != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "user", *params.User, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewAuthenticatorsAdminEmailDestroyRequest constructs an http.Request for the AuthenticatorsAdminEmailDestroy method
+func NewAuthenticatorsAdminEmailDestroyRequest(server string, id int64) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "integer", Format: "int64"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/authenticators/admin/email/%s/", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewAuthenticatorsAdminEmailRetrieveRequest constructs an http.Request for the AuthenticatorsAdminEmailRetrieve method
+func NewAuthenticatorsAdminEmailRetrieveRequest(server string, id int64) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "integer", Format: "int64"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/authenticators/admin/email/%s/", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewAuthenticatorsAdminEmailPartialUpdateRequest calls the generic AuthenticatorsAdminEmailPartialUpdate builder with application/json body
+func NewAuthenticatorsAdminEmailPartialUpdateRequest(server string, id int64, body AuthenticatorsAdminEmailPartialUpdateJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewAuthenticatorsAdminEmailPartialUpdateRequestWithBody(server, id, "application/json", bodyReader)
+}
+
+// NewAuthenticatorsAdminEmailPartialUpdateRequestWithBody constructs an http.Request for the AuthenticatorsAdminEmailPartialUpdate method, with any body, and a specified content type
+func NewAuthenticatorsAdminEmailPartialUpdateRequestWithBody(server string, id int64, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "integer", Format: "int64"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/authenticators/admin/email/%s/", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPatch, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewAuthenticatorsAdminEmailUpdateRequest calls the generic AuthenticatorsAdminEmailUpdate builder with application/json body
+func NewAuthenticatorsAdminEmailUpdateRequest(server string, id int64, body AuthenticatorsAdminEmailUpdateJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewAuthenticatorsAdminEmailUpdateRequestWithBody(server, id, "application/json", bodyReader)
+}
+
+// NewAuthenticatorsAdminEmailUpdateRequestWithBody constructs an http.Request for the AuthenticatorsAdminEmailUpdate method, with any body, and a specified content type
+func NewAuthenticatorsAdminEmailUpdateRequestWithBody(server string, id int64, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "integer", Format: "int64"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/authenticators/admin/email/%s/", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPut, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewAuthenticatorsAdminSmsListRequest constructs an http.Request for the AuthenticatorsAdminSmsList method
+func NewAuthenticatorsAdminSmsListRequest(server string, params *AuthenticatorsAdminSmsListParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/authenticators/admin/sms/")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Page != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "page", *params.Page, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.PageSize != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "page_size", *params.PageSize, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Ordering != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "ordering", *params.Ordering, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Search != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "search", *params.Search, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Name != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "name", *params.Name, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.User != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "user", *params.User, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewAuthenticatorsAdminSmsDestroyRequest constructs an http.Request for the AuthenticatorsAdminSmsDestroy method
+func NewAuthenticatorsAdminSmsDestroyRequest(server string, id int64) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "integer", Format: "int64"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/authenticators/admin/sms/%s/", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewAuthenticatorsAdminSmsRetrieveRequest constructs an http.Request for the AuthenticatorsAdminSmsRetrieve method
+func NewAuthenticatorsAdminSmsRetrieveRequest(server string, id int64) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "integer", Format: "int64"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/authenticators/admin/sms/%s/", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewAuthenticatorsAdminSmsPartialUpdateRequest calls the generic AuthenticatorsAdminSmsPartialUpdate builder with application/json body
+func NewAuthenticatorsAdminSmsPartialUpdateRequest(server string, id int64, body AuthenticatorsAdminSmsPartialUpdateJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewAuthenticatorsAdminSmsPartialUpdateRequestWithBody(server, id, "application/json", bodyReader)
+}
+
+// NewAuthenticatorsAdminSmsPartialUpdateRequestWithBody constructs an http.Request for the AuthenticatorsAdminSmsPartialUpdate method, with any body, and a specified content type
+func NewAuthenticatorsAdminSmsPartialUpdateRequestWithBody(server string, id int64, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "integer", Format: "int64"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/authenticators/admin/sms/%s/", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPatch, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewAuthenticatorsAdminSmsUpdateRequest calls the generic AuthenticatorsAdminSmsUpdate builder with application/json body
+func NewAuthenticatorsAdminSmsUpdateRequest(server string, id int64, body AuthenticatorsAdminSmsUpdateJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewAuthenticatorsAdminSmsUpdateRequestWithBody(server, id, "application/json", bodyReader)
+}
+
+// NewAuthenticatorsAdminSmsUpdateRequestWithBody constructs an http.Request for the AuthenticatorsAdminSmsUpdate method, with any body, and a specified content type
+func NewAuthenticatorsAdminSmsUpdateRequestWithBody(server string, id int64, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "integer", Format: "int64"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/authenticators/admin/sms/%s/", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPut, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewAuthenticatorsAdminStaticListRequest constructs an http.Request for the AuthenticatorsAdminStaticList method
+func NewAuthenticatorsAdminStaticListRequest(server string, params *AuthenticatorsAdminStaticListParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/authenticators/admin/static/")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Page != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "page", *params.Page, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.PageSize != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "page_size", *params.PageSize, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Ordering != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "ordering", *params.Ordering, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Search != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "search", *params.Search, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Name != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "name", *params.Name, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.User != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "user", *params.User, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewAuthenticatorsAdminStaticDestroyRequest constructs an http.Request for the AuthenticatorsAdminStaticDestroy method
+func NewAuthenticatorsAdminStaticDestroyRequest(server string, id int64) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "integer", Format: "int64"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/authenticators/admin/static/%s/", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewAuthenticatorsAdminStaticRetrieveRequest constructs an http.Request for the AuthenticatorsAdminStaticRetrieve method
+func NewAuthenticatorsAdminStaticRetrieveRequest(server string, id int64) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "integer", Format: "int64"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/authenticators/admin/static/%s/", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewAuthenticatorsAdminStaticPartialUpdateRequest calls the generic AuthenticatorsAdminStaticPartialUpdate builder with application/json body
+func NewAuthenticatorsAdminStaticPartialUpdateRequest(server string, id int64, body AuthenticatorsAdminStaticPartialUpdateJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewAuthenticatorsAdminStaticPartialUpdateRequestWithBody(server, id, "application/json", bodyReader)
+}
+
+// NewAuthenticatorsAdminStaticPartialUpdateRequestWithBody constructs an http.Request for the AuthenticatorsAdminStaticPartialUpdate method, with any body, and a specified content type
+func NewAuthenticatorsAdminStaticPartialUpdateRequestWithBody(server string, id int64, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "integer", Format: "int64"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/authenticators/admin/static/%s/", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPatch, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewAuthenticatorsAdminStaticUpdateRequest calls the generic AuthenticatorsAdminStaticUpdate builder with application/json body
+func NewAuthenticatorsAdminStaticUpdateRequest(server string, id int64, body AuthenticatorsAdminStaticUpdateJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewAuthenticatorsAdminStaticUpdateRequestWithBody(server, id, "application/json", bodyReader)
+}
+
+// NewAuthenticatorsAdminStaticUpdateRequestWithBody constructs an http.Request for the AuthenticatorsAdminStaticUpdate method, with any body, and a specified content type
+func NewAuthenticatorsAdminStaticUpdateRequestWithBody(server string, id int64, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "integer", Format: "int64"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/authenticators/admin/static/%s/", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPut, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewAuthenticatorsAdminTotpListRequest constructs an http.Request for the AuthenticatorsAdminTotpList method
+func NewAuthenticatorsAdminTotpListRequest(server string, params *AuthenticatorsAdminTotpListParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/authenticators/admin/totp/")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Page != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "page", *params.Page, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.PageSize != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "page_size", *params.PageSize, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Ordering != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "ordering", *params.Ordering, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Search != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "search", *params.Search, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Name != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "name", *params.Name, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.User != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "user", *params.User, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewAuthenticatorsAdminTotpDestroyRequest constructs an http.Request for the AuthenticatorsAdminTotpDestroy method
+func NewAuthenticatorsAdminTotpDestroyRequest(server string, id int64) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "integer", Format: "int64"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/authenticators/admin/totp/%s/", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewAuthenticatorsAdminTotpRetrieveRequest constructs an http.Request for the AuthenticatorsAdminTotpRetrieve method
+func NewAuthenticatorsAdminTotpRetrieveRequest(server string, id int64) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "integer", Format: "int64"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/authenticators/admin/totp/%s/", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewAuthenticatorsAdminTotpPartialUpdateRequest calls the generic AuthenticatorsAdminTotpPartialUpdate builder with application/json body
+func NewAuthenticatorsAdminTotpPartialUpdateRequest(server string, id int64, body AuthenticatorsAdminTotpPartialUpdateJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewAuthenticatorsAdminTotpPartialUpdateRequestWithBody(server, id, "application/json", bodyReader)
+}
+
+// NewAuthenticatorsAdminTotpPartialUpdateRequestWithBody constructs an http.Request for the AuthenticatorsAdminTotpPartialUpdate method, with any body, and a specified content type
+func NewAuthenticatorsAdminTotpPartialUpdateRequestWithBody(server string, id int64, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "integer", Format: "int64"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/authenticators/admin/totp/%s/", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPatch, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewAuthenticatorsAdminTotpUpdateRequest calls the generic AuthenticatorsAdminTotpUpdate builder with application/json body
+func NewAuthenticatorsAdminTotpUpdateRequest(server string, id int64, body AuthenticatorsAdminTotpUpdateJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewAuthenticatorsAdminTotpUpdateRequestWithBody(server, id, "application/json", bodyReader)
+}
+
+// NewAuthenticatorsAdminTotpUpdateRequestWithBody constructs an http.Request for the AuthenticatorsAdminTotpUpdate method, with any body, and a specified content type
+func NewAuthenticatorsAdminTotpUpdateRequestWithBody(server string, id int64, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "integer", Format: "int64"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/authenticators/admin/totp/%s/", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPut, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewAuthenticatorsAdminWebauthnListRequest constructs an http.Request for the AuthenticatorsAdminWebauthnList method
+func NewAuthenticatorsAdminWebauthnListRequest(server string, params *AuthenticatorsAdminWebauthnListParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/authenticators/admin/webauthn/")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Page != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "page", *params.Page, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.PageSize != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "page_size", *params.PageSize, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Ordering != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "ordering", *params.Ordering, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Search != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "search", *params.Search, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Name != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "name", *params.Name, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.User != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "user", *params.User, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewAuthenticatorsAdminWebauthnDestroyRequest constructs an http.Request for the AuthenticatorsAdminWebauthnDestroy method
+func NewAuthenticatorsAdminWebauthnDestroyRequest(server string, id int64) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "integer", Format: "int64"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/authenticators/admin/webauthn/%s/", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewAuthenticatorsAdminWebauthnRetrieveRequest constructs an http.Request for the AuthenticatorsAdminWebauthnRetrieve method
+func NewAuthenticatorsAdminWebauthnRetrieveRequest(server string, id int64) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "integer", Format: "int64"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/authenticators/admin/webauthn/%s/", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewAuthenticatorsAdminWebauthnPartialUpdateRequest calls the generic AuthenticatorsAdminWebauthnPartialUpdate builder with application/json body
+func NewAuthenticatorsAdminWebauthnPartialUpdateRequest(server string, id int64, body AuthenticatorsAdminWebauthnPartialUpdateJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewAuthenticatorsAdminWebauthnPartialUpdateRequestWithBody(server, id, "application/json", bodyReader)
+}
+
+// NewAuthenticatorsAdminWebauthnPartialUpdateRequestWithBody constructs an http.Request for the AuthenticatorsAdminWebauthnPartialUpdate method, with any body, and a specified content type
+func NewAuthenticatorsAdminWebauthnPartialUpdateRequestWithBody(server string, id int64, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "integer", Format: "int64"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/authenticators/admin/webauthn/%s/", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPatch, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewAuthenticatorsAdminWebauthnUpdateRequest calls the generic AuthenticatorsAdminWebauthnUpdate builder with application/json body
+func NewAuthenticatorsAdminWebauthnUpdateRequest(server string, id int64, body AuthenticatorsAdminWebauthnUpdateJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewAuthenticatorsAdminWebauthnUpdateRequestWithBody(server, id, "application/json", bodyReader)
+}
+
+// NewAuthenticatorsAdminWebauthnUpdateRequestWithBody constructs an http.Request for the AuthenticatorsAdminWebauthnUpdate method, with any body, and a specified content type
+func NewAuthenticatorsAdminWebauthnUpdateRequestWithBody(server string, id int64, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "integer", Format: "int64"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/authenticators/admin/webauthn/%s/", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPut, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewAuthenticatorsAllListRequest constructs an http.Request for the AuthenticatorsAllList method
+func NewAuthenticatorsAllListRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/authenticators/all/")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewAuthenticatorsEmailListRequest constructs an http.Request for the AuthenticatorsEmailList method
+func NewAuthenticatorsEmailListRequest(server string, params *AuthenticatorsEmailListParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/authenticators/email/")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Page != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "page", *params.Page, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.PageSize != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "page_size", *params.PageSize, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Ordering != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "ordering", *params.Ordering, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Search != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "search", *params.Search, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Name != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "name", *params.Name, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewAuthenticatorsEmailDestroyRequest constructs an http.Request for the AuthenticatorsEmailDestroy method
+func NewAuthenticatorsEmailDestroyRequest(server string, id int64) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "integer", Format: "int64"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/authenticators/email/%s/", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewAuthenticatorsEmailRetrieveRequest constructs an http.Request for the AuthenticatorsEmailRetrieve method
+func NewAuthenticatorsEmailRetrieveRequest(server string, id int64) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "integer", Format: "int64"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/authenticators/email/%s/", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewAuthenticatorsEmailPartialUpdateRequest calls the generic AuthenticatorsEmailPartialUpdate builder with application/json body
+func NewAuthenticatorsEmailPartialUpdateRequest(server string, id int64, body AuthenticatorsEmailPartialUpdateJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewAuthenticatorsEmailPartialUpdateRequestWithBody(server, id, "application/json", bodyReader)
+}
+
+// NewAuthenticatorsEmailPartialUpdateRequestWithBody constructs an http.Request for the AuthenticatorsEmailPartialUpdate method, with any body, and a specified content type
+func NewAuthenticatorsEmailPartialUpdateRequestWithBody(server string, id int64, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "integer", Format: "int64"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/authenticators/email/%s/", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPatch, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewAuthenticatorsEmailUpdateRequest calls the generic AuthenticatorsEmailUpdate builder with application/json body
+func NewAuthenticatorsEmailUpdateRequest(server string, id int64, body AuthenticatorsEmailUpdateJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewAuthenticatorsEmailUpdateRequestWithBody(server, id, "application/json", bodyReader)
+}
+
+// NewAuthenticatorsEmailUpdateRequestWithBody constructs an http.Request for the AuthenticatorsEmailUpdate method, with any body, and a specified content type
+func NewAuthenticatorsEmailUpdateRequestWithBody(server string, id int64, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "integer", Format: "int64"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/authenticators/email/%s/", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPut, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewAuthenticatorsSmsListRequest constructs an http.Request for the AuthenticatorsSmsList method
+func NewAuthenticatorsSmsListRequest(server string, params *AuthenticatorsSmsListParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/authenticators/sms/")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Page != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "page", *params.Page, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.PageSize != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "page_size", *params.PageSize, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Ordering != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "ordering", *params.Ordering, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Search != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "search", *params.Search, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Name != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "name", *params.Name, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewAuthenticatorsSmsDestroyRequest constructs an http.Request for the AuthenticatorsSmsDestroy method
+func NewAuthenticatorsSmsDestroyRequest(server string, id int64) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "integer", Format: "int64"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/authenticators/sms/%s/", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewAuthenticatorsSmsRetrieveRequest constructs an http.Request for the AuthenticatorsSmsRetrieve method
+func NewAuthenticatorsSmsRetrieveRequest(server string, id int64) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "integer", Format: "int64"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/authenticators/sms/%s/", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewAuthenticatorsSmsPartialUpdateRequest calls the generic AuthenticatorsSmsPartialUpdate builder with application/json body
+func NewAuthenticatorsSmsPartialUpdateRequest(server string, id int64, body AuthenticatorsSmsPartialUpdateJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewAuthenticatorsSmsPartialUpdateRequestWithBody(server, id, "application/json", bodyReader)
+}
+
+// NewAuthenticatorsSmsPartialUpdateRequestWithBody constructs an http.Request for the AuthenticatorsSmsPartialUpdate method, with any body, and a specified content type
+func NewAuthenticatorsSmsPartialUpdateRequestWithBody(server string, id int64, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "integer", Format: "int64"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/authenticators/sms/%s/", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPatch, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewAuthenticatorsSmsUpdateRequest calls the generic AuthenticatorsSmsUpdate builder with application/json body
+func NewAuthenticatorsSmsUpdateRequest(server string, id int64, body AuthenticatorsSmsUpdateJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewAuthenticatorsSmsUpdateRequestWithBody(server, id, "application/json", bodyReader)
+}
+
+// NewAuthenticatorsSmsUpdateRequestWithBody constructs an http.Request for the AuthenticatorsSmsUpdate method, with any body, and a specified content type
+func NewAuthenticatorsSmsUpdateRequestWithBody(server string, id int64, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "integer", Format: "int64"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/authenticators/sms/%s/", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPut, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewAuthenticatorsStaticListRequest constructs an http.Request for the AuthenticatorsStaticList method
+func NewAuthenticatorsStaticListRequest(server string, params *AuthenticatorsStaticListParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/authenticators/static/")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Page != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "page", *params.Page, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.PageSize != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "page_size", *params.PageSize, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Ordering != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "ordering", *params.Ordering, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Search != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "search", *params.Search, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Name != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "name", *params.Name, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewAuthenticatorsStaticDestroyRequest constructs an http.Request for the AuthenticatorsStaticDestroy method
+func NewAuthenticatorsStaticDestroyRequest(server string, id int64) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "integer", Format: "int64"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/authenticators/static/%s/", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewAuthenticatorsStaticRetrieveRequest constructs an http.Request for the AuthenticatorsStaticRetrieve method
+func NewAuthenticatorsStaticRetrieveRequest(server string, id int64) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "integer", Format: "int64"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/authenticators/static/%s/", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewAuthenticatorsStaticPartialUpdateRequest calls the generic AuthenticatorsStaticPartialUpdate builder with application/json body
+func NewAuthenticatorsStaticPartialUpdateRequest(server string, id int64, body AuthenticatorsStaticPartialUpdateJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewAuthenticatorsStaticPartialUpdateRequestWithBody(server, id, "application/json", bodyReader)
+}
+
+// NewAuthenticatorsStaticPartialUpdateRequestWithBody constructs an http.Request for the AuthenticatorsStaticPartialUpdate method, with any body, and a specified content type
+func NewAuthenticatorsStaticPartialUpdateRequestWithBody(server string, id int64, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "integer", Format: "int64"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/authenticators/static/%s/", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPatch, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewAuthenticatorsStaticUpdateRequest calls the generic AuthenticatorsStaticUpdate builder with application/json body
+func NewAuthenticatorsStaticUpdateRequest(server string, id int64, body AuthenticatorsStaticUpdateJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewAuthenticatorsStaticUpdateRequestWithBody(server, id, "application/json", bodyReader)
+}
+
+// NewAuthenticatorsStaticUpdateRequestWithBody constructs an http.Request for the AuthenticatorsStaticUpdate method, with any body, and a specified content type
+func NewAuthenticatorsStaticUpdateRequestWithBody(server string, id int64, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "integer", Format: "int64"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/authenticators/static/%s/", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPut, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewAuthenticatorsTotpListRequest constructs an http.Request for the AuthenticatorsTotpList method
+func NewAuthenticatorsTotpListRequest(server string, params *AuthenticatorsTotpListParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/authenticators/totp/")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Page != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "page", *params.Page, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.PageSize != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "page_size", *params.PageSize, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Ordering != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "ordering", *params.Ordering, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Search != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "search", *params.Search, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Name != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "name", *params.Name, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewAuthenticatorsTotpDestroyRequest constructs an http.Request for the AuthenticatorsTotpDestroy method
+func NewAuthenticatorsTotpDestroyRequest(server string, id int64) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "integer", Format: "int64"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/authenticators/totp/%s/", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewAuthenticatorsTotpRetrieveRequest constructs an http.Request for the AuthenticatorsTotpRetrieve method
+func NewAuthenticatorsTotpRetrieveRequest(server string, id int64) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "integer", Format: "int64"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/authenticators/totp/%s/", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewAuthenticatorsTotpPartialUpdateRequest calls the generic AuthenticatorsTotpPartialUpdate builder with application/json body
+func NewAuthenticatorsTotpPartialUpdateRequest(server string, id int64, body AuthenticatorsTotpPartialUpdateJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewAuthenticatorsTotpPartialUpdateRequestWithBody(server, id, "application/json", bodyReader)
+}
+
+// NewAuthenticatorsTotpPartialUpdateRequestWithBody constructs an http.Request for the AuthenticatorsTotpPartialUpdate method, with any body, and a specified content type
+func NewAuthenticatorsTotpPartialUpdateRequestWithBody(server string, id int64, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "integer", Format: "int64"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/authenticators/totp/%s/", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPatch, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewAuthenticatorsTotpUpdateRequest calls the generic AuthenticatorsTotpUpdate builder with application/json body
+func NewAuthenticatorsTotpUpdateRequest(server string, id int64, body AuthenticatorsTotpUpdateJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewAuthenticatorsTotpUpdateRequestWithBody(server, id, "application/json", bodyReader)
+}
+
+// NewAuthenticatorsTotpUpdateRequestWithBody constructs an http.Request for the AuthenticatorsTotpUpdate method, with any body, and a specified content type
+func NewAuthenticatorsTotpUpdateRequestWithBody(server string, id int64, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "integer", Format: "int64"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/authenticators/totp/%s/", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPut, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewAuthenticatorsWebauthnListRequest constructs an http.Request for the AuthenticatorsWebauthnList method
+func NewAuthenticatorsWebauthnListRequest(server string, params *AuthenticatorsWebauthnListParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/authenticators/webauthn/")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Page != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "page", *params.Page, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.PageSize != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "page_size", *params.PageSize, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Ordering != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "ordering", *params.Ordering, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Search != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "search", *params.Search, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Name != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "name", *params.Name, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewAuthenticatorsWebauthnDestroyRequest constructs an http.Request for the AuthenticatorsWebauthnDestroy method
+func NewAuthenticatorsWebauthnDestroyRequest(server string, id int64) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "integer", Format: "int64"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/authenticators/webauthn/%s/", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewAuthenticatorsWebauthnRetrieveRequest constructs an http.Request for the AuthenticatorsWebauthnRetrieve method
+func NewAuthenticatorsWebauthnRetrieveRequest(server string, id int64) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "integer", Format: "int64"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/authenticators/webauthn/%s/", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewAuthenticatorsWebauthnPartialUpdateRequest calls the generic AuthenticatorsWebauthnPartialUpdate builder with application/json body
+func NewAuthenticatorsWebauthnPartialUpdateRequest(server string, id int64, body AuthenticatorsWebauthnPartialUpdateJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewAuthenticatorsWebauthnPartialUpdateRequestWithBody(server, id, "application/json", bodyReader)
+}
+
+// NewAuthenticatorsWebauthnPartialUpdateRequestWithBody constructs an http.Request for the AuthenticatorsWebauthnPartialUpdate method, with any body, and a specified content type
+func NewAuthenticatorsWebauthnPartialUpdateRequestWithBody(server string, id int64, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "integer", Format: "int64"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/authenticators/webauthn/%s/", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPatch, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewAuthenticatorsWebauthnUpdateRequest calls the generic AuthenticatorsWebauthnUpdate builder with application/json body
+func NewAuthenticatorsWebauthnUpdateRequest(server string, id int64, body AuthenticatorsWebauthnUpdateJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewAuthenticatorsWebauthnUpdateRequestWithBody(server, id, "application/json", bodyReader)
+}
+
+// NewAuthenticatorsWebauthnUpdateRequestWithBody constructs an http.Request for the AuthenticatorsWebauthnUpdate method, with any body, and a specified content type
+func NewAuthenticatorsWebauthnUpdateRequestWithBody(server string, id int64, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "integer", Format: "int64"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/authenticators/webauthn/%s/", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPut, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
 
 	return req, nil
 }
@@ -9964,6 +15118,383 @@ func NewFlowsInstancesExportRetrieveRequest(server string, slug string) (*http.R
 	return req, nil
 }
 
+// NewManagedBlueprintsListRequest constructs an http.Request for the ManagedBlueprintsList method
+func NewManagedBlueprintsListRequest(server string, params *ManagedBlueprintsListParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/managed/blueprints/")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Page != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "page", *params.Page, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.PageSize != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "page_size", *params.PageSize, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Ordering != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "ordering", *params.Ordering, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Search != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "search", *params.Search, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Name != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "name", *params.Name, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Path != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "path", *params.Path, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewManagedBlueprintsCreateRequest calls the generic ManagedBlueprintsCreate builder with application/json body
+func NewManagedBlueprintsCreateRequest(server string, body ManagedBlueprintsCreateJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewManagedBlueprintsCreateRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewManagedBlueprintsCreateRequestWithBody constructs an http.Request for the ManagedBlueprintsCreate method, with any body, and a specified content type
+func NewManagedBlueprintsCreateRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/managed/blueprints/")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewManagedBlueprintsAvailableListRequest constructs an http.Request for the ManagedBlueprintsAvailableList method
+func NewManagedBlueprintsAvailableListRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/managed/blueprints/available/")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewManagedBlueprintsDestroyRequest constructs an http.Request for the ManagedBlueprintsDestroy method
+func NewManagedBlueprintsDestroyRequest(server string, instanceUuid string) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "instance_uuid", instanceUuid, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/managed/blueprints/%s/", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewManagedBlueprintsRetrieveRequest constructs an http.Request for the ManagedBlueprintsRetrieve method
+func NewManagedBlueprintsRetrieveRequest(server string, instanceUuid string) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "instance_uuid", instanceUuid, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/managed/blueprints/%s/", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewManagedBlueprintsPartialUpdateRequest calls the generic ManagedBlueprintsPartialUpdate builder with application/json body
+func NewManagedBlueprintsPartialUpdateRequest(server string, instanceUuid string, body ManagedBlueprintsPartialUpdateJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewManagedBlueprintsPartialUpdateRequestWithBody(server, instanceUuid, "application/json", bodyReader)
+}
+
+// NewManagedBlueprintsPartialUpdateRequestWithBody constructs an http.Request for the ManagedBlueprintsPartialUpdate method, with any body, and a specified content type
+func NewManagedBlueprintsPartialUpdateRequestWithBody(server string, instanceUuid string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "instance_uuid", instanceUuid, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/managed/blueprints/%s/", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPatch, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewManagedBlueprintsUpdateRequest calls the generic ManagedBlueprintsUpdate builder with application/json body
+func NewManagedBlueprintsUpdateRequest(server string, instanceUuid string, body ManagedBlueprintsUpdateJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewManagedBlueprintsUpdateRequestWithBody(server, instanceUuid, "application/json", bodyReader)
+}
+
+// NewManagedBlueprintsUpdateRequestWithBody constructs an http.Request for the ManagedBlueprintsUpdate method, with any body, and a specified content type
+func NewManagedBlueprintsUpdateRequestWithBody(server string, instanceUuid string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "instance_uuid", instanceUuid, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/managed/blueprints/%s/", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPut, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewManagedBlueprintsApplyCreateRequest constructs an http.Request for the ManagedBlueprintsApplyCreate method
+func NewManagedBlueprintsApplyCreateRequest(server string, instanceUuid string) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "instance_uuid", instanceUuid, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/managed/blueprints/%s/apply/", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewOauth2AccessTokensListRequest constructs an http.Request for the Oauth2AccessTokensList method
 func NewOauth2AccessTokensListRequest(server string, params *Oauth2AccessTokensListParams) (*http.Request, error) {
 	var err error
@@ -12685,6 +18216,33 @@ func NewStagesAllListRequest(server string, params *StagesAllListParams) (*http.
 	return req, nil
 }
 
+// NewStagesAllUserSettingsListRequest constructs an http.Request for the StagesAllUserSettingsList method
+func NewStagesAllUserSettingsListRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/stages/all/user_settings/")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewStagesAllDestroyRequest constructs an http.Request for the StagesAllDestroy method
 func NewStagesAllDestroyRequest(server string, id string) (*http.Request, error) {
 	var err error
@@ -13184,6 +18742,510 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with GET /admin/version/ (the `AdminVersionRetrieve` operationId).
 	AdminVersionRetrieveWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*AdminVersionRetrieveResponse, error)
+
+	// AuthenticatorsAdminAllListWithResponse List devices of every class (admin)
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /authenticators/admin/all/ (the `AuthenticatorsAdminAllList` operationId).
+	AuthenticatorsAdminAllListWithResponse(ctx context.Context, params *AuthenticatorsAdminAllListParams, reqEditors ...RequestEditorFn) (*AuthenticatorsAdminAllListResponse, error)
+
+	// AuthenticatorsAdminEmailListWithResponse List Email Devices (admin)
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /authenticators/admin/email/ (the `AuthenticatorsAdminEmailList` operationId).
+	AuthenticatorsAdminEmailListWithResponse(ctx context.Context, params *AuthenticatorsAdminEmailListParams, reqEditors ...RequestEditorFn) (*AuthenticatorsAdminEmailListResponse, error)
+
+	// AuthenticatorsAdminEmailDestroyWithResponse Delete a Email Device (admin)
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /authenticators/admin/email/{id}/ (the `AuthenticatorsAdminEmailDestroy` operationId).
+	AuthenticatorsAdminEmailDestroyWithResponse(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*AuthenticatorsAdminEmailDestroyResponse, error)
+
+	// AuthenticatorsAdminEmailRetrieveWithResponse Get a Email Device (admin)
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /authenticators/admin/email/{id}/ (the `AuthenticatorsAdminEmailRetrieve` operationId).
+	AuthenticatorsAdminEmailRetrieveWithResponse(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*AuthenticatorsAdminEmailRetrieveResponse, error)
+
+	// AuthenticatorsAdminEmailPartialUpdateWithBodyWithResponse Rename a Email Device (admin)
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PATCH /authenticators/admin/email/{id}/ (the `AuthenticatorsAdminEmailPartialUpdate` operationId).
+	AuthenticatorsAdminEmailPartialUpdateWithBodyWithResponse(ctx context.Context, id int64, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*AuthenticatorsAdminEmailPartialUpdateResponse, error)
+
+	// AuthenticatorsAdminEmailPartialUpdateWithResponse Rename a Email Device (admin)
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PATCH /authenticators/admin/email/{id}/ (the `AuthenticatorsAdminEmailPartialUpdate` operationId).
+	AuthenticatorsAdminEmailPartialUpdateWithResponse(ctx context.Context, id int64, body AuthenticatorsAdminEmailPartialUpdateJSONRequestBody, reqEditors ...RequestEditorFn) (*AuthenticatorsAdminEmailPartialUpdateResponse, error)
+
+	// AuthenticatorsAdminEmailUpdateWithBodyWithResponse Rename a Email Device (admin)
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /authenticators/admin/email/{id}/ (the `AuthenticatorsAdminEmailUpdate` operationId).
+	AuthenticatorsAdminEmailUpdateWithBodyWithResponse(ctx context.Context, id int64, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*AuthenticatorsAdminEmailUpdateResponse, error)
+
+	// AuthenticatorsAdminEmailUpdateWithResponse Rename a Email Device (admin)
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /authenticators/admin/email/{id}/ (the `AuthenticatorsAdminEmailUpdate` operationId).
+	AuthenticatorsAdminEmailUpdateWithResponse(ctx context.Context, id int64, body AuthenticatorsAdminEmailUpdateJSONRequestBody, reqEditors ...RequestEditorFn) (*AuthenticatorsAdminEmailUpdateResponse, error)
+
+	// AuthenticatorsAdminSmsListWithResponse List SMS Devices (admin)
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /authenticators/admin/sms/ (the `AuthenticatorsAdminSmsList` operationId).
+	AuthenticatorsAdminSmsListWithResponse(ctx context.Context, params *AuthenticatorsAdminSmsListParams, reqEditors ...RequestEditorFn) (*AuthenticatorsAdminSmsListResponse, error)
+
+	// AuthenticatorsAdminSmsDestroyWithResponse Delete a SMS Device (admin)
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /authenticators/admin/sms/{id}/ (the `AuthenticatorsAdminSmsDestroy` operationId).
+	AuthenticatorsAdminSmsDestroyWithResponse(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*AuthenticatorsAdminSmsDestroyResponse, error)
+
+	// AuthenticatorsAdminSmsRetrieveWithResponse Get a SMS Device (admin)
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /authenticators/admin/sms/{id}/ (the `AuthenticatorsAdminSmsRetrieve` operationId).
+	AuthenticatorsAdminSmsRetrieveWithResponse(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*AuthenticatorsAdminSmsRetrieveResponse, error)
+
+	// AuthenticatorsAdminSmsPartialUpdateWithBodyWithResponse Rename a SMS Device (admin)
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PATCH /authenticators/admin/sms/{id}/ (the `AuthenticatorsAdminSmsPartialUpdate` operationId).
+	AuthenticatorsAdminSmsPartialUpdateWithBodyWithResponse(ctx context.Context, id int64, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*AuthenticatorsAdminSmsPartialUpdateResponse, error)
+
+	// AuthenticatorsAdminSmsPartialUpdateWithResponse Rename a SMS Device (admin)
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PATCH /authenticators/admin/sms/{id}/ (the `AuthenticatorsAdminSmsPartialUpdate` operationId).
+	AuthenticatorsAdminSmsPartialUpdateWithResponse(ctx context.Context, id int64, body AuthenticatorsAdminSmsPartialUpdateJSONRequestBody, reqEditors ...RequestEditorFn) (*AuthenticatorsAdminSmsPartialUpdateResponse, error)
+
+	// AuthenticatorsAdminSmsUpdateWithBodyWithResponse Rename a SMS Device (admin)
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /authenticators/admin/sms/{id}/ (the `AuthenticatorsAdminSmsUpdate` operationId).
+	AuthenticatorsAdminSmsUpdateWithBodyWithResponse(ctx context.Context, id int64, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*AuthenticatorsAdminSmsUpdateResponse, error)
+
+	// AuthenticatorsAdminSmsUpdateWithResponse Rename a SMS Device (admin)
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /authenticators/admin/sms/{id}/ (the `AuthenticatorsAdminSmsUpdate` operationId).
+	AuthenticatorsAdminSmsUpdateWithResponse(ctx context.Context, id int64, body AuthenticatorsAdminSmsUpdateJSONRequestBody, reqEditors ...RequestEditorFn) (*AuthenticatorsAdminSmsUpdateResponse, error)
+
+	// AuthenticatorsAdminStaticListWithResponse List Static Devices (admin)
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /authenticators/admin/static/ (the `AuthenticatorsAdminStaticList` operationId).
+	AuthenticatorsAdminStaticListWithResponse(ctx context.Context, params *AuthenticatorsAdminStaticListParams, reqEditors ...RequestEditorFn) (*AuthenticatorsAdminStaticListResponse, error)
+
+	// AuthenticatorsAdminStaticDestroyWithResponse Delete a Static Device (admin)
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /authenticators/admin/static/{id}/ (the `AuthenticatorsAdminStaticDestroy` operationId).
+	AuthenticatorsAdminStaticDestroyWithResponse(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*AuthenticatorsAdminStaticDestroyResponse, error)
+
+	// AuthenticatorsAdminStaticRetrieveWithResponse Get a Static Device (admin)
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /authenticators/admin/static/{id}/ (the `AuthenticatorsAdminStaticRetrieve` operationId).
+	AuthenticatorsAdminStaticRetrieveWithResponse(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*AuthenticatorsAdminStaticRetrieveResponse, error)
+
+	// AuthenticatorsAdminStaticPartialUpdateWithBodyWithResponse Rename a Static Device (admin)
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PATCH /authenticators/admin/static/{id}/ (the `AuthenticatorsAdminStaticPartialUpdate` operationId).
+	AuthenticatorsAdminStaticPartialUpdateWithBodyWithResponse(ctx context.Context, id int64, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*AuthenticatorsAdminStaticPartialUpdateResponse, error)
+
+	// AuthenticatorsAdminStaticPartialUpdateWithResponse Rename a Static Device (admin)
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PATCH /authenticators/admin/static/{id}/ (the `AuthenticatorsAdminStaticPartialUpdate` operationId).
+	AuthenticatorsAdminStaticPartialUpdateWithResponse(ctx context.Context, id int64, body AuthenticatorsAdminStaticPartialUpdateJSONRequestBody, reqEditors ...RequestEditorFn) (*AuthenticatorsAdminStaticPartialUpdateResponse, error)
+
+	// AuthenticatorsAdminStaticUpdateWithBodyWithResponse Rename a Static Device (admin)
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /authenticators/admin/static/{id}/ (the `AuthenticatorsAdminStaticUpdate` operationId).
+	AuthenticatorsAdminStaticUpdateWithBodyWithResponse(ctx context.Context, id int64, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*AuthenticatorsAdminStaticUpdateResponse, error)
+
+	// AuthenticatorsAdminStaticUpdateWithResponse Rename a Static Device (admin)
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /authenticators/admin/static/{id}/ (the `AuthenticatorsAdminStaticUpdate` operationId).
+	AuthenticatorsAdminStaticUpdateWithResponse(ctx context.Context, id int64, body AuthenticatorsAdminStaticUpdateJSONRequestBody, reqEditors ...RequestEditorFn) (*AuthenticatorsAdminStaticUpdateResponse, error)
+
+	// AuthenticatorsAdminTotpListWithResponse List TOTP Devices (admin)
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /authenticators/admin/totp/ (the `AuthenticatorsAdminTotpList` operationId).
+	AuthenticatorsAdminTotpListWithResponse(ctx context.Context, params *AuthenticatorsAdminTotpListParams, reqEditors ...RequestEditorFn) (*AuthenticatorsAdminTotpListResponse, error)
+
+	// AuthenticatorsAdminTotpDestroyWithResponse Delete a TOTP Device (admin)
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /authenticators/admin/totp/{id}/ (the `AuthenticatorsAdminTotpDestroy` operationId).
+	AuthenticatorsAdminTotpDestroyWithResponse(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*AuthenticatorsAdminTotpDestroyResponse, error)
+
+	// AuthenticatorsAdminTotpRetrieveWithResponse Get a TOTP Device (admin)
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /authenticators/admin/totp/{id}/ (the `AuthenticatorsAdminTotpRetrieve` operationId).
+	AuthenticatorsAdminTotpRetrieveWithResponse(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*AuthenticatorsAdminTotpRetrieveResponse, error)
+
+	// AuthenticatorsAdminTotpPartialUpdateWithBodyWithResponse Rename a TOTP Device (admin)
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PATCH /authenticators/admin/totp/{id}/ (the `AuthenticatorsAdminTotpPartialUpdate` operationId).
+	AuthenticatorsAdminTotpPartialUpdateWithBodyWithResponse(ctx context.Context, id int64, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*AuthenticatorsAdminTotpPartialUpdateResponse, error)
+
+	// AuthenticatorsAdminTotpPartialUpdateWithResponse Rename a TOTP Device (admin)
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PATCH /authenticators/admin/totp/{id}/ (the `AuthenticatorsAdminTotpPartialUpdate` operationId).
+	AuthenticatorsAdminTotpPartialUpdateWithResponse(ctx context.Context, id int64, body AuthenticatorsAdminTotpPartialUpdateJSONRequestBody, reqEditors ...RequestEditorFn) (*AuthenticatorsAdminTotpPartialUpdateResponse, error)
+
+	// AuthenticatorsAdminTotpUpdateWithBodyWithResponse Rename a TOTP Device (admin)
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /authenticators/admin/totp/{id}/ (the `AuthenticatorsAdminTotpUpdate` operationId).
+	AuthenticatorsAdminTotpUpdateWithBodyWithResponse(ctx context.Context, id int64, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*AuthenticatorsAdminTotpUpdateResponse, error)
+
+	// AuthenticatorsAdminTotpUpdateWithResponse Rename a TOTP Device (admin)
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /authenticators/admin/totp/{id}/ (the `AuthenticatorsAdminTotpUpdate` operationId).
+	AuthenticatorsAdminTotpUpdateWithResponse(ctx context.Context, id int64, body AuthenticatorsAdminTotpUpdateJSONRequestBody, reqEditors ...RequestEditorFn) (*AuthenticatorsAdminTotpUpdateResponse, error)
+
+	// AuthenticatorsAdminWebauthnListWithResponse List WebAuthn Devices (admin)
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /authenticators/admin/webauthn/ (the `AuthenticatorsAdminWebauthnList` operationId).
+	AuthenticatorsAdminWebauthnListWithResponse(ctx context.Context, params *AuthenticatorsAdminWebauthnListParams, reqEditors ...RequestEditorFn) (*AuthenticatorsAdminWebauthnListResponse, error)
+
+	// AuthenticatorsAdminWebauthnDestroyWithResponse Delete a WebAuthn Device (admin)
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /authenticators/admin/webauthn/{id}/ (the `AuthenticatorsAdminWebauthnDestroy` operationId).
+	AuthenticatorsAdminWebauthnDestroyWithResponse(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*AuthenticatorsAdminWebauthnDestroyResponse, error)
+
+	// AuthenticatorsAdminWebauthnRetrieveWithResponse Get a WebAuthn Device (admin)
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /authenticators/admin/webauthn/{id}/ (the `AuthenticatorsAdminWebauthnRetrieve` operationId).
+	AuthenticatorsAdminWebauthnRetrieveWithResponse(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*AuthenticatorsAdminWebauthnRetrieveResponse, error)
+
+	// AuthenticatorsAdminWebauthnPartialUpdateWithBodyWithResponse Rename a WebAuthn Device (admin)
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PATCH /authenticators/admin/webauthn/{id}/ (the `AuthenticatorsAdminWebauthnPartialUpdate` operationId).
+	AuthenticatorsAdminWebauthnPartialUpdateWithBodyWithResponse(ctx context.Context, id int64, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*AuthenticatorsAdminWebauthnPartialUpdateResponse, error)
+
+	// AuthenticatorsAdminWebauthnPartialUpdateWithResponse Rename a WebAuthn Device (admin)
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PATCH /authenticators/admin/webauthn/{id}/ (the `AuthenticatorsAdminWebauthnPartialUpdate` operationId).
+	AuthenticatorsAdminWebauthnPartialUpdateWithResponse(ctx context.Context, id int64, body AuthenticatorsAdminWebauthnPartialUpdateJSONRequestBody, reqEditors ...RequestEditorFn) (*AuthenticatorsAdminWebauthnPartialUpdateResponse, error)
+
+	// AuthenticatorsAdminWebauthnUpdateWithBodyWithResponse Rename a WebAuthn Device (admin)
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /authenticators/admin/webauthn/{id}/ (the `AuthenticatorsAdminWebauthnUpdate` operationId).
+	AuthenticatorsAdminWebauthnUpdateWithBodyWithResponse(ctx context.Context, id int64, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*AuthenticatorsAdminWebauthnUpdateResponse, error)
+
+	// AuthenticatorsAdminWebauthnUpdateWithResponse Rename a WebAuthn Device (admin)
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /authenticators/admin/webauthn/{id}/ (the `AuthenticatorsAdminWebauthnUpdate` operationId).
+	AuthenticatorsAdminWebauthnUpdateWithResponse(ctx context.Context, id int64, body AuthenticatorsAdminWebauthnUpdateJSONRequestBody, reqEditors ...RequestEditorFn) (*AuthenticatorsAdminWebauthnUpdateResponse, error)
+
+	// AuthenticatorsAllListWithResponse List the caller's devices of every class
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /authenticators/all/ (the `AuthenticatorsAllList` operationId).
+	AuthenticatorsAllListWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*AuthenticatorsAllListResponse, error)
+
+	// AuthenticatorsEmailListWithResponse List your Email Devices
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /authenticators/email/ (the `AuthenticatorsEmailList` operationId).
+	AuthenticatorsEmailListWithResponse(ctx context.Context, params *AuthenticatorsEmailListParams, reqEditors ...RequestEditorFn) (*AuthenticatorsEmailListResponse, error)
+
+	// AuthenticatorsEmailDestroyWithResponse Delete one of your Email Devices
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /authenticators/email/{id}/ (the `AuthenticatorsEmailDestroy` operationId).
+	AuthenticatorsEmailDestroyWithResponse(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*AuthenticatorsEmailDestroyResponse, error)
+
+	// AuthenticatorsEmailRetrieveWithResponse Get one of your Email Devices
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /authenticators/email/{id}/ (the `AuthenticatorsEmailRetrieve` operationId).
+	AuthenticatorsEmailRetrieveWithResponse(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*AuthenticatorsEmailRetrieveResponse, error)
+
+	// AuthenticatorsEmailPartialUpdateWithBodyWithResponse Rename one of your Email Devices
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PATCH /authenticators/email/{id}/ (the `AuthenticatorsEmailPartialUpdate` operationId).
+	AuthenticatorsEmailPartialUpdateWithBodyWithResponse(ctx context.Context, id int64, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*AuthenticatorsEmailPartialUpdateResponse, error)
+
+	// AuthenticatorsEmailPartialUpdateWithResponse Rename one of your Email Devices
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PATCH /authenticators/email/{id}/ (the `AuthenticatorsEmailPartialUpdate` operationId).
+	AuthenticatorsEmailPartialUpdateWithResponse(ctx context.Context, id int64, body AuthenticatorsEmailPartialUpdateJSONRequestBody, reqEditors ...RequestEditorFn) (*AuthenticatorsEmailPartialUpdateResponse, error)
+
+	// AuthenticatorsEmailUpdateWithBodyWithResponse Rename one of your Email Devices
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /authenticators/email/{id}/ (the `AuthenticatorsEmailUpdate` operationId).
+	AuthenticatorsEmailUpdateWithBodyWithResponse(ctx context.Context, id int64, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*AuthenticatorsEmailUpdateResponse, error)
+
+	// AuthenticatorsEmailUpdateWithResponse Rename one of your Email Devices
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /authenticators/email/{id}/ (the `AuthenticatorsEmailUpdate` operationId).
+	AuthenticatorsEmailUpdateWithResponse(ctx context.Context, id int64, body AuthenticatorsEmailUpdateJSONRequestBody, reqEditors ...RequestEditorFn) (*AuthenticatorsEmailUpdateResponse, error)
+
+	// AuthenticatorsSmsListWithResponse List your SMS Devices
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /authenticators/sms/ (the `AuthenticatorsSmsList` operationId).
+	AuthenticatorsSmsListWithResponse(ctx context.Context, params *AuthenticatorsSmsListParams, reqEditors ...RequestEditorFn) (*AuthenticatorsSmsListResponse, error)
+
+	// AuthenticatorsSmsDestroyWithResponse Delete one of your SMS Devices
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /authenticators/sms/{id}/ (the `AuthenticatorsSmsDestroy` operationId).
+	AuthenticatorsSmsDestroyWithResponse(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*AuthenticatorsSmsDestroyResponse, error)
+
+	// AuthenticatorsSmsRetrieveWithResponse Get one of your SMS Devices
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /authenticators/sms/{id}/ (the `AuthenticatorsSmsRetrieve` operationId).
+	AuthenticatorsSmsRetrieveWithResponse(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*AuthenticatorsSmsRetrieveResponse, error)
+
+	// AuthenticatorsSmsPartialUpdateWithBodyWithResponse Rename one of your SMS Devices
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PATCH /authenticators/sms/{id}/ (the `AuthenticatorsSmsPartialUpdate` operationId).
+	AuthenticatorsSmsPartialUpdateWithBodyWithResponse(ctx context.Context, id int64, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*AuthenticatorsSmsPartialUpdateResponse, error)
+
+	// AuthenticatorsSmsPartialUpdateWithResponse Rename one of your SMS Devices
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PATCH /authenticators/sms/{id}/ (the `AuthenticatorsSmsPartialUpdate` operationId).
+	AuthenticatorsSmsPartialUpdateWithResponse(ctx context.Context, id int64, body AuthenticatorsSmsPartialUpdateJSONRequestBody, reqEditors ...RequestEditorFn) (*AuthenticatorsSmsPartialUpdateResponse, error)
+
+	// AuthenticatorsSmsUpdateWithBodyWithResponse Rename one of your SMS Devices
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /authenticators/sms/{id}/ (the `AuthenticatorsSmsUpdate` operationId).
+	AuthenticatorsSmsUpdateWithBodyWithResponse(ctx context.Context, id int64, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*AuthenticatorsSmsUpdateResponse, error)
+
+	// AuthenticatorsSmsUpdateWithResponse Rename one of your SMS Devices
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /authenticators/sms/{id}/ (the `AuthenticatorsSmsUpdate` operationId).
+	AuthenticatorsSmsUpdateWithResponse(ctx context.Context, id int64, body AuthenticatorsSmsUpdateJSONRequestBody, reqEditors ...RequestEditorFn) (*AuthenticatorsSmsUpdateResponse, error)
+
+	// AuthenticatorsStaticListWithResponse List your Static Devices
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /authenticators/static/ (the `AuthenticatorsStaticList` operationId).
+	AuthenticatorsStaticListWithResponse(ctx context.Context, params *AuthenticatorsStaticListParams, reqEditors ...RequestEditorFn) (*AuthenticatorsStaticListResponse, error)
+
+	// AuthenticatorsStaticDestroyWithResponse Delete one of your Static Devices
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /authenticators/static/{id}/ (the `AuthenticatorsStaticDestroy` operationId).
+	AuthenticatorsStaticDestroyWithResponse(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*AuthenticatorsStaticDestroyResponse, error)
+
+	// AuthenticatorsStaticRetrieveWithResponse Get one of your Static Devices
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /authenticators/static/{id}/ (the `AuthenticatorsStaticRetrieve` operationId).
+	AuthenticatorsStaticRetrieveWithResponse(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*AuthenticatorsStaticRetrieveResponse, error)
+
+	// AuthenticatorsStaticPartialUpdateWithBodyWithResponse Rename one of your Static Devices
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PATCH /authenticators/static/{id}/ (the `AuthenticatorsStaticPartialUpdate` operationId).
+	AuthenticatorsStaticPartialUpdateWithBodyWithResponse(ctx context.Context, id int64, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*AuthenticatorsStaticPartialUpdateResponse, error)
+
+	// AuthenticatorsStaticPartialUpdateWithResponse Rename one of your Static Devices
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PATCH /authenticators/static/{id}/ (the `AuthenticatorsStaticPartialUpdate` operationId).
+	AuthenticatorsStaticPartialUpdateWithResponse(ctx context.Context, id int64, body AuthenticatorsStaticPartialUpdateJSONRequestBody, reqEditors ...RequestEditorFn) (*AuthenticatorsStaticPartialUpdateResponse, error)
+
+	// AuthenticatorsStaticUpdateWithBodyWithResponse Rename one of your Static Devices
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /authenticators/static/{id}/ (the `AuthenticatorsStaticUpdate` operationId).
+	AuthenticatorsStaticUpdateWithBodyWithResponse(ctx context.Context, id int64, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*AuthenticatorsStaticUpdateResponse, error)
+
+	// AuthenticatorsStaticUpdateWithResponse Rename one of your Static Devices
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /authenticators/static/{id}/ (the `AuthenticatorsStaticUpdate` operationId).
+	AuthenticatorsStaticUpdateWithResponse(ctx context.Context, id int64, body AuthenticatorsStaticUpdateJSONRequestBody, reqEditors ...RequestEditorFn) (*AuthenticatorsStaticUpdateResponse, error)
+
+	// AuthenticatorsTotpListWithResponse List your TOTP Devices
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /authenticators/totp/ (the `AuthenticatorsTotpList` operationId).
+	AuthenticatorsTotpListWithResponse(ctx context.Context, params *AuthenticatorsTotpListParams, reqEditors ...RequestEditorFn) (*AuthenticatorsTotpListResponse, error)
+
+	// AuthenticatorsTotpDestroyWithResponse Delete one of your TOTP Devices
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /authenticators/totp/{id}/ (the `AuthenticatorsTotpDestroy` operationId).
+	AuthenticatorsTotpDestroyWithResponse(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*AuthenticatorsTotpDestroyResponse, error)
+
+	// AuthenticatorsTotpRetrieveWithResponse Get one of your TOTP Devices
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /authenticators/totp/{id}/ (the `AuthenticatorsTotpRetrieve` operationId).
+	AuthenticatorsTotpRetrieveWithResponse(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*AuthenticatorsTotpRetrieveResponse, error)
+
+	// AuthenticatorsTotpPartialUpdateWithBodyWithResponse Rename one of your TOTP Devices
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PATCH /authenticators/totp/{id}/ (the `AuthenticatorsTotpPartialUpdate` operationId).
+	AuthenticatorsTotpPartialUpdateWithBodyWithResponse(ctx context.Context, id int64, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*AuthenticatorsTotpPartialUpdateResponse, error)
+
+	// AuthenticatorsTotpPartialUpdateWithResponse Rename one of your TOTP Devices
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PATCH /authenticators/totp/{id}/ (the `AuthenticatorsTotpPartialUpdate` operationId).
+	AuthenticatorsTotpPartialUpdateWithResponse(ctx context.Context, id int64, body AuthenticatorsTotpPartialUpdateJSONRequestBody, reqEditors ...RequestEditorFn) (*AuthenticatorsTotpPartialUpdateResponse, error)
+
+	// AuthenticatorsTotpUpdateWithBodyWithResponse Rename one of your TOTP Devices
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /authenticators/totp/{id}/ (the `AuthenticatorsTotpUpdate` operationId).
+	AuthenticatorsTotpUpdateWithBodyWithResponse(ctx context.Context, id int64, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*AuthenticatorsTotpUpdateResponse, error)
+
+	// AuthenticatorsTotpUpdateWithResponse Rename one of your TOTP Devices
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /authenticators/totp/{id}/ (the `AuthenticatorsTotpUpdate` operationId).
+	AuthenticatorsTotpUpdateWithResponse(ctx context.Context, id int64, body AuthenticatorsTotpUpdateJSONRequestBody, reqEditors ...RequestEditorFn) (*AuthenticatorsTotpUpdateResponse, error)
+
+	// AuthenticatorsWebauthnListWithResponse List your WebAuthn Devices
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /authenticators/webauthn/ (the `AuthenticatorsWebauthnList` operationId).
+	AuthenticatorsWebauthnListWithResponse(ctx context.Context, params *AuthenticatorsWebauthnListParams, reqEditors ...RequestEditorFn) (*AuthenticatorsWebauthnListResponse, error)
+
+	// AuthenticatorsWebauthnDestroyWithResponse Delete one of your WebAuthn Devices
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /authenticators/webauthn/{id}/ (the `AuthenticatorsWebauthnDestroy` operationId).
+	AuthenticatorsWebauthnDestroyWithResponse(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*AuthenticatorsWebauthnDestroyResponse, error)
+
+	// AuthenticatorsWebauthnRetrieveWithResponse Get one of your WebAuthn Devices
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /authenticators/webauthn/{id}/ (the `AuthenticatorsWebauthnRetrieve` operationId).
+	AuthenticatorsWebauthnRetrieveWithResponse(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*AuthenticatorsWebauthnRetrieveResponse, error)
+
+	// AuthenticatorsWebauthnPartialUpdateWithBodyWithResponse Rename one of your WebAuthn Devices
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PATCH /authenticators/webauthn/{id}/ (the `AuthenticatorsWebauthnPartialUpdate` operationId).
+	AuthenticatorsWebauthnPartialUpdateWithBodyWithResponse(ctx context.Context, id int64, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*AuthenticatorsWebauthnPartialUpdateResponse, error)
+
+	// AuthenticatorsWebauthnPartialUpdateWithResponse Rename one of your WebAuthn Devices
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PATCH /authenticators/webauthn/{id}/ (the `AuthenticatorsWebauthnPartialUpdate` operationId).
+	AuthenticatorsWebauthnPartialUpdateWithResponse(ctx context.Context, id int64, body AuthenticatorsWebauthnPartialUpdateJSONRequestBody, reqEditors ...RequestEditorFn) (*AuthenticatorsWebauthnPartialUpdateResponse, error)
+
+	// AuthenticatorsWebauthnUpdateWithBodyWithResponse Rename one of your WebAuthn Devices
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /authenticators/webauthn/{id}/ (the `AuthenticatorsWebauthnUpdate` operationId).
+	AuthenticatorsWebauthnUpdateWithBodyWithResponse(ctx context.Context, id int64, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*AuthenticatorsWebauthnUpdateResponse, error)
+
+	// AuthenticatorsWebauthnUpdateWithResponse Rename one of your WebAuthn Devices
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /authenticators/webauthn/{id}/ (the `AuthenticatorsWebauthnUpdate` operationId).
+	AuthenticatorsWebauthnUpdateWithResponse(ctx context.Context, id int64, body AuthenticatorsWebauthnUpdateJSONRequestBody, reqEditors ...RequestEditorFn) (*AuthenticatorsWebauthnUpdateResponse, error)
 
 	// CoreApplicationsListWithResponse List applications
 	//
@@ -13780,6 +19842,83 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with GET /flows/instances/{slug}/export/ (the `FlowsInstancesExportRetrieve` operationId).
 	FlowsInstancesExportRetrieveWithResponse(ctx context.Context, slug string, reqEditors ...RequestEditorFn) (*FlowsInstancesExportRetrieveResponse, error)
 
+	// ManagedBlueprintsListWithResponse List blueprint instances
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /managed/blueprints/ (the `ManagedBlueprintsList` operationId).
+	ManagedBlueprintsListWithResponse(ctx context.Context, params *ManagedBlueprintsListParams, reqEditors ...RequestEditorFn) (*ManagedBlueprintsListResponse, error)
+
+	// ManagedBlueprintsCreateWithBodyWithResponse Create a blueprint instance
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /managed/blueprints/ (the `ManagedBlueprintsCreate` operationId).
+	ManagedBlueprintsCreateWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ManagedBlueprintsCreateResponse, error)
+
+	// ManagedBlueprintsCreateWithResponse Create a blueprint instance
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /managed/blueprints/ (the `ManagedBlueprintsCreate` operationId).
+	ManagedBlueprintsCreateWithResponse(ctx context.Context, body ManagedBlueprintsCreateJSONRequestBody, reqEditors ...RequestEditorFn) (*ManagedBlueprintsCreateResponse, error)
+
+	// ManagedBlueprintsAvailableListWithResponse List the blueprint files of the blueprints dir
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /managed/blueprints/available/ (the `ManagedBlueprintsAvailableList` operationId).
+	ManagedBlueprintsAvailableListWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*ManagedBlueprintsAvailableListResponse, error)
+
+	// ManagedBlueprintsDestroyWithResponse Delete a blueprint instance (its objects stay)
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /managed/blueprints/{instance_uuid}/ (the `ManagedBlueprintsDestroy` operationId).
+	ManagedBlueprintsDestroyWithResponse(ctx context.Context, instanceUuid string, reqEditors ...RequestEditorFn) (*ManagedBlueprintsDestroyResponse, error)
+
+	// ManagedBlueprintsRetrieveWithResponse Get a blueprint instance
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /managed/blueprints/{instance_uuid}/ (the `ManagedBlueprintsRetrieve` operationId).
+	ManagedBlueprintsRetrieveWithResponse(ctx context.Context, instanceUuid string, reqEditors ...RequestEditorFn) (*ManagedBlueprintsRetrieveResponse, error)
+
+	// ManagedBlueprintsPartialUpdateWithBodyWithResponse Update a blueprint instance
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PATCH /managed/blueprints/{instance_uuid}/ (the `ManagedBlueprintsPartialUpdate` operationId).
+	ManagedBlueprintsPartialUpdateWithBodyWithResponse(ctx context.Context, instanceUuid string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ManagedBlueprintsPartialUpdateResponse, error)
+
+	// ManagedBlueprintsPartialUpdateWithResponse Update a blueprint instance
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PATCH /managed/blueprints/{instance_uuid}/ (the `ManagedBlueprintsPartialUpdate` operationId).
+	ManagedBlueprintsPartialUpdateWithResponse(ctx context.Context, instanceUuid string, body ManagedBlueprintsPartialUpdateJSONRequestBody, reqEditors ...RequestEditorFn) (*ManagedBlueprintsPartialUpdateResponse, error)
+
+	// ManagedBlueprintsUpdateWithBodyWithResponse Replace a blueprint instance
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /managed/blueprints/{instance_uuid}/ (the `ManagedBlueprintsUpdate` operationId).
+	ManagedBlueprintsUpdateWithBodyWithResponse(ctx context.Context, instanceUuid string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ManagedBlueprintsUpdateResponse, error)
+
+	// ManagedBlueprintsUpdateWithResponse Replace a blueprint instance
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /managed/blueprints/{instance_uuid}/ (the `ManagedBlueprintsUpdate` operationId).
+	ManagedBlueprintsUpdateWithResponse(ctx context.Context, instanceUuid string, body ManagedBlueprintsUpdateJSONRequestBody, reqEditors ...RequestEditorFn) (*ManagedBlueprintsUpdateResponse, error)
+
+	// ManagedBlueprintsApplyCreateWithResponse Apply a blueprint instance now; the answer has its new status
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /managed/blueprints/{instance_uuid}/apply/ (the `ManagedBlueprintsApplyCreate` operationId).
+	ManagedBlueprintsApplyCreateWithResponse(ctx context.Context, instanceUuid string, reqEditors ...RequestEditorFn) (*ManagedBlueprintsApplyCreateResponse, error)
+
 	// Oauth2AccessTokensListWithResponse List access tokens (the caller's own without authentik_providers_oauth2.view_accesstoken)
 	//
 	// Returns a wrapper object for the known response body format(s).
@@ -14249,6 +20388,13 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with GET /stages/all/ (the `StagesAllList` operationId).
 	StagesAllListWithResponse(ctx context.Context, params *StagesAllListParams, reqEditors ...RequestEditorFn) (*StagesAllListResponse, error)
 
+	// StagesAllUserSettingsListWithResponse List the stages the caller can set up
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /stages/all/user_settings/ (the `StagesAllUserSettingsList` operationId).
+	StagesAllUserSettingsListWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*StagesAllUserSettingsListResponse, error)
+
 	// StagesAllDestroyWithResponse Delete a stage
 	//
 	// Returns a wrapper object for the known response body format(s).
@@ -14583,6 +20729,3440 @@ func (r AdminVersionRetrieveResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r AdminVersionRetrieveResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type AuthenticatorsAdminAllListResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *[]Device
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *ValidationError
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *GenericError
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *GenericError
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r AuthenticatorsAdminAllListResponse) GetJSON200() *[]Device {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r AuthenticatorsAdminAllListResponse) GetJSON400() *ValidationError {
+	return r.JSON400
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r AuthenticatorsAdminAllListResponse) GetJSON403() *GenericError {
+	return r.JSON403
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r AuthenticatorsAdminAllListResponse) GetJSON500() *GenericError {
+	return r.JSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r AuthenticatorsAdminAllListResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r AuthenticatorsAdminAllListResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r AuthenticatorsAdminAllListResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r AuthenticatorsAdminAllListResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type AuthenticatorsAdminEmailListResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ListOfEmailDeviceBody
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *ValidationError
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *GenericError
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *GenericError
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r AuthenticatorsAdminEmailListResponse) GetJSON200() *ListOfEmailDeviceBody {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r AuthenticatorsAdminEmailListResponse) GetJSON400() *ValidationError {
+	return r.JSON400
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r AuthenticatorsAdminEmailListResponse) GetJSON403() *GenericError {
+	return r.JSON403
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r AuthenticatorsAdminEmailListResponse) GetJSON500() *GenericError {
+	return r.JSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r AuthenticatorsAdminEmailListResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r AuthenticatorsAdminEmailListResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r AuthenticatorsAdminEmailListResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r AuthenticatorsAdminEmailListResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type AuthenticatorsAdminEmailDestroyResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *ValidationError
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *GenericError
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *GenericError
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *GenericError
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r AuthenticatorsAdminEmailDestroyResponse) GetJSON400() *ValidationError {
+	return r.JSON400
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r AuthenticatorsAdminEmailDestroyResponse) GetJSON403() *GenericError {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r AuthenticatorsAdminEmailDestroyResponse) GetJSON404() *GenericError {
+	return r.JSON404
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r AuthenticatorsAdminEmailDestroyResponse) GetJSON500() *GenericError {
+	return r.JSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r AuthenticatorsAdminEmailDestroyResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r AuthenticatorsAdminEmailDestroyResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r AuthenticatorsAdminEmailDestroyResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r AuthenticatorsAdminEmailDestroyResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type AuthenticatorsAdminEmailRetrieveResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *EmailDevice
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *ValidationError
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *GenericError
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *GenericError
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *GenericError
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r AuthenticatorsAdminEmailRetrieveResponse) GetJSON200() *EmailDevice {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r AuthenticatorsAdminEmailRetrieveResponse) GetJSON400() *ValidationError {
+	return r.JSON400
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r AuthenticatorsAdminEmailRetrieveResponse) GetJSON403() *GenericError {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r AuthenticatorsAdminEmailRetrieveResponse) GetJSON404() *GenericError {
+	return r.JSON404
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r AuthenticatorsAdminEmailRetrieveResponse) GetJSON500() *GenericError {
+	return r.JSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r AuthenticatorsAdminEmailRetrieveResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r AuthenticatorsAdminEmailRetrieveResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r AuthenticatorsAdminEmailRetrieveResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r AuthenticatorsAdminEmailRetrieveResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type AuthenticatorsAdminEmailPartialUpdateResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *EmailDevice
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *ValidationError
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *GenericError
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *GenericError
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *GenericError
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r AuthenticatorsAdminEmailPartialUpdateResponse) GetJSON200() *EmailDevice {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r AuthenticatorsAdminEmailPartialUpdateResponse) GetJSON400() *ValidationError {
+	return r.JSON400
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r AuthenticatorsAdminEmailPartialUpdateResponse) GetJSON403() *GenericError {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r AuthenticatorsAdminEmailPartialUpdateResponse) GetJSON404() *GenericError {
+	return r.JSON404
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r AuthenticatorsAdminEmailPartialUpdateResponse) GetJSON500() *GenericError {
+	return r.JSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r AuthenticatorsAdminEmailPartialUpdateResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r AuthenticatorsAdminEmailPartialUpdateResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r AuthenticatorsAdminEmailPartialUpdateResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r AuthenticatorsAdminEmailPartialUpdateResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type AuthenticatorsAdminEmailUpdateResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *EmailDevice
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *ValidationError
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *GenericError
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *GenericError
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *GenericError
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r AuthenticatorsAdminEmailUpdateResponse) GetJSON200() *EmailDevice {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r AuthenticatorsAdminEmailUpdateResponse) GetJSON400() *ValidationError {
+	return r.JSON400
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r AuthenticatorsAdminEmailUpdateResponse) GetJSON403() *GenericError {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r AuthenticatorsAdminEmailUpdateResponse) GetJSON404() *GenericError {
+	return r.JSON404
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r AuthenticatorsAdminEmailUpdateResponse) GetJSON500() *GenericError {
+	return r.JSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r AuthenticatorsAdminEmailUpdateResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r AuthenticatorsAdminEmailUpdateResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r AuthenticatorsAdminEmailUpdateResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r AuthenticatorsAdminEmailUpdateResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type AuthenticatorsAdminSmsListResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ListOfSMSDeviceBody
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *ValidationError
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *GenericError
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *GenericError
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r AuthenticatorsAdminSmsListResponse) GetJSON200() *ListOfSMSDeviceBody {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r AuthenticatorsAdminSmsListResponse) GetJSON400() *ValidationError {
+	return r.JSON400
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r AuthenticatorsAdminSmsListResponse) GetJSON403() *GenericError {
+	return r.JSON403
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r AuthenticatorsAdminSmsListResponse) GetJSON500() *GenericError {
+	return r.JSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r AuthenticatorsAdminSmsListResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r AuthenticatorsAdminSmsListResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r AuthenticatorsAdminSmsListResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r AuthenticatorsAdminSmsListResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type AuthenticatorsAdminSmsDestroyResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *ValidationError
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *GenericError
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *GenericError
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *GenericError
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r AuthenticatorsAdminSmsDestroyResponse) GetJSON400() *ValidationError {
+	return r.JSON400
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r AuthenticatorsAdminSmsDestroyResponse) GetJSON403() *GenericError {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r AuthenticatorsAdminSmsDestroyResponse) GetJSON404() *GenericError {
+	return r.JSON404
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r AuthenticatorsAdminSmsDestroyResponse) GetJSON500() *GenericError {
+	return r.JSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r AuthenticatorsAdminSmsDestroyResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r AuthenticatorsAdminSmsDestroyResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r AuthenticatorsAdminSmsDestroyResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r AuthenticatorsAdminSmsDestroyResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type AuthenticatorsAdminSmsRetrieveResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *SMSDevice
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *ValidationError
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *GenericError
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *GenericError
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *GenericError
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r AuthenticatorsAdminSmsRetrieveResponse) GetJSON200() *SMSDevice {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r AuthenticatorsAdminSmsRetrieveResponse) GetJSON400() *ValidationError {
+	return r.JSON400
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r AuthenticatorsAdminSmsRetrieveResponse) GetJSON403() *GenericError {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r AuthenticatorsAdminSmsRetrieveResponse) GetJSON404() *GenericError {
+	return r.JSON404
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r AuthenticatorsAdminSmsRetrieveResponse) GetJSON500() *GenericError {
+	return r.JSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r AuthenticatorsAdminSmsRetrieveResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r AuthenticatorsAdminSmsRetrieveResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r AuthenticatorsAdminSmsRetrieveResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r AuthenticatorsAdminSmsRetrieveResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type AuthenticatorsAdminSmsPartialUpdateResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *SMSDevice
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *ValidationError
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *GenericError
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *GenericError
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *GenericError
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r AuthenticatorsAdminSmsPartialUpdateResponse) GetJSON200() *SMSDevice {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r AuthenticatorsAdminSmsPartialUpdateResponse) GetJSON400() *ValidationError {
+	return r.JSON400
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r AuthenticatorsAdminSmsPartialUpdateResponse) GetJSON403() *GenericError {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r AuthenticatorsAdminSmsPartialUpdateResponse) GetJSON404() *GenericError {
+	return r.JSON404
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r AuthenticatorsAdminSmsPartialUpdateResponse) GetJSON500() *GenericError {
+	return r.JSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r AuthenticatorsAdminSmsPartialUpdateResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r AuthenticatorsAdminSmsPartialUpdateResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r AuthenticatorsAdminSmsPartialUpdateResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r AuthenticatorsAdminSmsPartialUpdateResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type AuthenticatorsAdminSmsUpdateResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *SMSDevice
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *ValidationError
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *GenericError
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *GenericError
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *GenericError
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r AuthenticatorsAdminSmsUpdateResponse) GetJSON200() *SMSDevice {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r AuthenticatorsAdminSmsUpdateResponse) GetJSON400() *ValidationError {
+	return r.JSON400
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r AuthenticatorsAdminSmsUpdateResponse) GetJSON403() *GenericError {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r AuthenticatorsAdminSmsUpdateResponse) GetJSON404() *GenericError {
+	return r.JSON404
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r AuthenticatorsAdminSmsUpdateResponse) GetJSON500() *GenericError {
+	return r.JSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r AuthenticatorsAdminSmsUpdateResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r AuthenticatorsAdminSmsUpdateResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r AuthenticatorsAdminSmsUpdateResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r AuthenticatorsAdminSmsUpdateResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type AuthenticatorsAdminStaticListResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ListOfStaticDeviceBody
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *ValidationError
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *GenericError
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *GenericError
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r AuthenticatorsAdminStaticListResponse) GetJSON200() *ListOfStaticDeviceBody {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r AuthenticatorsAdminStaticListResponse) GetJSON400() *ValidationError {
+	return r.JSON400
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r AuthenticatorsAdminStaticListResponse) GetJSON403() *GenericError {
+	return r.JSON403
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r AuthenticatorsAdminStaticListResponse) GetJSON500() *GenericError {
+	return r.JSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r AuthenticatorsAdminStaticListResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r AuthenticatorsAdminStaticListResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r AuthenticatorsAdminStaticListResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r AuthenticatorsAdminStaticListResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type AuthenticatorsAdminStaticDestroyResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *ValidationError
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *GenericError
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *GenericError
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *GenericError
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r AuthenticatorsAdminStaticDestroyResponse) GetJSON400() *ValidationError {
+	return r.JSON400
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r AuthenticatorsAdminStaticDestroyResponse) GetJSON403() *GenericError {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r AuthenticatorsAdminStaticDestroyResponse) GetJSON404() *GenericError {
+	return r.JSON404
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r AuthenticatorsAdminStaticDestroyResponse) GetJSON500() *GenericError {
+	return r.JSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r AuthenticatorsAdminStaticDestroyResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r AuthenticatorsAdminStaticDestroyResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r AuthenticatorsAdminStaticDestroyResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r AuthenticatorsAdminStaticDestroyResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type AuthenticatorsAdminStaticRetrieveResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *StaticDevice
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *ValidationError
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *GenericError
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *GenericError
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *GenericError
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r AuthenticatorsAdminStaticRetrieveResponse) GetJSON200() *StaticDevice {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r AuthenticatorsAdminStaticRetrieveResponse) GetJSON400() *ValidationError {
+	return r.JSON400
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r AuthenticatorsAdminStaticRetrieveResponse) GetJSON403() *GenericError {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r AuthenticatorsAdminStaticRetrieveResponse) GetJSON404() *GenericError {
+	return r.JSON404
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r AuthenticatorsAdminStaticRetrieveResponse) GetJSON500() *GenericError {
+	return r.JSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r AuthenticatorsAdminStaticRetrieveResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r AuthenticatorsAdminStaticRetrieveResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r AuthenticatorsAdminStaticRetrieveResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r AuthenticatorsAdminStaticRetrieveResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type AuthenticatorsAdminStaticPartialUpdateResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *StaticDevice
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *ValidationError
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *GenericError
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *GenericError
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *GenericError
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r AuthenticatorsAdminStaticPartialUpdateResponse) GetJSON200() *StaticDevice {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r AuthenticatorsAdminStaticPartialUpdateResponse) GetJSON400() *ValidationError {
+	return r.JSON400
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r AuthenticatorsAdminStaticPartialUpdateResponse) GetJSON403() *GenericError {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r AuthenticatorsAdminStaticPartialUpdateResponse) GetJSON404() *GenericError {
+	return r.JSON404
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r AuthenticatorsAdminStaticPartialUpdateResponse) GetJSON500() *GenericError {
+	return r.JSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r AuthenticatorsAdminStaticPartialUpdateResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r AuthenticatorsAdminStaticPartialUpdateResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r AuthenticatorsAdminStaticPartialUpdateResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r AuthenticatorsAdminStaticPartialUpdateResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type AuthenticatorsAdminStaticUpdateResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *StaticDevice
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *ValidationError
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *GenericError
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *GenericError
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *GenericError
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r AuthenticatorsAdminStaticUpdateResponse) GetJSON200() *StaticDevice {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r AuthenticatorsAdminStaticUpdateResponse) GetJSON400() *ValidationError {
+	return r.JSON400
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r AuthenticatorsAdminStaticUpdateResponse) GetJSON403() *GenericError {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r AuthenticatorsAdminStaticUpdateResponse) GetJSON404() *GenericError {
+	return r.JSON404
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r AuthenticatorsAdminStaticUpdateResponse) GetJSON500() *GenericError {
+	return r.JSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r AuthenticatorsAdminStaticUpdateResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r AuthenticatorsAdminStaticUpdateResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r AuthenticatorsAdminStaticUpdateResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r AuthenticatorsAdminStaticUpdateResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type AuthenticatorsAdminTotpListResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ListOfTOTPDeviceBody
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *ValidationError
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *GenericError
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *GenericError
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r AuthenticatorsAdminTotpListResponse) GetJSON200() *ListOfTOTPDeviceBody {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r AuthenticatorsAdminTotpListResponse) GetJSON400() *ValidationError {
+	return r.JSON400
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r AuthenticatorsAdminTotpListResponse) GetJSON403() *GenericError {
+	return r.JSON403
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r AuthenticatorsAdminTotpListResponse) GetJSON500() *GenericError {
+	return r.JSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r AuthenticatorsAdminTotpListResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r AuthenticatorsAdminTotpListResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r AuthenticatorsAdminTotpListResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r AuthenticatorsAdminTotpListResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type AuthenticatorsAdminTotpDestroyResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *ValidationError
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *GenericError
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *GenericError
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *GenericError
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r AuthenticatorsAdminTotpDestroyResponse) GetJSON400() *ValidationError {
+	return r.JSON400
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r AuthenticatorsAdminTotpDestroyResponse) GetJSON403() *GenericError {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r AuthenticatorsAdminTotpDestroyResponse) GetJSON404() *GenericError {
+	return r.JSON404
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r AuthenticatorsAdminTotpDestroyResponse) GetJSON500() *GenericError {
+	return r.JSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r AuthenticatorsAdminTotpDestroyResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r AuthenticatorsAdminTotpDestroyResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r AuthenticatorsAdminTotpDestroyResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r AuthenticatorsAdminTotpDestroyResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type AuthenticatorsAdminTotpRetrieveResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *TOTPDevice
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *ValidationError
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *GenericError
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *GenericError
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *GenericError
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r AuthenticatorsAdminTotpRetrieveResponse) GetJSON200() *TOTPDevice {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r AuthenticatorsAdminTotpRetrieveResponse) GetJSON400() *ValidationError {
+	return r.JSON400
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r AuthenticatorsAdminTotpRetrieveResponse) GetJSON403() *GenericError {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r AuthenticatorsAdminTotpRetrieveResponse) GetJSON404() *GenericError {
+	return r.JSON404
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r AuthenticatorsAdminTotpRetrieveResponse) GetJSON500() *GenericError {
+	return r.JSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r AuthenticatorsAdminTotpRetrieveResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r AuthenticatorsAdminTotpRetrieveResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r AuthenticatorsAdminTotpRetrieveResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r AuthenticatorsAdminTotpRetrieveResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type AuthenticatorsAdminTotpPartialUpdateResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *TOTPDevice
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *ValidationError
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *GenericError
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *GenericError
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *GenericError
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r AuthenticatorsAdminTotpPartialUpdateResponse) GetJSON200() *TOTPDevice {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r AuthenticatorsAdminTotpPartialUpdateResponse) GetJSON400() *ValidationError {
+	return r.JSON400
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r AuthenticatorsAdminTotpPartialUpdateResponse) GetJSON403() *GenericError {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r AuthenticatorsAdminTotpPartialUpdateResponse) GetJSON404() *GenericError {
+	return r.JSON404
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r AuthenticatorsAdminTotpPartialUpdateResponse) GetJSON500() *GenericError {
+	return r.JSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r AuthenticatorsAdminTotpPartialUpdateResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r AuthenticatorsAdminTotpPartialUpdateResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r AuthenticatorsAdminTotpPartialUpdateResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r AuthenticatorsAdminTotpPartialUpdateResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type AuthenticatorsAdminTotpUpdateResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *TOTPDevice
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *ValidationError
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *GenericError
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *GenericError
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *GenericError
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r AuthenticatorsAdminTotpUpdateResponse) GetJSON200() *TOTPDevice {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r AuthenticatorsAdminTotpUpdateResponse) GetJSON400() *ValidationError {
+	return r.JSON400
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r AuthenticatorsAdminTotpUpdateResponse) GetJSON403() *GenericError {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r AuthenticatorsAdminTotpUpdateResponse) GetJSON404() *GenericError {
+	return r.JSON404
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r AuthenticatorsAdminTotpUpdateResponse) GetJSON500() *GenericError {
+	return r.JSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r AuthenticatorsAdminTotpUpdateResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r AuthenticatorsAdminTotpUpdateResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r AuthenticatorsAdminTotpUpdateResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r AuthenticatorsAdminTotpUpdateResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type AuthenticatorsAdminWebauthnListResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ListOfWebAuthnDeviceBody
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *ValidationError
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *GenericError
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *GenericError
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r AuthenticatorsAdminWebauthnListResponse) GetJSON200() *ListOfWebAuthnDeviceBody {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r AuthenticatorsAdminWebauthnListResponse) GetJSON400() *ValidationError {
+	return r.JSON400
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r AuthenticatorsAdminWebauthnListResponse) GetJSON403() *GenericError {
+	return r.JSON403
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r AuthenticatorsAdminWebauthnListResponse) GetJSON500() *GenericError {
+	return r.JSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r AuthenticatorsAdminWebauthnListResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r AuthenticatorsAdminWebauthnListResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r AuthenticatorsAdminWebauthnListResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r AuthenticatorsAdminWebauthnListResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type AuthenticatorsAdminWebauthnDestroyResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *ValidationError
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *GenericError
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *GenericError
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *GenericError
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r AuthenticatorsAdminWebauthnDestroyResponse) GetJSON400() *ValidationError {
+	return r.JSON400
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r AuthenticatorsAdminWebauthnDestroyResponse) GetJSON403() *GenericError {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r AuthenticatorsAdminWebauthnDestroyResponse) GetJSON404() *GenericError {
+	return r.JSON404
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r AuthenticatorsAdminWebauthnDestroyResponse) GetJSON500() *GenericError {
+	return r.JSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r AuthenticatorsAdminWebauthnDestroyResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r AuthenticatorsAdminWebauthnDestroyResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r AuthenticatorsAdminWebauthnDestroyResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r AuthenticatorsAdminWebauthnDestroyResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type AuthenticatorsAdminWebauthnRetrieveResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *WebAuthnDevice
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *ValidationError
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *GenericError
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *GenericError
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *GenericError
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r AuthenticatorsAdminWebauthnRetrieveResponse) GetJSON200() *WebAuthnDevice {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r AuthenticatorsAdminWebauthnRetrieveResponse) GetJSON400() *ValidationError {
+	return r.JSON400
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r AuthenticatorsAdminWebauthnRetrieveResponse) GetJSON403() *GenericError {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r AuthenticatorsAdminWebauthnRetrieveResponse) GetJSON404() *GenericError {
+	return r.JSON404
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r AuthenticatorsAdminWebauthnRetrieveResponse) GetJSON500() *GenericError {
+	return r.JSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r AuthenticatorsAdminWebauthnRetrieveResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r AuthenticatorsAdminWebauthnRetrieveResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r AuthenticatorsAdminWebauthnRetrieveResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r AuthenticatorsAdminWebauthnRetrieveResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type AuthenticatorsAdminWebauthnPartialUpdateResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *WebAuthnDevice
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *ValidationError
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *GenericError
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *GenericError
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *GenericError
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r AuthenticatorsAdminWebauthnPartialUpdateResponse) GetJSON200() *WebAuthnDevice {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r AuthenticatorsAdminWebauthnPartialUpdateResponse) GetJSON400() *ValidationError {
+	return r.JSON400
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r AuthenticatorsAdminWebauthnPartialUpdateResponse) GetJSON403() *GenericError {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r AuthenticatorsAdminWebauthnPartialUpdateResponse) GetJSON404() *GenericError {
+	return r.JSON404
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r AuthenticatorsAdminWebauthnPartialUpdateResponse) GetJSON500() *GenericError {
+	return r.JSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r AuthenticatorsAdminWebauthnPartialUpdateResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r AuthenticatorsAdminWebauthnPartialUpdateResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r AuthenticatorsAdminWebauthnPartialUpdateResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r AuthenticatorsAdminWebauthnPartialUpdateResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type AuthenticatorsAdminWebauthnUpdateResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *WebAuthnDevice
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *ValidationError
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *GenericError
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *GenericError
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *GenericError
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r AuthenticatorsAdminWebauthnUpdateResponse) GetJSON200() *WebAuthnDevice {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r AuthenticatorsAdminWebauthnUpdateResponse) GetJSON400() *ValidationError {
+	return r.JSON400
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r AuthenticatorsAdminWebauthnUpdateResponse) GetJSON403() *GenericError {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r AuthenticatorsAdminWebauthnUpdateResponse) GetJSON404() *GenericError {
+	return r.JSON404
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r AuthenticatorsAdminWebauthnUpdateResponse) GetJSON500() *GenericError {
+	return r.JSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r AuthenticatorsAdminWebauthnUpdateResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r AuthenticatorsAdminWebauthnUpdateResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r AuthenticatorsAdminWebauthnUpdateResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r AuthenticatorsAdminWebauthnUpdateResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type AuthenticatorsAllListResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *[]Device
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *ValidationError
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *GenericError
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *GenericError
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r AuthenticatorsAllListResponse) GetJSON200() *[]Device {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r AuthenticatorsAllListResponse) GetJSON400() *ValidationError {
+	return r.JSON400
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r AuthenticatorsAllListResponse) GetJSON403() *GenericError {
+	return r.JSON403
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r AuthenticatorsAllListResponse) GetJSON500() *GenericError {
+	return r.JSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r AuthenticatorsAllListResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r AuthenticatorsAllListResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r AuthenticatorsAllListResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r AuthenticatorsAllListResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type AuthenticatorsEmailListResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ListOfEmailDeviceBody
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *ValidationError
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *GenericError
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *GenericError
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r AuthenticatorsEmailListResponse) GetJSON200() *ListOfEmailDeviceBody {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r AuthenticatorsEmailListResponse) GetJSON400() *ValidationError {
+	return r.JSON400
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r AuthenticatorsEmailListResponse) GetJSON403() *GenericError {
+	return r.JSON403
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r AuthenticatorsEmailListResponse) GetJSON500() *GenericError {
+	return r.JSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r AuthenticatorsEmailListResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r AuthenticatorsEmailListResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r AuthenticatorsEmailListResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r AuthenticatorsEmailListResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type AuthenticatorsEmailDestroyResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *ValidationError
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *GenericError
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *GenericError
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *GenericError
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r AuthenticatorsEmailDestroyResponse) GetJSON400() *ValidationError {
+	return r.JSON400
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r AuthenticatorsEmailDestroyResponse) GetJSON403() *GenericError {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r AuthenticatorsEmailDestroyResponse) GetJSON404() *GenericError {
+	return r.JSON404
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r AuthenticatorsEmailDestroyResponse) GetJSON500() *GenericError {
+	return r.JSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r AuthenticatorsEmailDestroyResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r AuthenticatorsEmailDestroyResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r AuthenticatorsEmailDestroyResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r AuthenticatorsEmailDestroyResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type AuthenticatorsEmailRetrieveResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *EmailDevice
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *ValidationError
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *GenericError
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *GenericError
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *GenericError
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r AuthenticatorsEmailRetrieveResponse) GetJSON200() *EmailDevice {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r AuthenticatorsEmailRetrieveResponse) GetJSON400() *ValidationError {
+	return r.JSON400
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r AuthenticatorsEmailRetrieveResponse) GetJSON403() *GenericError {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r AuthenticatorsEmailRetrieveResponse) GetJSON404() *GenericError {
+	return r.JSON404
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r AuthenticatorsEmailRetrieveResponse) GetJSON500() *GenericError {
+	return r.JSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r AuthenticatorsEmailRetrieveResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r AuthenticatorsEmailRetrieveResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r AuthenticatorsEmailRetrieveResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r AuthenticatorsEmailRetrieveResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type AuthenticatorsEmailPartialUpdateResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *EmailDevice
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *ValidationError
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *GenericError
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *GenericError
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *GenericError
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r AuthenticatorsEmailPartialUpdateResponse) GetJSON200() *EmailDevice {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r AuthenticatorsEmailPartialUpdateResponse) GetJSON400() *ValidationError {
+	return r.JSON400
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r AuthenticatorsEmailPartialUpdateResponse) GetJSON403() *GenericError {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r AuthenticatorsEmailPartialUpdateResponse) GetJSON404() *GenericError {
+	return r.JSON404
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r AuthenticatorsEmailPartialUpdateResponse) GetJSON500() *GenericError {
+	return r.JSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r AuthenticatorsEmailPartialUpdateResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r AuthenticatorsEmailPartialUpdateResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r AuthenticatorsEmailPartialUpdateResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r AuthenticatorsEmailPartialUpdateResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type AuthenticatorsEmailUpdateResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *EmailDevice
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *ValidationError
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *GenericError
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *GenericError
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *GenericError
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r AuthenticatorsEmailUpdateResponse) GetJSON200() *EmailDevice {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r AuthenticatorsEmailUpdateResponse) GetJSON400() *ValidationError {
+	return r.JSON400
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r AuthenticatorsEmailUpdateResponse) GetJSON403() *GenericError {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r AuthenticatorsEmailUpdateResponse) GetJSON404() *GenericError {
+	return r.JSON404
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r AuthenticatorsEmailUpdateResponse) GetJSON500() *GenericError {
+	return r.JSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r AuthenticatorsEmailUpdateResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r AuthenticatorsEmailUpdateResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r AuthenticatorsEmailUpdateResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r AuthenticatorsEmailUpdateResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type AuthenticatorsSmsListResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ListOfSMSDeviceBody
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *ValidationError
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *GenericError
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *GenericError
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r AuthenticatorsSmsListResponse) GetJSON200() *ListOfSMSDeviceBody {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r AuthenticatorsSmsListResponse) GetJSON400() *ValidationError {
+	return r.JSON400
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r AuthenticatorsSmsListResponse) GetJSON403() *GenericError {
+	return r.JSON403
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r AuthenticatorsSmsListResponse) GetJSON500() *GenericError {
+	return r.JSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r AuthenticatorsSmsListResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r AuthenticatorsSmsListResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r AuthenticatorsSmsListResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r AuthenticatorsSmsListResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type AuthenticatorsSmsDestroyResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *ValidationError
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *GenericError
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *GenericError
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *GenericError
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r AuthenticatorsSmsDestroyResponse) GetJSON400() *ValidationError {
+	return r.JSON400
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r AuthenticatorsSmsDestroyResponse) GetJSON403() *GenericError {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r AuthenticatorsSmsDestroyResponse) GetJSON404() *GenericError {
+	return r.JSON404
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r AuthenticatorsSmsDestroyResponse) GetJSON500() *GenericError {
+	return r.JSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r AuthenticatorsSmsDestroyResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r AuthenticatorsSmsDestroyResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r AuthenticatorsSmsDestroyResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r AuthenticatorsSmsDestroyResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type AuthenticatorsSmsRetrieveResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *SMSDevice
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *ValidationError
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *GenericError
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *GenericError
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *GenericError
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r AuthenticatorsSmsRetrieveResponse) GetJSON200() *SMSDevice {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r AuthenticatorsSmsRetrieveResponse) GetJSON400() *ValidationError {
+	return r.JSON400
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r AuthenticatorsSmsRetrieveResponse) GetJSON403() *GenericError {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r AuthenticatorsSmsRetrieveResponse) GetJSON404() *GenericError {
+	return r.JSON404
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r AuthenticatorsSmsRetrieveResponse) GetJSON500() *GenericError {
+	return r.JSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r AuthenticatorsSmsRetrieveResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r AuthenticatorsSmsRetrieveResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r AuthenticatorsSmsRetrieveResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r AuthenticatorsSmsRetrieveResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type AuthenticatorsSmsPartialUpdateResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *SMSDevice
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *ValidationError
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *GenericError
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *GenericError
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *GenericError
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r AuthenticatorsSmsPartialUpdateResponse) GetJSON200() *SMSDevice {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r AuthenticatorsSmsPartialUpdateResponse) GetJSON400() *ValidationError {
+	return r.JSON400
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r AuthenticatorsSmsPartialUpdateResponse) GetJSON403() *GenericError {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r AuthenticatorsSmsPartialUpdateResponse) GetJSON404() *GenericError {
+	return r.JSON404
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r AuthenticatorsSmsPartialUpdateResponse) GetJSON500() *GenericError {
+	return r.JSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r AuthenticatorsSmsPartialUpdateResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r AuthenticatorsSmsPartialUpdateResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r AuthenticatorsSmsPartialUpdateResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r AuthenticatorsSmsPartialUpdateResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type AuthenticatorsSmsUpdateResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *SMSDevice
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *ValidationError
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *GenericError
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *GenericError
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *GenericError
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r AuthenticatorsSmsUpdateResponse) GetJSON200() *SMSDevice {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r AuthenticatorsSmsUpdateResponse) GetJSON400() *ValidationError {
+	return r.JSON400
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r AuthenticatorsSmsUpdateResponse) GetJSON403() *GenericError {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r AuthenticatorsSmsUpdateResponse) GetJSON404() *GenericError {
+	return r.JSON404
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r AuthenticatorsSmsUpdateResponse) GetJSON500() *GenericError {
+	return r.JSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r AuthenticatorsSmsUpdateResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r AuthenticatorsSmsUpdateResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r AuthenticatorsSmsUpdateResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r AuthenticatorsSmsUpdateResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type AuthenticatorsStaticListResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ListOfStaticDeviceBody
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *ValidationError
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *GenericError
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *GenericError
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r AuthenticatorsStaticListResponse) GetJSON200() *ListOfStaticDeviceBody {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r AuthenticatorsStaticListResponse) GetJSON400() *ValidationError {
+	return r.JSON400
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r AuthenticatorsStaticListResponse) GetJSON403() *GenericError {
+	return r.JSON403
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r AuthenticatorsStaticListResponse) GetJSON500() *GenericError {
+	return r.JSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r AuthenticatorsStaticListResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r AuthenticatorsStaticListResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r AuthenticatorsStaticListResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r AuthenticatorsStaticListResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type AuthenticatorsStaticDestroyResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *ValidationError
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *GenericError
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *GenericError
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *GenericError
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r AuthenticatorsStaticDestroyResponse) GetJSON400() *ValidationError {
+	return r.JSON400
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r AuthenticatorsStaticDestroyResponse) GetJSON403() *GenericError {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r AuthenticatorsStaticDestroyResponse) GetJSON404() *GenericError {
+	return r.JSON404
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r AuthenticatorsStaticDestroyResponse) GetJSON500() *GenericError {
+	return r.JSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r AuthenticatorsStaticDestroyResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r AuthenticatorsStaticDestroyResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r AuthenticatorsStaticDestroyResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r AuthenticatorsStaticDestroyResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type AuthenticatorsStaticRetrieveResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *StaticDevice
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *ValidationError
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *GenericError
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *GenericError
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *GenericError
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r AuthenticatorsStaticRetrieveResponse) GetJSON200() *StaticDevice {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r AuthenticatorsStaticRetrieveResponse) GetJSON400() *ValidationError {
+	return r.JSON400
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r AuthenticatorsStaticRetrieveResponse) GetJSON403() *GenericError {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r AuthenticatorsStaticRetrieveResponse) GetJSON404() *GenericError {
+	return r.JSON404
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r AuthenticatorsStaticRetrieveResponse) GetJSON500() *GenericError {
+	return r.JSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r AuthenticatorsStaticRetrieveResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r AuthenticatorsStaticRetrieveResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r AuthenticatorsStaticRetrieveResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r AuthenticatorsStaticRetrieveResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type AuthenticatorsStaticPartialUpdateResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *StaticDevice
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *ValidationError
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *GenericError
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *GenericError
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *GenericError
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r AuthenticatorsStaticPartialUpdateResponse) GetJSON200() *StaticDevice {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r AuthenticatorsStaticPartialUpdateResponse) GetJSON400() *ValidationError {
+	return r.JSON400
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r AuthenticatorsStaticPartialUpdateResponse) GetJSON403() *GenericError {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r AuthenticatorsStaticPartialUpdateResponse) GetJSON404() *GenericError {
+	return r.JSON404
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r AuthenticatorsStaticPartialUpdateResponse) GetJSON500() *GenericError {
+	return r.JSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r AuthenticatorsStaticPartialUpdateResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r AuthenticatorsStaticPartialUpdateResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r AuthenticatorsStaticPartialUpdateResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r AuthenticatorsStaticPartialUpdateResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type AuthenticatorsStaticUpdateResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *StaticDevice
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *ValidationError
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *GenericError
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *GenericError
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *GenericError
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r AuthenticatorsStaticUpdateResponse) GetJSON200() *StaticDevice {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r AuthenticatorsStaticUpdateResponse) GetJSON400() *ValidationError {
+	return r.JSON400
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r AuthenticatorsStaticUpdateResponse) GetJSON403() *GenericError {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r AuthenticatorsStaticUpdateResponse) GetJSON404() *GenericError {
+	return r.JSON404
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r AuthenticatorsStaticUpdateResponse) GetJSON500() *GenericError {
+	return r.JSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r AuthenticatorsStaticUpdateResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r AuthenticatorsStaticUpdateResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r AuthenticatorsStaticUpdateResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r AuthenticatorsStaticUpdateResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type AuthenticatorsTotpListResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ListOfTOTPDeviceBody
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *ValidationError
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *GenericError
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *GenericError
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r AuthenticatorsTotpListResponse) GetJSON200() *ListOfTOTPDeviceBody {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r AuthenticatorsTotpListResponse) GetJSON400() *ValidationError {
+	return r.JSON400
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r AuthenticatorsTotpListResponse) GetJSON403() *GenericError {
+	return r.JSON403
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r AuthenticatorsTotpListResponse) GetJSON500() *GenericError {
+	return r.JSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r AuthenticatorsTotpListResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r AuthenticatorsTotpListResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r AuthenticatorsTotpListResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r AuthenticatorsTotpListResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type AuthenticatorsTotpDestroyResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *ValidationError
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *GenericError
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *GenericError
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *GenericError
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r AuthenticatorsTotpDestroyResponse) GetJSON400() *ValidationError {
+	return r.JSON400
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r AuthenticatorsTotpDestroyResponse) GetJSON403() *GenericError {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r AuthenticatorsTotpDestroyResponse) GetJSON404() *GenericError {
+	return r.JSON404
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r AuthenticatorsTotpDestroyResponse) GetJSON500() *GenericError {
+	return r.JSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r AuthenticatorsTotpDestroyResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r AuthenticatorsTotpDestroyResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r AuthenticatorsTotpDestroyResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r AuthenticatorsTotpDestroyResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type AuthenticatorsTotpRetrieveResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *TOTPDevice
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *ValidationError
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *GenericError
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *GenericError
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *GenericError
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r AuthenticatorsTotpRetrieveResponse) GetJSON200() *TOTPDevice {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r AuthenticatorsTotpRetrieveResponse) GetJSON400() *ValidationError {
+	return r.JSON400
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r AuthenticatorsTotpRetrieveResponse) GetJSON403() *GenericError {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r AuthenticatorsTotpRetrieveResponse) GetJSON404() *GenericError {
+	return r.JSON404
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r AuthenticatorsTotpRetrieveResponse) GetJSON500() *GenericError {
+	return r.JSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r AuthenticatorsTotpRetrieveResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r AuthenticatorsTotpRetrieveResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r AuthenticatorsTotpRetrieveResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r AuthenticatorsTotpRetrieveResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type AuthenticatorsTotpPartialUpdateResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *TOTPDevice
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *ValidationError
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *GenericError
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *GenericError
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *GenericError
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r AuthenticatorsTotpPartialUpdateResponse) GetJSON200() *TOTPDevice {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r AuthenticatorsTotpPartialUpdateResponse) GetJSON400() *ValidationError {
+	return r.JSON400
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r AuthenticatorsTotpPartialUpdateResponse) GetJSON403() *GenericError {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r AuthenticatorsTotpPartialUpdateResponse) GetJSON404() *GenericError {
+	return r.JSON404
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r AuthenticatorsTotpPartialUpdateResponse) GetJSON500() *GenericError {
+	return r.JSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r AuthenticatorsTotpPartialUpdateResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r AuthenticatorsTotpPartialUpdateResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r AuthenticatorsTotpPartialUpdateResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r AuthenticatorsTotpPartialUpdateResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type AuthenticatorsTotpUpdateResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *TOTPDevice
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *ValidationError
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *GenericError
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *GenericError
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *GenericError
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r AuthenticatorsTotpUpdateResponse) GetJSON200() *TOTPDevice {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r AuthenticatorsTotpUpdateResponse) GetJSON400() *ValidationError {
+	return r.JSON400
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r AuthenticatorsTotpUpdateResponse) GetJSON403() *GenericError {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r AuthenticatorsTotpUpdateResponse) GetJSON404() *GenericError {
+	return r.JSON404
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r AuthenticatorsTotpUpdateResponse) GetJSON500() *GenericError {
+	return r.JSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r AuthenticatorsTotpUpdateResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r AuthenticatorsTotpUpdateResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r AuthenticatorsTotpUpdateResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r AuthenticatorsTotpUpdateResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type AuthenticatorsWebauthnListResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ListOfWebAuthnDeviceBody
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *ValidationError
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *GenericError
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *GenericError
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r AuthenticatorsWebauthnListResponse) GetJSON200() *ListOfWebAuthnDeviceBody {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r AuthenticatorsWebauthnListResponse) GetJSON400() *ValidationError {
+	return r.JSON400
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r AuthenticatorsWebauthnListResponse) GetJSON403() *GenericError {
+	return r.JSON403
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r AuthenticatorsWebauthnListResponse) GetJSON500() *GenericError {
+	return r.JSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r AuthenticatorsWebauthnListResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r AuthenticatorsWebauthnListResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r AuthenticatorsWebauthnListResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r AuthenticatorsWebauthnListResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type AuthenticatorsWebauthnDestroyResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *ValidationError
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *GenericError
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *GenericError
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *GenericError
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r AuthenticatorsWebauthnDestroyResponse) GetJSON400() *ValidationError {
+	return r.JSON400
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r AuthenticatorsWebauthnDestroyResponse) GetJSON403() *GenericError {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r AuthenticatorsWebauthnDestroyResponse) GetJSON404() *GenericError {
+	return r.JSON404
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r AuthenticatorsWebauthnDestroyResponse) GetJSON500() *GenericError {
+	return r.JSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r AuthenticatorsWebauthnDestroyResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r AuthenticatorsWebauthnDestroyResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r AuthenticatorsWebauthnDestroyResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r AuthenticatorsWebauthnDestroyResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type AuthenticatorsWebauthnRetrieveResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *WebAuthnDevice
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *ValidationError
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *GenericError
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *GenericError
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *GenericError
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r AuthenticatorsWebauthnRetrieveResponse) GetJSON200() *WebAuthnDevice {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r AuthenticatorsWebauthnRetrieveResponse) GetJSON400() *ValidationError {
+	return r.JSON400
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r AuthenticatorsWebauthnRetrieveResponse) GetJSON403() *GenericError {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r AuthenticatorsWebauthnRetrieveResponse) GetJSON404() *GenericError {
+	return r.JSON404
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r AuthenticatorsWebauthnRetrieveResponse) GetJSON500() *GenericError {
+	return r.JSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r AuthenticatorsWebauthnRetrieveResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r AuthenticatorsWebauthnRetrieveResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r AuthenticatorsWebauthnRetrieveResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r AuthenticatorsWebauthnRetrieveResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type AuthenticatorsWebauthnPartialUpdateResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *WebAuthnDevice
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *ValidationError
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *GenericError
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *GenericError
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *GenericError
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r AuthenticatorsWebauthnPartialUpdateResponse) GetJSON200() *WebAuthnDevice {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r AuthenticatorsWebauthnPartialUpdateResponse) GetJSON400() *ValidationError {
+	return r.JSON400
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r AuthenticatorsWebauthnPartialUpdateResponse) GetJSON403() *GenericError {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r AuthenticatorsWebauthnPartialUpdateResponse) GetJSON404() *GenericError {
+	return r.JSON404
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r AuthenticatorsWebauthnPartialUpdateResponse) GetJSON500() *GenericError {
+	return r.JSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r AuthenticatorsWebauthnPartialUpdateResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r AuthenticatorsWebauthnPartialUpdateResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r AuthenticatorsWebauthnPartialUpdateResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r AuthenticatorsWebauthnPartialUpdateResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type AuthenticatorsWebauthnUpdateResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *WebAuthnDevice
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *ValidationError
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *GenericError
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *GenericError
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *GenericError
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r AuthenticatorsWebauthnUpdateResponse) GetJSON200() *WebAuthnDevice {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r AuthenticatorsWebauthnUpdateResponse) GetJSON400() *ValidationError {
+	return r.JSON400
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r AuthenticatorsWebauthnUpdateResponse) GetJSON403() *GenericError {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r AuthenticatorsWebauthnUpdateResponse) GetJSON404() *GenericError {
+	return r.JSON404
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r AuthenticatorsWebauthnUpdateResponse) GetJSON500() *GenericError {
+	return r.JSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r AuthenticatorsWebauthnUpdateResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r AuthenticatorsWebauthnUpdateResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r AuthenticatorsWebauthnUpdateResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r AuthenticatorsWebauthnUpdateResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -18561,6 +28141,530 @@ func (r FlowsInstancesExportRetrieveResponse) ContentType() string {
 	return ""
 }
 
+type ManagedBlueprintsListResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ListOfBlueprintInstanceBody
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *ValidationError
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *GenericError
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *GenericError
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ManagedBlueprintsListResponse) GetJSON200() *ListOfBlueprintInstanceBody {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r ManagedBlueprintsListResponse) GetJSON400() *ValidationError {
+	return r.JSON400
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r ManagedBlueprintsListResponse) GetJSON403() *GenericError {
+	return r.JSON403
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r ManagedBlueprintsListResponse) GetJSON500() *GenericError {
+	return r.JSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r ManagedBlueprintsListResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ManagedBlueprintsListResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ManagedBlueprintsListResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ManagedBlueprintsListResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type ManagedBlueprintsCreateResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *BlueprintInstance
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *ValidationError
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *GenericError
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *GenericError
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r ManagedBlueprintsCreateResponse) GetJSON201() *BlueprintInstance {
+	return r.JSON201
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r ManagedBlueprintsCreateResponse) GetJSON400() *ValidationError {
+	return r.JSON400
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r ManagedBlueprintsCreateResponse) GetJSON403() *GenericError {
+	return r.JSON403
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r ManagedBlueprintsCreateResponse) GetJSON500() *GenericError {
+	return r.JSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r ManagedBlueprintsCreateResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ManagedBlueprintsCreateResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ManagedBlueprintsCreateResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ManagedBlueprintsCreateResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type ManagedBlueprintsAvailableListResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *[]BlueprintFile
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *ValidationError
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *GenericError
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *GenericError
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ManagedBlueprintsAvailableListResponse) GetJSON200() *[]BlueprintFile {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r ManagedBlueprintsAvailableListResponse) GetJSON400() *ValidationError {
+	return r.JSON400
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r ManagedBlueprintsAvailableListResponse) GetJSON403() *GenericError {
+	return r.JSON403
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r ManagedBlueprintsAvailableListResponse) GetJSON500() *GenericError {
+	return r.JSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r ManagedBlueprintsAvailableListResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ManagedBlueprintsAvailableListResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ManagedBlueprintsAvailableListResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ManagedBlueprintsAvailableListResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type ManagedBlueprintsDestroyResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *ValidationError
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *GenericError
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *GenericError
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *GenericError
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r ManagedBlueprintsDestroyResponse) GetJSON400() *ValidationError {
+	return r.JSON400
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r ManagedBlueprintsDestroyResponse) GetJSON403() *GenericError {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r ManagedBlueprintsDestroyResponse) GetJSON404() *GenericError {
+	return r.JSON404
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r ManagedBlueprintsDestroyResponse) GetJSON500() *GenericError {
+	return r.JSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r ManagedBlueprintsDestroyResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ManagedBlueprintsDestroyResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ManagedBlueprintsDestroyResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ManagedBlueprintsDestroyResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type ManagedBlueprintsRetrieveResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *BlueprintInstance
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *ValidationError
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *GenericError
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *GenericError
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *GenericError
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ManagedBlueprintsRetrieveResponse) GetJSON200() *BlueprintInstance {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r ManagedBlueprintsRetrieveResponse) GetJSON400() *ValidationError {
+	return r.JSON400
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r ManagedBlueprintsRetrieveResponse) GetJSON403() *GenericError {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r ManagedBlueprintsRetrieveResponse) GetJSON404() *GenericError {
+	return r.JSON404
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r ManagedBlueprintsRetrieveResponse) GetJSON500() *GenericError {
+	return r.JSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r ManagedBlueprintsRetrieveResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ManagedBlueprintsRetrieveResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ManagedBlueprintsRetrieveResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ManagedBlueprintsRetrieveResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type ManagedBlueprintsPartialUpdateResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *BlueprintInstance
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *ValidationError
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *GenericError
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *GenericError
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *GenericError
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ManagedBlueprintsPartialUpdateResponse) GetJSON200() *BlueprintInstance {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r ManagedBlueprintsPartialUpdateResponse) GetJSON400() *ValidationError {
+	return r.JSON400
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r ManagedBlueprintsPartialUpdateResponse) GetJSON403() *GenericError {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r ManagedBlueprintsPartialUpdateResponse) GetJSON404() *GenericError {
+	return r.JSON404
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r ManagedBlueprintsPartialUpdateResponse) GetJSON500() *GenericError {
+	return r.JSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r ManagedBlueprintsPartialUpdateResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ManagedBlueprintsPartialUpdateResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ManagedBlueprintsPartialUpdateResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ManagedBlueprintsPartialUpdateResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type ManagedBlueprintsUpdateResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *BlueprintInstance
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *ValidationError
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *GenericError
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *GenericError
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *GenericError
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ManagedBlueprintsUpdateResponse) GetJSON200() *BlueprintInstance {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r ManagedBlueprintsUpdateResponse) GetJSON400() *ValidationError {
+	return r.JSON400
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r ManagedBlueprintsUpdateResponse) GetJSON403() *GenericError {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r ManagedBlueprintsUpdateResponse) GetJSON404() *GenericError {
+	return r.JSON404
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r ManagedBlueprintsUpdateResponse) GetJSON500() *GenericError {
+	return r.JSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r ManagedBlueprintsUpdateResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ManagedBlueprintsUpdateResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ManagedBlueprintsUpdateResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ManagedBlueprintsUpdateResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type ManagedBlueprintsApplyCreateResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *BlueprintInstance
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *ValidationError
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *GenericError
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *GenericError
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *GenericError
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ManagedBlueprintsApplyCreateResponse) GetJSON200() *BlueprintInstance {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r ManagedBlueprintsApplyCreateResponse) GetJSON400() *ValidationError {
+	return r.JSON400
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r ManagedBlueprintsApplyCreateResponse) GetJSON403() *GenericError {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r ManagedBlueprintsApplyCreateResponse) GetJSON404() *GenericError {
+	return r.JSON404
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r ManagedBlueprintsApplyCreateResponse) GetJSON500() *GenericError {
+	return r.JSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r ManagedBlueprintsApplyCreateResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ManagedBlueprintsApplyCreateResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ManagedBlueprintsApplyCreateResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ManagedBlueprintsApplyCreateResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 type Oauth2AccessTokensListResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -21877,6 +31981,68 @@ func (r StagesAllListResponse) ContentType() string {
 	return ""
 }
 
+type StagesAllUserSettingsListResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *[]UserSetting
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *ValidationError
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *GenericError
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *GenericError
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r StagesAllUserSettingsListResponse) GetJSON200() *[]UserSetting {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r StagesAllUserSettingsListResponse) GetJSON400() *ValidationError {
+	return r.JSON400
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r StagesAllUserSettingsListResponse) GetJSON403() *GenericError {
+	return r.JSON403
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r StagesAllUserSettingsListResponse) GetJSON500() *GenericError {
+	return r.JSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r StagesAllUserSettingsListResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r StagesAllUserSettingsListResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r StagesAllUserSettingsListResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r StagesAllUserSettingsListResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 type StagesAllDestroyResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -22546,6 +32712,942 @@ func (c *ClientWithResponses) AdminVersionRetrieveWithResponse(ctx context.Conte
 		return nil, err
 	}
 	return ParseAdminVersionRetrieveResponse(rsp)
+}
+
+// AuthenticatorsAdminAllListWithResponse List devices of every class (admin)
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /authenticators/admin/all/ (the `AuthenticatorsAdminAllList` operationId).
+func (c *ClientWithResponses) AuthenticatorsAdminAllListWithResponse(ctx context.Context, params *AuthenticatorsAdminAllListParams, reqEditors ...RequestEditorFn) (*AuthenticatorsAdminAllListResponse, error) {
+	rsp, err := c.AuthenticatorsAdminAllList(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseAuthenticatorsAdminAllListResponse(rsp)
+}
+
+// AuthenticatorsAdminEmailListWithResponse List Email Devices (admin)
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /authenticators/admin/email/ (the `AuthenticatorsAdminEmailList` operationId).
+func (c *ClientWithResponses) AuthenticatorsAdminEmailListWithResponse(ctx context.Context, params *AuthenticatorsAdminEmailListParams, reqEditors ...RequestEditorFn) (*AuthenticatorsAdminEmailListResponse, error) {
+	rsp, err := c.AuthenticatorsAdminEmailList(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseAuthenticatorsAdminEmailListResponse(rsp)
+}
+
+// AuthenticatorsAdminEmailDestroyWithResponse Delete a Email Device (admin)
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /authenticators/admin/email/{id}/ (the `AuthenticatorsAdminEmailDestroy` operationId).
+func (c *ClientWithResponses) AuthenticatorsAdminEmailDestroyWithResponse(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*AuthenticatorsAdminEmailDestroyResponse, error) {
+	rsp, err := c.AuthenticatorsAdminEmailDestroy(ctx, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseAuthenticatorsAdminEmailDestroyResponse(rsp)
+}
+
+// AuthenticatorsAdminEmailRetrieveWithResponse Get a Email Device (admin)
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /authenticators/admin/email/{id}/ (the `AuthenticatorsAdminEmailRetrieve` operationId).
+func (c *ClientWithResponses) AuthenticatorsAdminEmailRetrieveWithResponse(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*AuthenticatorsAdminEmailRetrieveResponse, error) {
+	rsp, err := c.AuthenticatorsAdminEmailRetrieve(ctx, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseAuthenticatorsAdminEmailRetrieveResponse(rsp)
+}
+
+// AuthenticatorsAdminEmailPartialUpdateWithBodyWithResponse Rename a Email Device (admin)
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PATCH /authenticators/admin/email/{id}/ (the `AuthenticatorsAdminEmailPartialUpdate` operationId).
+func (c *ClientWithResponses) AuthenticatorsAdminEmailPartialUpdateWithBodyWithResponse(ctx context.Context, id int64, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*AuthenticatorsAdminEmailPartialUpdateResponse, error) {
+	rsp, err := c.AuthenticatorsAdminEmailPartialUpdateWithBody(ctx, id, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseAuthenticatorsAdminEmailPartialUpdateResponse(rsp)
+}
+
+// AuthenticatorsAdminEmailPartialUpdateWithResponse Rename a Email Device (admin)
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PATCH /authenticators/admin/email/{id}/ (the `AuthenticatorsAdminEmailPartialUpdate` operationId).
+func (c *ClientWithResponses) AuthenticatorsAdminEmailPartialUpdateWithResponse(ctx context.Context, id int64, body AuthenticatorsAdminEmailPartialUpdateJSONRequestBody, reqEditors ...RequestEditorFn) (*AuthenticatorsAdminEmailPartialUpdateResponse, error) {
+	rsp, err := c.AuthenticatorsAdminEmailPartialUpdate(ctx, id, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseAuthenticatorsAdminEmailPartialUpdateResponse(rsp)
+}
+
+// AuthenticatorsAdminEmailUpdateWithBodyWithResponse Rename a Email Device (admin)
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /authenticators/admin/email/{id}/ (the `AuthenticatorsAdminEmailUpdate` operationId).
+func (c *ClientWithResponses) AuthenticatorsAdminEmailUpdateWithBodyWithResponse(ctx context.Context, id int64, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*AuthenticatorsAdminEmailUpdateResponse, error) {
+	rsp, err := c.AuthenticatorsAdminEmailUpdateWithBody(ctx, id, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseAuthenticatorsAdminEmailUpdateResponse(rsp)
+}
+
+// AuthenticatorsAdminEmailUpdateWithResponse Rename a Email Device (admin)
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /authenticators/admin/email/{id}/ (the `AuthenticatorsAdminEmailUpdate` operationId).
+func (c *ClientWithResponses) AuthenticatorsAdminEmailUpdateWithResponse(ctx context.Context, id int64, body AuthenticatorsAdminEmailUpdateJSONRequestBody, reqEditors ...RequestEditorFn) (*AuthenticatorsAdminEmailUpdateResponse, error) {
+	rsp, err := c.AuthenticatorsAdminEmailUpdate(ctx, id, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseAuthenticatorsAdminEmailUpdateResponse(rsp)
+}
+
+// AuthenticatorsAdminSmsListWithResponse List SMS Devices (admin)
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /authenticators/admin/sms/ (the `AuthenticatorsAdminSmsList` operationId).
+func (c *ClientWithResponses) AuthenticatorsAdminSmsListWithResponse(ctx context.Context, params *AuthenticatorsAdminSmsListParams, reqEditors ...RequestEditorFn) (*AuthenticatorsAdminSmsListResponse, error) {
+	rsp, err := c.AuthenticatorsAdminSmsList(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseAuthenticatorsAdminSmsListResponse(rsp)
+}
+
+// AuthenticatorsAdminSmsDestroyWithResponse Delete a SMS Device (admin)
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /authenticators/admin/sms/{id}/ (the `AuthenticatorsAdminSmsDestroy` operationId).
+func (c *ClientWithResponses) AuthenticatorsAdminSmsDestroyWithResponse(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*AuthenticatorsAdminSmsDestroyResponse, error) {
+	rsp, err := c.AuthenticatorsAdminSmsDestroy(ctx, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseAuthenticatorsAdminSmsDestroyResponse(rsp)
+}
+
+// AuthenticatorsAdminSmsRetrieveWithResponse Get a SMS Device (admin)
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /authenticators/admin/sms/{id}/ (the `AuthenticatorsAdminSmsRetrieve` operationId).
+func (c *ClientWithResponses) AuthenticatorsAdminSmsRetrieveWithResponse(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*AuthenticatorsAdminSmsRetrieveResponse, error) {
+	rsp, err := c.AuthenticatorsAdminSmsRetrieve(ctx, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseAuthenticatorsAdminSmsRetrieveResponse(rsp)
+}
+
+// AuthenticatorsAdminSmsPartialUpdateWithBodyWithResponse Rename a SMS Device (admin)
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PATCH /authenticators/admin/sms/{id}/ (the `AuthenticatorsAdminSmsPartialUpdate` operationId).
+func (c *ClientWithResponses) AuthenticatorsAdminSmsPartialUpdateWithBodyWithResponse(ctx context.Context, id int64, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*AuthenticatorsAdminSmsPartialUpdateResponse, error) {
+	rsp, err := c.AuthenticatorsAdminSmsPartialUpdateWithBody(ctx, id, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseAuthenticatorsAdminSmsPartialUpdateResponse(rsp)
+}
+
+// AuthenticatorsAdminSmsPartialUpdateWithResponse Rename a SMS Device (admin)
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PATCH /authenticators/admin/sms/{id}/ (the `AuthenticatorsAdminSmsPartialUpdate` operationId).
+func (c *ClientWithResponses) AuthenticatorsAdminSmsPartialUpdateWithResponse(ctx context.Context, id int64, body AuthenticatorsAdminSmsPartialUpdateJSONRequestBody, reqEditors ...RequestEditorFn) (*AuthenticatorsAdminSmsPartialUpdateResponse, error) {
+	rsp, err := c.AuthenticatorsAdminSmsPartialUpdate(ctx, id, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseAuthenticatorsAdminSmsPartialUpdateResponse(rsp)
+}
+
+// AuthenticatorsAdminSmsUpdateWithBodyWithResponse Rename a SMS Device (admin)
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /authenticators/admin/sms/{id}/ (the `AuthenticatorsAdminSmsUpdate` operationId).
+func (c *ClientWithResponses) AuthenticatorsAdminSmsUpdateWithBodyWithResponse(ctx context.Context, id int64, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*AuthenticatorsAdminSmsUpdateResponse, error) {
+	rsp, err := c.AuthenticatorsAdminSmsUpdateWithBody(ctx, id, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseAuthenticatorsAdminSmsUpdateResponse(rsp)
+}
+
+// AuthenticatorsAdminSmsUpdateWithResponse Rename a SMS Device (admin)
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /authenticators/admin/sms/{id}/ (the `AuthenticatorsAdminSmsUpdate` operationId).
+func (c *ClientWithResponses) AuthenticatorsAdminSmsUpdateWithResponse(ctx context.Context, id int64, body AuthenticatorsAdminSmsUpdateJSONRequestBody, reqEditors ...RequestEditorFn) (*AuthenticatorsAdminSmsUpdateResponse, error) {
+	rsp, err := c.AuthenticatorsAdminSmsUpdate(ctx, id, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseAuthenticatorsAdminSmsUpdateResponse(rsp)
+}
+
+// AuthenticatorsAdminStaticListWithResponse List Static Devices (admin)
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /authenticators/admin/static/ (the `AuthenticatorsAdminStaticList` operationId).
+func (c *ClientWithResponses) AuthenticatorsAdminStaticListWithResponse(ctx context.Context, params *AuthenticatorsAdminStaticListParams, reqEditors ...RequestEditorFn) (*AuthenticatorsAdminStaticListResponse, error) {
+	rsp, err := c.AuthenticatorsAdminStaticList(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseAuthenticatorsAdminStaticListResponse(rsp)
+}
+
+// AuthenticatorsAdminStaticDestroyWithResponse Delete a Static Device (admin)
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /authenticators/admin/static/{id}/ (the `AuthenticatorsAdminStaticDestroy` operationId).
+func (c *ClientWithResponses) AuthenticatorsAdminStaticDestroyWithResponse(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*AuthenticatorsAdminStaticDestroyResponse, error) {
+	rsp, err := c.AuthenticatorsAdminStaticDestroy(ctx, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseAuthenticatorsAdminStaticDestroyResponse(rsp)
+}
+
+// AuthenticatorsAdminStaticRetrieveWithResponse Get a Static Device (admin)
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /authenticators/admin/static/{id}/ (the `AuthenticatorsAdminStaticRetrieve` operationId).
+func (c *ClientWithResponses) AuthenticatorsAdminStaticRetrieveWithResponse(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*AuthenticatorsAdminStaticRetrieveResponse, error) {
+	rsp, err := c.AuthenticatorsAdminStaticRetrieve(ctx, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseAuthenticatorsAdminStaticRetrieveResponse(rsp)
+}
+
+// AuthenticatorsAdminStaticPartialUpdateWithBodyWithResponse Rename a Static Device (admin)
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PATCH /authenticators/admin/static/{id}/ (the `AuthenticatorsAdminStaticPartialUpdate` operationId).
+func (c *ClientWithResponses) AuthenticatorsAdminStaticPartialUpdateWithBodyWithResponse(ctx context.Context, id int64, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*AuthenticatorsAdminStaticPartialUpdateResponse, error) {
+	rsp, err := c.AuthenticatorsAdminStaticPartialUpdateWithBody(ctx, id, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseAuthenticatorsAdminStaticPartialUpdateResponse(rsp)
+}
+
+// AuthenticatorsAdminStaticPartialUpdateWithResponse Rename a Static Device (admin)
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PATCH /authenticators/admin/static/{id}/ (the `AuthenticatorsAdminStaticPartialUpdate` operationId).
+func (c *ClientWithResponses) AuthenticatorsAdminStaticPartialUpdateWithResponse(ctx context.Context, id int64, body AuthenticatorsAdminStaticPartialUpdateJSONRequestBody, reqEditors ...RequestEditorFn) (*AuthenticatorsAdminStaticPartialUpdateResponse, error) {
+	rsp, err := c.AuthenticatorsAdminStaticPartialUpdate(ctx, id, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseAuthenticatorsAdminStaticPartialUpdateResponse(rsp)
+}
+
+// AuthenticatorsAdminStaticUpdateWithBodyWithResponse Rename a Static Device (admin)
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /authenticators/admin/static/{id}/ (the `AuthenticatorsAdminStaticUpdate` operationId).
+func (c *ClientWithResponses) AuthenticatorsAdminStaticUpdateWithBodyWithResponse(ctx context.Context, id int64, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*AuthenticatorsAdminStaticUpdateResponse, error) {
+	rsp, err := c.AuthenticatorsAdminStaticUpdateWithBody(ctx, id, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseAuthenticatorsAdminStaticUpdateResponse(rsp)
+}
+
+// AuthenticatorsAdminStaticUpdateWithResponse Rename a Static Device (admin)
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /authenticators/admin/static/{id}/ (the `AuthenticatorsAdminStaticUpdate` operationId).
+func (c *ClientWithResponses) AuthenticatorsAdminStaticUpdateWithResponse(ctx context.Context, id int64, body AuthenticatorsAdminStaticUpdateJSONRequestBody, reqEditors ...RequestEditorFn) (*AuthenticatorsAdminStaticUpdateResponse, error) {
+	rsp, err := c.AuthenticatorsAdminStaticUpdate(ctx, id, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseAuthenticatorsAdminStaticUpdateResponse(rsp)
+}
+
+// AuthenticatorsAdminTotpListWithResponse List TOTP Devices (admin)
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /authenticators/admin/totp/ (the `AuthenticatorsAdminTotpList` operationId).
+func (c *ClientWithResponses) AuthenticatorsAdminTotpListWithResponse(ctx context.Context, params *AuthenticatorsAdminTotpListParams, reqEditors ...RequestEditorFn) (*AuthenticatorsAdminTotpListResponse, error) {
+	rsp, err := c.AuthenticatorsAdminTotpList(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseAuthenticatorsAdminTotpListResponse(rsp)
+}
+
+// AuthenticatorsAdminTotpDestroyWithResponse Delete a TOTP Device (admin)
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /authenticators/admin/totp/{id}/ (the `AuthenticatorsAdminTotpDestroy` operationId).
+func (c *ClientWithResponses) AuthenticatorsAdminTotpDestroyWithResponse(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*AuthenticatorsAdminTotpDestroyResponse, error) {
+	rsp, err := c.AuthenticatorsAdminTotpDestroy(ctx, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseAuthenticatorsAdminTotpDestroyResponse(rsp)
+}
+
+// AuthenticatorsAdminTotpRetrieveWithResponse Get a TOTP Device (admin)
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /authenticators/admin/totp/{id}/ (the `AuthenticatorsAdminTotpRetrieve` operationId).
+func (c *ClientWithResponses) AuthenticatorsAdminTotpRetrieveWithResponse(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*AuthenticatorsAdminTotpRetrieveResponse, error) {
+	rsp, err := c.AuthenticatorsAdminTotpRetrieve(ctx, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseAuthenticatorsAdminTotpRetrieveResponse(rsp)
+}
+
+// AuthenticatorsAdminTotpPartialUpdateWithBodyWithResponse Rename a TOTP Device (admin)
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PATCH /authenticators/admin/totp/{id}/ (the `AuthenticatorsAdminTotpPartialUpdate` operationId).
+func (c *ClientWithResponses) AuthenticatorsAdminTotpPartialUpdateWithBodyWithResponse(ctx context.Context, id int64, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*AuthenticatorsAdminTotpPartialUpdateResponse, error) {
+	rsp, err := c.AuthenticatorsAdminTotpPartialUpdateWithBody(ctx, id, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseAuthenticatorsAdminTotpPartialUpdateResponse(rsp)
+}
+
+// AuthenticatorsAdminTotpPartialUpdateWithResponse Rename a TOTP Device (admin)
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PATCH /authenticators/admin/totp/{id}/ (the `AuthenticatorsAdminTotpPartialUpdate` operationId).
+func (c *ClientWithResponses) AuthenticatorsAdminTotpPartialUpdateWithResponse(ctx context.Context, id int64, body AuthenticatorsAdminTotpPartialUpdateJSONRequestBody, reqEditors ...RequestEditorFn) (*AuthenticatorsAdminTotpPartialUpdateResponse, error) {
+	rsp, err := c.AuthenticatorsAdminTotpPartialUpdate(ctx, id, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseAuthenticatorsAdminTotpPartialUpdateResponse(rsp)
+}
+
+// AuthenticatorsAdminTotpUpdateWithBodyWithResponse Rename a TOTP Device (admin)
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /authenticators/admin/totp/{id}/ (the `AuthenticatorsAdminTotpUpdate` operationId).
+func (c *ClientWithResponses) AuthenticatorsAdminTotpUpdateWithBodyWithResponse(ctx context.Context, id int64, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*AuthenticatorsAdminTotpUpdateResponse, error) {
+	rsp, err := c.AuthenticatorsAdminTotpUpdateWithBody(ctx, id, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseAuthenticatorsAdminTotpUpdateResponse(rsp)
+}
+
+// AuthenticatorsAdminTotpUpdateWithResponse Rename a TOTP Device (admin)
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /authenticators/admin/totp/{id}/ (the `AuthenticatorsAdminTotpUpdate` operationId).
+func (c *ClientWithResponses) AuthenticatorsAdminTotpUpdateWithResponse(ctx context.Context, id int64, body AuthenticatorsAdminTotpUpdateJSONRequestBody, reqEditors ...RequestEditorFn) (*AuthenticatorsAdminTotpUpdateResponse, error) {
+	rsp, err := c.AuthenticatorsAdminTotpUpdate(ctx, id, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseAuthenticatorsAdminTotpUpdateResponse(rsp)
+}
+
+// AuthenticatorsAdminWebauthnListWithResponse List WebAuthn Devices (admin)
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /authenticators/admin/webauthn/ (the `AuthenticatorsAdminWebauthnList` operationId).
+func (c *ClientWithResponses) AuthenticatorsAdminWebauthnListWithResponse(ctx context.Context, params *AuthenticatorsAdminWebauthnListParams, reqEditors ...RequestEditorFn) (*AuthenticatorsAdminWebauthnListResponse, error) {
+	rsp, err := c.AuthenticatorsAdminWebauthnList(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseAuthenticatorsAdminWebauthnListResponse(rsp)
+}
+
+// AuthenticatorsAdminWebauthnDestroyWithResponse Delete a WebAuthn Device (admin)
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /authenticators/admin/webauthn/{id}/ (the `AuthenticatorsAdminWebauthnDestroy` operationId).
+func (c *ClientWithResponses) AuthenticatorsAdminWebauthnDestroyWithResponse(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*AuthenticatorsAdminWebauthnDestroyResponse, error) {
+	rsp, err := c.AuthenticatorsAdminWebauthnDestroy(ctx, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseAuthenticatorsAdminWebauthnDestroyResponse(rsp)
+}
+
+// AuthenticatorsAdminWebauthnRetrieveWithResponse Get a WebAuthn Device (admin)
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /authenticators/admin/webauthn/{id}/ (the `AuthenticatorsAdminWebauthnRetrieve` operationId).
+func (c *ClientWithResponses) AuthenticatorsAdminWebauthnRetrieveWithResponse(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*AuthenticatorsAdminWebauthnRetrieveResponse, error) {
+	rsp, err := c.AuthenticatorsAdminWebauthnRetrieve(ctx, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseAuthenticatorsAdminWebauthnRetrieveResponse(rsp)
+}
+
+// AuthenticatorsAdminWebauthnPartialUpdateWithBodyWithResponse Rename a WebAuthn Device (admin)
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PATCH /authenticators/admin/webauthn/{id}/ (the `AuthenticatorsAdminWebauthnPartialUpdate` operationId).
+func (c *ClientWithResponses) AuthenticatorsAdminWebauthnPartialUpdateWithBodyWithResponse(ctx context.Context, id int64, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*AuthenticatorsAdminWebauthnPartialUpdateResponse, error) {
+	rsp, err := c.AuthenticatorsAdminWebauthnPartialUpdateWithBody(ctx, id, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseAuthenticatorsAdminWebauthnPartialUpdateResponse(rsp)
+}
+
+// AuthenticatorsAdminWebauthnPartialUpdateWithResponse Rename a WebAuthn Device (admin)
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PATCH /authenticators/admin/webauthn/{id}/ (the `AuthenticatorsAdminWebauthnPartialUpdate` operationId).
+func (c *ClientWithResponses) AuthenticatorsAdminWebauthnPartialUpdateWithResponse(ctx context.Context, id int64, body AuthenticatorsAdminWebauthnPartialUpdateJSONRequestBody, reqEditors ...RequestEditorFn) (*AuthenticatorsAdminWebauthnPartialUpdateResponse, error) {
+	rsp, err := c.AuthenticatorsAdminWebauthnPartialUpdate(ctx, id, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseAuthenticatorsAdminWebauthnPartialUpdateResponse(rsp)
+}
+
+// AuthenticatorsAdminWebauthnUpdateWithBodyWithResponse Rename a WebAuthn Device (admin)
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /authenticators/admin/webauthn/{id}/ (the `AuthenticatorsAdminWebauthnUpdate` operationId).
+func (c *ClientWithResponses) AuthenticatorsAdminWebauthnUpdateWithBodyWithResponse(ctx context.Context, id int64, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*AuthenticatorsAdminWebauthnUpdateResponse, error) {
+	rsp, err := c.AuthenticatorsAdminWebauthnUpdateWithBody(ctx, id, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseAuthenticatorsAdminWebauthnUpdateResponse(rsp)
+}
+
+// AuthenticatorsAdminWebauthnUpdateWithResponse Rename a WebAuthn Device (admin)
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /authenticators/admin/webauthn/{id}/ (the `AuthenticatorsAdminWebauthnUpdate` operationId).
+func (c *ClientWithResponses) AuthenticatorsAdminWebauthnUpdateWithResponse(ctx context.Context, id int64, body AuthenticatorsAdminWebauthnUpdateJSONRequestBody, reqEditors ...RequestEditorFn) (*AuthenticatorsAdminWebauthnUpdateResponse, error) {
+	rsp, err := c.AuthenticatorsAdminWebauthnUpdate(ctx, id, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseAuthenticatorsAdminWebauthnUpdateResponse(rsp)
+}
+
+// AuthenticatorsAllListWithResponse List the caller's devices of every class
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /authenticators/all/ (the `AuthenticatorsAllList` operationId).
+func (c *ClientWithResponses) AuthenticatorsAllListWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*AuthenticatorsAllListResponse, error) {
+	rsp, err := c.AuthenticatorsAllList(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseAuthenticatorsAllListResponse(rsp)
+}
+
+// AuthenticatorsEmailListWithResponse List your Email Devices
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /authenticators/email/ (the `AuthenticatorsEmailList` operationId).
+func (c *ClientWithResponses) AuthenticatorsEmailListWithResponse(ctx context.Context, params *AuthenticatorsEmailListParams, reqEditors ...RequestEditorFn) (*AuthenticatorsEmailListResponse, error) {
+	rsp, err := c.AuthenticatorsEmailList(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseAuthenticatorsEmailListResponse(rsp)
+}
+
+// AuthenticatorsEmailDestroyWithResponse Delete one of your Email Devices
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /authenticators/email/{id}/ (the `AuthenticatorsEmailDestroy` operationId).
+func (c *ClientWithResponses) AuthenticatorsEmailDestroyWithResponse(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*AuthenticatorsEmailDestroyResponse, error) {
+	rsp, err := c.AuthenticatorsEmailDestroy(ctx, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseAuthenticatorsEmailDestroyResponse(rsp)
+}
+
+// AuthenticatorsEmailRetrieveWithResponse Get one of your Email Devices
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /authenticators/email/{id}/ (the `AuthenticatorsEmailRetrieve` operationId).
+func (c *ClientWithResponses) AuthenticatorsEmailRetrieveWithResponse(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*AuthenticatorsEmailRetrieveResponse, error) {
+	rsp, err := c.AuthenticatorsEmailRetrieve(ctx, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseAuthenticatorsEmailRetrieveResponse(rsp)
+}
+
+// AuthenticatorsEmailPartialUpdateWithBodyWithResponse Rename one of your Email Devices
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PATCH /authenticators/email/{id}/ (the `AuthenticatorsEmailPartialUpdate` operationId).
+func (c *ClientWithResponses) AuthenticatorsEmailPartialUpdateWithBodyWithResponse(ctx context.Context, id int64, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*AuthenticatorsEmailPartialUpdateResponse, error) {
+	rsp, err := c.AuthenticatorsEmailPartialUpdateWithBody(ctx, id, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseAuthenticatorsEmailPartialUpdateResponse(rsp)
+}
+
+// AuthenticatorsEmailPartialUpdateWithResponse Rename one of your Email Devices
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PATCH /authenticators/email/{id}/ (the `AuthenticatorsEmailPartialUpdate` operationId).
+func (c *ClientWithResponses) AuthenticatorsEmailPartialUpdateWithResponse(ctx context.Context, id int64, body AuthenticatorsEmailPartialUpdateJSONRequestBody, reqEditors ...RequestEditorFn) (*AuthenticatorsEmailPartialUpdateResponse, error) {
+	rsp, err := c.AuthenticatorsEmailPartialUpdate(ctx, id, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseAuthenticatorsEmailPartialUpdateResponse(rsp)
+}
+
+// AuthenticatorsEmailUpdateWithBodyWithResponse Rename one of your Email Devices
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /authenticators/email/{id}/ (the `AuthenticatorsEmailUpdate` operationId).
+func (c *ClientWithResponses) AuthenticatorsEmailUpdateWithBodyWithResponse(ctx context.Context, id int64, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*AuthenticatorsEmailUpdateResponse, error) {
+	rsp, err := c.AuthenticatorsEmailUpdateWithBody(ctx, id, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseAuthenticatorsEmailUpdateResponse(rsp)
+}
+
+// AuthenticatorsEmailUpdateWithResponse Rename one of your Email Devices
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /authenticators/email/{id}/ (the `AuthenticatorsEmailUpdate` operationId).
+func (c *ClientWithResponses) AuthenticatorsEmailUpdateWithResponse(ctx context.Context, id int64, body AuthenticatorsEmailUpdateJSONRequestBody, reqEditors ...RequestEditorFn) (*AuthenticatorsEmailUpdateResponse, error) {
+	rsp, err := c.AuthenticatorsEmailUpdate(ctx, id, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseAuthenticatorsEmailUpdateResponse(rsp)
+}
+
+// AuthenticatorsSmsListWithResponse List your SMS Devices
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /authenticators/sms/ (the `AuthenticatorsSmsList` operationId).
+func (c *ClientWithResponses) AuthenticatorsSmsListWithResponse(ctx context.Context, params *AuthenticatorsSmsListParams, reqEditors ...RequestEditorFn) (*AuthenticatorsSmsListResponse, error) {
+	rsp, err := c.AuthenticatorsSmsList(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseAuthenticatorsSmsListResponse(rsp)
+}
+
+// AuthenticatorsSmsDestroyWithResponse Delete one of your SMS Devices
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /authenticators/sms/{id}/ (the `AuthenticatorsSmsDestroy` operationId).
+func (c *ClientWithResponses) AuthenticatorsSmsDestroyWithResponse(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*AuthenticatorsSmsDestroyResponse, error) {
+	rsp, err := c.AuthenticatorsSmsDestroy(ctx, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseAuthenticatorsSmsDestroyResponse(rsp)
+}
+
+// AuthenticatorsSmsRetrieveWithResponse Get one of your SMS Devices
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /authenticators/sms/{id}/ (the `AuthenticatorsSmsRetrieve` operationId).
+func (c *ClientWithResponses) AuthenticatorsSmsRetrieveWithResponse(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*AuthenticatorsSmsRetrieveResponse, error) {
+	rsp, err := c.AuthenticatorsSmsRetrieve(ctx, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseAuthenticatorsSmsRetrieveResponse(rsp)
+}
+
+// AuthenticatorsSmsPartialUpdateWithBodyWithResponse Rename one of your SMS Devices
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PATCH /authenticators/sms/{id}/ (the `AuthenticatorsSmsPartialUpdate` operationId).
+func (c *ClientWithResponses) AuthenticatorsSmsPartialUpdateWithBodyWithResponse(ctx context.Context, id int64, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*AuthenticatorsSmsPartialUpdateResponse, error) {
+	rsp, err := c.AuthenticatorsSmsPartialUpdateWithBody(ctx, id, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseAuthenticatorsSmsPartialUpdateResponse(rsp)
+}
+
+// AuthenticatorsSmsPartialUpdateWithResponse Rename one of your SMS Devices
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PATCH /authenticators/sms/{id}/ (the `AuthenticatorsSmsPartialUpdate` operationId).
+func (c *ClientWithResponses) AuthenticatorsSmsPartialUpdateWithResponse(ctx context.Context, id int64, body AuthenticatorsSmsPartialUpdateJSONRequestBody, reqEditors ...RequestEditorFn) (*AuthenticatorsSmsPartialUpdateResponse, error) {
+	rsp, err := c.AuthenticatorsSmsPartialUpdate(ctx, id, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseAuthenticatorsSmsPartialUpdateResponse(rsp)
+}
+
+// AuthenticatorsSmsUpdateWithBodyWithResponse Rename one of your SMS Devices
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /authenticators/sms/{id}/ (the `AuthenticatorsSmsUpdate` operationId).
+func (c *ClientWithResponses) AuthenticatorsSmsUpdateWithBodyWithResponse(ctx context.Context, id int64, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*AuthenticatorsSmsUpdateResponse, error) {
+	rsp, err := c.AuthenticatorsSmsUpdateWithBody(ctx, id, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseAuthenticatorsSmsUpdateResponse(rsp)
+}
+
+// AuthenticatorsSmsUpdateWithResponse Rename one of your SMS Devices
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /authenticators/sms/{id}/ (the `AuthenticatorsSmsUpdate` operationId).
+func (c *ClientWithResponses) AuthenticatorsSmsUpdateWithResponse(ctx context.Context, id int64, body AuthenticatorsSmsUpdateJSONRequestBody, reqEditors ...RequestEditorFn) (*AuthenticatorsSmsUpdateResponse, error) {
+	rsp, err := c.AuthenticatorsSmsUpdate(ctx, id, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseAuthenticatorsSmsUpdateResponse(rsp)
+}
+
+// AuthenticatorsStaticListWithResponse List your Static Devices
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /authenticators/static/ (the `AuthenticatorsStaticList` operationId).
+func (c *ClientWithResponses) AuthenticatorsStaticListWithResponse(ctx context.Context, params *AuthenticatorsStaticListParams, reqEditors ...RequestEditorFn) (*AuthenticatorsStaticListResponse, error) {
+	rsp, err := c.AuthenticatorsStaticList(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseAuthenticatorsStaticListResponse(rsp)
+}
+
+// AuthenticatorsStaticDestroyWithResponse Delete one of your Static Devices
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /authenticators/static/{id}/ (the `AuthenticatorsStaticDestroy` operationId).
+func (c *ClientWithResponses) AuthenticatorsStaticDestroyWithResponse(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*AuthenticatorsStaticDestroyResponse, error) {
+	rsp, err := c.AuthenticatorsStaticDestroy(ctx, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseAuthenticatorsStaticDestroyResponse(rsp)
+}
+
+// AuthenticatorsStaticRetrieveWithResponse Get one of your Static Devices
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /authenticators/static/{id}/ (the `AuthenticatorsStaticRetrieve` operationId).
+func (c *ClientWithResponses) AuthenticatorsStaticRetrieveWithResponse(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*AuthenticatorsStaticRetrieveResponse, error) {
+	rsp, err := c.AuthenticatorsStaticRetrieve(ctx, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseAuthenticatorsStaticRetrieveResponse(rsp)
+}
+
+// AuthenticatorsStaticPartialUpdateWithBodyWithResponse Rename one of your Static Devices
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PATCH /authenticators/static/{id}/ (the `AuthenticatorsStaticPartialUpdate` operationId).
+func (c *ClientWithResponses) AuthenticatorsStaticPartialUpdateWithBodyWithResponse(ctx context.Context, id int64, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*AuthenticatorsStaticPartialUpdateResponse, error) {
+	rsp, err := c.AuthenticatorsStaticPartialUpdateWithBody(ctx, id, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseAuthenticatorsStaticPartialUpdateResponse(rsp)
+}
+
+// AuthenticatorsStaticPartialUpdateWithResponse Rename one of your Static Devices
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PATCH /authenticators/static/{id}/ (the `AuthenticatorsStaticPartialUpdate` operationId).
+func (c *ClientWithResponses) AuthenticatorsStaticPartialUpdateWithResponse(ctx context.Context, id int64, body AuthenticatorsStaticPartialUpdateJSONRequestBody, reqEditors ...RequestEditorFn) (*AuthenticatorsStaticPartialUpdateResponse, error) {
+	rsp, err := c.AuthenticatorsStaticPartialUpdate(ctx, id, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseAuthenticatorsStaticPartialUpdateResponse(rsp)
+}
+
+// AuthenticatorsStaticUpdateWithBodyWithResponse Rename one of your Static Devices
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /authenticators/static/{id}/ (the `AuthenticatorsStaticUpdate` operationId).
+func (c *ClientWithResponses) AuthenticatorsStaticUpdateWithBodyWithResponse(ctx context.Context, id int64, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*AuthenticatorsStaticUpdateResponse, error) {
+	rsp, err := c.AuthenticatorsStaticUpdateWithBody(ctx, id, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseAuthenticatorsStaticUpdateResponse(rsp)
+}
+
+// AuthenticatorsStaticUpdateWithResponse Rename one of your Static Devices
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /authenticators/static/{id}/ (the `AuthenticatorsStaticUpdate` operationId).
+func (c *ClientWithResponses) AuthenticatorsStaticUpdateWithResponse(ctx context.Context, id int64, body AuthenticatorsStaticUpdateJSONRequestBody, reqEditors ...RequestEditorFn) (*AuthenticatorsStaticUpdateResponse, error) {
+	rsp, err := c.AuthenticatorsStaticUpdate(ctx, id, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseAuthenticatorsStaticUpdateResponse(rsp)
+}
+
+// AuthenticatorsTotpListWithResponse List your TOTP Devices
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /authenticators/totp/ (the `AuthenticatorsTotpList` operationId).
+func (c *ClientWithResponses) AuthenticatorsTotpListWithResponse(ctx context.Context, params *AuthenticatorsTotpListParams, reqEditors ...RequestEditorFn) (*AuthenticatorsTotpListResponse, error) {
+	rsp, err := c.AuthenticatorsTotpList(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseAuthenticatorsTotpListResponse(rsp)
+}
+
+// AuthenticatorsTotpDestroyWithResponse Delete one of your TOTP Devices
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /authenticators/totp/{id}/ (the `AuthenticatorsTotpDestroy` operationId).
+func (c *ClientWithResponses) AuthenticatorsTotpDestroyWithResponse(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*AuthenticatorsTotpDestroyResponse, error) {
+	rsp, err := c.AuthenticatorsTotpDestroy(ctx, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseAuthenticatorsTotpDestroyResponse(rsp)
+}
+
+// AuthenticatorsTotpRetrieveWithResponse Get one of your TOTP Devices
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /authenticators/totp/{id}/ (the `AuthenticatorsTotpRetrieve` operationId).
+func (c *ClientWithResponses) AuthenticatorsTotpRetrieveWithResponse(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*AuthenticatorsTotpRetrieveResponse, error) {
+	rsp, err := c.AuthenticatorsTotpRetrieve(ctx, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseAuthenticatorsTotpRetrieveResponse(rsp)
+}
+
+// AuthenticatorsTotpPartialUpdateWithBodyWithResponse Rename one of your TOTP Devices
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PATCH /authenticators/totp/{id}/ (the `AuthenticatorsTotpPartialUpdate` operationId).
+func (c *ClientWithResponses) AuthenticatorsTotpPartialUpdateWithBodyWithResponse(ctx context.Context, id int64, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*AuthenticatorsTotpPartialUpdateResponse, error) {
+	rsp, err := c.AuthenticatorsTotpPartialUpdateWithBody(ctx, id, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseAuthenticatorsTotpPartialUpdateResponse(rsp)
+}
+
+// AuthenticatorsTotpPartialUpdateWithResponse Rename one of your TOTP Devices
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PATCH /authenticators/totp/{id}/ (the `AuthenticatorsTotpPartialUpdate` operationId).
+func (c *ClientWithResponses) AuthenticatorsTotpPartialUpdateWithResponse(ctx context.Context, id int64, body AuthenticatorsTotpPartialUpdateJSONRequestBody, reqEditors ...RequestEditorFn) (*AuthenticatorsTotpPartialUpdateResponse, error) {
+	rsp, err := c.AuthenticatorsTotpPartialUpdate(ctx, id, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseAuthenticatorsTotpPartialUpdateResponse(rsp)
+}
+
+// AuthenticatorsTotpUpdateWithBodyWithResponse Rename one of your TOTP Devices
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /authenticators/totp/{id}/ (the `AuthenticatorsTotpUpdate` operationId).
+func (c *ClientWithResponses) AuthenticatorsTotpUpdateWithBodyWithResponse(ctx context.Context, id int64, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*AuthenticatorsTotpUpdateResponse, error) {
+	rsp, err := c.AuthenticatorsTotpUpdateWithBody(ctx, id, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseAuthenticatorsTotpUpdateResponse(rsp)
+}
+
+// AuthenticatorsTotpUpdateWithResponse Rename one of your TOTP Devices
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /authenticators/totp/{id}/ (the `AuthenticatorsTotpUpdate` operationId).
+func (c *ClientWithResponses) AuthenticatorsTotpUpdateWithResponse(ctx context.Context, id int64, body AuthenticatorsTotpUpdateJSONRequestBody, reqEditors ...RequestEditorFn) (*AuthenticatorsTotpUpdateResponse, error) {
+	rsp, err := c.AuthenticatorsTotpUpdate(ctx, id, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseAuthenticatorsTotpUpdateResponse(rsp)
+}
+
+// AuthenticatorsWebauthnListWithResponse List your WebAuthn Devices
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /authenticators/webauthn/ (the `AuthenticatorsWebauthnList` operationId).
+func (c *ClientWithResponses) AuthenticatorsWebauthnListWithResponse(ctx context.Context, params *AuthenticatorsWebauthnListParams, reqEditors ...RequestEditorFn) (*AuthenticatorsWebauthnListResponse, error) {
+	rsp, err := c.AuthenticatorsWebauthnList(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseAuthenticatorsWebauthnListResponse(rsp)
+}
+
+// AuthenticatorsWebauthnDestroyWithResponse Delete one of your WebAuthn Devices
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /authenticators/webauthn/{id}/ (the `AuthenticatorsWebauthnDestroy` operationId).
+func (c *ClientWithResponses) AuthenticatorsWebauthnDestroyWithResponse(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*AuthenticatorsWebauthnDestroyResponse, error) {
+	rsp, err := c.AuthenticatorsWebauthnDestroy(ctx, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseAuthenticatorsWebauthnDestroyResponse(rsp)
+}
+
+// AuthenticatorsWebauthnRetrieveWithResponse Get one of your WebAuthn Devices
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /authenticators/webauthn/{id}/ (the `AuthenticatorsWebauthnRetrieve` operationId).
+func (c *ClientWithResponses) AuthenticatorsWebauthnRetrieveWithResponse(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*AuthenticatorsWebauthnRetrieveResponse, error) {
+	rsp, err := c.AuthenticatorsWebauthnRetrieve(ctx, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseAuthenticatorsWebauthnRetrieveResponse(rsp)
+}
+
+// AuthenticatorsWebauthnPartialUpdateWithBodyWithResponse Rename one of your WebAuthn Devices
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PATCH /authenticators/webauthn/{id}/ (the `AuthenticatorsWebauthnPartialUpdate` operationId).
+func (c *ClientWithResponses) AuthenticatorsWebauthnPartialUpdateWithBodyWithResponse(ctx context.Context, id int64, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*AuthenticatorsWebauthnPartialUpdateResponse, error) {
+	rsp, err := c.AuthenticatorsWebauthnPartialUpdateWithBody(ctx, id, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseAuthenticatorsWebauthnPartialUpdateResponse(rsp)
+}
+
+// AuthenticatorsWebauthnPartialUpdateWithResponse Rename one of your WebAuthn Devices
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PATCH /authenticators/webauthn/{id}/ (the `AuthenticatorsWebauthnPartialUpdate` operationId).
+func (c *ClientWithResponses) AuthenticatorsWebauthnPartialUpdateWithResponse(ctx context.Context, id int64, body AuthenticatorsWebauthnPartialUpdateJSONRequestBody, reqEditors ...RequestEditorFn) (*AuthenticatorsWebauthnPartialUpdateResponse, error) {
+	rsp, err := c.AuthenticatorsWebauthnPartialUpdate(ctx, id, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseAuthenticatorsWebauthnPartialUpdateResponse(rsp)
+}
+
+// AuthenticatorsWebauthnUpdateWithBodyWithResponse Rename one of your WebAuthn Devices
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /authenticators/webauthn/{id}/ (the `AuthenticatorsWebauthnUpdate` operationId).
+func (c *ClientWithResponses) AuthenticatorsWebauthnUpdateWithBodyWithResponse(ctx context.Context, id int64, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*AuthenticatorsWebauthnUpdateResponse, error) {
+	rsp, err := c.AuthenticatorsWebauthnUpdateWithBody(ctx, id, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseAuthenticatorsWebauthnUpdateResponse(rsp)
+}
+
+// AuthenticatorsWebauthnUpdateWithResponse Rename one of your WebAuthn Devices
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /authenticators/webauthn/{id}/ (the `AuthenticatorsWebauthnUpdate` operationId).
+func (c *ClientWithResponses) AuthenticatorsWebauthnUpdateWithResponse(ctx context.Context, id int64, body AuthenticatorsWebauthnUpdateJSONRequestBody, reqEditors ...RequestEditorFn) (*AuthenticatorsWebauthnUpdateResponse, error) {
+	rsp, err := c.AuthenticatorsWebauthnUpdate(ctx, id, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseAuthenticatorsWebauthnUpdateResponse(rsp)
 }
 
 // CoreApplicationsListWithResponse List applications
@@ -23653,6 +34755,149 @@ func (c *ClientWithResponses) FlowsInstancesExportRetrieveWithResponse(ctx conte
 	return ParseFlowsInstancesExportRetrieveResponse(rsp)
 }
 
+// ManagedBlueprintsListWithResponse List blueprint instances
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /managed/blueprints/ (the `ManagedBlueprintsList` operationId).
+func (c *ClientWithResponses) ManagedBlueprintsListWithResponse(ctx context.Context, params *ManagedBlueprintsListParams, reqEditors ...RequestEditorFn) (*ManagedBlueprintsListResponse, error) {
+	rsp, err := c.ManagedBlueprintsList(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseManagedBlueprintsListResponse(rsp)
+}
+
+// ManagedBlueprintsCreateWithBodyWithResponse Create a blueprint instance
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /managed/blueprints/ (the `ManagedBlueprintsCreate` operationId).
+func (c *ClientWithResponses) ManagedBlueprintsCreateWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ManagedBlueprintsCreateResponse, error) {
+	rsp, err := c.ManagedBlueprintsCreateWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseManagedBlueprintsCreateResponse(rsp)
+}
+
+// ManagedBlueprintsCreateWithResponse Create a blueprint instance
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /managed/blueprints/ (the `ManagedBlueprintsCreate` operationId).
+func (c *ClientWithResponses) ManagedBlueprintsCreateWithResponse(ctx context.Context, body ManagedBlueprintsCreateJSONRequestBody, reqEditors ...RequestEditorFn) (*ManagedBlueprintsCreateResponse, error) {
+	rsp, err := c.ManagedBlueprintsCreate(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseManagedBlueprintsCreateResponse(rsp)
+}
+
+// ManagedBlueprintsAvailableListWithResponse List the blueprint files of the blueprints dir
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /managed/blueprints/available/ (the `ManagedBlueprintsAvailableList` operationId).
+func (c *ClientWithResponses) ManagedBlueprintsAvailableListWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*ManagedBlueprintsAvailableListResponse, error) {
+	rsp, err := c.ManagedBlueprintsAvailableList(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseManagedBlueprintsAvailableListResponse(rsp)
+}
+
+// ManagedBlueprintsDestroyWithResponse Delete a blueprint instance (its objects stay)
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /managed/blueprints/{instance_uuid}/ (the `ManagedBlueprintsDestroy` operationId).
+func (c *ClientWithResponses) ManagedBlueprintsDestroyWithResponse(ctx context.Context, instanceUuid string, reqEditors ...RequestEditorFn) (*ManagedBlueprintsDestroyResponse, error) {
+	rsp, err := c.ManagedBlueprintsDestroy(ctx, instanceUuid, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseManagedBlueprintsDestroyResponse(rsp)
+}
+
+// ManagedBlueprintsRetrieveWithResponse Get a blueprint instance
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /managed/blueprints/{instance_uuid}/ (the `ManagedBlueprintsRetrieve` operationId).
+func (c *ClientWithResponses) ManagedBlueprintsRetrieveWithResponse(ctx context.Context, instanceUuid string, reqEditors ...RequestEditorFn) (*ManagedBlueprintsRetrieveResponse, error) {
+	rsp, err := c.ManagedBlueprintsRetrieve(ctx, instanceUuid, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseManagedBlueprintsRetrieveResponse(rsp)
+}
+
+// ManagedBlueprintsPartialUpdateWithBodyWithResponse Update a blueprint instance
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PATCH /managed/blueprints/{instance_uuid}/ (the `ManagedBlueprintsPartialUpdate` operationId).
+func (c *ClientWithResponses) ManagedBlueprintsPartialUpdateWithBodyWithResponse(ctx context.Context, instanceUuid string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ManagedBlueprintsPartialUpdateResponse, error) {
+	rsp, err := c.ManagedBlueprintsPartialUpdateWithBody(ctx, instanceUuid, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseManagedBlueprintsPartialUpdateResponse(rsp)
+}
+
+// ManagedBlueprintsPartialUpdateWithResponse Update a blueprint instance
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PATCH /managed/blueprints/{instance_uuid}/ (the `ManagedBlueprintsPartialUpdate` operationId).
+func (c *ClientWithResponses) ManagedBlueprintsPartialUpdateWithResponse(ctx context.Context, instanceUuid string, body ManagedBlueprintsPartialUpdateJSONRequestBody, reqEditors ...RequestEditorFn) (*ManagedBlueprintsPartialUpdateResponse, error) {
+	rsp, err := c.ManagedBlueprintsPartialUpdate(ctx, instanceUuid, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseManagedBlueprintsPartialUpdateResponse(rsp)
+}
+
+// ManagedBlueprintsUpdateWithBodyWithResponse Replace a blueprint instance
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /managed/blueprints/{instance_uuid}/ (the `ManagedBlueprintsUpdate` operationId).
+func (c *ClientWithResponses) ManagedBlueprintsUpdateWithBodyWithResponse(ctx context.Context, instanceUuid string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ManagedBlueprintsUpdateResponse, error) {
+	rsp, err := c.ManagedBlueprintsUpdateWithBody(ctx, instanceUuid, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseManagedBlueprintsUpdateResponse(rsp)
+}
+
+// ManagedBlueprintsUpdateWithResponse Replace a blueprint instance
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /managed/blueprints/{instance_uuid}/ (the `ManagedBlueprintsUpdate` operationId).
+func (c *ClientWithResponses) ManagedBlueprintsUpdateWithResponse(ctx context.Context, instanceUuid string, body ManagedBlueprintsUpdateJSONRequestBody, reqEditors ...RequestEditorFn) (*ManagedBlueprintsUpdateResponse, error) {
+	rsp, err := c.ManagedBlueprintsUpdate(ctx, instanceUuid, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseManagedBlueprintsUpdateResponse(rsp)
+}
+
+// ManagedBlueprintsApplyCreateWithResponse Apply a blueprint instance now; the answer has its new status
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /managed/blueprints/{instance_uuid}/apply/ (the `ManagedBlueprintsApplyCreate` operationId).
+func (c *ClientWithResponses) ManagedBlueprintsApplyCreateWithResponse(ctx context.Context, instanceUuid string, reqEditors ...RequestEditorFn) (*ManagedBlueprintsApplyCreateResponse, error) {
+	rsp, err := c.ManagedBlueprintsApplyCreate(ctx, instanceUuid, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseManagedBlueprintsApplyCreateResponse(rsp)
+}
+
 // Oauth2AccessTokensListWithResponse List access tokens (the caller's own without authentik_providers_oauth2.view_accesstoken)
 //
 // Returns a wrapper object for the known response body format(s).
@@ -24524,6 +35769,19 @@ func (c *ClientWithResponses) StagesAllListWithResponse(ctx context.Context, par
 	return ParseStagesAllListResponse(rsp)
 }
 
+// StagesAllUserSettingsListWithResponse List the stages the caller can set up
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /stages/all/user_settings/ (the `StagesAllUserSettingsList` operationId).
+func (c *ClientWithResponses) StagesAllUserSettingsListWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*StagesAllUserSettingsListResponse, error) {
+	rsp, err := c.StagesAllUserSettingsList(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseStagesAllUserSettingsListResponse(rsp)
+}
+
 // StagesAllDestroyWithResponse Delete a stage
 //
 // Returns a wrapper object for the known response body format(s).
@@ -24868,6 +36126,2690 @@ func ParseAdminVersionRetrieveResponse(rsp *http.Response) (*AdminVersionRetriev
 			return nil, err
 		}
 		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseAuthenticatorsAdminAllListResponse parses an HTTP response from a AuthenticatorsAdminAllListWithResponse call
+func ParseAuthenticatorsAdminAllListResponse(rsp *http.Response) (*AuthenticatorsAdminAllListResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &AuthenticatorsAdminAllListResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest []Device
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ValidationError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseAuthenticatorsAdminEmailListResponse parses an HTTP response from a AuthenticatorsAdminEmailListWithResponse call
+func ParseAuthenticatorsAdminEmailListResponse(rsp *http.Response) (*AuthenticatorsAdminEmailListResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &AuthenticatorsAdminEmailListResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ListOfEmailDeviceBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ValidationError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseAuthenticatorsAdminEmailDestroyResponse parses an HTTP response from a AuthenticatorsAdminEmailDestroyWithResponse call
+func ParseAuthenticatorsAdminEmailDestroyResponse(rsp *http.Response) (*AuthenticatorsAdminEmailDestroyResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &AuthenticatorsAdminEmailDestroyResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ValidationError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseAuthenticatorsAdminEmailRetrieveResponse parses an HTTP response from a AuthenticatorsAdminEmailRetrieveWithResponse call
+func ParseAuthenticatorsAdminEmailRetrieveResponse(rsp *http.Response) (*AuthenticatorsAdminEmailRetrieveResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &AuthenticatorsAdminEmailRetrieveResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest EmailDevice
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ValidationError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseAuthenticatorsAdminEmailPartialUpdateResponse parses an HTTP response from a AuthenticatorsAdminEmailPartialUpdateWithResponse call
+func ParseAuthenticatorsAdminEmailPartialUpdateResponse(rsp *http.Response) (*AuthenticatorsAdminEmailPartialUpdateResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &AuthenticatorsAdminEmailPartialUpdateResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest EmailDevice
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ValidationError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseAuthenticatorsAdminEmailUpdateResponse parses an HTTP response from a AuthenticatorsAdminEmailUpdateWithResponse call
+func ParseAuthenticatorsAdminEmailUpdateResponse(rsp *http.Response) (*AuthenticatorsAdminEmailUpdateResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &AuthenticatorsAdminEmailUpdateResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest EmailDevice
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ValidationError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseAuthenticatorsAdminSmsListResponse parses an HTTP response from a AuthenticatorsAdminSmsListWithResponse call
+func ParseAuthenticatorsAdminSmsListResponse(rsp *http.Response) (*AuthenticatorsAdminSmsListResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &AuthenticatorsAdminSmsListResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ListOfSMSDeviceBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ValidationError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseAuthenticatorsAdminSmsDestroyResponse parses an HTTP response from a AuthenticatorsAdminSmsDestroyWithResponse call
+func ParseAuthenticatorsAdminSmsDestroyResponse(rsp *http.Response) (*AuthenticatorsAdminSmsDestroyResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &AuthenticatorsAdminSmsDestroyResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ValidationError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseAuthenticatorsAdminSmsRetrieveResponse parses an HTTP response from a AuthenticatorsAdminSmsRetrieveWithResponse call
+func ParseAuthenticatorsAdminSmsRetrieveResponse(rsp *http.Response) (*AuthenticatorsAdminSmsRetrieveResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &AuthenticatorsAdminSmsRetrieveResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest SMSDevice
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ValidationError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseAuthenticatorsAdminSmsPartialUpdateResponse parses an HTTP response from a AuthenticatorsAdminSmsPartialUpdateWithResponse call
+func ParseAuthenticatorsAdminSmsPartialUpdateResponse(rsp *http.Response) (*AuthenticatorsAdminSmsPartialUpdateResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &AuthenticatorsAdminSmsPartialUpdateResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest SMSDevice
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ValidationError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseAuthenticatorsAdminSmsUpdateResponse parses an HTTP response from a AuthenticatorsAdminSmsUpdateWithResponse call
+func ParseAuthenticatorsAdminSmsUpdateResponse(rsp *http.Response) (*AuthenticatorsAdminSmsUpdateResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &AuthenticatorsAdminSmsUpdateResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest SMSDevice
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ValidationError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseAuthenticatorsAdminStaticListResponse parses an HTTP response from a AuthenticatorsAdminStaticListWithResponse call
+func ParseAuthenticatorsAdminStaticListResponse(rsp *http.Response) (*AuthenticatorsAdminStaticListResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &AuthenticatorsAdminStaticListResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ListOfStaticDeviceBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ValidationError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseAuthenticatorsAdminStaticDestroyResponse parses an HTTP response from a AuthenticatorsAdminStaticDestroyWithResponse call
+func ParseAuthenticatorsAdminStaticDestroyResponse(rsp *http.Response) (*AuthenticatorsAdminStaticDestroyResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &AuthenticatorsAdminStaticDestroyResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ValidationError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseAuthenticatorsAdminStaticRetrieveResponse parses an HTTP response from a AuthenticatorsAdminStaticRetrieveWithResponse call
+func ParseAuthenticatorsAdminStaticRetrieveResponse(rsp *http.Response) (*AuthenticatorsAdminStaticRetrieveResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &AuthenticatorsAdminStaticRetrieveResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest StaticDevice
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ValidationError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseAuthenticatorsAdminStaticPartialUpdateResponse parses an HTTP response from a AuthenticatorsAdminStaticPartialUpdateWithResponse call
+func ParseAuthenticatorsAdminStaticPartialUpdateResponse(rsp *http.Response) (*AuthenticatorsAdminStaticPartialUpdateResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &AuthenticatorsAdminStaticPartialUpdateResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest StaticDevice
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ValidationError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseAuthenticatorsAdminStaticUpdateResponse parses an HTTP response from a AuthenticatorsAdminStaticUpdateWithResponse call
+func ParseAuthenticatorsAdminStaticUpdateResponse(rsp *http.Response) (*AuthenticatorsAdminStaticUpdateResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &AuthenticatorsAdminStaticUpdateResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest StaticDevice
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ValidationError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseAuthenticatorsAdminTotpListResponse parses an HTTP response from a AuthenticatorsAdminTotpListWithResponse call
+func ParseAuthenticatorsAdminTotpListResponse(rsp *http.Response) (*AuthenticatorsAdminTotpListResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &AuthenticatorsAdminTotpListResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ListOfTOTPDeviceBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ValidationError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseAuthenticatorsAdminTotpDestroyResponse parses an HTTP response from a AuthenticatorsAdminTotpDestroyWithResponse call
+func ParseAuthenticatorsAdminTotpDestroyResponse(rsp *http.Response) (*AuthenticatorsAdminTotpDestroyResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &AuthenticatorsAdminTotpDestroyResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ValidationError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseAuthenticatorsAdminTotpRetrieveResponse parses an HTTP response from a AuthenticatorsAdminTotpRetrieveWithResponse call
+func ParseAuthenticatorsAdminTotpRetrieveResponse(rsp *http.Response) (*AuthenticatorsAdminTotpRetrieveResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &AuthenticatorsAdminTotpRetrieveResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest TOTPDevice
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ValidationError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseAuthenticatorsAdminTotpPartialUpdateResponse parses an HTTP response from a AuthenticatorsAdminTotpPartialUpdateWithResponse call
+func ParseAuthenticatorsAdminTotpPartialUpdateResponse(rsp *http.Response) (*AuthenticatorsAdminTotpPartialUpdateResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &AuthenticatorsAdminTotpPartialUpdateResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest TOTPDevice
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ValidationError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseAuthenticatorsAdminTotpUpdateResponse parses an HTTP response from a AuthenticatorsAdminTotpUpdateWithResponse call
+func ParseAuthenticatorsAdminTotpUpdateResponse(rsp *http.Response) (*AuthenticatorsAdminTotpUpdateResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &AuthenticatorsAdminTotpUpdateResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest TOTPDevice
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ValidationError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseAuthenticatorsAdminWebauthnListResponse parses an HTTP response from a AuthenticatorsAdminWebauthnListWithResponse call
+func ParseAuthenticatorsAdminWebauthnListResponse(rsp *http.Response) (*AuthenticatorsAdminWebauthnListResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &AuthenticatorsAdminWebauthnListResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ListOfWebAuthnDeviceBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ValidationError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseAuthenticatorsAdminWebauthnDestroyResponse parses an HTTP response from a AuthenticatorsAdminWebauthnDestroyWithResponse call
+func ParseAuthenticatorsAdminWebauthnDestroyResponse(rsp *http.Response) (*AuthenticatorsAdminWebauthnDestroyResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &AuthenticatorsAdminWebauthnDestroyResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ValidationError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseAuthenticatorsAdminWebauthnRetrieveResponse parses an HTTP response from a AuthenticatorsAdminWebauthnRetrieveWithResponse call
+func ParseAuthenticatorsAdminWebauthnRetrieveResponse(rsp *http.Response) (*AuthenticatorsAdminWebauthnRetrieveResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &AuthenticatorsAdminWebauthnRetrieveResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest WebAuthnDevice
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ValidationError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseAuthenticatorsAdminWebauthnPartialUpdateResponse parses an HTTP response from a AuthenticatorsAdminWebauthnPartialUpdateWithResponse call
+func ParseAuthenticatorsAdminWebauthnPartialUpdateResponse(rsp *http.Response) (*AuthenticatorsAdminWebauthnPartialUpdateResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &AuthenticatorsAdminWebauthnPartialUpdateResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest WebAuthnDevice
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ValidationError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseAuthenticatorsAdminWebauthnUpdateResponse parses an HTTP response from a AuthenticatorsAdminWebauthnUpdateWithResponse call
+func ParseAuthenticatorsAdminWebauthnUpdateResponse(rsp *http.Response) (*AuthenticatorsAdminWebauthnUpdateResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &AuthenticatorsAdminWebauthnUpdateResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest WebAuthnDevice
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ValidationError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseAuthenticatorsAllListResponse parses an HTTP response from a AuthenticatorsAllListWithResponse call
+func ParseAuthenticatorsAllListResponse(rsp *http.Response) (*AuthenticatorsAllListResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &AuthenticatorsAllListResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest []Device
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ValidationError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseAuthenticatorsEmailListResponse parses an HTTP response from a AuthenticatorsEmailListWithResponse call
+func ParseAuthenticatorsEmailListResponse(rsp *http.Response) (*AuthenticatorsEmailListResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &AuthenticatorsEmailListResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ListOfEmailDeviceBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ValidationError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseAuthenticatorsEmailDestroyResponse parses an HTTP response from a AuthenticatorsEmailDestroyWithResponse call
+func ParseAuthenticatorsEmailDestroyResponse(rsp *http.Response) (*AuthenticatorsEmailDestroyResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &AuthenticatorsEmailDestroyResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ValidationError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseAuthenticatorsEmailRetrieveResponse parses an HTTP response from a AuthenticatorsEmailRetrieveWithResponse call
+func ParseAuthenticatorsEmailRetrieveResponse(rsp *http.Response) (*AuthenticatorsEmailRetrieveResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &AuthenticatorsEmailRetrieveResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest EmailDevice
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ValidationError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseAuthenticatorsEmailPartialUpdateResponse parses an HTTP response from a AuthenticatorsEmailPartialUpdateWithResponse call
+func ParseAuthenticatorsEmailPartialUpdateResponse(rsp *http.Response) (*AuthenticatorsEmailPartialUpdateResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &AuthenticatorsEmailPartialUpdateResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest EmailDevice
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ValidationError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseAuthenticatorsEmailUpdateResponse parses an HTTP response from a AuthenticatorsEmailUpdateWithResponse call
+func ParseAuthenticatorsEmailUpdateResponse(rsp *http.Response) (*AuthenticatorsEmailUpdateResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &AuthenticatorsEmailUpdateResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest EmailDevice
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ValidationError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseAuthenticatorsSmsListResponse parses an HTTP response from a AuthenticatorsSmsListWithResponse call
+func ParseAuthenticatorsSmsListResponse(rsp *http.Response) (*AuthenticatorsSmsListResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &AuthenticatorsSmsListResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ListOfSMSDeviceBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ValidationError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseAuthenticatorsSmsDestroyResponse parses an HTTP response from a AuthenticatorsSmsDestroyWithResponse call
+func ParseAuthenticatorsSmsDestroyResponse(rsp *http.Response) (*AuthenticatorsSmsDestroyResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &AuthenticatorsSmsDestroyResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ValidationError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseAuthenticatorsSmsRetrieveResponse parses an HTTP response from a AuthenticatorsSmsRetrieveWithResponse call
+func ParseAuthenticatorsSmsRetrieveResponse(rsp *http.Response) (*AuthenticatorsSmsRetrieveResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &AuthenticatorsSmsRetrieveResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest SMSDevice
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ValidationError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseAuthenticatorsSmsPartialUpdateResponse parses an HTTP response from a AuthenticatorsSmsPartialUpdateWithResponse call
+func ParseAuthenticatorsSmsPartialUpdateResponse(rsp *http.Response) (*AuthenticatorsSmsPartialUpdateResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &AuthenticatorsSmsPartialUpdateResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest SMSDevice
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ValidationError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseAuthenticatorsSmsUpdateResponse parses an HTTP response from a AuthenticatorsSmsUpdateWithResponse call
+func ParseAuthenticatorsSmsUpdateResponse(rsp *http.Response) (*AuthenticatorsSmsUpdateResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &AuthenticatorsSmsUpdateResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest SMSDevice
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ValidationError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseAuthenticatorsStaticListResponse parses an HTTP response from a AuthenticatorsStaticListWithResponse call
+func ParseAuthenticatorsStaticListResponse(rsp *http.Response) (*AuthenticatorsStaticListResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &AuthenticatorsStaticListResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ListOfStaticDeviceBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ValidationError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseAuthenticatorsStaticDestroyResponse parses an HTTP response from a AuthenticatorsStaticDestroyWithResponse call
+func ParseAuthenticatorsStaticDestroyResponse(rsp *http.Response) (*AuthenticatorsStaticDestroyResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &AuthenticatorsStaticDestroyResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ValidationError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseAuthenticatorsStaticRetrieveResponse parses an HTTP response from a AuthenticatorsStaticRetrieveWithResponse call
+func ParseAuthenticatorsStaticRetrieveResponse(rsp *http.Response) (*AuthenticatorsStaticRetrieveResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &AuthenticatorsStaticRetrieveResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest StaticDevice
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ValidationError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseAuthenticatorsStaticPartialUpdateResponse parses an HTTP response from a AuthenticatorsStaticPartialUpdateWithResponse call
+func ParseAuthenticatorsStaticPartialUpdateResponse(rsp *http.Response) (*AuthenticatorsStaticPartialUpdateResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &AuthenticatorsStaticPartialUpdateResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest StaticDevice
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ValidationError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseAuthenticatorsStaticUpdateResponse parses an HTTP response from a AuthenticatorsStaticUpdateWithResponse call
+func ParseAuthenticatorsStaticUpdateResponse(rsp *http.Response) (*AuthenticatorsStaticUpdateResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &AuthenticatorsStaticUpdateResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest StaticDevice
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ValidationError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseAuthenticatorsTotpListResponse parses an HTTP response from a AuthenticatorsTotpListWithResponse call
+func ParseAuthenticatorsTotpListResponse(rsp *http.Response) (*AuthenticatorsTotpListResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &AuthenticatorsTotpListResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ListOfTOTPDeviceBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ValidationError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseAuthenticatorsTotpDestroyResponse parses an HTTP response from a AuthenticatorsTotpDestroyWithResponse call
+func ParseAuthenticatorsTotpDestroyResponse(rsp *http.Response) (*AuthenticatorsTotpDestroyResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &AuthenticatorsTotpDestroyResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ValidationError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseAuthenticatorsTotpRetrieveResponse parses an HTTP response from a AuthenticatorsTotpRetrieveWithResponse call
+func ParseAuthenticatorsTotpRetrieveResponse(rsp *http.Response) (*AuthenticatorsTotpRetrieveResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &AuthenticatorsTotpRetrieveResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest TOTPDevice
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ValidationError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseAuthenticatorsTotpPartialUpdateResponse parses an HTTP response from a AuthenticatorsTotpPartialUpdateWithResponse call
+func ParseAuthenticatorsTotpPartialUpdateResponse(rsp *http.Response) (*AuthenticatorsTotpPartialUpdateResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &AuthenticatorsTotpPartialUpdateResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest TOTPDevice
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ValidationError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseAuthenticatorsTotpUpdateResponse parses an HTTP response from a AuthenticatorsTotpUpdateWithResponse call
+func ParseAuthenticatorsTotpUpdateResponse(rsp *http.Response) (*AuthenticatorsTotpUpdateResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &AuthenticatorsTotpUpdateResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest TOTPDevice
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ValidationError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseAuthenticatorsWebauthnListResponse parses an HTTP response from a AuthenticatorsWebauthnListWithResponse call
+func ParseAuthenticatorsWebauthnListResponse(rsp *http.Response) (*AuthenticatorsWebauthnListResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &AuthenticatorsWebauthnListResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ListOfWebAuthnDeviceBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ValidationError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseAuthenticatorsWebauthnDestroyResponse parses an HTTP response from a AuthenticatorsWebauthnDestroyWithResponse call
+func ParseAuthenticatorsWebauthnDestroyResponse(rsp *http.Response) (*AuthenticatorsWebauthnDestroyResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &AuthenticatorsWebauthnDestroyResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ValidationError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseAuthenticatorsWebauthnRetrieveResponse parses an HTTP response from a AuthenticatorsWebauthnRetrieveWithResponse call
+func ParseAuthenticatorsWebauthnRetrieveResponse(rsp *http.Response) (*AuthenticatorsWebauthnRetrieveResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &AuthenticatorsWebauthnRetrieveResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest WebAuthnDevice
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ValidationError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseAuthenticatorsWebauthnPartialUpdateResponse parses an HTTP response from a AuthenticatorsWebauthnPartialUpdateWithResponse call
+func ParseAuthenticatorsWebauthnPartialUpdateResponse(rsp *http.Response) (*AuthenticatorsWebauthnPartialUpdateResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &AuthenticatorsWebauthnPartialUpdateResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest WebAuthnDevice
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ValidationError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseAuthenticatorsWebauthnUpdateResponse parses an HTTP response from a AuthenticatorsWebauthnUpdateWithResponse call
+func ParseAuthenticatorsWebauthnUpdateResponse(rsp *http.Response) (*AuthenticatorsWebauthnUpdateResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &AuthenticatorsWebauthnUpdateResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest WebAuthnDevice
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ValidationError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
 		var dest GenericError
@@ -27983,6 +41925,413 @@ func ParseFlowsInstancesExportRetrieveResponse(rsp *http.Response) (*FlowsInstan
 	return response, nil
 }
 
+// ParseManagedBlueprintsListResponse parses an HTTP response from a ManagedBlueprintsListWithResponse call
+func ParseManagedBlueprintsListResponse(rsp *http.Response) (*ManagedBlueprintsListResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ManagedBlueprintsListResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ListOfBlueprintInstanceBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ValidationError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseManagedBlueprintsCreateResponse parses an HTTP response from a ManagedBlueprintsCreateWithResponse call
+func ParseManagedBlueprintsCreateResponse(rsp *http.Response) (*ManagedBlueprintsCreateResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ManagedBlueprintsCreateResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest BlueprintInstance
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ValidationError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseManagedBlueprintsAvailableListResponse parses an HTTP response from a ManagedBlueprintsAvailableListWithResponse call
+func ParseManagedBlueprintsAvailableListResponse(rsp *http.Response) (*ManagedBlueprintsAvailableListResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ManagedBlueprintsAvailableListResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest []BlueprintFile
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ValidationError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseManagedBlueprintsDestroyResponse parses an HTTP response from a ManagedBlueprintsDestroyWithResponse call
+func ParseManagedBlueprintsDestroyResponse(rsp *http.Response) (*ManagedBlueprintsDestroyResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ManagedBlueprintsDestroyResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ValidationError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseManagedBlueprintsRetrieveResponse parses an HTTP response from a ManagedBlueprintsRetrieveWithResponse call
+func ParseManagedBlueprintsRetrieveResponse(rsp *http.Response) (*ManagedBlueprintsRetrieveResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ManagedBlueprintsRetrieveResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest BlueprintInstance
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ValidationError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseManagedBlueprintsPartialUpdateResponse parses an HTTP response from a ManagedBlueprintsPartialUpdateWithResponse call
+func ParseManagedBlueprintsPartialUpdateResponse(rsp *http.Response) (*ManagedBlueprintsPartialUpdateResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ManagedBlueprintsPartialUpdateResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest BlueprintInstance
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ValidationError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseManagedBlueprintsUpdateResponse parses an HTTP response from a ManagedBlueprintsUpdateWithResponse call
+func ParseManagedBlueprintsUpdateResponse(rsp *http.Response) (*ManagedBlueprintsUpdateResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ManagedBlueprintsUpdateResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest BlueprintInstance
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ValidationError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseManagedBlueprintsApplyCreateResponse parses an HTTP response from a ManagedBlueprintsApplyCreateWithResponse call
+func ParseManagedBlueprintsApplyCreateResponse(rsp *http.Response) (*ManagedBlueprintsApplyCreateResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ManagedBlueprintsApplyCreateResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest BlueprintInstance
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ValidationError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	}
+
+	return response, nil
+}
+
 // ParseOauth2AccessTokensListResponse parses an HTTP response from a Oauth2AccessTokensListWithResponse call
 func ParseOauth2AccessTokensListResponse(rsp *http.Response) (*Oauth2AccessTokensListResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -30539,6 +44888,53 @@ func ParseStagesAllListResponse(rsp *http.Response) (*StagesAllListResponse, err
 	switch {
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
 		var dest ListOfStageInfoBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ValidationError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseStagesAllUserSettingsListResponse parses an HTTP response from a StagesAllUserSettingsListWithResponse call
+func ParseStagesAllUserSettingsListResponse(rsp *http.Response) (*StagesAllUserSettingsListResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &StagesAllUserSettingsListResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest []UserSetting
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}

@@ -8,12 +8,14 @@ import (
 	"log/slog"
 	"net/http/httptest"
 	"net/netip"
+	"os"
 	"path/filepath"
 	"testing"
 
 	"github.com/go-chi/chi/v5"
 
 	"github.com/gatehouse-idp/gatehouse/internal/api"
+	"github.com/gatehouse-idp/gatehouse/internal/blueprint"
 	"github.com/gatehouse-idp/gatehouse/internal/core"
 	"github.com/gatehouse-idp/gatehouse/internal/store"
 	"github.com/gatehouse-idp/gatehouse/internal/store/sqlstore"
@@ -28,6 +30,8 @@ type Server struct {
 	URL   string // base URL, without /api/v3
 	Store store.Store
 	API   *api.API
+	// BlueprintsDir is the API's blueprints dir (empty at start).
+	BlueprintsDir string
 }
 
 // New starts a server on a new SQLite database in t.TempDir().
@@ -51,8 +55,12 @@ func NewWithStore(t testing.TB, st store.Store) *Server {
 	if _, err := core.Bootstrap(context.Background(), st, core.BootstrapOptions{Token: AdminToken}, nil); err != nil {
 		t.Fatal(err)
 	}
+	dir := filepath.Join(t.TempDir(), "blueprints")
+	if err := os.Mkdir(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
 	a, err := api.New(api.Deps{Store: st, Log: slog.New(slog.DiscardHandler), Version: "test",
-		SecretKey: "apitest-secret-key-0123456789abcdef"})
+		SecretKey: "apitest-secret-key-0123456789abcdef", Blueprints: &blueprint.Instances{Dir: dir}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -65,5 +73,5 @@ func NewWithStore(t testing.TB, st store.Store) *Server {
 	ws.SetStarted(true)
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
-	return &Server{URL: srv.URL, Store: st, API: a}
+	return &Server{URL: srv.URL, Store: st, API: a, BlueprintsDir: dir}
 }

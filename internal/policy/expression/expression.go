@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
 
@@ -32,6 +33,7 @@ type Store interface {
 	ListUsers(ctx context.Context, f store.UserFilter) ([]*store.User, int, error)
 	UserGroups(ctx context.Context, userPK int64, inherited bool) ([]*store.Group, error)
 	UserIsSuperuser(ctx context.Context, userPK int64) (bool, error)
+	ListDevices(ctx context.Context, f store.DeviceFilter) ([]*store.AuthenticatorDevice, int, error)
 }
 
 // Evaluator runs expression policies; compiled programs are cached by source.
@@ -245,9 +247,20 @@ func (h *helpers) UserBy(ctx context.Context, filter map[string]any) (*expr.User
 	return h.exprUser(ctx, u)
 }
 
-// UserHasAuthenticator: no authenticator devices exist yet (the MFA issue adds them).
-func (h *helpers) UserHasAuthenticator(context.Context, *expr.User, string) (bool, error) {
-	return false, nil
+// UserHasAuthenticator: ak_user_has_authenticator(user, device_type=None),
+// whether the user has a confirmed device, of device_type when given
+// (authentik's device class names: static, totp, webauthn, email, sms; any
+// other name, duo included, matches nothing).
+func (h *helpers) UserHasAuthenticator(ctx context.Context, u *expr.User, deviceType string) (bool, error) {
+	if u == nil || u.PK == 0 {
+		return false, nil // no user, or one not saved yet (PK 0 would not filter)
+	}
+	if deviceType != "" && !slices.Contains(store.DeviceTypes, deviceType) {
+		return false, nil
+	}
+	_, n, err := h.e.Store.ListDevices(ctx, store.DeviceFilter{UserPK: u.PK, Type: deviceType, ConfirmedOnly: true,
+		Page: store.Page{Limit: 1}})
+	return n > 0, err
 }
 
 // CallPolicy: ak_call_policy is not available yet.

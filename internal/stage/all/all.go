@@ -4,6 +4,12 @@ package all
 
 import (
 	"github.com/gatehouse-idp/gatehouse/internal/flow"
+	"github.com/gatehouse-idp/gatehouse/internal/stage/authenticatoremail"
+	"github.com/gatehouse-idp/gatehouse/internal/stage/authenticatorsms"
+	"github.com/gatehouse-idp/gatehouse/internal/stage/authenticatorstatic"
+	"github.com/gatehouse-idp/gatehouse/internal/stage/authenticatortotp"
+	"github.com/gatehouse-idp/gatehouse/internal/stage/authenticatorvalidate"
+	"github.com/gatehouse-idp/gatehouse/internal/stage/authenticatorwebauthn"
 	"github.com/gatehouse-idp/gatehouse/internal/stage/captcha"
 	"github.com/gatehouse-idp/gatehouse/internal/stage/consent"
 	"github.com/gatehouse-idp/gatehouse/internal/stage/deny"
@@ -44,6 +50,12 @@ func Types() []Type {
 		{userdelete.Type, userdelete.ModelName, userdelete.New},
 		{email.Type, email.ModelName, email.New},
 		{consent.Type, consent.ModelName, consent.New},
+		{authenticatortotp.Type, authenticatortotp.ModelName, authenticatortotp.New},
+		{authenticatorstatic.Type, authenticatorstatic.ModelName, authenticatorstatic.New},
+		{authenticatorvalidate.Type, authenticatorvalidate.ModelName, authenticatorvalidate.New},
+		{authenticatoremail.Type, authenticatoremail.ModelName, authenticatoremail.New},
+		{authenticatorsms.Type, authenticatorsms.ModelName, authenticatorsms.New},
+		{authenticatorwebauthn.Type, authenticatorwebauthn.ModelName, authenticatorwebauthn.New},
 	}
 }
 

@@ -57,13 +57,21 @@ func (st *Stage) challenge(ctx context.Context, r *flow.Run) *Challenge {
 	return c
 }
 
-// Enter shows the challenge.
+// Enter shows the challenge. After a passkey login (the identification
+// stage's webauthn_stage) the user is authenticated already: the stage
+// passes without asking, as authentik's default flow skips it then.
 func (st *Stage) Enter(ctx context.Context, r *flow.Run) (flow.Step, error) {
+	if r.Plan.Context.PasskeyLogin() {
+		return flow.Step{Done: true}, nil
+	}
 	return flow.Step{Challenge: st.challenge(ctx, r)}, nil
 }
 
 // Submit checks the password.
 func (st *Stage) Submit(ctx context.Context, r *flow.Run, resp flow.Response) (flow.Step, error) {
+	if r.Plan.Context.PasskeyLogin() {
+		return flow.Step{Done: true}, nil
+	}
 	pw := resp.String("password")
 	u, err := r.PendingUser(ctx)
 	if err != nil {

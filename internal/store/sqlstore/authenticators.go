@@ -62,6 +62,13 @@ func (s *Store) UpdateDevice(ctx context.Context, d *store.AuthenticatorDevice) 
 	return affected(objDevice, res, err)
 }
 
+// RenameDevice implements store.Authenticators.
+func (s *Store) RenameDevice(ctx context.Context, pk int64, name string) error {
+	res, err := s.w.NewUpdate().Model((*store.AuthenticatorDevice)(nil)).
+		Set("name = ?", name).Set("last_updated = ?", s.eng.now()).Where("pk = ?", pk).Exec(ctx)
+	return affected(objDevice, res, err)
+}
+
 // SwapDevice implements store.Authenticators.
 func (s *Store) SwapDevice(ctx context.Context, d *store.AuthenticatorDevice, old int64) (bool, error) {
 	if d.Data == nil {

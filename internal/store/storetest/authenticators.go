@@ -94,6 +94,15 @@ func testAuthenticators(t *testing.T, s store.Store) {
 		t.Errorf("stale swap = %v %v", ok, err)
 	}
 
+	// A rename writes the name only: the swapped counter and data stay.
+	if err := s.RenameDevice(ctx, totp.PK, "renamed"); err != nil {
+		t.Fatal(err)
+	}
+	if r, _ := s.Device(ctx, totp.PK); r.Name != "renamed" || r.Counter != got.Counter || r.LastUsed == nil {
+		t.Errorf("after rename = %+v", r)
+	}
+	wantErr(t, s.RenameDevice(ctx, 1<<40, "x"), store.ErrNotFound, "rename of a missing device")
+
 	if err := s.DeleteDevice(ctx, static.PK); err != nil {
 		t.Fatal(err)
 	}

@@ -56,6 +56,7 @@ func Run(t *testing.T, open Opener) {
 		{"OAuth2", testOAuth2},
 		{"Authenticators", testAuthenticators},
 		{"NULLookups", testNULLookups},
+		{"BlueprintInstances", testBlueprintInstances},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -31,7 +31,17 @@ import (
 //go:embed templates/*.html
 var files embed.FS
 
-var pages = template.Must(template.New("").ParseFS(files, "templates/*.html"))
+// webauthnJS is the one script of the flow UI: the WebAuthn ceremonies
+// (pages of the WebAuthn setup and validate stages, and the passkey button
+// of the identification stage). Pages without it allow no script at all.
+//
+//go:embed static/webauthn.js
+var webauthnJS []byte
+
+// ScriptPath is where webauthnJS is served.
+const ScriptPath = "/static/dist/flow/webauthn.js"
+
+var pages = template.Must(template.New("").Funcs(funcs).ParseFS(files, "templates/*.html"))
 
 // UI serves the flow pages.
 type UI struct {
@@ -48,7 +58,14 @@ func (u *UI) Mount(r chi.Router) {
 	r.Get("/flows/-/default/authentication/", u.defaultFlow(store.DesignationAuthentication))
 	r.Get("/flows/-/default/invalidation/", u.defaultFlow(store.DesignationInvalidation))
 	r.Get("/flows/-/cancel/", u.cancel)
+	r.Get(ScriptPath, serveScript)
 	r.Get("/", u.home)
+}
+
+func serveScript(w http.ResponseWriter, _ *http.Request) {
+	w.Header().Set("Content-Type", "text/javascript; charset=utf-8")
+	w.Header().Set("Cache-Control", "public, max-age=300")
+	_, _ = w.Write(webauthnJS)
 }
 
 // view is the data of a page.
@@ -62,6 +79,8 @@ type view struct {
 	// FormOrigin is another origin the page's form posts to (the
 	// autosubmit stage posting to an application).
 	FormOrigin string
+	// Script includes the WebAuthn script (and allows script-src 'self').
+	Script bool
 }
 
 func (u *UI) brand(r *http.Request) *store.Brand {
@@ -94,7 +113,11 @@ func (u *UI) render(w http.ResponseWriter, r *http.Request, name string, v view)
 	if v.FormOrigin != "" {
 		formAction += " " + v.FormOrigin
 	}
-	w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; form-action "+
+	scripts := ""
+	if v.Script {
+		scripts = "script-src 'self'; "
+	}
+	w.Header().Set("Content-Security-Policy", "default-src 'none'; "+scripts+"style-src 'unsafe-inline'; img-src 'self' data:; form-action "+
 		formAction+"; frame-ancestors 'self'; base-uri 'none'")
 	if err == nil {
 		err = t.ExecuteTemplate(w, "page", v)
@@ -112,13 +135,7 @@ func (u *UI) flow(w http.ResponseWriter, r *http.Request) {
 		if err := parseForm(r); err != nil {
 			resp = flow.Response{"_invalid": json.RawMessage("true")}
 		} else {
-			resp = flow.Response{}
-			for k, vs := range r.PostForm {
-				if len(vs) > 0 {
-					b, _ := json.Marshal(vs[0])
-					resp[k] = b
-				}
-			}
+			resp = formResponse(r.PostForm)
 			// Uploads (a prompt's file field) go on as data URIs, as
 			// authentik's UI sends them.
 			if r.MultipartForm != nil {
@@ -177,6 +194,7 @@ func (u *UI) flow(w http.ResponseWriter, r *http.Request) {
 	if r.Method == http.MethodPost {
 		v.UID = r.PostForm.Get("uid_field")
 	}
+	v.Script = needsScript(o.Challenge)
 	v.UIDLabel = "Username"
 	if c, ok := o.Challenge.(*identification.Challenge); ok && len(c.UserFields) > 1 {
 		v.UIDLabel = "Email or username"
