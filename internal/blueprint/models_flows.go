@@ -332,6 +332,33 @@ var stageSettings = map[string][]setting{
 		{name: "activate_user_on_success"}, {name: "recovery_max_attempts"}, {name: "recovery_cache_timeout"},
 	},
 	"authentik_stages_consent.consentstage": {{name: "mode"}, {name: "consent_expire_in"}},
+	"authentik_stages_authenticator_totp.authenticatortotpstage": {
+		{name: "digits"}, {name: "friendly_name"}, {name: "configure_flow", ref: refFlow},
+	},
+	"authentik_stages_authenticator_static.authenticatorstaticstage": {
+		{name: "token_count"}, {name: "token_length"}, {name: "friendly_name"}, {name: "configure_flow", ref: refFlow},
+	},
+	"authentik_stages_authenticator_webauthn.authenticatorwebauthnstage": {
+		{name: "user_verification"}, {name: "resident_key_requirement"}, {name: "authenticator_attachment"},
+		{name: "device_type_restrictions"}, {name: "prevent_duplicate_devices"}, {name: "max_attempts"}, {name: "hints"},
+		{name: "friendly_name"}, {name: "configure_flow", ref: refFlow},
+	},
+	"authentik_stages_authenticator_email.authenticatoremailstage": {
+		{name: "use_global_settings"}, {name: "host"}, {name: "port"}, {name: "username"},
+		{name: "password", secret: true}, {name: "use_tls"}, {name: "use_ssl"}, {name: "timeout"},
+		{name: "from_address"}, {name: "token_expiry", convert: minutes}, {name: "subject"}, {name: "template"},
+		{name: "friendly_name"}, {name: "configure_flow", ref: refFlow},
+	},
+	"authentik_stages_authenticator_sms.authenticatorsmsstage": {
+		{name: "provider"}, {name: "from_number"}, {name: "account_sid"}, {name: "auth", secret: true},
+		{name: "auth_password", secret: true}, {name: "auth_type"}, {name: "verify_only"}, {name: "mapping"},
+		{name: "friendly_name"}, {name: "configure_flow", ref: refFlow},
+	},
+	"authentik_stages_authenticator_validate.authenticatorvalidatestage": {
+		{name: "device_classes"}, {name: "not_configured_action"}, {name: "configuration_stages", ref: refStage, list: true},
+		{name: "last_auth_threshold"}, {name: "webauthn_user_verification"}, {name: "webauthn_allowed_device_types"},
+		{name: "webauthn_hints"},
+	},
 }
 
 // policySettings are the fields of authentik's policy serializers (besides

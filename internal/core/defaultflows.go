@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 
 	"github.com/google/uuid"
@@ -30,6 +31,10 @@ const (
 	DefaultAuthenticatorTOTPSetupFlow     = "default-authenticator-totp-setup"
 	DefaultAuthenticatorWebAuthnSetupFlow = "default-authenticator-webauthn-setup"
 )
+
+// ownFlow, as a default stage's configure_flow, names the flow the stage
+// is bound in (authentik's `configure_flow: !KeyOf flow`).
+const ownFlow = "<own flow>"
 
 type defaultStage struct {
 	name, typ string
@@ -123,28 +128,27 @@ var defaultFlows = []defaultFlow{
 		},
 	},
 	// The authenticator setup flows, run from the user settings while
-	// signed in. authentik's blueprints also point each stage's
-	// configure_flow at its flow; that needs the blueprint models to know
-	// configure_flow as a flow reference for these stage types.
+	// signed in; each stage's configure_flow is its flow, so that the user
+	// settings list it (authentik's blueprints do the same).
 	{
 		flow: store.Flow{Slug: DefaultAuthenticatorStaticSetupFlow, Name: DefaultAuthenticatorStaticSetupFlow,
 			Title: "Setup Static OTP Tokens", Designation: store.DesignationStageConfiguration, Authentication: "require_authenticated"},
 		stages: []defaultStage{
-			{DefaultAuthenticatorStaticSetupFlow, "authenticator_static", store.Attributes{"token_count": 6, "friendly_name": "Static tokens"}, 0, nil},
+			{DefaultAuthenticatorStaticSetupFlow, "authenticator_static", store.Attributes{"token_count": 6, "friendly_name": "Static tokens", "configure_flow": ownFlow}, 0, nil},
 		},
 	},
 	{
 		flow: store.Flow{Slug: DefaultAuthenticatorTOTPSetupFlow, Name: DefaultAuthenticatorTOTPSetupFlow,
 			Title: "Set up Two-Factor authentication", Designation: store.DesignationStageConfiguration, Authentication: "require_authenticated"},
 		stages: []defaultStage{
-			{DefaultAuthenticatorTOTPSetupFlow, "authenticator_totp", store.Attributes{"digits": 6, "friendly_name": "TOTP Device"}, 0, nil},
+			{DefaultAuthenticatorTOTPSetupFlow, "authenticator_totp", store.Attributes{"digits": 6, "friendly_name": "TOTP Device", "configure_flow": ownFlow}, 0, nil},
 		},
 	},
 	{
 		flow: store.Flow{Slug: DefaultAuthenticatorWebAuthnSetupFlow, Name: DefaultAuthenticatorWebAuthnSetupFlow,
 			Title: "Setup WebAuthn", Designation: store.DesignationStageConfiguration, Authentication: "require_authenticated"},
 		stages: []defaultStage{
-			{DefaultAuthenticatorWebAuthnSetupFlow, "authenticator_webauthn", store.Attributes{"friendly_name": "WebAuthn device"}, 0, nil},
+			{DefaultAuthenticatorWebAuthnSetupFlow, "authenticator_webauthn", store.Attributes{"friendly_name": "WebAuthn device", "configure_flow": ownFlow}, 0, nil},
 		},
 	},
 	{
@@ -297,7 +301,11 @@ func EnsureDefaultFlows(ctx context.Context, st store.Store) ([]string, error) {
 			for _, ds := range df.stages {
 				s, err := tx.StageByName(ctx, ds.name)
 				if errors.Is(err, store.ErrNotFound) {
-					s = &store.Stage{Name: ds.name, Type: ds.typ, Settings: ds.settings}
+					settings := maps.Clone(ds.settings)
+					if settings["configure_flow"] == ownFlow {
+						settings["configure_flow"] = nf.UUID.String()
+					}
+					s = &store.Stage{Name: ds.name, Type: ds.typ, Settings: settings}
 					err = tx.CreateStage(ctx, s)
 				}
 				if err != nil {
