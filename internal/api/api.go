@@ -23,6 +23,7 @@ import (
 	"github.com/gatehouse-idp/gatehouse/internal/blueprint"
 	"github.com/gatehouse-idp/gatehouse/internal/crypto"
 	"github.com/gatehouse-idp/gatehouse/internal/event"
+	"github.com/gatehouse-idp/gatehouse/internal/media"
 	"github.com/gatehouse-idp/gatehouse/internal/policy"
 	policyall "github.com/gatehouse-idp/gatehouse/internal/policy/all"
 	"github.com/gatehouse-idp/gatehouse/internal/store"
@@ -49,6 +50,9 @@ type Deps struct {
 	// with the worker in the same process. Nil: one without a blueprints
 	// dir. Its Store is set with the API's when unset.
 	Blueprints *blueprint.Instances
+	// Media keeps uploaded icons and backgrounds (set_icon, set_background);
+	// nil refuses uploads (URLs still work).
+	Media *media.Store
 }
 
 // API is the /api/v3 handler.
@@ -159,6 +163,7 @@ func (a *API) registerAll() {
 	a.registerBlueprints()
 	a.registerAuthenticators()
 	a.registerUserSettings()
+	a.registerMedia()
 }
 
 // op returns a huma operation with authentik-style ids and tags. It answers

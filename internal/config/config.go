@@ -22,6 +22,7 @@ import (
 	"log/slog"
 	"net"
 	"net/netip"
+	"path/filepath"
 	"slices"
 	"strings"
 	"time"
@@ -66,6 +67,15 @@ type Config struct {
 	// the worker applies, and re-applies when they change (authentik's
 	// blueprints_dir). !File reads only below it. Empty disables it.
 	BlueprintsDir string `koanf:"blueprints_dir"`
+
+	// CertDiscoveryDir holds PEM certificates and keys the worker imports
+	// hourly (authentik's cert_discovery_dir): NAME.pem/.crt with NAME.key,
+	// and Let's Encrypt's live/DOMAIN/{fullchain,privkey}.pem. Empty
+	// disables it; the default dir may be missing.
+	CertDiscoveryDir string `koanf:"cert_discovery_dir"`
+	// MediaDir holds uploaded media (application icons, brand logos, flow
+	// backgrounds), served under /media/. Empty means data_dir/media.
+	MediaDir string `koanf:"media_dir"`
 
 	BootstrapPassword Secret `koanf:"bootstrap_password"`
 	BootstrapToken    Secret `koanf:"bootstrap_token"`
@@ -133,6 +143,18 @@ type Email struct {
 	TemplateDir string `koanf:"template_dir"`
 }
 
+// DefaultCertDiscoveryDir is authentik's cert_discovery_dir; when it does not
+// exist, discovery does nothing without a warning.
+const DefaultCertDiscoveryDir = "/certs"
+
+// MediaPath is where uploaded media live: MediaDir, or data_dir/media.
+func (c *Config) MediaPath() string {
+	if c.MediaDir != "" {
+		return c.MediaDir
+	}
+	return filepath.Join(c.DataDir, "media")
+}
+
 // Default returns the built-in defaults (authentik's where it has one).
 func Default() Config {
 	return Config{
@@ -168,8 +190,9 @@ func Default() Config {
 			From:        "gatehouse@localhost",
 			TemplateDir: "/templates",
 		},
-		BlueprintsDir:  "/blueprints",
-		BootstrapEmail: "root@example.com",
+		BlueprintsDir:    "/blueprints",
+		CertDiscoveryDir: DefaultCertDiscoveryDir,
+		BootstrapEmail:   "root@example.com",
 	}
 }
 

@@ -34,7 +34,7 @@ var IgnoredAuthentikKeys = []string{
 	"postgresql.read_replicas.", "postgresql.replica_conn_options",
 	"redis.tls_reqs", "redis.tls_ca_cert", "redis.url",
 	"outposts.", "events.", "compliance.", "tenants.", "storage.", "ldap.", "sources.", "reputation.",
-	"throttle.", "sessions.", "cookie_domain", "http_timeout", "cert_discovery_dir",
+	"throttle.", "sessions.", "cookie_domain", "http_timeout",
 	"avatars", "default_user_change_name", "default_user_change_email", "default_user_change_username",
 	"gdpr_compliance", "impersonation", "footer_links", "email.template_dir_override",
 }

@@ -38,6 +38,7 @@ import (
 	"github.com/gatehouse-idp/gatehouse/internal/event"
 	"github.com/gatehouse-idp/gatehouse/internal/flow"
 	"github.com/gatehouse-idp/gatehouse/internal/mail"
+	"github.com/gatehouse-idp/gatehouse/internal/media"
 	policyall "github.com/gatehouse-idp/gatehouse/internal/policy/all"
 	"github.com/gatehouse-idp/gatehouse/internal/provider/oauth2"
 	"github.com/gatehouse-idp/gatehouse/internal/session"
@@ -119,7 +120,7 @@ func (p *Process) Run(ctx context.Context) error {
 	}
 	if p.Mode == ModeServer {
 		a, err := api.New(api.Deps{Log: p.Log.With("component", "api"), Version: p.Version, SecretKey: p.secretKey,
-			Blueprints: p.blueprints})
+			Blueprints: p.blueprints, Media: p.mediaStore()})
 		if err != nil {
 			return err
 		}
@@ -143,6 +144,7 @@ func (p *Process) Run(ctx context.Context) error {
 		p.web.Mount = func(r chi.Router) {
 			r.Handle(api.Prefix+"/flows/executor/{slug}/", executor)
 			r.Mount(api.Prefix, a.Handler())
+			r.Handle(media.Prefix+"*", a.Media.Handler())
 			ui.Mount(r)
 			p.oauth.Routes(r)
 		}
@@ -246,7 +248,10 @@ func (p *Process) listen() ([]*web.Listener, error) {
 				p.Log.Info("generated a self-signed certificate for the HTTPS listener",
 					"path", filepath.Join(cfg.DataDir, crypto.SelfSignedCertFile))
 			}
-			tc = &tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{cert}}
+			if tc, err = p.httpsConfig(cert); err != nil { // per SNI: the brands' web certificates
+				closeAll()
+				return nil, err
+			}
 		}
 		l, err := web.Listen(s.name, s.setting, s.addr, h, tc, t, p.Log)
 		if err != nil {
@@ -316,6 +321,7 @@ func (p *Process) start(ctx context.Context, background *sync.WaitGroup) error {
 	}
 	if p.Mode == ModeWorker || p.Config.Embedded() {
 		tasks := []worker.Task{worker.CleanExpiredModels(st, time.Now)}
+		tasks = append(tasks, p.certificateDiscovery(ctx, st, background))
 		if dir := p.Config.BlueprintsDir; dir != "" {
 			// A changed file is applied about a second later; the hourly
 			// discovery catches what the watch misses.

@@ -128,6 +128,9 @@ type CertificateKeyPair struct {
 type Certificates interface {
 	CreateKeyPair(ctx context.Context, k *CertificateKeyPair) error
 	KeyPairByUUID(ctx context.Context, id uuid.UUID) (*CertificateKeyPair, error)
+	// KeyPairByManaged finds the keypair with this managed key (certificate
+	// discovery's "goauthentik.io/crypto/discovered/NAME"); ErrNotFound if none.
+	KeyPairByManaged(ctx context.Context, managed string) (*CertificateKeyPair, error)
 	UpdateKeyPair(ctx context.Context, k *CertificateKeyPair) error
 	DeleteKeyPair(ctx context.Context, id uuid.UUID) error
 	// ListKeyPairs: Search on name and subject; Ordering name, cert_expiry.

@@ -1153,6 +1153,11 @@ type ExpiringBaseGrantModel struct {
 	User    User      `json:"user"`
 }
 
+// FilePathRequest defines model for FilePathRequest.
+type FilePathRequest struct {
+	Url string `json:"url"`
+}
+
 // Flow defines model for Flow.
 type Flow struct {
 	Authentication          FlowAuthentication   `json:"authentication"`
@@ -1457,6 +1462,9 @@ type MeOutputBody struct {
 	Original *UserSelf `json:"original,omitempty"`
 	User     UserSelf  `json:"user"`
 }
+
+// MediaOutputBody defines model for MediaOutputBody.
+type MediaOutputBody = map[string]interface{}
 
 // OAuth2Provider defines model for OAuth2Provider.
 type OAuth2Provider struct {
@@ -2379,6 +2387,20 @@ type CoreApplicationsCheckAccessRetrieveParams struct {
 	ForUser int64 `form:"for_user" json:"for_user"`
 }
 
+// CoreApplicationsSetIconCreateMultipartBody defines parameters for CoreApplicationsSetIconCreate.
+type CoreApplicationsSetIconCreateMultipartBody struct {
+	// Clear Remove the current file (file is then ignored)
+	Clear *bool `json:"clear,omitempty"`
+
+	// File PNG, JPEG, GIF, WebP, ICO or SVG; at most 2 MiB
+	File *openapi_types.File `json:"file,omitempty"`
+}
+
+// CoreApplicationsSetIconCreateParams defines parameters for CoreApplicationsSetIconCreate.
+type CoreApplicationsSetIconCreateParams struct {
+	ContentType *string `json:"Content-Type,omitempty"`
+}
+
 // CoreBrandsListParams defines parameters for CoreBrandsList.
 type CoreBrandsListParams struct {
 	// Page A page number within the paginated result set.
@@ -2543,6 +2565,20 @@ type FlowsInstancesImportCreateMultipartBody struct {
 
 // FlowsInstancesImportCreateParams defines parameters for FlowsInstancesImportCreate.
 type FlowsInstancesImportCreateParams struct {
+	ContentType *string `json:"Content-Type,omitempty"`
+}
+
+// FlowsInstancesSetBackgroundCreateMultipartBody defines parameters for FlowsInstancesSetBackgroundCreate.
+type FlowsInstancesSetBackgroundCreateMultipartBody struct {
+	// Clear Remove the current file (file is then ignored)
+	Clear *bool `json:"clear,omitempty"`
+
+	// File PNG, JPEG, GIF, WebP, ICO or SVG; at most 2 MiB
+	File *openapi_types.File `json:"file,omitempty"`
+}
+
+// FlowsInstancesSetBackgroundCreateParams defines parameters for FlowsInstancesSetBackgroundCreate.
+type FlowsInstancesSetBackgroundCreateParams struct {
 	ContentType *string `json:"Content-Type,omitempty"`
 }
 
@@ -2858,6 +2894,12 @@ type CoreApplicationsPartialUpdateJSONRequestBody = ApplicationRequest
 // CoreApplicationsUpdateJSONRequestBody defines body for CoreApplicationsUpdate for application/json ContentType.
 type CoreApplicationsUpdateJSONRequestBody = ApplicationRequest
 
+// CoreApplicationsSetIconCreateMultipartRequestBody defines body for CoreApplicationsSetIconCreate for multipart/form-data ContentType.
+type CoreApplicationsSetIconCreateMultipartRequestBody CoreApplicationsSetIconCreateMultipartBody
+
+// CoreApplicationsSetIconUrlCreateJSONRequestBody defines body for CoreApplicationsSetIconUrlCreate for application/json ContentType.
+type CoreApplicationsSetIconUrlCreateJSONRequestBody = FilePathRequest
+
 // CoreBrandsCreateJSONRequestBody defines body for CoreBrandsCreate for application/json ContentType.
 type CoreBrandsCreateJSONRequestBody = BrandRequest
 
@@ -2923,6 +2965,12 @@ type FlowsInstancesImportCreateMultipartRequestBody FlowsInstancesImportCreateMu
 
 // FlowsInstancesPartialUpdateJSONRequestBody defines body for FlowsInstancesPartialUpdate for application/json ContentType.
 type FlowsInstancesPartialUpdateJSONRequestBody = FlowRequest
+
+// FlowsInstancesSetBackgroundCreateMultipartRequestBody defines body for FlowsInstancesSetBackgroundCreate for multipart/form-data ContentType.
+type FlowsInstancesSetBackgroundCreateMultipartRequestBody FlowsInstancesSetBackgroundCreateMultipartBody
+
+// FlowsInstancesSetBackgroundUrlCreateJSONRequestBody defines body for FlowsInstancesSetBackgroundUrlCreate for application/json ContentType.
+type FlowsInstancesSetBackgroundUrlCreateJSONRequestBody = FilePathRequest
 
 // ManagedBlueprintsCreateJSONRequestBody defines body for ManagedBlueprintsCreate for application/json ContentType.
 type ManagedBlueprintsCreateJSONRequestBody = BlueprintInstanceRequest
@@ -4093,6 +4141,27 @@ type ClientInterface interface {
 	// Corresponds with GET /core/applications/{slug}/check_access/ (the `CoreApplicationsCheckAccessRetrieve` operationId).
 	CoreApplicationsCheckAccessRetrieve(ctx context.Context, slug string, params *CoreApplicationsCheckAccessRetrieveParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// CoreApplicationsSetIconCreateWithBody Upload an application's icon (multipart field file; clear removes it)
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /core/applications/{slug}/set_icon/ (the `CoreApplicationsSetIconCreate` operationId).
+	CoreApplicationsSetIconCreateWithBody(ctx context.Context, slug string, params *CoreApplicationsSetIconCreateParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CoreApplicationsSetIconUrlCreateWithBody Set an application's icon to a URL
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /core/applications/{slug}/set_icon_url/ (the `CoreApplicationsSetIconUrlCreate` operationId).
+	CoreApplicationsSetIconUrlCreateWithBody(ctx context.Context, slug string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CoreApplicationsSetIconUrlCreate Set an application's icon to a URL
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /core/applications/{slug}/set_icon_url/ (the `CoreApplicationsSetIconUrlCreate` operationId).
+	CoreApplicationsSetIconUrlCreate(ctx context.Context, slug string, body CoreApplicationsSetIconUrlCreateJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// CoreBrandsList List brands
 	//
 	// Corresponds with GET /core/brands/ (the `CoreBrandsList` operationId).
@@ -4553,6 +4622,27 @@ type ClientInterface interface {
 	//
 	// Corresponds with GET /flows/instances/{slug}/export/ (the `FlowsInstancesExportRetrieve` operationId).
 	FlowsInstancesExportRetrieve(ctx context.Context, slug string, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// FlowsInstancesSetBackgroundCreateWithBody Upload a flow's background (multipart field file; clear removes it)
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /flows/instances/{slug}/set_background/ (the `FlowsInstancesSetBackgroundCreate` operationId).
+	FlowsInstancesSetBackgroundCreateWithBody(ctx context.Context, slug string, params *FlowsInstancesSetBackgroundCreateParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// FlowsInstancesSetBackgroundUrlCreateWithBody Set a flow's background to a URL
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /flows/instances/{slug}/set_background_url/ (the `FlowsInstancesSetBackgroundUrlCreate` operationId).
+	FlowsInstancesSetBackgroundUrlCreateWithBody(ctx context.Context, slug string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// FlowsInstancesSetBackgroundUrlCreate Set a flow's background to a URL
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /flows/instances/{slug}/set_background_url/ (the `FlowsInstancesSetBackgroundUrlCreate` operationId).
+	FlowsInstancesSetBackgroundUrlCreate(ctx context.Context, slug string, body FlowsInstancesSetBackgroundUrlCreateJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ManagedBlueprintsList List blueprint instances
 	//
@@ -6527,6 +6617,57 @@ func (c *Client) CoreApplicationsCheckAccessRetrieve(ctx context.Context, slug s
 	return c.Client.Do(req)
 }
 
+// CoreApplicationsSetIconCreateWithBody Upload an application's icon (multipart field file; clear removes it)
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /core/applications/{slug}/set_icon/ (the `CoreApplicationsSetIconCreate` operationId).
+func (c *Client) CoreApplicationsSetIconCreateWithBody(ctx context.Context, slug string, params *CoreApplicationsSetIconCreateParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCoreApplicationsSetIconCreateRequestWithBody(c.Server, slug, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CoreApplicationsSetIconUrlCreateWithBody Set an application's icon to a URL
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /core/applications/{slug}/set_icon_url/ (the `CoreApplicationsSetIconUrlCreate` operationId).
+func (c *Client) CoreApplicationsSetIconUrlCreateWithBody(ctx context.Context, slug string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCoreApplicationsSetIconUrlCreateRequestWithBody(c.Server, slug, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CoreApplicationsSetIconUrlCreate Set an application's icon to a URL
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /core/applications/{slug}/set_icon_url/ (the `CoreApplicationsSetIconUrlCreate` operationId).
+func (c *Client) CoreApplicationsSetIconUrlCreate(ctx context.Context, slug string, body CoreApplicationsSetIconUrlCreateJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCoreApplicationsSetIconUrlCreateRequest(c.Server, slug, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // CoreBrandsList List brands
 //
 // Corresponds with GET /core/brands/ (the `CoreBrandsList` operationId).
@@ -7728,6 +7869,57 @@ func (c *Client) FlowsInstancesDiagramRetrieve(ctx context.Context, slug string,
 // Corresponds with GET /flows/instances/{slug}/export/ (the `FlowsInstancesExportRetrieve` operationId).
 func (c *Client) FlowsInstancesExportRetrieve(ctx context.Context, slug string, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewFlowsInstancesExportRetrieveRequest(c.Server, slug)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// FlowsInstancesSetBackgroundCreateWithBody Upload a flow's background (multipart field file; clear removes it)
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /flows/instances/{slug}/set_background/ (the `FlowsInstancesSetBackgroundCreate` operationId).
+func (c *Client) FlowsInstancesSetBackgroundCreateWithBody(ctx context.Context, slug string, params *FlowsInstancesSetBackgroundCreateParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewFlowsInstancesSetBackgroundCreateRequestWithBody(c.Server, slug, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// FlowsInstancesSetBackgroundUrlCreateWithBody Set a flow's background to a URL
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /flows/instances/{slug}/set_background_url/ (the `FlowsInstancesSetBackgroundUrlCreate` operationId).
+func (c *Client) FlowsInstancesSetBackgroundUrlCreateWithBody(ctx context.Context, slug string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewFlowsInstancesSetBackgroundUrlCreateRequestWithBody(c.Server, slug, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// FlowsInstancesSetBackgroundUrlCreate Set a flow's background to a URL
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /flows/instances/{slug}/set_background_url/ (the `FlowsInstancesSetBackgroundUrlCreate` operationId).
+func (c *Client) FlowsInstancesSetBackgroundUrlCreate(ctx context.Context, slug string, body FlowsInstancesSetBackgroundUrlCreateJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewFlowsInstancesSetBackgroundUrlCreateRequest(c.Server, slug, body)
 	if err != nil {
 		return nil, err
 	}
@@ -12474,6 +12666,104 @@ func NewCoreApplicationsCheckAccessRetrieveRequest(server string, slug string, p
 	return req, nil
 }
 
+// NewCoreApplicationsSetIconCreateRequestWithBody constructs an http.Request for the CoreApplicationsSetIconCreate method, with any body, and a specified content type
+func NewCoreApplicationsSetIconCreateRequestWithBody(server string, slug string, params *CoreApplicationsSetIconCreateParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "slug", slug, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/core/applications/%s/set_icon/", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.ContentType != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Content-Type", *params.ContentType, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Content-Type", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewCoreApplicationsSetIconUrlCreateRequest calls the generic CoreApplicationsSetIconUrlCreate builder with application/json body
+func NewCoreApplicationsSetIconUrlCreateRequest(server string, slug string, body CoreApplicationsSetIconUrlCreateJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewCoreApplicationsSetIconUrlCreateRequestWithBody(server, slug, "application/json", bodyReader)
+}
+
+// NewCoreApplicationsSetIconUrlCreateRequestWithBody constructs an http.Request for the CoreApplicationsSetIconUrlCreate method, with any body, and a specified content type
+func NewCoreApplicationsSetIconUrlCreateRequestWithBody(server string, slug string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "slug", slug, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/core/applications/%s/set_icon_url/", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
 // NewCoreBrandsListRequest constructs an http.Request for the CoreBrandsList method
 func NewCoreBrandsListRequest(server string, params *CoreBrandsListParams) (*http.Request, error) {
 	var err error
@@ -15114,6 +15404,104 @@ func NewFlowsInstancesExportRetrieveRequest(server string, slug string) (*http.R
 	if err != nil {
 		return nil, err
 	}
+
+	return req, nil
+}
+
+// NewFlowsInstancesSetBackgroundCreateRequestWithBody constructs an http.Request for the FlowsInstancesSetBackgroundCreate method, with any body, and a specified content type
+func NewFlowsInstancesSetBackgroundCreateRequestWithBody(server string, slug string, params *FlowsInstancesSetBackgroundCreateParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "slug", slug, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/flows/instances/%s/set_background/", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.ContentType != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Content-Type", *params.ContentType, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Content-Type", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewFlowsInstancesSetBackgroundUrlCreateRequest calls the generic FlowsInstancesSetBackgroundUrlCreate builder with application/json body
+func NewFlowsInstancesSetBackgroundUrlCreateRequest(server string, slug string, body FlowsInstancesSetBackgroundUrlCreateJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewFlowsInstancesSetBackgroundUrlCreateRequestWithBody(server, slug, "application/json", bodyReader)
+}
+
+// NewFlowsInstancesSetBackgroundUrlCreateRequestWithBody constructs an http.Request for the FlowsInstancesSetBackgroundUrlCreate method, with any body, and a specified content type
+func NewFlowsInstancesSetBackgroundUrlCreateRequestWithBody(server string, slug string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "slug", slug, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/flows/instances/%s/set_background_url/", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
 
 	return req, nil
 }
@@ -19317,6 +19705,27 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with GET /core/applications/{slug}/check_access/ (the `CoreApplicationsCheckAccessRetrieve` operationId).
 	CoreApplicationsCheckAccessRetrieveWithResponse(ctx context.Context, slug string, params *CoreApplicationsCheckAccessRetrieveParams, reqEditors ...RequestEditorFn) (*CoreApplicationsCheckAccessRetrieveResponse, error)
 
+	// CoreApplicationsSetIconCreateWithBodyWithResponse Upload an application's icon (multipart field file; clear removes it)
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /core/applications/{slug}/set_icon/ (the `CoreApplicationsSetIconCreate` operationId).
+	CoreApplicationsSetIconCreateWithBodyWithResponse(ctx context.Context, slug string, params *CoreApplicationsSetIconCreateParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CoreApplicationsSetIconCreateResponse, error)
+
+	// CoreApplicationsSetIconUrlCreateWithBodyWithResponse Set an application's icon to a URL
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /core/applications/{slug}/set_icon_url/ (the `CoreApplicationsSetIconUrlCreate` operationId).
+	CoreApplicationsSetIconUrlCreateWithBodyWithResponse(ctx context.Context, slug string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CoreApplicationsSetIconUrlCreateResponse, error)
+
+	// CoreApplicationsSetIconUrlCreateWithResponse Set an application's icon to a URL
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /core/applications/{slug}/set_icon_url/ (the `CoreApplicationsSetIconUrlCreate` operationId).
+	CoreApplicationsSetIconUrlCreateWithResponse(ctx context.Context, slug string, body CoreApplicationsSetIconUrlCreateJSONRequestBody, reqEditors ...RequestEditorFn) (*CoreApplicationsSetIconUrlCreateResponse, error)
+
 	// CoreBrandsListWithResponse List brands
 	//
 	// Returns a wrapper object for the known response body format(s).
@@ -19841,6 +20250,27 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with GET /flows/instances/{slug}/export/ (the `FlowsInstancesExportRetrieve` operationId).
 	FlowsInstancesExportRetrieveWithResponse(ctx context.Context, slug string, reqEditors ...RequestEditorFn) (*FlowsInstancesExportRetrieveResponse, error)
+
+	// FlowsInstancesSetBackgroundCreateWithBodyWithResponse Upload a flow's background (multipart field file; clear removes it)
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /flows/instances/{slug}/set_background/ (the `FlowsInstancesSetBackgroundCreate` operationId).
+	FlowsInstancesSetBackgroundCreateWithBodyWithResponse(ctx context.Context, slug string, params *FlowsInstancesSetBackgroundCreateParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*FlowsInstancesSetBackgroundCreateResponse, error)
+
+	// FlowsInstancesSetBackgroundUrlCreateWithBodyWithResponse Set a flow's background to a URL
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /flows/instances/{slug}/set_background_url/ (the `FlowsInstancesSetBackgroundUrlCreate` operationId).
+	FlowsInstancesSetBackgroundUrlCreateWithBodyWithResponse(ctx context.Context, slug string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*FlowsInstancesSetBackgroundUrlCreateResponse, error)
+
+	// FlowsInstancesSetBackgroundUrlCreateWithResponse Set a flow's background to a URL
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /flows/instances/{slug}/set_background_url/ (the `FlowsInstancesSetBackgroundUrlCreate` operationId).
+	FlowsInstancesSetBackgroundUrlCreateWithResponse(ctx context.Context, slug string, body FlowsInstancesSetBackgroundUrlCreateJSONRequestBody, reqEditors ...RequestEditorFn) (*FlowsInstancesSetBackgroundUrlCreateResponse, error)
 
 	// ManagedBlueprintsListWithResponse List blueprint instances
 	//
@@ -24631,6 +25061,144 @@ func (r CoreApplicationsCheckAccessRetrieveResponse) ContentType() string {
 	return ""
 }
 
+type CoreApplicationsSetIconCreateResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *MediaOutputBody
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *ValidationError
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *GenericError
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *GenericError
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *GenericError
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r CoreApplicationsSetIconCreateResponse) GetJSON200() *MediaOutputBody {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r CoreApplicationsSetIconCreateResponse) GetJSON400() *ValidationError {
+	return r.JSON400
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r CoreApplicationsSetIconCreateResponse) GetJSON403() *GenericError {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r CoreApplicationsSetIconCreateResponse) GetJSON404() *GenericError {
+	return r.JSON404
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r CoreApplicationsSetIconCreateResponse) GetJSON500() *GenericError {
+	return r.JSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r CoreApplicationsSetIconCreateResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r CoreApplicationsSetIconCreateResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r CoreApplicationsSetIconCreateResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r CoreApplicationsSetIconCreateResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type CoreApplicationsSetIconUrlCreateResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *MediaOutputBody
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *ValidationError
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *GenericError
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *GenericError
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *GenericError
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r CoreApplicationsSetIconUrlCreateResponse) GetJSON200() *MediaOutputBody {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r CoreApplicationsSetIconUrlCreateResponse) GetJSON400() *ValidationError {
+	return r.JSON400
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r CoreApplicationsSetIconUrlCreateResponse) GetJSON403() *GenericError {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r CoreApplicationsSetIconUrlCreateResponse) GetJSON404() *GenericError {
+	return r.JSON404
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r CoreApplicationsSetIconUrlCreateResponse) GetJSON500() *GenericError {
+	return r.JSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r CoreApplicationsSetIconUrlCreateResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r CoreApplicationsSetIconUrlCreateResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r CoreApplicationsSetIconUrlCreateResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r CoreApplicationsSetIconUrlCreateResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 type CoreBrandsListResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -28135,6 +28703,144 @@ func (r FlowsInstancesExportRetrieveResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r FlowsInstancesExportRetrieveResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type FlowsInstancesSetBackgroundCreateResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *MediaOutputBody
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *ValidationError
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *GenericError
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *GenericError
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *GenericError
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r FlowsInstancesSetBackgroundCreateResponse) GetJSON200() *MediaOutputBody {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r FlowsInstancesSetBackgroundCreateResponse) GetJSON400() *ValidationError {
+	return r.JSON400
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r FlowsInstancesSetBackgroundCreateResponse) GetJSON403() *GenericError {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r FlowsInstancesSetBackgroundCreateResponse) GetJSON404() *GenericError {
+	return r.JSON404
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r FlowsInstancesSetBackgroundCreateResponse) GetJSON500() *GenericError {
+	return r.JSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r FlowsInstancesSetBackgroundCreateResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r FlowsInstancesSetBackgroundCreateResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r FlowsInstancesSetBackgroundCreateResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r FlowsInstancesSetBackgroundCreateResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type FlowsInstancesSetBackgroundUrlCreateResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *MediaOutputBody
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *ValidationError
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *GenericError
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *GenericError
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *GenericError
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r FlowsInstancesSetBackgroundUrlCreateResponse) GetJSON200() *MediaOutputBody {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r FlowsInstancesSetBackgroundUrlCreateResponse) GetJSON400() *ValidationError {
+	return r.JSON400
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r FlowsInstancesSetBackgroundUrlCreateResponse) GetJSON403() *GenericError {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r FlowsInstancesSetBackgroundUrlCreateResponse) GetJSON404() *GenericError {
+	return r.JSON404
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r FlowsInstancesSetBackgroundUrlCreateResponse) GetJSON500() *GenericError {
+	return r.JSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r FlowsInstancesSetBackgroundUrlCreateResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r FlowsInstancesSetBackgroundUrlCreateResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r FlowsInstancesSetBackgroundUrlCreateResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r FlowsInstancesSetBackgroundUrlCreateResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -33780,6 +34486,45 @@ func (c *ClientWithResponses) CoreApplicationsCheckAccessRetrieveWithResponse(ct
 	return ParseCoreApplicationsCheckAccessRetrieveResponse(rsp)
 }
 
+// CoreApplicationsSetIconCreateWithBodyWithResponse Upload an application's icon (multipart field file; clear removes it)
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /core/applications/{slug}/set_icon/ (the `CoreApplicationsSetIconCreate` operationId).
+func (c *ClientWithResponses) CoreApplicationsSetIconCreateWithBodyWithResponse(ctx context.Context, slug string, params *CoreApplicationsSetIconCreateParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CoreApplicationsSetIconCreateResponse, error) {
+	rsp, err := c.CoreApplicationsSetIconCreateWithBody(ctx, slug, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCoreApplicationsSetIconCreateResponse(rsp)
+}
+
+// CoreApplicationsSetIconUrlCreateWithBodyWithResponse Set an application's icon to a URL
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /core/applications/{slug}/set_icon_url/ (the `CoreApplicationsSetIconUrlCreate` operationId).
+func (c *ClientWithResponses) CoreApplicationsSetIconUrlCreateWithBodyWithResponse(ctx context.Context, slug string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CoreApplicationsSetIconUrlCreateResponse, error) {
+	rsp, err := c.CoreApplicationsSetIconUrlCreateWithBody(ctx, slug, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCoreApplicationsSetIconUrlCreateResponse(rsp)
+}
+
+// CoreApplicationsSetIconUrlCreateWithResponse Set an application's icon to a URL
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /core/applications/{slug}/set_icon_url/ (the `CoreApplicationsSetIconUrlCreate` operationId).
+func (c *ClientWithResponses) CoreApplicationsSetIconUrlCreateWithResponse(ctx context.Context, slug string, body CoreApplicationsSetIconUrlCreateJSONRequestBody, reqEditors ...RequestEditorFn) (*CoreApplicationsSetIconUrlCreateResponse, error) {
+	rsp, err := c.CoreApplicationsSetIconUrlCreate(ctx, slug, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCoreApplicationsSetIconUrlCreateResponse(rsp)
+}
+
 // CoreBrandsListWithResponse List brands
 //
 // Returns a wrapper object for the known response body format(s).
@@ -34753,6 +35498,45 @@ func (c *ClientWithResponses) FlowsInstancesExportRetrieveWithResponse(ctx conte
 		return nil, err
 	}
 	return ParseFlowsInstancesExportRetrieveResponse(rsp)
+}
+
+// FlowsInstancesSetBackgroundCreateWithBodyWithResponse Upload a flow's background (multipart field file; clear removes it)
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /flows/instances/{slug}/set_background/ (the `FlowsInstancesSetBackgroundCreate` operationId).
+func (c *ClientWithResponses) FlowsInstancesSetBackgroundCreateWithBodyWithResponse(ctx context.Context, slug string, params *FlowsInstancesSetBackgroundCreateParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*FlowsInstancesSetBackgroundCreateResponse, error) {
+	rsp, err := c.FlowsInstancesSetBackgroundCreateWithBody(ctx, slug, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseFlowsInstancesSetBackgroundCreateResponse(rsp)
+}
+
+// FlowsInstancesSetBackgroundUrlCreateWithBodyWithResponse Set a flow's background to a URL
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /flows/instances/{slug}/set_background_url/ (the `FlowsInstancesSetBackgroundUrlCreate` operationId).
+func (c *ClientWithResponses) FlowsInstancesSetBackgroundUrlCreateWithBodyWithResponse(ctx context.Context, slug string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*FlowsInstancesSetBackgroundUrlCreateResponse, error) {
+	rsp, err := c.FlowsInstancesSetBackgroundUrlCreateWithBody(ctx, slug, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseFlowsInstancesSetBackgroundUrlCreateResponse(rsp)
+}
+
+// FlowsInstancesSetBackgroundUrlCreateWithResponse Set a flow's background to a URL
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /flows/instances/{slug}/set_background_url/ (the `FlowsInstancesSetBackgroundUrlCreate` operationId).
+func (c *ClientWithResponses) FlowsInstancesSetBackgroundUrlCreateWithResponse(ctx context.Context, slug string, body FlowsInstancesSetBackgroundUrlCreateJSONRequestBody, reqEditors ...RequestEditorFn) (*FlowsInstancesSetBackgroundUrlCreateResponse, error) {
+	rsp, err := c.FlowsInstancesSetBackgroundUrlCreate(ctx, slug, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseFlowsInstancesSetBackgroundUrlCreateResponse(rsp)
 }
 
 // ManagedBlueprintsListWithResponse List blueprint instances
@@ -39183,6 +39967,114 @@ func ParseCoreApplicationsCheckAccessRetrieveResponse(rsp *http.Response) (*Core
 	return response, nil
 }
 
+// ParseCoreApplicationsSetIconCreateResponse parses an HTTP response from a CoreApplicationsSetIconCreateWithResponse call
+func ParseCoreApplicationsSetIconCreateResponse(rsp *http.Response) (*CoreApplicationsSetIconCreateResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &CoreApplicationsSetIconCreateResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest MediaOutputBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ValidationError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseCoreApplicationsSetIconUrlCreateResponse parses an HTTP response from a CoreApplicationsSetIconUrlCreateWithResponse call
+func ParseCoreApplicationsSetIconUrlCreateResponse(rsp *http.Response) (*CoreApplicationsSetIconUrlCreateResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &CoreApplicationsSetIconUrlCreateResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest MediaOutputBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ValidationError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	}
+
+	return response, nil
+}
+
 // ParseCoreBrandsListResponse parses an HTTP response from a CoreBrandsListWithResponse call
 func ParseCoreBrandsListResponse(rsp *http.Response) (*CoreBrandsListResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -41920,6 +42812,114 @@ func ParseFlowsInstancesExportRetrieveResponse(rsp *http.Response) (*FlowsInstan
 			headers.ContentType = &value
 		}
 		response.Headers200 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseFlowsInstancesSetBackgroundCreateResponse parses an HTTP response from a FlowsInstancesSetBackgroundCreateWithResponse call
+func ParseFlowsInstancesSetBackgroundCreateResponse(rsp *http.Response) (*FlowsInstancesSetBackgroundCreateResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &FlowsInstancesSetBackgroundCreateResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest MediaOutputBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ValidationError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseFlowsInstancesSetBackgroundUrlCreateResponse parses an HTTP response from a FlowsInstancesSetBackgroundUrlCreateWithResponse call
+func ParseFlowsInstancesSetBackgroundUrlCreateResponse(rsp *http.Response) (*FlowsInstancesSetBackgroundUrlCreateResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &FlowsInstancesSetBackgroundUrlCreateResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest MediaOutputBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ValidationError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
 	}
 
 	return response, nil

@@ -17,6 +17,7 @@ import (
 	"github.com/gatehouse-idp/gatehouse/internal/api"
 	"github.com/gatehouse-idp/gatehouse/internal/blueprint"
 	"github.com/gatehouse-idp/gatehouse/internal/core"
+	"github.com/gatehouse-idp/gatehouse/internal/media"
 	"github.com/gatehouse-idp/gatehouse/internal/store"
 	"github.com/gatehouse-idp/gatehouse/internal/store/sqlstore"
 	"github.com/gatehouse-idp/gatehouse/internal/web"
@@ -60,14 +61,18 @@ func NewWithStore(t testing.TB, st store.Store) *Server {
 		t.Fatal(err)
 	}
 	a, err := api.New(api.Deps{Store: st, Log: slog.New(slog.DiscardHandler), Version: "test",
-		SecretKey: "apitest-secret-key-0123456789abcdef", Blueprints: &blueprint.Instances{Dir: dir}})
+		SecretKey: "apitest-secret-key-0123456789abcdef", Blueprints: &blueprint.Instances{Dir: dir},
+		Media: &media.Store{Dir: filepath.Join(t.TempDir(), "media")}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	ws := &web.Server{
 		Log:            slog.New(slog.DiscardHandler),
 		TrustedProxies: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")},
-		Mount:          func(r chi.Router) { r.Mount(api.Prefix, a.Handler()) },
+		Mount: func(r chi.Router) {
+			r.Mount(api.Prefix, a.Handler())
+			r.Handle(media.Prefix+"*", a.Media.Handler())
+		},
 	}
 	h := ws.Handler()
 	ws.SetStarted(true)

@@ -24,6 +24,14 @@ func (s *Store) KeyPairByUUID(ctx context.Context, id uuid.UUID) (*store.Certifi
 	return getBy[store.CertificateKeyPair](ctx, s.r, objKeyPair, "uuid = ?", id)
 }
 
+// KeyPairByManaged implements store.Certificates.
+func (s *Store) KeyPairByManaged(ctx context.Context, managed string) (*store.CertificateKeyPair, error) {
+	if managed == "" {
+		return nil, store.ErrNotFound
+	}
+	return getBy[store.CertificateKeyPair](ctx, s.r, objKeyPair, "managed = ?", managed)
+}
+
 // UpdateKeyPair implements store.Certificates.
 func (s *Store) UpdateKeyPair(ctx context.Context, k *store.CertificateKeyPair) error {
 	return updateByPK(ctx, s.w, objKeyPair, k)

@@ -188,6 +188,20 @@ func testKeyPairs(t *testing.T, s store.Store) {
 	if diff := cmp.Diff(k, got, cmpTime); diff != "" {
 		t.Errorf("KeyPairByUUID:\n%s", diff)
 	}
+	managed := &store.CertificateKeyPair{Name: "disc", CertificateData: "x", Managed: "goauthentik.io/crypto/discovered/disc"}
+	if err := s.CreateKeyPair(ctx, managed); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := s.KeyPairByManaged(ctx, managed.Managed); err != nil || got.UUID != managed.UUID {
+		t.Errorf("KeyPairByManaged = %v, %v", got, err)
+	}
+	_, err = s.KeyPairByManaged(ctx, "goauthentik.io/crypto/discovered/none")
+	wantErr(t, err, store.ErrNotFound, "unknown managed key")
+	_, err = s.KeyPairByManaged(ctx, "")
+	wantErr(t, err, store.ErrNotFound, "empty managed key")
+	if err := s.DeleteKeyPair(ctx, managed.UUID); err != nil {
+		t.Fatal(err)
+	}
 	yes := true
 	list, n, err := s.ListKeyPairs(ctx, &yes, store.ListOptions{})
 	if err != nil || n != 1 || list[0].Name != "web" {
