@@ -1,15 +1,10 @@
 package api
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
-	"io"
-	"mime"
-	"mime/multipart"
 	"net/http"
-	"strconv"
 	"strings"
 	"time"
 
@@ -39,14 +34,8 @@ func (a *API) registerFlowTransfer() {
 
 	imp := op(http.MethodPost, "/flows/instances/import/", "flows_instances_import_create", "flows",
 		"Import a flow from a blueprint file (multipart field file; clear removes the flow's stage bindings first)", 200, 400)
-	// The body is read as is and parsed here: huma's multipart schema is
-	// OpenAPI 3.1 only, and this one must downgrade to 3.0.
-	imp.RequestBody = &huma.RequestBody{Required: true, Content: map[string]*huma.MediaType{
-		"multipart/form-data": {Schema: &huma.Schema{Type: "object", Required: []string{"file"}, Properties: map[string]*huma.Schema{
-			"file":  {Type: "string", Format: "binary", Description: "The blueprint (YAML)"},
-			"clear": {Type: "boolean", Description: "Delete the flow's stage bindings before importing"},
-		}}}}}
-	imp.SkipValidateBody = true // readFlowImport checks it
+	imp.RequestBody = uploadBody("The blueprint (YAML)", "Delete the flow's stage bindings before importing", true)
+	imp.SkipValidateBody = true // readUpload checks it (upload.go)
 	huma.Register(a.huma, imp, a.importFlow)
 }
 
@@ -88,7 +77,10 @@ func (a *API) importFlow(ctx context.Context, in *flowImportInput) (*flowImportO
 	if _, err := a.require(ctx, permAddFlow, ""); err != nil {
 		return nil, err
 	}
-	file, clear, problem := readFlowImport(in.ContentType, in.RawBody)
+	file, clear, problem := readUpload(in.ContentType, in.RawBody, maxFlowImport, "The file is too large.")
+	if problem == "" && len(file) == 0 {
+		problem = "No file was sent."
+	}
 	if problem != "" {
 		return nil, fieldError("file", problem)
 	}
@@ -183,39 +175,6 @@ func flowSlugOf(bp *blueprint.Blueprint) string {
 		}
 	}
 	return ""
-}
-
-// readFlowImport reads the multipart body: the file field, and clear. A
-// problem is the message for the client.
-func readFlowImport(contentType string, body []byte) (file []byte, clear bool, problem string) {
-	mt, params, err := mime.ParseMediaType(contentType)
-	if err != nil || mt != "multipart/form-data" || params["boundary"] == "" {
-		return nil, false, "Send the blueprint as multipart/form-data, in the field file."
-	}
-	mr := multipart.NewReader(bytes.NewReader(body), params["boundary"])
-	for {
-		part, err := mr.NextPart()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			return nil, false, "The multipart body could not be read."
-		}
-		data, err := io.ReadAll(io.LimitReader(part, maxFlowImport+1))
-		if err != nil || len(data) > maxFlowImport {
-			return nil, false, "The file is too large."
-		}
-		switch part.FormName() {
-		case "file":
-			file = data
-		case "clear":
-			clear, _ = strconv.ParseBool(strings.TrimSpace(string(data)))
-		}
-	}
-	if len(file) == 0 {
-		return nil, false, "No file was sent."
-	}
-	return file, clear, ""
 }
 
 // exportFlow answers the flow as authentik does: a blueprint file.

@@ -1,15 +1,9 @@
 package api
 
 import (
-	"bytes"
 	"context"
 	"errors"
-	"io"
-	"mime"
-	"mime/multipart"
 	"net/http"
-	"strconv"
-	"strings"
 
 	"github.com/danielgtaylor/huma/v2"
 
@@ -39,14 +33,9 @@ const maxMediaBody = 4 * media.MaxSize
 func (a *API) registerMedia() {
 	upload := func(path, id, tag, summary string) huma.Operation {
 		o := op(http.MethodPost, path, id, tag, summary, 200, 404)
-		// Read as is and parsed by readMediaUpload: huma's multipart schema
-		// is OpenAPI 3.1 only (see flowtransfer.go).
-		o.RequestBody = &huma.RequestBody{Required: true, Content: map[string]*huma.MediaType{
-			"multipart/form-data": {Schema: &huma.Schema{Type: "object", Properties: map[string]*huma.Schema{
-				"file":  {Type: "string", Format: "binary", Description: "PNG, JPEG, GIF, WebP, ICO or SVG; at most 2 MiB"},
-				"clear": {Type: "boolean", Description: "Remove the current file (file is then ignored)"},
-			}}}}}
-		o.SkipValidateBody = true
+		o.RequestBody = uploadBody("PNG, JPEG, GIF, WebP, ICO or SVG; at most 2 MiB",
+			"Remove the current file (file is then ignored)", false)
+		o.SkipValidateBody = true // readUpload checks it (upload.go)
 		o.MaxBodyBytes = maxMediaBody
 		return o
 	}
@@ -60,43 +49,6 @@ func (a *API) registerMedia() {
 		"Set a flow's background to a URL", 200, 404), a.setFlowBackgroundURL)
 }
 
-// readMediaUpload parses the multipart body: the file (its bytes; the name
-// and type the client gave are ignored) and clear.
-func readMediaUpload(contentType string, body []byte) (file []byte, clear bool, problem string) {
-	mt, params, err := mime.ParseMediaType(contentType)
-	if err != nil || mt != "multipart/form-data" || params["boundary"] == "" {
-		return nil, false, "Send the file as multipart/form-data, in the field file."
-	}
-	mr := multipart.NewReader(bytes.NewReader(body), params["boundary"])
-	for {
-		part, err := mr.NextPart()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			return nil, false, "The multipart body could not be read."
-		}
-		switch part.FormName() {
-		case "file":
-			data, err := io.ReadAll(io.LimitReader(part, media.MaxSize+1))
-			if err != nil {
-				return nil, false, "The multipart body could not be read."
-			}
-			if len(data) > media.MaxSize {
-				return nil, false, media.ErrTooLarge.Error() + "."
-			}
-			file = data
-		case "clear":
-			v, _ := io.ReadAll(io.LimitReader(part, 16))
-			clear, _ = strconv.ParseBool(strings.TrimSpace(string(v)))
-		}
-	}
-	if !clear && len(file) == 0 {
-		return nil, false, "No file was sent."
-	}
-	return file, clear, ""
-}
-
 // setMedia applies an upload to a field: stores the file (or clears the
 // field), saves the object, then deletes the file it replaced. A failed
 // save deletes the new file instead.
@@ -104,7 +56,10 @@ func (a *API) setMedia(usage media.Usage, contentType string, body []byte, field
 	if a.Media == nil {
 		return fieldError("file", "This server keeps no uploaded media.")
 	}
-	file, clear, problem := readMediaUpload(contentType, body)
+	file, clear, problem := readUpload(contentType, body, media.MaxSize, media.ErrTooLarge.Error()+".")
+	if problem == "" && !clear && len(file) == 0 {
+		problem = "No file was sent."
+	}
 	if problem != "" {
 		return fieldError("file", problem)
 	}

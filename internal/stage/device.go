@@ -3,6 +3,9 @@ package stage
 import (
 	"context"
 	"encoding/json"
+	"errors"
+	"strings"
+	"time"
 
 	"github.com/gatehouse-idp/gatehouse/internal/flow"
 	"github.com/gatehouse-idp/gatehouse/internal/store"
@@ -44,4 +47,56 @@ func Code(resp flow.Response) string {
 		return n.String()
 	}
 	return ""
+}
+
+// PendingDevice loads the unconfirmed device of type typ that this run of
+// a setup stage made (its PK kept in the stage state under key), or nil.
+func PendingDevice(ctx context.Context, r *flow.Run, u *store.User, key, typ string) (*store.AuthenticatorDevice, error) {
+	pk, ok := r.State()[key].(float64)
+	if !ok {
+		return nil, nil
+	}
+	d, err := r.Store().Device(ctx, int64(pk))
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, nil
+	} else if err != nil {
+		return nil, err
+	}
+	if d.UserPK != u.PK || d.Type != typ || d.Confirmed {
+		return nil, nil
+	}
+	return d, nil
+}
+
+// DropStale deletes the user's unconfirmed devices of type typ that this
+// stage made in earlier, abandoned runs, and returns the latest of their
+// lastSent times: a new device keeps that throttle, so that starting the
+// stage over and over does not send a code each time.
+func DropStale(ctx context.Context, r *flow.Run, u *store.User, typ string, lastSent func(*store.AuthenticatorDevice) time.Time) (time.Time, error) {
+	ds, _, err := r.Store().ListDevices(ctx, store.DeviceFilter{UserPK: u.PK, Type: typ, Page: store.Page{Limit: 1000}})
+	if err != nil {
+		return time.Time{}, err
+	}
+	var last time.Time
+	for _, d := range ds {
+		if !d.Confirmed && d.Data["stage"] == r.Stage.UUID.String() {
+			if t := lastSent(d); t.After(last) {
+				last = t
+			}
+			if err := r.Store().DeleteDevice(ctx, d.PK); err != nil && !errors.Is(err, store.ErrNotFound) {
+				return time.Time{}, err
+			}
+		}
+	}
+	return last, nil
+}
+
+// Present reports whether a response field was given (null and "" are not).
+func Present(resp flow.Response, key string) bool {
+	raw, ok := resp[key]
+	if !ok {
+		return false
+	}
+	s := strings.TrimSpace(string(raw))
+	return s != "null" && s != `""`
 }

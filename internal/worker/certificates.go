@@ -13,8 +13,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/fsnotify/fsnotify"
-
 	"github.com/gatehouse-idp/gatehouse/internal/crypto"
 	"github.com/gatehouse-idp/gatehouse/internal/store"
 )
@@ -357,110 +355,16 @@ func (d *CertDiscovery) same(k *store.CertificateKeyPair, certPEM []byte, info *
 }
 
 // WatchCertificates watches dir and the directories below it until ctx
-// ends and signals changed (without blocking) once changes have been quiet
-// for debounce. Every change counts (a Kubernetes secret volume swaps a
-// hidden ..data link; certbot replaces live/ links): the discovery it
-// triggers is idempotent. A failure to watch (no dir, the system's watch
-// limit) is logged once per cause and retried every retry; the hourly run
-// still happens. quiet logs a missing dir at debug level (the default dir).
+// ends and signals changed once changes have been quiet for debounce.
+// Every change counts (a Kubernetes secret volume swaps a hidden ..data
+// link; certbot replaces live/ links): the discovery it triggers is
+// idempotent. A failed watch is retried every retry; quiet logs a missing
+// dir at debug level (the default dir).
 func WatchCertificates(ctx context.Context, log *slog.Logger, dir string, quiet bool, debounce, retry time.Duration,
 	changed chan<- struct{}) {
-	signal := func() {
-		select {
-		case changed <- struct{}{}:
-		default: // a run is already pending
-		}
+	missing := slog.LevelWarn
+	if quiet {
+		missing = slog.LevelDebug
 	}
-	lastErr := ""
-	for first := true; ; first = false {
-		err := watchCertsOnce(ctx, dir, debounce, signal, !first)
-		if ctx.Err() != nil {
-			return
-		}
-		if msg := fmt.Sprint(err); msg != lastErr {
-			level := slog.LevelWarn
-			if quiet && errors.Is(err, fs.ErrNotExist) {
-				level = slog.LevelDebug
-			}
-			log.Log(ctx, level, "cannot watch cert_discovery_dir; retrying", "dir", dir, "error", err, "retry_in", retry.String())
-			lastErr = msg
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-time.After(retry):
-		}
-	}
-}
-
-func watchCertsOnce(ctx context.Context, dir string, debounce time.Duration, changed func(), signalStart bool) error {
-	w, err := fsnotify.NewWatcher()
-	if err != nil {
-		return err
-	}
-	defer w.Close()
-	add := func(root string) error {
-		return filepath.WalkDir(root, func(p string, e fs.DirEntry, err error) error {
-			if err != nil {
-				if p == root {
-					return err
-				}
-				return nil
-			}
-			if !e.IsDir() {
-				return nil
-			}
-			if p != root && strings.HasPrefix(e.Name(), ".") {
-				return fs.SkipDir
-			}
-			return w.Add(p)
-		})
-	}
-	root, err := filepath.EvalSymlinks(dir)
-	if err != nil {
-		return err
-	}
-	if err := add(root); err != nil {
-		return err
-	}
-	if signalStart {
-		changed() // files may have changed while nobody watched
-	}
-	timer := time.NewTimer(debounce)
-	timer.Stop()
-	defer timer.Stop()
-	var fire <-chan time.Time
-	for {
-		select {
-		case <-ctx.Done():
-			return nil
-		case ev, ok := <-w.Events:
-			if !ok {
-				return errors.New("the watch was closed")
-			}
-			if ev.Op == fsnotify.Chmod {
-				continue
-			}
-			if filepath.Clean(ev.Name) == root && ev.Has(fsnotify.Remove|fsnotify.Rename) {
-				changed()
-				return fmt.Errorf("%s was removed", dir)
-			}
-			if ev.Has(fsnotify.Create) {
-				if fi, err := os.Lstat(ev.Name); err == nil && fi.IsDir() && !strings.HasPrefix(fi.Name(), ".") {
-					_ = add(ev.Name) // what it already holds is found by the run this triggers
-				}
-			}
-			timer.Reset(debounce)
-			fire = timer.C
-		case _, ok := <-w.Errors:
-			if !ok {
-				return errors.New("the watch was closed")
-			}
-			timer.Reset(debounce) // lost events: look again
-			fire = timer.C
-		case <-fire:
-			fire = nil
-			changed()
-		}
-	}
+	watchDir(ctx, log, dirWatch{name: "cert_discovery_dir", dir: dir, debounce: debounce, retry: retry, missing: missing}, changed)
 }

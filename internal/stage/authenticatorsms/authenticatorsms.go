@@ -192,21 +192,9 @@ const stateDevice = "device"
 // from the user settings).
 func user(ctx context.Context, r *flow.Run) (*store.User, error) { return stage.DeviceUser(ctx, r) }
 
+// device loads the unconfirmed device this run made, or nil.
 func device(ctx context.Context, r *flow.Run, u *store.User) (*store.AuthenticatorDevice, error) {
-	pk, ok := r.State()[stateDevice].(float64)
-	if !ok {
-		return nil, nil
-	}
-	d, err := r.Store().Device(ctx, int64(pk))
-	if errors.Is(err, store.ErrNotFound) {
-		return nil, nil
-	} else if err != nil {
-		return nil, err
-	}
-	if d.UserPK != u.PK || d.Type != store.DeviceSMS || d.Confirmed {
-		return nil, nil
-	}
-	return d, nil
+	return stage.PendingDevice(ctx, r, u, stateDevice, store.DeviceSMS)
 }
 
 // PhoneNumber is an SMS device's number ("hash:..." for verify_only).
@@ -348,37 +336,13 @@ func (st *Stage) Enter(ctx context.Context, r *flow.Run) (flow.Step, error) {
 	return flow.Step{Challenge: c}, nil
 }
 
-// dropStale deletes the user's unconfirmed devices this stage made in
-// earlier, abandoned runs, and returns when the last of them was sent a
-// code: the new device keeps that throttle, so that starting the stage
-// over and over does not send a code each time.
+// dropStale deletes the unconfirmed devices of abandoned runs (see
+// stage.DropStale).
 func (st *Stage) dropStale(ctx context.Context, r *flow.Run, u *store.User) (time.Time, error) {
-	ds, _, err := r.Store().ListDevices(ctx, store.DeviceFilter{UserPK: u.PK, Type: store.DeviceSMS, Page: store.Page{Limit: 1000}})
-	if err != nil {
-		return time.Time{}, err
-	}
-	var last time.Time
-	for _, d := range ds {
-		if !d.Confirmed && d.Data["stage"] == r.Stage.UUID.String() {
-			if t := sidechannel.LastSent(d); t.After(last) {
-				last = t
-			}
-			if err := r.Store().DeleteDevice(ctx, d.PK); err != nil && !errors.Is(err, store.ErrNotFound) {
-				return time.Time{}, err
-			}
-		}
-	}
-	return last, nil
+	return stage.DropStale(ctx, r, u, store.DeviceSMS, sidechannel.LastSent)
 }
 
-func present(resp flow.Response, key string) bool {
-	raw, ok := resp[key]
-	if !ok {
-		return false
-	}
-	s := strings.TrimSpace(string(raw))
-	return s != "null" && s != `""`
-}
+func present(resp flow.Response, key string) bool { return stage.Present(resp, key) }
 
 // Submit handles a number, a request to send again, or the code.
 func (st *Stage) Submit(ctx context.Context, r *flow.Run, resp flow.Response) (flow.Step, error) {
