@@ -17,7 +17,10 @@ import (
 )
 
 // browser starts headless Debian Chromium for one test.
-func browser(t *testing.T) context.Context {
+func browser(t *testing.T) context.Context { return browserWith(t, 800, 60*time.Second) }
+
+// browserWith is browser with a window height and a time limit.
+func browserWith(t *testing.T, height int, limit time.Duration) context.Context {
 	t.Helper()
 	path := testenv.Tool(t, "chromium")
 	actx, cancel := chromedp.NewExecAllocator(context.Background(),
@@ -25,11 +28,11 @@ func browser(t *testing.T) context.Context {
 		chromedp.Flag("disable-gpu", true), chromedp.Flag("disable-quic", true),
 		chromedp.Flag("no-first-run", true), chromedp.Flag("disable-background-networking", true),
 		chromedp.Flag("disable-component-update", true), chromedp.Flag("disable-sync", true),
-		chromedp.UserDataDir(t.TempDir()), chromedp.WindowSize(1000, 800))
+		chromedp.UserDataDir(t.TempDir()), chromedp.WindowSize(1000, height))
 	t.Cleanup(cancel)
 	ctx, cancel2 := chromedp.NewContext(actx)
 	t.Cleanup(cancel2)
-	ctx, cancel3 := context.WithTimeout(ctx, 60*time.Second)
+	ctx, cancel3 := context.WithTimeout(ctx, limit)
 	t.Cleanup(cancel3)
 	return ctx
 }

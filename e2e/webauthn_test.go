@@ -12,7 +12,6 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/gatehouse-idp/gatehouse/internal/mfa/webauthn/webauthntest"
-	"github.com/gatehouse-idp/gatehouse/internal/testenv"
 )
 
 // webauthnServer starts the binary and returns its base URL with the host
@@ -277,18 +276,7 @@ func TestWebAuthnExecutorAPI(t *testing.T) {
 // discoverable credentials, user verification) on the first page.
 func webauthnBrowser(t *testing.T, first string) (context.Context, cdpwebauthn.AuthenticatorID) {
 	t.Helper()
-	path := testenv.Tool(t, "chromium")
-	actx, cancel := chromedp.NewExecAllocator(context.Background(),
-		chromedp.ExecPath(path), chromedp.Headless, chromedp.NoSandbox,
-		chromedp.Flag("disable-gpu", true), chromedp.Flag("disable-quic", true),
-		chromedp.Flag("no-first-run", true), chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true), chromedp.Flag("disable-sync", true),
-		chromedp.UserDataDir(t.TempDir()), chromedp.WindowSize(1000, 900))
-	t.Cleanup(cancel)
-	ctx, cancel2 := chromedp.NewContext(actx)
-	t.Cleanup(cancel2)
-	ctx, cancel3 := context.WithTimeout(ctx, 4*time.Minute)
-	t.Cleanup(cancel3)
+	ctx := browserWith(t, 900, 4*time.Minute)
 	if err := chromedp.Do(ctx, chromedp.Navigate(first)); err != nil {
 		t.Fatalf("open %s: %v", first, err)
 	}
