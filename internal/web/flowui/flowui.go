@@ -81,6 +81,9 @@ type view struct {
 	FormOrigin string
 	// Script includes the WebAuthn script (and allows script-src 'self').
 	Script bool
+	// Captcha are the CSP sources of a captcha provider's script and
+	// widget (captcha.go).
+	Captcha []string
 }
 
 func (u *UI) brand(r *http.Request) *store.Brand {
@@ -117,6 +120,10 @@ func (u *UI) render(w http.ResponseWriter, r *http.Request, name string, v view)
 	if v.Script {
 		scripts = "script-src 'self'; "
 	}
+	if len(v.Captcha) > 0 {
+		src := strings.Join(v.Captcha, " ")
+		scripts = "script-src " + src + "; frame-src " + src + "; connect-src " + src + "; "
+	}
 	w.Header().Set("Content-Security-Policy", "default-src 'none'; "+scripts+"style-src 'unsafe-inline'; img-src 'self' data:; form-action "+
 		formAction+"; frame-ancestors 'self'; base-uri 'none'")
 	if err == nil {
@@ -136,6 +143,7 @@ func (u *UI) flow(w http.ResponseWriter, r *http.Request) {
 			resp = flow.Response{"_invalid": json.RawMessage("true")}
 		} else {
 			resp = formResponse(r.PostForm)
+			captchaToken(resp, r.PostForm)
 			// Uploads (a prompt's file field) go on as data URIs, as
 			// authentik's UI sends them.
 			if r.MultipartForm != nil {
@@ -195,6 +203,7 @@ func (u *UI) flow(w http.ResponseWriter, r *http.Request) {
 		v.UID = r.PostForm.Get("uid_field")
 	}
 	v.Script = needsScript(o.Challenge)
+	v.Captcha = captchaSources(o.Challenge)
 	v.UIDLabel = "Username"
 	if c, ok := o.Challenge.(*identification.Challenge); ok && len(c.UserFields) > 1 {
 		v.UIDLabel = "Email or username"
