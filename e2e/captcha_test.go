@@ -80,4 +80,36 @@ func TestBrowserCaptcha(t *testing.T) {
 	if html, _ := chromedp.Run(ctx, chromedp.OuterHTML(chromedp.CSS("main"))); strings.Contains(html, "cf-turnstile") {
 		t.Errorf("still on the captcha page:\n%s", html)
 	}
+
+	// The same captcha on the login form (identification's captcha_stage).
+	idents := results(s.must(200, "GET", "/stages/all/?search=default-authentication-identification", nil))
+	if len(idents) != 1 {
+		t.Fatalf("identification stages: %v", idents)
+	}
+	s.must(200, "PATCH", "/stages/identification/"+idents[0]["pk"].(string)+"/", map[string]any{"captcha_stage": st["pk"]})
+	// Through the executor API without a token: refused before any lookup.
+	fc := newFlowClient(t, s)
+	fc.exec("GET", "default-authentication-flow", nil)
+	ch := fc.exec("POST", "default-authentication-flow", map[string]any{"component": "ak-stage-identification", "uid_field": "akadmin"})
+	if errs, _ := ch["response_errors"].(map[string]any); errs["captcha_token"] == nil {
+		t.Errorf("identification without a captcha token = %v", ch)
+	}
+	if cs, _ := ch["captcha_stage"].(map[string]any); cs["site_key"] != "e2e-site-key" {
+		t.Errorf("captcha_stage in the challenge = %v", ch["captcha_stage"])
+	}
+	// In the browser, the widget solves it and the login goes on.
+	ctx = browser(t)
+	if err := chromedp.Do(ctx,
+		chromedp.Navigate(base+"/if/flow/default-authentication-flow/"),
+		chromedp.WaitVisible(chromedp.ID("captcha-solved")),
+		chromedp.SendKeys(chromedp.ID("uid_field"), "akadmin"),
+		chromedp.Submit(chromedp.ID("uid_field")),
+		chromedp.WaitVisible(chromedp.ID("password")),
+	); err != nil {
+		body, _ := chromedp.Run(ctx, chromedp.OuterHTML(chromedp.CSS("main")))
+		t.Fatalf("login with the captcha: %v\n%s", err, body)
+	}
+	if verified.Load() != 2 {
+		t.Errorf("siteverify calls = %d, want 2", verified.Load())
+	}
 }

@@ -84,11 +84,40 @@ func (st *Stage) Enter(context.Context, *flow.Run) (flow.Step, error) {
 	return flow.Step{Challenge: st.challenge()}, nil
 }
 
+// Embedded is the captcha an identification stage shows with its form
+// (authentik's captcha_stage in the identification challenge).
+type Embedded struct {
+	PK          string `json:"pk"`
+	SiteKey     string `json:"site_key"`
+	JSURL       string `json:"js_url"`
+	Interactive bool   `json:"interactive"`
+}
+
+// Embed describes the stage for an identification challenge.
+func (st *Stage) Embed(pk string) *Embedded {
+	return &Embedded{PK: pk, SiteKey: st.s.PublicKey, JSURL: st.s.JSURL, Interactive: st.s.Interactive}
+}
+
 // Submit verifies the token with the provider.
 func (st *Stage) Submit(ctx context.Context, r *flow.Run, resp flow.Response) (flow.Step, error) {
-	tok := resp.String("token")
+	msg, deny, err := st.Check(ctx, r, resp.String("token"))
+	switch {
+	case err != nil:
+		return flow.Step{}, err
+	case deny:
+		return flow.Step{Deny: msg}, nil
+	case msg != "":
+		return flow.Invalid(st.challenge(), "token", msg, "invalid"), nil
+	}
+	return flow.Step{Done: true}, nil
+}
+
+// Check verifies a token with the provider's siteverify endpoint. msg is
+// what to tell the user when it is refused ("" when it passes); deny says
+// the flow must end (a score out of range without error_on_invalid_score).
+func (st *Stage) Check(ctx context.Context, r *flow.Run, tok string) (msg string, deny bool, err error) {
 	if tok == "" || len(tok) > 8192 {
-		return flow.Invalid(st.challenge(), "token", "Please complete the captcha.", "required"), nil
+		return "Please complete the captcha.", false, nil
 	}
 	form := url.Values{"secret": {st.s.PrivateKey}, "response": {tok}}
 	if ip := web.ClientIP(ctx); ip.IsValid() {
@@ -96,13 +125,13 @@ func (st *Stage) Submit(ctx context.Context, r *flow.Run, resp flow.Response) (f
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, st.s.APIURL, strings.NewReader(form.Encode()))
 	if err != nil {
-		return flow.Step{}, err
+		return "", false, err
 	}
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	res, err := st.http.Do(req)
 	if err != nil {
 		r.Log.Warn("captcha verification failed", "error", err)
-		return flow.Invalid(st.challenge(), "token", "The captcha could not be verified; please try again.", "invalid"), nil
+		return "The captcha could not be verified; please try again.", false, nil
 	}
 	defer res.Body.Close()
 	var out struct {
@@ -110,13 +139,13 @@ func (st *Stage) Submit(ctx context.Context, r *flow.Run, resp flow.Response) (f
 		Score   *float64 `json:"score"`
 	}
 	if res.StatusCode != http.StatusOK || json.NewDecoder(io.LimitReader(res.Body, 64<<10)).Decode(&out) != nil || !out.Success {
-		return flow.Invalid(st.challenge(), "token", "Invalid captcha response.", "invalid"), nil
+		return "Invalid captcha response.", false, nil
 	}
 	if out.Score != nil && (*out.Score < st.s.ScoreMinThreshold || *out.Score > st.s.ScoreMaxThreshold) {
 		if st.s.ErrorOnInvalid {
-			return flow.Invalid(st.challenge(), "token", "Invalid captcha response. Retrying may solve this issue.", "invalid"), nil
+			return "Invalid captcha response. Retrying may solve this issue.", false, nil
 		}
-		return flow.Step{Deny: "Invalid captcha response."}, nil
+		return "Invalid captcha response.", true, nil
 	}
-	return flow.Step{Done: true}, nil
+	return "", false, nil
 }

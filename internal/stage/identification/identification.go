@@ -29,6 +29,7 @@ import (
 	"github.com/gatehouse-idp/gatehouse/internal/mfa/webauthn"
 	"github.com/gatehouse-idp/gatehouse/internal/stage"
 	"github.com/gatehouse-idp/gatehouse/internal/stage/authenticatorvalidate"
+	"github.com/gatehouse-idp/gatehouse/internal/stage/captcha"
 	"github.com/gatehouse-idp/gatehouse/internal/store"
 )
 
@@ -52,6 +53,9 @@ type Settings struct {
 	// webauthn settings (user verification, allowed device types, hints)
 	// apply to passkey logins; set, it enables them.
 	WebAuthnStage *uuid.UUID `json:"webauthn_stage"`
+	// CaptchaStage is a captcha stage (UUID) whose captcha the form shows;
+	// its token (captcha_token) is verified before the user is looked up.
+	CaptchaStage *uuid.UUID `json:"captcha_stage"`
 }
 
 // Challenge is ak-stage-identification.
@@ -70,6 +74,9 @@ type Challenge struct {
 	// PasskeyChallenge is PublicKeyCredentialRequestOptions JSON for a
 	// passkey login (null when webauthn_stage is not set).
 	PasskeyChallenge map[string]any `json:"passkey_challenge"`
+	// CaptchaStage is the captcha to solve with the form (null without
+	// captcha_stage).
+	CaptchaStage *captcha.Embedded `json:"captcha_stage"`
 }
 
 // Stage implements flow.Stage.
@@ -114,7 +121,34 @@ func (st *Stage) challenge(ctx context.Context, r *flow.Run) (*Challenge, error)
 		return nil, err
 	}
 	c.PasskeyChallenge = pc
+	if cs, err := st.captcha(ctx, r); err != nil {
+		return nil, err
+	} else if cs != nil {
+		c.CaptchaStage = cs.Embed(st.s.CaptchaStage.String())
+	}
 	return c, nil
+}
+
+// captcha loads the captcha_stage, or nil when there is none.
+func (st *Stage) captcha(ctx context.Context, r *flow.Run) (*captcha.Stage, error) {
+	if st.s.CaptchaStage == nil {
+		return nil, nil
+	}
+	cs, err := r.Store().StageByUUID(ctx, *st.s.CaptchaStage)
+	if errors.Is(err, store.ErrNotFound) {
+		// A captcha that was deleted must not open the door: refuse.
+		return nil, fmt.Errorf("identification %q: captcha_stage %s does not exist", r.Stage.Name, st.s.CaptchaStage)
+	} else if err != nil {
+		return nil, err
+	}
+	if cs.Type != captcha.Type && cs.Type != captcha.ModelName {
+		return nil, fmt.Errorf("identification %q: captcha_stage %q is a %s stage, not captcha", r.Stage.Name, cs.Name, cs.Type)
+	}
+	s, err := captcha.New(cs.Settings)
+	if err != nil {
+		return nil, err
+	}
+	return s.(*captcha.Stage), nil
 }
 
 // invalid is the challenge with an error on field.
@@ -274,6 +308,20 @@ func (st *Stage) Submit(ctx context.Context, r *flow.Run, resp flow.Response) (f
 	uid := strings.TrimSpace(resp.String("uid_field"))
 	if uid == "" || len(uid) > 254 {
 		return st.invalid(ctx, r, "uid_field", "This field is required.", "required")
+	}
+	// The captcha first: nothing is looked up for a bot.
+	if cs, err := st.captcha(ctx, r); err != nil {
+		return flow.Step{}, err
+	} else if cs != nil {
+		msg, deny, err := cs.Check(ctx, r, resp.String("captcha_token"))
+		switch {
+		case err != nil:
+			return flow.Step{}, err
+		case deny:
+			return flow.Step{Deny: msg}, nil
+		case msg != "":
+			return st.invalid(ctx, r, "captcha_token", msg, "invalid")
+		}
 	}
 	u, err := st.find(ctx, r, uid)
 	if err != nil {

@@ -7,6 +7,7 @@ import (
 
 	"github.com/gatehouse-idp/gatehouse/internal/flow"
 	"github.com/gatehouse-idp/gatehouse/internal/stage/captcha"
+	"github.com/gatehouse-idp/gatehouse/internal/stage/identification"
 )
 
 // The captcha stage's page loads the provider's script (the stage's
@@ -21,17 +22,20 @@ import (
 // captchaFields are the providers' token fields, in the order tried.
 var captchaFields = []string{"cf-turnstile-response", "h-captcha-response", "g-recaptcha-response"}
 
-// captchaToken sets resp's token from a provider's field when the form
-// has no token of its own.
+// captchaToken hands a provider's field on as the captcha stage's token
+// and as the identification stage's captcha_token, where the form has
+// none of its own.
 func captchaToken(resp flow.Response, form url.Values) {
-	if _, ok := resp["token"]; ok {
-		return
-	}
 	for _, f := range captchaFields {
-		if v := form.Get(f); v != "" {
-			resp["token"] = resp[f]
-			return
+		if form.Get(f) == "" {
+			continue
 		}
+		for _, k := range []string{"token", "captcha_token"} {
+			if _, ok := resp[k]; !ok {
+				resp[k] = resp[f]
+			}
+		}
+		return
 	}
 }
 
@@ -50,11 +54,19 @@ var captchaHosts = map[string][]string{
 // script's origin and its provider's other hosts. Nil when the challenge
 // is not a captcha or its js_url is not an absolute http(s) URL.
 func captchaSources(c flow.Challenge) []string {
-	cc, ok := c.(*captcha.Challenge)
-	if !ok {
+	var js string
+	switch c := c.(type) {
+	case *captcha.Challenge:
+		js = c.JSURL
+	case *identification.Challenge:
+		if c.CaptchaStage == nil {
+			return nil
+		}
+		js = c.CaptchaStage.JSURL
+	default:
 		return nil
 	}
-	u, err := url.Parse(cc.JSURL)
+	u, err := url.Parse(js)
 	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" ||
 		strings.ContainsAny(u.Host, " ;'\"") {
 		return nil

@@ -122,7 +122,11 @@ func (u *UI) render(w http.ResponseWriter, r *http.Request, name string, v view)
 	}
 	if len(v.Captcha) > 0 {
 		src := strings.Join(v.Captcha, " ")
-		scripts = "script-src " + src + "; frame-src " + src + "; connect-src " + src + "; "
+		own := ""
+		if v.Script {
+			own = "'self' "
+		}
+		scripts = "script-src " + own + src + "; frame-src " + src + "; connect-src " + src + "; "
 	}
 	w.Header().Set("Content-Security-Policy", "default-src 'none'; "+scripts+"style-src 'unsafe-inline'; img-src 'self' data:; form-action "+
 		formAction+"; frame-ancestors 'self'; base-uri 'none'")
