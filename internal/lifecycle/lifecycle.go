@@ -362,6 +362,8 @@ func (p *Process) start(ctx context.Context, background *sync.WaitGroup) error {
 			return err
 		}
 		p.oauth.Store, p.oauth.Executor, p.oauth.Sessions = st, p.executor, p.executor.Sessions
+		// Replicas run on PostgreSQL: single-use identifiers are shared.
+		p.oauth.SharedReplay = st.Dialect() == "pg"
 		p.oauth.Policies, p.oauth.Events, p.oauth.KeySealer = p.executor.Policies, events, sealer
 	}
 	p.web.SetStarted(true)

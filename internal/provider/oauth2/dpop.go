@@ -214,7 +214,7 @@ func (s *Server) dpopProof(r *http.Request) (*dpopProof, error) {
 		return nil, oauthErr(http.StatusBadRequest, "use_dpop_nonce", "The DPoP proof must carry the nonce of the DPoP-Nonce header.")
 	}
 	// §11.1: a proof is accepted once; it is acceptable until iat+window.
-	switch err := s.replay.use("dpop\x00"+p.jkt+"\x00"+p.jti, now, p.iat.Add(dpopWindow)); {
+	switch err := s.useOnce(r, "dpop\x00"+p.jkt+"\x00"+p.jti, now, p.iat.Add(dpopWindow)); {
 	case errors.Is(err, errReplayed):
 		return nil, invalidProof("The DPoP proof was already used (jti).")
 	case err != nil:
@@ -379,11 +379,8 @@ func (s *Server) checkPresentation(r *http.Request, token string, dpopScheme boo
 }
 
 // replayCache remembers single-use identifiers (DPoP proof and client
-// assertion jti) until they expire. It is in memory and per process:
-// behind several replicas a proof or an assertion can be replayed once per
-// other replica within its lifetime (at most 2×dpopWindow for a proof,
-// maxAssertionLifetime for an assertion). A shared store (the sessions
-// table, or Redis with SET NX PX) would close that.
+// assertion jti) until they expire, in memory; with Server.SharedReplay
+// (several replicas on PostgreSQL) useOnce records them in the store too.
 type replayCache struct {
 	mu    sync.Mutex
 	seen  map[[32]byte]time.Time
@@ -400,6 +397,25 @@ var (
 	// errReplayFull is answered 503: too many live identifiers.
 	errReplayFull = oauthErr(http.StatusServiceUnavailable, "temporarily_unavailable", "Too many requests; try again shortly.")
 )
+
+// useOnce records a single-use identifier until expires: errReplayed if it
+// was used. In memory first; with SharedReplay also as a row of the
+// sessions table keyed by an HMAC of the identifier, whose primary key
+// lets one insert win across every replica (the worker's
+// clean_expired_models deletes it once expired).
+func (s *Server) useOnce(r *http.Request, key string, now, expires time.Time) error {
+	if err := s.replay.use(key, now, expires); err != nil {
+		return err
+	}
+	if !s.SharedReplay {
+		return nil
+	}
+	err := putPending(r.Context(), s.Store, r, s.pendingKey("replay", key), struct{}{}, now, expires)
+	if errors.Is(err, store.ErrConflict) {
+		return errReplayed
+	}
+	return err
+}
 
 // use records key until expires; errReplayed if it is already recorded
 // and unexpired.

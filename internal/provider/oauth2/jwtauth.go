@@ -283,7 +283,7 @@ func (s *Server) assertionClient(ctx context.Context, r *http.Request, form url.
 		return nil, err
 	}
 	// RFC 7523 §3 item 7: the jti is single use while the assertion lives.
-	switch err := s.replay.use("assertion\x00"+cfg.p.ClientID+"\x00"+c.JTI, now, c.expiry().Add(assertionSkew)); {
+	switch err := s.useOnce(r, "assertion\x00"+cfg.p.ClientID+"\x00"+c.JTI, now, c.expiry().Add(assertionSkew)); {
 	case errors.Is(err, errReplayed):
 		return nil, assertionFailed("The client assertion was already used (jti).")
 	case err != nil:

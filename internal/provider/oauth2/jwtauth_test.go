@@ -332,3 +332,33 @@ func FuzzClientAssertion(f *testing.F) {
 		t.Fatalf("accepted an assertion no client key verifies (alg %s)", obj.Signatures[0].Protected.Algorithm)
 	})
 }
+
+// With SharedReplay a client assertion used on one replica is refused on
+// another (whose memory has not seen it): the store holds the jti. Without
+// it, a replica that has not seen the jti accepts it.
+func TestSharedReplay(t *testing.T) {
+	h := newHarness(t)
+	now := time.Now()
+	replica := func() { h.s.replay = replayCache{} } // another process's memory
+	first := secretJWT(nil, assertionClaimsNow(now), hSecret)
+	if code, out := h.jwtAuthToken(first, nil); code != 200 {
+		t.Fatalf("memory only: %d %v", code, out)
+	}
+	replica()
+	if code, _ := h.jwtAuthToken(first, nil); code != 200 {
+		t.Errorf("memory only, another replica: %d, want 200 (the per-process limit)", code)
+	}
+
+	h.s.SharedReplay = true
+	shared := secretJWT(nil, assertionClaimsNow(now), hSecret)
+	if code, out := h.jwtAuthToken(shared, nil); code != 200 {
+		t.Fatalf("shared: %d %v", code, out)
+	}
+	replica()
+	if code, out := h.jwtAuthToken(shared, nil); code != 401 || out["error"] != "invalid_client" {
+		t.Errorf("shared, replayed on another replica: %d %v", code, out)
+	}
+	if code, _ := h.jwtAuthToken(shared, nil); code != 401 {
+		t.Errorf("shared, replayed on the same replica: %d", code)
+	}
+}

@@ -51,6 +51,10 @@ type Server struct {
 	// RequireDPoPNonce makes every DPoP proof carry a fresh server nonce
 	// (RFC 9449 §8, §9); off by default.
 	RequireDPoPNonce bool
+	// SharedReplay records single-use identifiers (DPoP proof and client
+	// assertion jti) in the store as well as in memory, so that a replay is
+	// refused by every replica (set on PostgreSQL, where replicas run).
+	SharedReplay bool
 
 	keys     keyCache
 	mappings programCache
