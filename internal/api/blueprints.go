@@ -98,6 +98,11 @@ func (a *API) registerBlueprints() {
 	huma.Register(a.huma, op(http.MethodPatch, item, "managed_blueprints_partial_update", tag, "Update a blueprint instance", 200, 404), a.patchBlueprint)
 	huma.Register(a.huma, op(http.MethodDelete, item, "managed_blueprints_destroy", tag,
 		"Delete a blueprint instance (its objects stay)", 204, 404), a.deleteBlueprint)
+	imp := op(http.MethodPost, base+"import/", "managed_blueprints_import_create", tag,
+		"Apply an uploaded blueprint (multipart field file), atomically, without keeping an instance", 200, 400)
+	imp.RequestBody = uploadBody("The blueprint (YAML)", "Unused (authentik's flow import field)", true)
+	imp.SkipValidateBody = true // readUpload checks it (upload.go)
+	huma.Register(a.huma, imp, a.importBlueprint)
 	huma.Register(a.huma, op(http.MethodPost, item+"apply/", "managed_blueprints_apply_create", tag,
 		"Apply a blueprint instance now; the answer has its new status", 200, 404), a.applyBlueprint)
 }
@@ -353,5 +358,28 @@ func (a *API) availableBlueprints(ctx context.Context, _ *struct{}) (*blueprintF
 		}
 		out.Body = append(out.Body, bf)
 	}
+	return out, nil
+}
+
+// importBlueprint is authentik's POST /managed/blueprints/import/: the
+// uploaded blueprint is applied at once (all of it or nothing), answered
+// with the log and success (400 with the log when it did not apply). It
+// can write any model, so it takes the permission to add blueprint
+// instances, which can do the same.
+func (a *API) importBlueprint(ctx context.Context, in *uploadInput) (*importOutput, error) {
+	if _, err := a.require(ctx, permAddBlueprint, ""); err != nil {
+		return nil, err
+	}
+	file, _, err := readImport(in.ContentType, in.RawBody)
+	if err != nil {
+		return nil, err
+	}
+	out, now := &importOutput{}, a.Now()
+	res, err := a.blueprints.ApplyContent(ctx, file)
+	if !out.applied(now, res, err) {
+		return nil, out.failed()
+	}
+	a.audit(ctx, "model_created", modelRef{"authentik_blueprints", "blueprintinstance", "", "import"},
+		map[string]any{"created": res.Created, "updated": res.Updated, "unchanged": res.Unchanged, "deleted": res.Deleted})
 	return out, nil
 }

@@ -49,10 +49,13 @@ const maxFlowImport = 4 << 20
 // allowed to create flows must not create superusers.
 var flowImportModels = []string{"authentik_flows.", "authentik_stages_", "authentik_policies"}
 
-type flowImportInput struct {
+// uploadInput is an upload's raw body (read by readUpload).
+type uploadInput struct {
 	ContentType string `header:"Content-Type"`
 	RawBody     []byte
 }
+
+type flowImportInput = uploadInput
 
 // FlowImportLog is one line of an import's log (authentik's LogEvent).
 type FlowImportLog struct {
@@ -63,43 +66,75 @@ type FlowImportLog struct {
 	Attributes map[string]any `json:"attributes"`
 }
 
-type flowImportOutput struct {
+// importOutput is authentik's import result (FlowImportResult,
+// BlueprintImportResult): the log, and whether it applied.
+type importOutput struct {
 	Body struct {
 		Logs    []FlowImportLog `json:"logs"`
 		Success bool            `json:"success"`
 	}
 }
 
-// importFlow is authentik's POST /flows/instances/import/: the file is a
-// blueprint, applied atomically (all of it or nothing). The answer is 200
-// with success and the log when it applied, 400 with the log when not.
-func (a *API) importFlow(ctx context.Context, in *flowImportInput) (*flowImportOutput, error) {
-	if _, err := a.require(ctx, permAddFlow, ""); err != nil {
-		return nil, err
+// log adds a line.
+func (o *importOutput) log(now time.Time, level, event string, attrs map[string]any) {
+	if attrs == nil {
+		attrs = map[string]any{}
 	}
-	file, clear, problem := readUpload(in.ContentType, in.RawBody, maxFlowImport, "The file is too large.")
+	o.Body.Logs = append(o.Body.Logs, FlowImportLog{LogLevel: level, Event: event,
+		Logger: "gatehouse.blueprint.importer", Timestamp: now.UTC(), Attributes: attrs})
+}
+
+// failed is the answer to an import that did not apply: 400 with the same
+// body, as authentik's (the log says why).
+func (o *importOutput) failed() error {
+	return &apiError{status: http.StatusBadRequest, body: map[string]any{"logs": o.Body.Logs, "success": false}}
+}
+
+// applied logs what applying did: the warnings, then the error or every
+// entry's action. It reports whether it applied.
+func (o *importOutput) applied(now time.Time, res blueprint.Result, err error) bool {
+	for _, w := range res.Warnings {
+		o.log(now, "warning", w.String(), map[string]any{"model": w.Model, "field": w.Field})
+	}
+	if err != nil {
+		o.log(now, "error", err.Error(), nil)
+		return false
+	}
+	for _, e := range res.Entries {
+		o.log(now, "info", "entry "+string(e.Action), map[string]any{"model": e.Model, "id": e.ID, "pk": e.PK})
+	}
+	o.Body.Success = true
+	return true
+}
+
+// readImport reads an uploaded blueprint (multipart field file) and clear.
+func readImport(contentType string, body []byte) ([]byte, bool, error) {
+	file, clear, problem := readUpload(contentType, body, maxFlowImport, "The file is too large.")
 	if problem == "" && len(file) == 0 {
 		problem = "No file was sent."
 	}
 	if problem != "" {
-		return nil, fieldError("file", problem)
+		return nil, false, fieldError("file", problem)
 	}
-	out := &flowImportOutput{}
-	logf := func(level, event string, attrs map[string]any) {
-		if attrs == nil {
-			attrs = map[string]any{}
-		}
-		out.Body.Logs = append(out.Body.Logs, FlowImportLog{LogLevel: level, Event: event,
-			Logger: "gatehouse.blueprint.importer", Timestamp: a.Now().UTC(), Attributes: attrs})
+	return file, clear, nil
+}
+
+// importFlow is authentik's POST /flows/instances/import/: the file is a
+// blueprint, applied atomically (all of it or nothing). The answer is 200
+// with success and the log when it applied, 400 with the log when not.
+func (a *API) importFlow(ctx context.Context, in *flowImportInput) (*importOutput, error) {
+	if _, err := a.require(ctx, permAddFlow, ""); err != nil {
+		return nil, err
 	}
-	fail := func() (*flowImportOutput, error) {
-		// authentik answers 400 with the same body: the log says why.
-		return nil, &apiError{status: http.StatusBadRequest, body: map[string]any{"logs": out.Body.Logs, "success": false}}
+	file, clear, err := readImport(in.ContentType, in.RawBody)
+	if err != nil {
+		return nil, err
 	}
+	out, now := &importOutput{}, a.Now()
 	bp, err := blueprint.Parse(file)
 	if err != nil {
-		logf("error", err.Error(), nil)
-		return fail()
+		out.log(now, "error", err.Error(), nil)
+		return nil, out.failed()
 	}
 	for _, e := range bp.Entries {
 		allowed := false
@@ -107,9 +142,9 @@ func (a *API) importFlow(ctx context.Context, in *flowImportInput) (*flowImportO
 			allowed = allowed || strings.HasPrefix(e.Model, prefix)
 		}
 		if !allowed {
-			logf("error", fmt.Sprintf("entry %d: model %s cannot be imported with a flow; apply it as a blueprint", e.Index, e.Model),
+			out.log(now, "error", fmt.Sprintf("entry %d: model %s cannot be imported with a flow; apply it as a blueprint", e.Index, e.Model),
 				map[string]any{"model": e.Model})
-			return fail()
+			return nil, out.failed()
 		}
 	}
 	opts := blueprint.Options{KeySealer: a.keySealer, Now: a.Now}
@@ -118,19 +153,11 @@ func (a *API) importFlow(ctx context.Context, in *flowImportInput) (*flowImportO
 		apply = func() (blueprint.Result, error) { return a.clearAndApply(ctx, bp, opts) }
 	}
 	res, err := apply()
-	for _, w := range res.Warnings {
-		logf("warning", w.String(), map[string]any{"model": w.Model, "field": w.Field})
-	}
-	if err != nil {
-		logf("error", err.Error(), nil)
-		return fail()
-	}
-	for _, e := range res.Entries {
-		logf("info", "entry "+string(e.Action), map[string]any{"model": e.Model, "id": e.ID, "pk": e.PK})
+	if !out.applied(now, res, err) {
+		return nil, out.failed()
 	}
 	a.audit(ctx, "model_created", modelRef{"authentik_flows", "flow", "", flowSlugOf(bp)},
 		map[string]any{"created": res.Created, "updated": res.Updated, "unchanged": res.Unchanged})
-	out.Body.Success = true
 	return out, nil
 }
 

@@ -24,7 +24,7 @@ var fuzzPaths = []string{
 	"/rbac/permissions/assigned_by_roles/{}/assign/", "/crypto/certificatekeypairs/",
 	"/crypto/certificatekeypairs/generate/", "/crypto/certificatekeypairs/{}/", "/events/events/",
 	"/admin/settings/", "/providers/all/{}/",
-	"/flows/instances/", "/flows/instances/{}/", "/flows/instances/{}/diagram/", "/flows/instances/{}/export/", "/flows/instances/import/", "/flows/bindings/", "/flows/bindings/{}/",
+	"/flows/instances/", "/flows/instances/{}/", "/flows/instances/{}/diagram/", "/flows/instances/{}/export/", "/flows/instances/import/", "/managed/blueprints/import/", "/flows/bindings/", "/flows/bindings/{}/",
 	"/stages/all/", "/stages/all/{}/", "/stages/{}/", "/stages/invitation/invitations/", "/stages/invitation/invitations/{}/",
 	"/policies/all/", "/policies/all/{}/", "/policies/all/{}/test/", "/policies/{}/", "/policies/bindings/", "/policies/bindings/{}/",
 	"/providers/oauth2/", "/providers/oauth2/{}/", "/providers/oauth2/{}/setup_urls/",

@@ -752,6 +752,8 @@ func (f fixtures) cases() map[string]opCase {
 		"managed_blueprints_partial_update": {body: map[string]any{"context": map[string]any{"k": "v2"}}},
 		"managed_blueprints_destroy":        {},
 		"managed_blueprints_apply_create":   {},
+		"managed_blueprints_import_create": {contentType: "multipart/form-data; boundary=" + conformanceBoundary,
+			body: multipartFile("file", []byte("version: 1\nentries:\n  - model: authentik_core.group\n    identifiers: {name: conformance-imported}\n"))},
 		// crypto
 		"crypto_certificatekeypairs_list": {query: url.Values{"has_key": {"true"}}},
 		"crypto_certificatekeypairs_create": {body: map[string]any{"name": "conformance-imported",

@@ -429,6 +429,20 @@ func (m *Instances) Apply(ctx context.Context, id uuid.UUID) (*store.BlueprintIn
 	return m.apply(ctx, id)
 }
 
+// ApplyContent applies a blueprint given as is (an upload: authentik's
+// /managed/blueprints/import/), with no instance and no context, under the
+// same lock and options as the instances ("!File" is confined to the
+// blueprints dir). It is atomic, as Apply is.
+func (m *Instances) ApplyContent(ctx context.Context, content []byte) (Result, error) {
+	bp, err := m.Limits.Parse(content)
+	if err != nil {
+		return Result{}, err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return Apply(ctx, m.Store, bp, m.options(nil, nil))
+}
+
 // Validate checks a blueprint before it is stored in an instance: it must
 // parse and apply (in a dry run, with the instance's context).
 func (m *Instances) Validate(ctx context.Context, content []byte, instanceContext map[string]any) (Result, error) {

@@ -1203,12 +1203,6 @@ type FlowImportLog struct {
 	Timestamp  time.Time              `json:"timestamp"`
 }
 
-// FlowImportOutputBody defines model for FlowImportOutputBody.
-type FlowImportOutputBody struct {
-	Logs    *[]FlowImportLog `json:"logs"`
-	Success bool             `json:"success"`
-}
-
 // FlowRequest defines model for FlowRequest.
 type FlowRequest struct {
 	Authentication    *FlowRequestAuthentication   `json:"authentication,omitempty"`
@@ -1316,6 +1310,12 @@ type GroupRequest struct {
 // ImpersonateInputBody defines model for ImpersonateInputBody.
 type ImpersonateInputBody struct {
 	Reason *string `json:"reason,omitempty"`
+}
+
+// ImportOutputBody defines model for ImportOutputBody.
+type ImportOutputBody struct {
+	Logs    *[]FlowImportLog `json:"logs"`
+	Success bool             `json:"success"`
 }
 
 // Invitation defines model for Invitation.
@@ -2599,6 +2599,20 @@ type ManagedBlueprintsListParams struct {
 	Path   *string `form:"path,omitempty" json:"path,omitempty"`
 }
 
+// ManagedBlueprintsImportCreateMultipartBody defines parameters for ManagedBlueprintsImportCreate.
+type ManagedBlueprintsImportCreateMultipartBody struct {
+	// Clear Unused (authentik's flow import field)
+	Clear *bool `json:"clear,omitempty"`
+
+	// File The blueprint (YAML)
+	File openapi_types.File `json:"file"`
+}
+
+// ManagedBlueprintsImportCreateParams defines parameters for ManagedBlueprintsImportCreate.
+type ManagedBlueprintsImportCreateParams struct {
+	ContentType *string `json:"Content-Type,omitempty"`
+}
+
 // Oauth2AccessTokensListParams defines parameters for Oauth2AccessTokensList.
 type Oauth2AccessTokensListParams struct {
 	// Page A page number within the paginated result set.
@@ -2974,6 +2988,9 @@ type FlowsInstancesSetBackgroundUrlCreateJSONRequestBody = FilePathRequest
 
 // ManagedBlueprintsCreateJSONRequestBody defines body for ManagedBlueprintsCreate for application/json ContentType.
 type ManagedBlueprintsCreateJSONRequestBody = BlueprintInstanceRequest
+
+// ManagedBlueprintsImportCreateMultipartRequestBody defines body for ManagedBlueprintsImportCreate for multipart/form-data ContentType.
+type ManagedBlueprintsImportCreateMultipartRequestBody ManagedBlueprintsImportCreateMultipartBody
 
 // ManagedBlueprintsPartialUpdateJSONRequestBody defines body for ManagedBlueprintsPartialUpdate for application/json ContentType.
 type ManagedBlueprintsPartialUpdateJSONRequestBody = PatchedBlueprintInstanceRequest
@@ -4667,6 +4684,13 @@ type ClientInterface interface {
 	//
 	// Corresponds with GET /managed/blueprints/available/ (the `ManagedBlueprintsAvailableList` operationId).
 	ManagedBlueprintsAvailableList(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ManagedBlueprintsImportCreateWithBody Apply an uploaded blueprint (multipart field file), atomically, without keeping an instance
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /managed/blueprints/import/ (the `ManagedBlueprintsImportCreate` operationId).
+	ManagedBlueprintsImportCreateWithBody(ctx context.Context, params *ManagedBlueprintsImportCreateParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ManagedBlueprintsDestroy Delete a blueprint instance (its objects stay)
 	//
@@ -7984,6 +8008,23 @@ func (c *Client) ManagedBlueprintsCreate(ctx context.Context, body ManagedBluepr
 // Corresponds with GET /managed/blueprints/available/ (the `ManagedBlueprintsAvailableList` operationId).
 func (c *Client) ManagedBlueprintsAvailableList(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewManagedBlueprintsAvailableListRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ManagedBlueprintsImportCreateWithBody Apply an uploaded blueprint (multipart field file), atomically, without keeping an instance
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /managed/blueprints/import/ (the `ManagedBlueprintsImportCreate` operationId).
+func (c *Client) ManagedBlueprintsImportCreateWithBody(ctx context.Context, params *ManagedBlueprintsImportCreateParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewManagedBlueprintsImportCreateRequestWithBody(c.Server, params, contentType, body)
 	if err != nil {
 		return nil, err
 	}
@@ -15687,6 +15728,50 @@ func NewManagedBlueprintsAvailableListRequest(server string) (*http.Request, err
 	return req, nil
 }
 
+// NewManagedBlueprintsImportCreateRequestWithBody constructs an http.Request for the ManagedBlueprintsImportCreate method, with any body, and a specified content type
+func NewManagedBlueprintsImportCreateRequestWithBody(server string, params *ManagedBlueprintsImportCreateParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/managed/blueprints/import/")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.ContentType != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Content-Type", *params.ContentType, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Content-Type", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
 // NewManagedBlueprintsDestroyRequest constructs an http.Request for the ManagedBlueprintsDestroy method
 func NewManagedBlueprintsDestroyRequest(server string, instanceUuid string) (*http.Request, error) {
 	var err error
@@ -20299,6 +20384,13 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with GET /managed/blueprints/available/ (the `ManagedBlueprintsAvailableList` operationId).
 	ManagedBlueprintsAvailableListWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*ManagedBlueprintsAvailableListResponse, error)
+
+	// ManagedBlueprintsImportCreateWithBodyWithResponse Apply an uploaded blueprint (multipart field file), atomically, without keeping an instance
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /managed/blueprints/import/ (the `ManagedBlueprintsImportCreate` operationId).
+	ManagedBlueprintsImportCreateWithBodyWithResponse(ctx context.Context, params *ManagedBlueprintsImportCreateParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ManagedBlueprintsImportCreateResponse, error)
 
 	// ManagedBlueprintsDestroyWithResponse Delete a blueprint instance (its objects stay)
 	//
@@ -28305,7 +28397,7 @@ type FlowsInstancesImportCreateResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
-	JSON200 *FlowImportOutputBody
+	JSON200 *ImportOutputBody
 	// JSON400 the response for an HTTP 400 `application/json` response
 	JSON400 *ValidationError
 	// JSON403 the response for an HTTP 403 `application/json` response
@@ -28315,7 +28407,7 @@ type FlowsInstancesImportCreateResponse struct {
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
-func (r FlowsInstancesImportCreateResponse) GetJSON200() *FlowImportOutputBody {
+func (r FlowsInstancesImportCreateResponse) GetJSON200() *ImportOutputBody {
 	return r.JSON200
 }
 
@@ -29027,6 +29119,68 @@ func (r ManagedBlueprintsAvailableListResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r ManagedBlueprintsAvailableListResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type ManagedBlueprintsImportCreateResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ImportOutputBody
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *ValidationError
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *GenericError
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *GenericError
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ManagedBlueprintsImportCreateResponse) GetJSON200() *ImportOutputBody {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r ManagedBlueprintsImportCreateResponse) GetJSON400() *ValidationError {
+	return r.JSON400
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r ManagedBlueprintsImportCreateResponse) GetJSON403() *GenericError {
+	return r.JSON403
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r ManagedBlueprintsImportCreateResponse) GetJSON500() *GenericError {
+	return r.JSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r ManagedBlueprintsImportCreateResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ManagedBlueprintsImportCreateResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ManagedBlueprintsImportCreateResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ManagedBlueprintsImportCreateResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -35589,6 +35743,19 @@ func (c *ClientWithResponses) ManagedBlueprintsAvailableListWithResponse(ctx con
 		return nil, err
 	}
 	return ParseManagedBlueprintsAvailableListResponse(rsp)
+}
+
+// ManagedBlueprintsImportCreateWithBodyWithResponse Apply an uploaded blueprint (multipart field file), atomically, without keeping an instance
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /managed/blueprints/import/ (the `ManagedBlueprintsImportCreate` operationId).
+func (c *ClientWithResponses) ManagedBlueprintsImportCreateWithBodyWithResponse(ctx context.Context, params *ManagedBlueprintsImportCreateParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ManagedBlueprintsImportCreateResponse, error) {
+	rsp, err := c.ManagedBlueprintsImportCreateWithBody(ctx, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseManagedBlueprintsImportCreateResponse(rsp)
 }
 
 // ManagedBlueprintsDestroyWithResponse Delete a blueprint instance (its objects stay)
@@ -42499,7 +42666,7 @@ func ParseFlowsInstancesImportCreateResponse(rsp *http.Response) (*FlowsInstance
 
 	switch {
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
-		var dest FlowImportOutputBody
+		var dest ImportOutputBody
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -43035,6 +43202,53 @@ func ParseManagedBlueprintsAvailableListResponse(rsp *http.Response) (*ManagedBl
 	switch {
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
 		var dest []BlueprintFile
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ValidationError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseManagedBlueprintsImportCreateResponse parses an HTTP response from a ManagedBlueprintsImportCreateWithResponse call
+func ParseManagedBlueprintsImportCreateResponse(rsp *http.Response) (*ManagedBlueprintsImportCreateResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ManagedBlueprintsImportCreateResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ImportOutputBody
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
