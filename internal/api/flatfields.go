@@ -3,6 +3,7 @@ package api
 import (
 	"encoding/json"
 	"maps"
+	"strings"
 
 	"github.com/danielgtaylor/huma/v2"
 )
@@ -122,4 +123,27 @@ func flatten(v any, settings map[string]any) ([]byte, error) {
 		m[k] = raw
 	}
 	return json.Marshal(m)
+}
+
+// hasNUL reports whether a string anywhere in v holds a NUL character,
+// which no text column of PostgreSQL can store (and which no setting
+// needs): such settings are refused with a 400, not a database error.
+func hasNUL(v any) bool {
+	switch v := v.(type) {
+	case string:
+		return strings.ContainsRune(v, 0)
+	case map[string]any:
+		for k, x := range v {
+			if strings.ContainsRune(k, 0) || hasNUL(x) {
+				return true
+			}
+		}
+	case []any:
+		for _, x := range v {
+			if hasNUL(x) {
+				return true
+			}
+		}
+	}
+	return false
 }

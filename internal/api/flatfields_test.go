@@ -69,3 +69,13 @@ func anyStrings(v any) []string {
 	}
 	return out
 }
+
+// A NUL character anywhere in a stage's or policy's settings is a 400 (a
+// PostgreSQL text column cannot hold it), whichever way it is sent.
+func TestSettingsWithNUL(t *testing.T) {
+	e := &oauth2Env{t: t, srv: apitest.New(t)}
+	e.badRequest("POST", "/policies/expression/", map[string]any{"name": "nul", "expression": "return True\x00"}, "settings")
+	e.badRequest("POST", "/stages/deny/", map[string]any{"name": "nul", "settings": map[string]any{"deny_message": []any{"a\x00"}}}, "settings")
+	e.badRequest("POST", "/stages/identification/", map[string]any{"name": "nul", "user_fields": []any{"username"},
+		"x\x00": 1}, "settings")
+}

@@ -543,6 +543,9 @@ func validStage(typ string, settings map[string]any) (string, error) {
 	if !ok {
 		return "", detailError(http.StatusNotFound, "Unknown stage type "+typ+".")
 	}
+	if hasNUL(settings) {
+		return "", fieldError("settings", "Null characters are not allowed.")
+	}
 	if _, err := t.New(settings); err != nil {
 		return "", fieldError("settings", err.Error())
 	}

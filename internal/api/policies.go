@@ -204,6 +204,9 @@ func validPolicy(typ string, settings map[string]any) (string, error) {
 	if !ok {
 		return "", detailError(http.StatusNotFound, "Unknown policy type "+typ+".")
 	}
+	if hasNUL(settings) {
+		return "", fieldError("settings", "Null characters are not allowed.")
+	}
 	if err := t.Validate(settings); err != nil {
 		return "", fieldError("settings", err.Error())
 	}
