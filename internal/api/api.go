@@ -26,6 +26,7 @@ import (
 	"github.com/gatehouse-idp/gatehouse/internal/media"
 	"github.com/gatehouse-idp/gatehouse/internal/policy"
 	policyall "github.com/gatehouse-idp/gatehouse/internal/policy/all"
+	"github.com/gatehouse-idp/gatehouse/internal/queue"
 	"github.com/gatehouse-idp/gatehouse/internal/store"
 )
 
@@ -50,6 +51,9 @@ type Deps struct {
 	// with the worker in the same process. Nil: one without a blueprints
 	// dir. Its Store is set with the API's when unset.
 	Blueprints *blueprint.Instances
+	// Queue enqueues the tasks /tasks/schedules/{id}/send/ runs; nil
+	// answers 503. Set once the store is connected.
+	Queue queue.Queue
 	// Media keeps uploaded icons and backgrounds (set_icon, set_background);
 	// nil refuses uploads (URLs still work).
 	Media *media.Store
@@ -161,6 +165,7 @@ func (a *API) registerAll() {
 	a.registerOAuth2()
 	a.registerPropertyMappings()
 	a.registerBlueprints()
+	a.registerTasks()
 	a.registerAuthenticators()
 	a.registerUserSettings()
 	a.registerMedia()

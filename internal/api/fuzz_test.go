@@ -32,7 +32,9 @@ var fuzzPaths = []string{
 	"/oauth2/authorization_codes/", "/oauth2/authorization_codes/{}/", "/oauth2/access_tokens/", "/oauth2/access_tokens/{}/",
 	"/oauth2/refresh_tokens/", "/oauth2/refresh_tokens/{}/",
 	"/managed/blueprints/", "/managed/blueprints/{}/", "/managed/blueprints/{}/apply/", "/managed/blueprints/available/",
+	"/tasks/tasks/", "/tasks/tasks/{}/", "/tasks/schedules/", "/tasks/schedules/{}/", "/tasks/schedules/{}/send/", "/tasks/workers/",
 	"/authenticators/all/", "/authenticators/admin/all/", "/stages/all/user_settings/",
+
 	"/authenticators/totp/", "/authenticators/totp/{}/", "/authenticators/static/", "/authenticators/static/{}/",
 	"/authenticators/webauthn/", "/authenticators/webauthn/{}/", "/authenticators/email/", "/authenticators/email/{}/",
 	"/authenticators/sms/", "/authenticators/sms/{}/",

@@ -51,6 +51,9 @@ var permissionModels = []permModel{
 	{"authentik_stages_authenticator_webauthn", "webauthndevice", "WebAuthn Device", nil},
 	{"authentik_stages_authenticator_sms", "smsdevice", "SMS Device", nil},
 	{"authentik_stages_authenticator_email", "emaildevice", "Email Device", nil},
+	{"authentik_tasks", "task", "Task", nil},
+	{"authentik_tasks", "workerstatus", "Worker Status", nil},
+	{"authentik_tasks_schedules", "schedule", "Schedule", nil},
 }
 
 // Permission is authentik's Permission serializer.

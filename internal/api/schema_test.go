@@ -276,6 +276,7 @@ type fixtures struct {
 	scopeMapping, mapping  string
 	code, access, refresh  string            // token hashes
 	blueprint              string            // a blueprint instance (uuid)
+	schedule, taskRun      string            // tasks_test.go
 	devices                map[string]string // device pks by path prefix (authenticators_test.go)
 }
 
@@ -374,6 +375,7 @@ func (c *conformance) makeFixtures() fixtures {
 	f.invitation = inv.PK
 	f.makeOAuth2Fixtures(c)
 	f.makeBlueprintFixtures(c)
+	f.makeTaskFixtures(c)
 	f.makeDeviceFixtures(c)
 
 	var events struct {
@@ -471,6 +473,9 @@ func (f fixtures) pathParams(path string) map[string]string {
 	if strings.Contains(path, "{instance_uuid}") {
 		pp["instance_uuid"] = f.blueprint
 	}
+	if strings.Contains(path, "{message_id}") {
+		pp["message_id"] = f.taskRun
+	}
 	if strings.Contains(path, "{identifier}") {
 		pp["identifier"] = f.token
 	}
@@ -499,6 +504,7 @@ func (f fixtures) pathParams(path string) map[string]string {
 			"/policies/bindings/":          f.policyBinding,
 			"/policies/":                   f.policy,
 			"/stages/":                     f.stage,
+			"/tasks/schedules/":            f.schedule,
 		} {
 			// The longest matching prefix wins (/policies/bindings/ over /policies/).
 			if strings.HasPrefix(path, prefix) && len(prefix) > best {
@@ -754,6 +760,14 @@ func (f fixtures) cases() map[string]opCase {
 		"managed_blueprints_apply_create":   {},
 		"managed_blueprints_import_create": {contentType: "multipart/form-data; boundary=" + conformanceBoundary,
 			body: multipartFile("file", []byte("version: 1\nentries:\n  - model: authentik_core.group\n    identifiers: {name: conformance-imported}\n"))},
+		// tasks
+		"tasks_tasks_list":               {query: url.Values{"actor_name": {"conformance_task"}, "aggregated_status": {"warning"}, "ordering": {"-started"}}},
+		"tasks_tasks_retrieve":           {},
+		"tasks_schedules_list":           {query: url.Values{"search": {"conformance"}, "ordering": {"next_run"}}},
+		"tasks_schedules_retrieve":       {},
+		"tasks_schedules_partial_update": {body: map[string]any{"crontab": "*/7 * * * *", "paused": false}},
+		"tasks_schedules_send_create":    {},
+		"tasks_workers_list":             {},
 		// crypto
 		"crypto_certificatekeypairs_list": {query: url.Values{"has_key": {"true"}}},
 		"crypto_certificatekeypairs_create": {body: map[string]any{"name": "conformance-imported",

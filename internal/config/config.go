@@ -62,6 +62,7 @@ type Config struct {
 	Listen     Listen     `koanf:"listen"`
 	Web        Web        `koanf:"web"`
 	Email      Email      `koanf:"email"`
+	Worker     Worker     `koanf:"worker"`
 
 	// BlueprintsDir holds blueprint files (*.yaml, *.yml, recursively) that
 	// the worker applies, and re-applies when they change (authentik's
@@ -109,6 +110,15 @@ type Redis struct {
 	Username string `koanf:"username"`
 	Password Secret `koanf:"password"`
 	TLS      bool   `koanf:"tls"`
+}
+
+// Worker configures the background worker and its task queue.
+type Worker struct {
+	// Queue is the task queue's backend: "sql" (the database, durable;
+	// the default) or "redis" (Redis Streams; needs redis.host).
+	Queue string `koanf:"queue"`
+	// Concurrency is how many tasks one worker process runs at once.
+	Concurrency int `koanf:"concurrency"`
 }
 
 // Listen holds the listener addresses.
@@ -167,7 +177,8 @@ func Default() Config {
 			SSLMode:  "prefer",
 			MaxConns: 20,
 		},
-		Redis: Redis{Port: 6379},
+		Redis:  Redis{Port: 6379},
+		Worker: Worker{Queue: "sql", Concurrency: 4},
 		Listen: Listen{
 			HTTP:    "0.0.0.0:9000",
 			HTTPS:   "0.0.0.0:9443",
@@ -280,6 +291,18 @@ func (c *Config) Validate() error {
 	}
 	if c.Redis.DB < 0 {
 		bad("redis.db", "must not be negative")
+	}
+	switch c.Worker.Queue {
+	case "sql":
+	case "redis":
+		if !c.RedisEnabled() {
+			bad("worker.queue", "redis needs redis.host")
+		}
+	default:
+		bad("worker.queue", "%q is not one of sql, redis", c.Worker.Queue)
+	}
+	if c.Worker.Concurrency < 1 {
+		bad("worker.concurrency", "must be at least 1")
 	}
 	if c.Email.UseTLS && c.Email.UseSSL {
 		bad("email.use_ssl", "use_tls and use_ssl are mutually exclusive")

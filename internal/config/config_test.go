@@ -133,6 +133,9 @@ func TestErrorsNameTheKey(t *testing.T) {
 		{"tls and ssl", "", []string{"GATEHOUSE_EMAIL__USE_TLS=true", "GATEHOUSE_EMAIL__USE_SSL=true"}, []string{"email.use_ssl"}},
 		{"missing env target", "", []string{"GATEHOUSE_SECRET_KEY=env://NOPE"}, []string{"secret_key", "NOPE"}},
 		{"missing file target", "", []string{"GATEHOUSE_SECRET_KEY=file:///nope/nope"}, []string{"secret_key", "/nope/nope"}},
+		{"bad queue", "", []string{"GATEHOUSE_WORKER__QUEUE=kafka"}, []string{"worker.queue", `"kafka"`}},
+		{"redis queue without redis", "", []string{"GATEHOUSE_WORKER__QUEUE=redis"}, []string{"worker.queue", "redis.host"}},
+		{"no concurrency", "", []string{"GATEHOUSE_WORKER__CONCURRENCY=0"}, []string{"worker.concurrency"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			opts := Options{Environ: tc.environ}

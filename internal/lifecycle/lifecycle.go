@@ -41,6 +41,9 @@ import (
 	"github.com/gatehouse-idp/gatehouse/internal/media"
 	policyall "github.com/gatehouse-idp/gatehouse/internal/policy/all"
 	"github.com/gatehouse-idp/gatehouse/internal/provider/oauth2"
+	"github.com/gatehouse-idp/gatehouse/internal/queue"
+	"github.com/gatehouse-idp/gatehouse/internal/queue/redisqueue"
+	"github.com/gatehouse-idp/gatehouse/internal/queue/sqlqueue"
 	"github.com/gatehouse-idp/gatehouse/internal/session"
 	stageall "github.com/gatehouse-idp/gatehouse/internal/stage/all"
 	"github.com/gatehouse-idp/gatehouse/internal/store"
@@ -82,6 +85,7 @@ type Process struct {
 	// blueprints applies blueprint instances: the worker's discovery and
 	// file watch, and the API's apply/, share it.
 	blueprints *blueprint.Instances
+	queue      closingQueue
 	secretKey  string
 	httpAddr   string // the bound HTTP address, for log messages
 }
@@ -195,6 +199,9 @@ func (p *Process) Run(ctx context.Context) error {
 	serving.Wait()
 	cancel() // stops the worker and any start-up retry loop
 	background.Wait()
+	if p.queue != nil {
+		_ = p.queue.Close()
+	}
 	if st := p.st.Load(); st != nil {
 		if err := st.Close(); err != nil {
 			p.Log.Warn("closing the database", "error", err)
@@ -319,6 +326,13 @@ func (p *Process) start(ctx context.Context, background *sync.WaitGroup) error {
 	if p.blueprints.Events == nil {
 		p.blueprints.Events = &event.Recorder{Store: st, Log: p.Log}
 	}
+	// The task queue: the worker consumes it, the API enqueues into it.
+	if p.queue, err = p.openQueue(ctx, st); err != nil {
+		return err
+	}
+	if p.api != nil {
+		p.api.Queue = p.queue
+	}
 	if p.Mode == ModeWorker || p.Config.Embedded() {
 		tasks := []worker.Task{worker.CleanExpiredModels(st, time.Now)}
 		tasks = append(tasks, p.certificateDiscovery(ctx, st, background))
@@ -344,11 +358,24 @@ func (p *Process) start(ctx context.Context, background *sync.WaitGroup) error {
 			Log:      p.Log.With("component", "worker"),
 			Registry: p.registry,
 			Tasks:    tasks,
+			Store:    st,
+			Queue:    p.queue,
+			Version:  p.Version,
+
+			Concurrency: p.Config.Worker.Concurrency,
+		}
+		if os.Getenv(worker.TestTasksEnv) == "1" {
+			worker.AddTestTasks(w)
+		}
+		if err := w.Init(ctx); err != nil {
+			return fmt.Errorf("worker: %w", err)
 		}
 		background.Add(1)
 		go func() {
 			defer background.Done()
-			w.Run(ctx)
+			if err := w.Run(ctx); err != nil {
+				p.Log.Error("worker", "error", err)
+			}
 		}()
 	}
 	if p.executor != nil {
@@ -369,6 +396,27 @@ func (p *Process) start(ctx context.Context, background *sync.WaitGroup) error {
 	p.web.SetStarted(true)
 	p.Log.Info("ready", "mode", string(p.Mode), "store", st.Dialect(), "startup_ms", time.Since(began).Milliseconds())
 	return nil
+}
+
+// closingQueue is a queue backend with connections of its own to release.
+type closingQueue interface {
+	queue.Backend
+	Close() error
+}
+
+// openQueue opens the task queue worker.queue names: the SQL one on the
+// store, or Redis Streams.
+func (p *Process) openQueue(ctx context.Context, st *sqlstore.Store) (closingQueue, error) {
+	log := p.Log.With("component", "queue")
+	log.Info("task queue", "backend", p.Config.Worker.Queue)
+	if p.Config.Worker.Queue == "redis" {
+		q, err := redisqueue.New(ctx, p.redis, redisqueue.Options{Log: log})
+		if err != nil {
+			return nil, fmt.Errorf("worker.queue=redis: %w", err)
+		}
+		return q, nil
+	}
+	return sqlqueue.New(st, sqlqueue.Options{Log: log}), nil
 }
 
 // newBlueprints makes the blueprint instances applier (its store is set

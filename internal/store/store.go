@@ -70,6 +70,7 @@ type Store interface {
 	OAuth2Grants
 	BlueprintInstances
 	Authenticators
+	SystemTasks
 
 	// InTx runs fn in one transaction: every call fn makes on tx commits
 	// together, or none does when fn returns an error or panics.

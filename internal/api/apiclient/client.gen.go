@@ -58,25 +58,25 @@ func (e ApplicationRequestPolicyEngineMode) Valid() bool {
 
 // Defines values for BlueprintInstanceStatus.
 const (
-	Error      BlueprintInstanceStatus = "error"
-	Orphaned   BlueprintInstanceStatus = "orphaned"
-	Successful BlueprintInstanceStatus = "successful"
-	Unknown    BlueprintInstanceStatus = "unknown"
-	Warning    BlueprintInstanceStatus = "warning"
+	BlueprintInstanceStatusError      BlueprintInstanceStatus = "error"
+	BlueprintInstanceStatusOrphaned   BlueprintInstanceStatus = "orphaned"
+	BlueprintInstanceStatusSuccessful BlueprintInstanceStatus = "successful"
+	BlueprintInstanceStatusUnknown    BlueprintInstanceStatus = "unknown"
+	BlueprintInstanceStatusWarning    BlueprintInstanceStatus = "warning"
 )
 
 // Valid indicates whether the value is a known member of the BlueprintInstanceStatus enum.
 func (e BlueprintInstanceStatus) Valid() bool {
 	switch e {
-	case Error:
+	case BlueprintInstanceStatusError:
 		return true
-	case Orphaned:
+	case BlueprintInstanceStatusOrphaned:
 		return true
-	case Successful:
+	case BlueprintInstanceStatusSuccessful:
 		return true
-	case Unknown:
+	case BlueprintInstanceStatusUnknown:
 		return true
-	case Warning:
+	case BlueprintInstanceStatusWarning:
 		return true
 	default:
 		return false
@@ -647,6 +647,99 @@ func (e RedirectURIRedirectUriType) Valid() bool {
 	}
 }
 
+// Defines values for ScheduleLastTaskStatus.
+const (
+	ScheduleLastTaskStatusError      ScheduleLastTaskStatus = "error"
+	ScheduleLastTaskStatusRunning    ScheduleLastTaskStatus = "running"
+	ScheduleLastTaskStatusSuccessful ScheduleLastTaskStatus = "successful"
+	ScheduleLastTaskStatusWarning    ScheduleLastTaskStatus = "warning"
+)
+
+// Valid indicates whether the value is a known member of the ScheduleLastTaskStatus enum.
+func (e ScheduleLastTaskStatus) Valid() bool {
+	switch e {
+	case ScheduleLastTaskStatusError:
+		return true
+	case ScheduleLastTaskStatusRunning:
+		return true
+	case ScheduleLastTaskStatusSuccessful:
+		return true
+	case ScheduleLastTaskStatusWarning:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for SystemTaskAggregatedStatus.
+const (
+	SystemTaskAggregatedStatusConsumed SystemTaskAggregatedStatus = "consumed"
+	SystemTaskAggregatedStatusDone     SystemTaskAggregatedStatus = "done"
+	SystemTaskAggregatedStatusError    SystemTaskAggregatedStatus = "error"
+	SystemTaskAggregatedStatusWarning  SystemTaskAggregatedStatus = "warning"
+)
+
+// Valid indicates whether the value is a known member of the SystemTaskAggregatedStatus enum.
+func (e SystemTaskAggregatedStatus) Valid() bool {
+	switch e {
+	case SystemTaskAggregatedStatusConsumed:
+		return true
+	case SystemTaskAggregatedStatusDone:
+		return true
+	case SystemTaskAggregatedStatusError:
+		return true
+	case SystemTaskAggregatedStatusWarning:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for SystemTaskState.
+const (
+	SystemTaskStateConsumed SystemTaskState = "consumed"
+	SystemTaskStateDone     SystemTaskState = "done"
+	SystemTaskStateRejected SystemTaskState = "rejected"
+)
+
+// Valid indicates whether the value is a known member of the SystemTaskState enum.
+func (e SystemTaskState) Valid() bool {
+	switch e {
+	case SystemTaskStateConsumed:
+		return true
+	case SystemTaskStateDone:
+		return true
+	case SystemTaskStateRejected:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for SystemTaskStatus.
+const (
+	SystemTaskStatusError      SystemTaskStatus = "error"
+	SystemTaskStatusRunning    SystemTaskStatus = "running"
+	SystemTaskStatusSuccessful SystemTaskStatus = "successful"
+	SystemTaskStatusWarning    SystemTaskStatus = "warning"
+)
+
+// Valid indicates whether the value is a known member of the SystemTaskStatus enum.
+func (e SystemTaskStatus) Valid() bool {
+	switch e {
+	case SystemTaskStatusError:
+		return true
+	case SystemTaskStatusRunning:
+		return true
+	case SystemTaskStatusSuccessful:
+		return true
+	case SystemTaskStatusWarning:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for TokenIntent.
 const (
 	TokenIntentApi          TokenIntent = "api"
@@ -863,6 +956,54 @@ func (e FlowsInstancesListParamsDesignation) Valid() bool {
 	case FlowsInstancesListParamsDesignationStageConfiguration:
 		return true
 	case FlowsInstancesListParamsDesignationUnenrollment:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for TasksTasksListParamsStatus.
+const (
+	TasksTasksListParamsStatusError      TasksTasksListParamsStatus = "error"
+	TasksTasksListParamsStatusRunning    TasksTasksListParamsStatus = "running"
+	TasksTasksListParamsStatusSuccessful TasksTasksListParamsStatus = "successful"
+	TasksTasksListParamsStatusWarning    TasksTasksListParamsStatus = "warning"
+)
+
+// Valid indicates whether the value is a known member of the TasksTasksListParamsStatus enum.
+func (e TasksTasksListParamsStatus) Valid() bool {
+	switch e {
+	case TasksTasksListParamsStatusError:
+		return true
+	case TasksTasksListParamsStatusRunning:
+		return true
+	case TasksTasksListParamsStatusSuccessful:
+		return true
+	case TasksTasksListParamsStatusWarning:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for TasksTasksListParamsAggregatedStatus.
+const (
+	TasksTasksListParamsAggregatedStatusConsumed TasksTasksListParamsAggregatedStatus = "consumed"
+	TasksTasksListParamsAggregatedStatusDone     TasksTasksListParamsAggregatedStatus = "done"
+	TasksTasksListParamsAggregatedStatusError    TasksTasksListParamsAggregatedStatus = "error"
+	TasksTasksListParamsAggregatedStatusWarning  TasksTasksListParamsAggregatedStatus = "warning"
+)
+
+// Valid indicates whether the value is a known member of the TasksTasksListParamsAggregatedStatus enum.
+func (e TasksTasksListParamsAggregatedStatus) Valid() bool {
+	switch e {
+	case TasksTasksListParamsAggregatedStatusConsumed:
+		return true
+	case TasksTasksListParamsAggregatedStatusDone:
+		return true
+	case TasksTasksListParamsAggregatedStatusError:
+		return true
+	case TasksTasksListParamsAggregatedStatusWarning:
 		return true
 	default:
 		return false
@@ -1422,6 +1563,13 @@ type ListOfSMSDeviceBody struct {
 	Results      *[]SMSDevice           `json:"results"`
 }
 
+// ListOfScheduleBody defines model for ListOfScheduleBody.
+type ListOfScheduleBody struct {
+	Autocomplete map[string]interface{} `json:"autocomplete"`
+	Pagination   Pagination             `json:"pagination"`
+	Results      *[]Schedule            `json:"results"`
+}
+
 // ListOfScopeMappingBody defines model for ListOfScopeMappingBody.
 type ListOfScopeMappingBody struct {
 	Autocomplete map[string]interface{} `json:"autocomplete"`
@@ -1441,6 +1589,13 @@ type ListOfStaticDeviceBody struct {
 	Autocomplete map[string]interface{} `json:"autocomplete"`
 	Pagination   Pagination             `json:"pagination"`
 	Results      *[]StaticDevice        `json:"results"`
+}
+
+// ListOfSystemTaskBody defines model for ListOfSystemTaskBody.
+type ListOfSystemTaskBody struct {
+	Autocomplete map[string]interface{} `json:"autocomplete"`
+	Pagination   Pagination             `json:"pagination"`
+	Results      *[]SystemTask          `json:"results"`
 }
 
 // ListOfTOTPDeviceBody defines model for ListOfTOTPDeviceBody.
@@ -1878,6 +2033,29 @@ type SMSDevice struct {
 	User        PartialUser `json:"user"`
 }
 
+// Schedule defines model for Schedule.
+type Schedule struct {
+	ActorName      string                  `json:"actor_name"`
+	Crontab        string                  `json:"crontab"`
+	Description    string                  `json:"description"`
+	Id             string                  `json:"id"`
+	Identifier     string                  `json:"identifier"`
+	LastRun        *time.Time              `json:"last_run"`
+	LastTaskStatus *ScheduleLastTaskStatus `json:"last_task_status"`
+	NextRun        time.Time               `json:"next_run"`
+	Paused         bool                    `json:"paused"`
+	Uid            string                  `json:"uid"`
+}
+
+// ScheduleLastTaskStatus defines model for Schedule.LastTaskStatus.
+type ScheduleLastTaskStatus string
+
+// ScheduleRequest defines model for ScheduleRequest.
+type ScheduleRequest struct {
+	Crontab *string `json:"crontab,omitempty"`
+	Paused  *bool   `json:"paused,omitempty"`
+}
+
 // ScopeMapping defines model for ScopeMapping.
 type ScopeMapping struct {
 	Component string `json:"component"`
@@ -1990,6 +2168,44 @@ type StaticDevice struct {
 // StaticDeviceToken defines model for StaticDeviceToken.
 type StaticDeviceToken struct {
 	Token string `json:"token"`
+}
+
+// SystemTask defines model for SystemTask.
+type SystemTask struct {
+	ActorName        string                     `json:"actor_name"`
+	AggregatedStatus SystemTaskAggregatedStatus `json:"aggregated_status"`
+
+	// Duration Seconds.
+	Duration  float64              `json:"duration"`
+	Error     string               `json:"error"`
+	Finished  *time.Time           `json:"finished"`
+	MessageId string               `json:"message_id"`
+	Messages  *[]SystemTaskMessage `json:"messages"`
+	Retries   int64                `json:"retries"`
+	Started   time.Time            `json:"started"`
+	State     SystemTaskState      `json:"state"`
+	Status    SystemTaskStatus     `json:"status"`
+
+	// TaskId The queued task this run belongs to; retries share it.
+	TaskId string `json:"task_id"`
+	Uid    string `json:"uid"`
+	Worker string `json:"worker"`
+}
+
+// SystemTaskAggregatedStatus defines model for SystemTask.AggregatedStatus.
+type SystemTaskAggregatedStatus string
+
+// SystemTaskState defines model for SystemTask.State.
+type SystemTaskState string
+
+// SystemTaskStatus defines model for SystemTask.Status.
+type SystemTaskStatus string
+
+// SystemTaskMessage defines model for SystemTaskMessage.
+type SystemTaskMessage struct {
+	Event     string    `json:"event"`
+	LogLevel  string    `json:"log_level"`
+	Timestamp time.Time `json:"timestamp"`
 }
 
 // TOTPDevice defines model for TOTPDevice.
@@ -2164,6 +2380,16 @@ type WebAuthnDeviceType struct {
 	Aaguid      string  `json:"aaguid"`
 	Description string  `json:"description"`
 	Icon        *string `json:"icon"`
+}
+
+// WorkerStatus defines model for WorkerStatus.
+type WorkerStatus struct {
+	Hostname        string    `json:"hostname"`
+	LastSeen        time.Time `json:"last_seen"`
+	Started         time.Time `json:"started"`
+	Version         string    `json:"version"`
+	VersionMatching bool      `json:"version_matching"`
+	WorkerId        string    `json:"worker_id"`
 }
 
 // AuthenticatorsAdminAllListParams defines parameters for AuthenticatorsAdminAllList.
@@ -2833,6 +3059,45 @@ type StagesInvitationInvitationsListParams struct {
 	Search *string `form:"search,omitempty" json:"search,omitempty"`
 }
 
+// TasksSchedulesListParams defines parameters for TasksSchedulesList.
+type TasksSchedulesListParams struct {
+	// Page A page number within the paginated result set.
+	Page *int64 `form:"page,omitempty" json:"page,omitempty"`
+
+	// PageSize Number of results to return per page.
+	PageSize *int64 `form:"page_size,omitempty" json:"page_size,omitempty"`
+
+	// Ordering Which field to use when ordering the results.
+	Ordering *string `form:"ordering,omitempty" json:"ordering,omitempty"`
+
+	// Search A search term.
+	Search *string `form:"search,omitempty" json:"search,omitempty"`
+}
+
+// TasksTasksListParams defines parameters for TasksTasksList.
+type TasksTasksListParams struct {
+	// Page A page number within the paginated result set.
+	Page *int64 `form:"page,omitempty" json:"page,omitempty"`
+
+	// PageSize Number of results to return per page.
+	PageSize *int64 `form:"page_size,omitempty" json:"page_size,omitempty"`
+
+	// Ordering Which field to use when ordering the results.
+	Ordering *string `form:"ordering,omitempty" json:"ordering,omitempty"`
+
+	// Search A search term.
+	Search           *string                               `form:"search,omitempty" json:"search,omitempty"`
+	ActorName        *string                               `form:"actor_name,omitempty" json:"actor_name,omitempty"`
+	Status           *TasksTasksListParamsStatus           `form:"status,omitempty" json:"status,omitempty"`
+	AggregatedStatus *TasksTasksListParamsAggregatedStatus `form:"aggregated_status,omitempty" json:"aggregated_status,omitempty"`
+}
+
+// TasksTasksListParamsStatus defines parameters for TasksTasksList.
+type TasksTasksListParamsStatus string
+
+// TasksTasksListParamsAggregatedStatus defines parameters for TasksTasksList.
+type TasksTasksListParamsAggregatedStatus string
+
 // AdminSettingsPartialUpdateJSONRequestBody defines body for AdminSettingsPartialUpdate for application/json ContentType.
 type AdminSettingsPartialUpdateJSONRequestBody = PatchedSettingsRequest
 
@@ -3057,6 +3322,9 @@ type StagesCreateJSONRequestBody = StageRequest
 
 // StagesPartialUpdateJSONRequestBody defines body for StagesPartialUpdate for application/json ContentType.
 type StagesPartialUpdateJSONRequestBody = StageRequest
+
+// TasksSchedulesPartialUpdateJSONRequestBody defines body for TasksSchedulesPartialUpdate for application/json ContentType.
+type TasksSchedulesPartialUpdateJSONRequestBody = ScheduleRequest
 
 // Getter for additional properties for PolicyInfo. Returns the specified
 // element and whether it was found
@@ -5219,6 +5487,50 @@ type ClientInterface interface {
 	//
 	// Corresponds with PATCH /stages/{type}/{id}/ (the `StagesPartialUpdate` operationId).
 	StagesPartialUpdate(ctx context.Context, pType string, id string, body StagesPartialUpdateJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// TasksSchedulesList List schedules
+	//
+	// Corresponds with GET /tasks/schedules/ (the `TasksSchedulesList` operationId).
+	TasksSchedulesList(ctx context.Context, params *TasksSchedulesListParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// TasksSchedulesRetrieve Get a schedule
+	//
+	// Corresponds with GET /tasks/schedules/{id}/ (the `TasksSchedulesRetrieve` operationId).
+	TasksSchedulesRetrieve(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// TasksSchedulesPartialUpdateWithBody Update a schedule (crontab, paused)
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with PATCH /tasks/schedules/{id}/ (the `TasksSchedulesPartialUpdate` operationId).
+	TasksSchedulesPartialUpdateWithBody(ctx context.Context, id string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// TasksSchedulesPartialUpdate Update a schedule (crontab, paused)
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with PATCH /tasks/schedules/{id}/ (the `TasksSchedulesPartialUpdate` operationId).
+	TasksSchedulesPartialUpdate(ctx context.Context, id string, body TasksSchedulesPartialUpdateJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// TasksSchedulesSendCreate Run a schedule's task now (enqueue it once)
+	//
+	// Corresponds with POST /tasks/schedules/{id}/send/ (the `TasksSchedulesSendCreate` operationId).
+	TasksSchedulesSendCreate(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// TasksTasksList List task runs
+	//
+	// Corresponds with GET /tasks/tasks/ (the `TasksTasksList` operationId).
+	TasksTasksList(ctx context.Context, params *TasksTasksListParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// TasksTasksRetrieve Get a task run
+	//
+	// Corresponds with GET /tasks/tasks/{message_id}/ (the `TasksTasksRetrieve` operationId).
+	TasksTasksRetrieve(ctx context.Context, messageId string, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// TasksWorkersList List live workers
+	//
+	// Corresponds with GET /tasks/workers/ (the `TasksWorkersList` operationId).
+	TasksWorkersList(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
 }
 
 // AdminSettingsRetrieve System settings
@@ -9433,6 +9745,130 @@ func (c *Client) StagesPartialUpdateWithBody(ctx context.Context, pType string, 
 // Corresponds with PATCH /stages/{type}/{id}/ (the `StagesPartialUpdate` operationId).
 func (c *Client) StagesPartialUpdate(ctx context.Context, pType string, id string, body StagesPartialUpdateJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewStagesPartialUpdateRequest(c.Server, pType, id, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// TasksSchedulesList List schedules
+//
+// Corresponds with GET /tasks/schedules/ (the `TasksSchedulesList` operationId).
+func (c *Client) TasksSchedulesList(ctx context.Context, params *TasksSchedulesListParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewTasksSchedulesListRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// TasksSchedulesRetrieve Get a schedule
+//
+// Corresponds with GET /tasks/schedules/{id}/ (the `TasksSchedulesRetrieve` operationId).
+func (c *Client) TasksSchedulesRetrieve(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewTasksSchedulesRetrieveRequest(c.Server, id)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// TasksSchedulesPartialUpdateWithBody Update a schedule (crontab, paused)
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with PATCH /tasks/schedules/{id}/ (the `TasksSchedulesPartialUpdate` operationId).
+func (c *Client) TasksSchedulesPartialUpdateWithBody(ctx context.Context, id string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewTasksSchedulesPartialUpdateRequestWithBody(c.Server, id, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// TasksSchedulesPartialUpdate Update a schedule (crontab, paused)
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with PATCH /tasks/schedules/{id}/ (the `TasksSchedulesPartialUpdate` operationId).
+func (c *Client) TasksSchedulesPartialUpdate(ctx context.Context, id string, body TasksSchedulesPartialUpdateJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewTasksSchedulesPartialUpdateRequest(c.Server, id, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// TasksSchedulesSendCreate Run a schedule's task now (enqueue it once)
+//
+// Corresponds with POST /tasks/schedules/{id}/send/ (the `TasksSchedulesSendCreate` operationId).
+func (c *Client) TasksSchedulesSendCreate(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewTasksSchedulesSendCreateRequest(c.Server, id)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// TasksTasksList List task runs
+//
+// Corresponds with GET /tasks/tasks/ (the `TasksTasksList` operationId).
+func (c *Client) TasksTasksList(ctx context.Context, params *TasksTasksListParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewTasksTasksListRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// TasksTasksRetrieve Get a task run
+//
+// Corresponds with GET /tasks/tasks/{message_id}/ (the `TasksTasksRetrieve` operationId).
+func (c *Client) TasksTasksRetrieve(ctx context.Context, messageId string, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewTasksTasksRetrieveRequest(c.Server, messageId)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// TasksWorkersList List live workers
+//
+// Corresponds with GET /tasks/workers/ (the `TasksWorkersList` operationId).
+func (c *Client) TasksWorkersList(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewTasksWorkersListRequest(c.Server)
 	if err != nil {
 		return nil, err
 	}
@@ -19130,6 +19566,398 @@ func NewStagesPartialUpdateRequestWithBody(server string, pType string, id strin
 	return req, nil
 }
 
+// NewTasksSchedulesListRequest constructs an http.Request for the TasksSchedulesList method
+func NewTasksSchedulesListRequest(server string, params *TasksSchedulesListParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/tasks/schedules/")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Page != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "page", *params.Page, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.PageSize != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "page_size", *params.PageSize, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Ordering != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "ordering", *params.Ordering, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Search != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "search", *params.Search, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewTasksSchedulesRetrieveRequest constructs an http.Request for the TasksSchedulesRetrieve method
+func NewTasksSchedulesRetrieveRequest(server string, id string) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/tasks/schedules/%s/", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewTasksSchedulesPartialUpdateRequest calls the generic TasksSchedulesPartialUpdate builder with application/json body
+func NewTasksSchedulesPartialUpdateRequest(server string, id string, body TasksSchedulesPartialUpdateJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewTasksSchedulesPartialUpdateRequestWithBody(server, id, "application/json", bodyReader)
+}
+
+// NewTasksSchedulesPartialUpdateRequestWithBody constructs an http.Request for the TasksSchedulesPartialUpdate method, with any body, and a specified content type
+func NewTasksSchedulesPartialUpdateRequestWithBody(server string, id string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/tasks/schedules/%s/", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPatch, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewTasksSchedulesSendCreateRequest constructs an http.Request for the TasksSchedulesSendCreate method
+func NewTasksSchedulesSendCreateRequest(server string, id string) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/tasks/schedules/%s/send/", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewTasksTasksListRequest constructs an http.Request for the TasksTasksList method
+func NewTasksTasksListRequest(server string, params *TasksTasksListParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/tasks/tasks/")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Page != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "page", *params.Page, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.PageSize != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "page_size", *params.PageSize, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Ordering != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "ordering", *params.Ordering, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Search != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "search", *params.Search, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.ActorName != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "actor_name", *params.ActorName, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Status != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "status", *params.Status, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.AggregatedStatus != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "aggregated_status", *params.AggregatedStatus, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewTasksTasksRetrieveRequest constructs an http.Request for the TasksTasksRetrieve method
+func NewTasksTasksRetrieveRequest(server string, messageId string) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "message_id", messageId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/tasks/tasks/%s/", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewTasksWorkersListRequest constructs an http.Request for the TasksWorkersList method
+func NewTasksWorkersListRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/tasks/workers/")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 func (c *Client) applyEditors(ctx context.Context, req *http.Request, additionalEditors []RequestEditorFn) error {
 	for _, r := range c.RequestEditors {
 		if err := r(ctx, req); err != nil {
@@ -21007,6 +21835,62 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with PATCH /stages/{type}/{id}/ (the `StagesPartialUpdate` operationId).
 	StagesPartialUpdateWithResponse(ctx context.Context, pType string, id string, body StagesPartialUpdateJSONRequestBody, reqEditors ...RequestEditorFn) (*StagesPartialUpdateResponse, error)
+
+	// TasksSchedulesListWithResponse List schedules
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /tasks/schedules/ (the `TasksSchedulesList` operationId).
+	TasksSchedulesListWithResponse(ctx context.Context, params *TasksSchedulesListParams, reqEditors ...RequestEditorFn) (*TasksSchedulesListResponse, error)
+
+	// TasksSchedulesRetrieveWithResponse Get a schedule
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /tasks/schedules/{id}/ (the `TasksSchedulesRetrieve` operationId).
+	TasksSchedulesRetrieveWithResponse(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*TasksSchedulesRetrieveResponse, error)
+
+	// TasksSchedulesPartialUpdateWithBodyWithResponse Update a schedule (crontab, paused)
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PATCH /tasks/schedules/{id}/ (the `TasksSchedulesPartialUpdate` operationId).
+	TasksSchedulesPartialUpdateWithBodyWithResponse(ctx context.Context, id string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*TasksSchedulesPartialUpdateResponse, error)
+
+	// TasksSchedulesPartialUpdateWithResponse Update a schedule (crontab, paused)
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PATCH /tasks/schedules/{id}/ (the `TasksSchedulesPartialUpdate` operationId).
+	TasksSchedulesPartialUpdateWithResponse(ctx context.Context, id string, body TasksSchedulesPartialUpdateJSONRequestBody, reqEditors ...RequestEditorFn) (*TasksSchedulesPartialUpdateResponse, error)
+
+	// TasksSchedulesSendCreateWithResponse Run a schedule's task now (enqueue it once)
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /tasks/schedules/{id}/send/ (the `TasksSchedulesSendCreate` operationId).
+	TasksSchedulesSendCreateWithResponse(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*TasksSchedulesSendCreateResponse, error)
+
+	// TasksTasksListWithResponse List task runs
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /tasks/tasks/ (the `TasksTasksList` operationId).
+	TasksTasksListWithResponse(ctx context.Context, params *TasksTasksListParams, reqEditors ...RequestEditorFn) (*TasksTasksListResponse, error)
+
+	// TasksTasksRetrieveWithResponse Get a task run
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /tasks/tasks/{message_id}/ (the `TasksTasksRetrieve` operationId).
+	TasksTasksRetrieveWithResponse(ctx context.Context, messageId string, reqEditors ...RequestEditorFn) (*TasksTasksRetrieveResponse, error)
+
+	// TasksWorkersListWithResponse List live workers
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /tasks/workers/ (the `TasksWorkersList` operationId).
+	TasksWorkersListWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*TasksWorkersListResponse, error)
 }
 
 type AdminSettingsRetrieveResponse struct {
@@ -33496,6 +34380,468 @@ func (r StagesPartialUpdateResponse) ContentType() string {
 	return ""
 }
 
+type TasksSchedulesListResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ListOfScheduleBody
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *ValidationError
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *GenericError
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *GenericError
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r TasksSchedulesListResponse) GetJSON200() *ListOfScheduleBody {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r TasksSchedulesListResponse) GetJSON400() *ValidationError {
+	return r.JSON400
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r TasksSchedulesListResponse) GetJSON403() *GenericError {
+	return r.JSON403
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r TasksSchedulesListResponse) GetJSON500() *GenericError {
+	return r.JSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r TasksSchedulesListResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r TasksSchedulesListResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r TasksSchedulesListResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r TasksSchedulesListResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type TasksSchedulesRetrieveResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Schedule
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *ValidationError
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *GenericError
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *GenericError
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *GenericError
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r TasksSchedulesRetrieveResponse) GetJSON200() *Schedule {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r TasksSchedulesRetrieveResponse) GetJSON400() *ValidationError {
+	return r.JSON400
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r TasksSchedulesRetrieveResponse) GetJSON403() *GenericError {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r TasksSchedulesRetrieveResponse) GetJSON404() *GenericError {
+	return r.JSON404
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r TasksSchedulesRetrieveResponse) GetJSON500() *GenericError {
+	return r.JSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r TasksSchedulesRetrieveResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r TasksSchedulesRetrieveResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r TasksSchedulesRetrieveResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r TasksSchedulesRetrieveResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type TasksSchedulesPartialUpdateResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Schedule
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *ValidationError
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *GenericError
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *GenericError
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *GenericError
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r TasksSchedulesPartialUpdateResponse) GetJSON200() *Schedule {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r TasksSchedulesPartialUpdateResponse) GetJSON400() *ValidationError {
+	return r.JSON400
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r TasksSchedulesPartialUpdateResponse) GetJSON403() *GenericError {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r TasksSchedulesPartialUpdateResponse) GetJSON404() *GenericError {
+	return r.JSON404
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r TasksSchedulesPartialUpdateResponse) GetJSON500() *GenericError {
+	return r.JSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r TasksSchedulesPartialUpdateResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r TasksSchedulesPartialUpdateResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r TasksSchedulesPartialUpdateResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r TasksSchedulesPartialUpdateResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type TasksSchedulesSendCreateResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *ValidationError
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *GenericError
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *GenericError
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *GenericError
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *GenericError
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r TasksSchedulesSendCreateResponse) GetJSON400() *ValidationError {
+	return r.JSON400
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r TasksSchedulesSendCreateResponse) GetJSON403() *GenericError {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r TasksSchedulesSendCreateResponse) GetJSON404() *GenericError {
+	return r.JSON404
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r TasksSchedulesSendCreateResponse) GetJSON500() *GenericError {
+	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r TasksSchedulesSendCreateResponse) GetJSON503() *GenericError {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r TasksSchedulesSendCreateResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r TasksSchedulesSendCreateResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r TasksSchedulesSendCreateResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r TasksSchedulesSendCreateResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type TasksTasksListResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ListOfSystemTaskBody
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *ValidationError
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *GenericError
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *GenericError
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r TasksTasksListResponse) GetJSON200() *ListOfSystemTaskBody {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r TasksTasksListResponse) GetJSON400() *ValidationError {
+	return r.JSON400
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r TasksTasksListResponse) GetJSON403() *GenericError {
+	return r.JSON403
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r TasksTasksListResponse) GetJSON500() *GenericError {
+	return r.JSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r TasksTasksListResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r TasksTasksListResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r TasksTasksListResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r TasksTasksListResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type TasksTasksRetrieveResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *SystemTask
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *ValidationError
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *GenericError
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *GenericError
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *GenericError
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r TasksTasksRetrieveResponse) GetJSON200() *SystemTask {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r TasksTasksRetrieveResponse) GetJSON400() *ValidationError {
+	return r.JSON400
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r TasksTasksRetrieveResponse) GetJSON403() *GenericError {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r TasksTasksRetrieveResponse) GetJSON404() *GenericError {
+	return r.JSON404
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r TasksTasksRetrieveResponse) GetJSON500() *GenericError {
+	return r.JSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r TasksTasksRetrieveResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r TasksTasksRetrieveResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r TasksTasksRetrieveResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r TasksTasksRetrieveResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type TasksWorkersListResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *[]WorkerStatus
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *ValidationError
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *GenericError
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *GenericError
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r TasksWorkersListResponse) GetJSON200() *[]WorkerStatus {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r TasksWorkersListResponse) GetJSON400() *ValidationError {
+	return r.JSON400
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r TasksWorkersListResponse) GetJSON403() *GenericError {
+	return r.JSON403
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r TasksWorkersListResponse) GetJSON500() *GenericError {
+	return r.JSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r TasksWorkersListResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r TasksWorkersListResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r TasksWorkersListResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r TasksWorkersListResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // AdminSettingsRetrieveWithResponse System settings
 //
 // Returns a wrapper object for the known response body format(s).
@@ -36900,6 +38246,110 @@ func (c *ClientWithResponses) StagesPartialUpdateWithResponse(ctx context.Contex
 		return nil, err
 	}
 	return ParseStagesPartialUpdateResponse(rsp)
+}
+
+// TasksSchedulesListWithResponse List schedules
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /tasks/schedules/ (the `TasksSchedulesList` operationId).
+func (c *ClientWithResponses) TasksSchedulesListWithResponse(ctx context.Context, params *TasksSchedulesListParams, reqEditors ...RequestEditorFn) (*TasksSchedulesListResponse, error) {
+	rsp, err := c.TasksSchedulesList(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseTasksSchedulesListResponse(rsp)
+}
+
+// TasksSchedulesRetrieveWithResponse Get a schedule
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /tasks/schedules/{id}/ (the `TasksSchedulesRetrieve` operationId).
+func (c *ClientWithResponses) TasksSchedulesRetrieveWithResponse(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*TasksSchedulesRetrieveResponse, error) {
+	rsp, err := c.TasksSchedulesRetrieve(ctx, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseTasksSchedulesRetrieveResponse(rsp)
+}
+
+// TasksSchedulesPartialUpdateWithBodyWithResponse Update a schedule (crontab, paused)
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PATCH /tasks/schedules/{id}/ (the `TasksSchedulesPartialUpdate` operationId).
+func (c *ClientWithResponses) TasksSchedulesPartialUpdateWithBodyWithResponse(ctx context.Context, id string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*TasksSchedulesPartialUpdateResponse, error) {
+	rsp, err := c.TasksSchedulesPartialUpdateWithBody(ctx, id, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseTasksSchedulesPartialUpdateResponse(rsp)
+}
+
+// TasksSchedulesPartialUpdateWithResponse Update a schedule (crontab, paused)
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PATCH /tasks/schedules/{id}/ (the `TasksSchedulesPartialUpdate` operationId).
+func (c *ClientWithResponses) TasksSchedulesPartialUpdateWithResponse(ctx context.Context, id string, body TasksSchedulesPartialUpdateJSONRequestBody, reqEditors ...RequestEditorFn) (*TasksSchedulesPartialUpdateResponse, error) {
+	rsp, err := c.TasksSchedulesPartialUpdate(ctx, id, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseTasksSchedulesPartialUpdateResponse(rsp)
+}
+
+// TasksSchedulesSendCreateWithResponse Run a schedule's task now (enqueue it once)
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /tasks/schedules/{id}/send/ (the `TasksSchedulesSendCreate` operationId).
+func (c *ClientWithResponses) TasksSchedulesSendCreateWithResponse(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*TasksSchedulesSendCreateResponse, error) {
+	rsp, err := c.TasksSchedulesSendCreate(ctx, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseTasksSchedulesSendCreateResponse(rsp)
+}
+
+// TasksTasksListWithResponse List task runs
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /tasks/tasks/ (the `TasksTasksList` operationId).
+func (c *ClientWithResponses) TasksTasksListWithResponse(ctx context.Context, params *TasksTasksListParams, reqEditors ...RequestEditorFn) (*TasksTasksListResponse, error) {
+	rsp, err := c.TasksTasksList(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseTasksTasksListResponse(rsp)
+}
+
+// TasksTasksRetrieveWithResponse Get a task run
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /tasks/tasks/{message_id}/ (the `TasksTasksRetrieve` operationId).
+func (c *ClientWithResponses) TasksTasksRetrieveWithResponse(ctx context.Context, messageId string, reqEditors ...RequestEditorFn) (*TasksTasksRetrieveResponse, error) {
+	rsp, err := c.TasksTasksRetrieve(ctx, messageId, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseTasksTasksRetrieveResponse(rsp)
+}
+
+// TasksWorkersListWithResponse List live workers
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /tasks/workers/ (the `TasksWorkersList` operationId).
+func (c *ClientWithResponses) TasksWorkersListWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*TasksWorkersListResponse, error) {
+	rsp, err := c.TasksWorkersList(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseTasksWorkersListResponse(rsp)
 }
 
 // ParseAdminSettingsRetrieveResponse parses an HTTP response from a AdminSettingsRetrieveWithResponse call
@@ -46631,6 +48081,366 @@ func ParseStagesPartialUpdateResponse(rsp *http.Response) (*StagesPartialUpdateR
 			return nil, err
 		}
 		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseTasksSchedulesListResponse parses an HTTP response from a TasksSchedulesListWithResponse call
+func ParseTasksSchedulesListResponse(rsp *http.Response) (*TasksSchedulesListResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &TasksSchedulesListResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ListOfScheduleBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ValidationError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseTasksSchedulesRetrieveResponse parses an HTTP response from a TasksSchedulesRetrieveWithResponse call
+func ParseTasksSchedulesRetrieveResponse(rsp *http.Response) (*TasksSchedulesRetrieveResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &TasksSchedulesRetrieveResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Schedule
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ValidationError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseTasksSchedulesPartialUpdateResponse parses an HTTP response from a TasksSchedulesPartialUpdateWithResponse call
+func ParseTasksSchedulesPartialUpdateResponse(rsp *http.Response) (*TasksSchedulesPartialUpdateResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &TasksSchedulesPartialUpdateResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Schedule
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ValidationError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseTasksSchedulesSendCreateResponse parses an HTTP response from a TasksSchedulesSendCreateWithResponse call
+func ParseTasksSchedulesSendCreateResponse(rsp *http.Response) (*TasksSchedulesSendCreateResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &TasksSchedulesSendCreateResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ValidationError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseTasksTasksListResponse parses an HTTP response from a TasksTasksListWithResponse call
+func ParseTasksTasksListResponse(rsp *http.Response) (*TasksTasksListResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &TasksTasksListResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ListOfSystemTaskBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ValidationError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseTasksTasksRetrieveResponse parses an HTTP response from a TasksTasksRetrieveWithResponse call
+func ParseTasksTasksRetrieveResponse(rsp *http.Response) (*TasksTasksRetrieveResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &TasksTasksRetrieveResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest SystemTask
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ValidationError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseTasksWorkersListResponse parses an HTTP response from a TasksWorkersListWithResponse call
+func ParseTasksWorkersListResponse(rsp *http.Response) (*TasksWorkersListResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &TasksWorkersListResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest []WorkerStatus
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ValidationError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
 		var dest GenericError

@@ -18,6 +18,7 @@ import (
 	"github.com/gatehouse-idp/gatehouse/internal/blueprint"
 	"github.com/gatehouse-idp/gatehouse/internal/core"
 	"github.com/gatehouse-idp/gatehouse/internal/media"
+	"github.com/gatehouse-idp/gatehouse/internal/queue/sqlqueue"
 	"github.com/gatehouse-idp/gatehouse/internal/store"
 	"github.com/gatehouse-idp/gatehouse/internal/store/sqlstore"
 	"github.com/gatehouse-idp/gatehouse/internal/web"
@@ -65,6 +66,11 @@ func NewWithStore(t testing.TB, st store.Store) *Server {
 		Media: &media.Store{Dir: filepath.Join(t.TempDir(), "media")}})
 	if err != nil {
 		t.Fatal(err)
+	}
+	if sq, ok := st.(*sqlstore.Store); ok { // /tasks/schedules/{id}/send/ enqueues
+		q := sqlqueue.New(sq, sqlqueue.Options{})
+		t.Cleanup(func() { _ = q.Close() })
+		a.Queue = q
 	}
 	ws := &web.Server{
 		Log:            slog.New(slog.DiscardHandler),

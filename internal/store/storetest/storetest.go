@@ -57,6 +57,7 @@ func Run(t *testing.T, open Opener) {
 		{"Authenticators", testAuthenticators},
 		{"NULLookups", testNULLookups},
 		{"BlueprintInstances", testBlueprintInstances},
+		{"SystemTasks", testSystemTasks},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
