@@ -168,6 +168,8 @@ func (a *API) registerAll() {
 	a.registerTasks()
 	a.registerAuthenticators()
 	a.registerUserSettings()
+	a.registerSessions()
+	a.registerConsents()
 	a.registerMedia()
 }
 

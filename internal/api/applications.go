@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"net/url"
 	"regexp"
+	"slices"
 	"strconv"
 
 	"github.com/danielgtaylor/huma/v2"
@@ -161,14 +163,125 @@ func (a *API) application(ctx context.Context, app *store.Application) (*Applica
 		if o.ProviderObj, err = a.provider(ctx, p); err != nil {
 			return nil, err
 		}
+		if o.LaunchURL == nil && p.Type == "oauth2" {
+			if o.LaunchURL, err = a.oauth2LaunchURL(ctx, p.PK); err != nil {
+				return nil, err
+			}
+		}
 	}
 	return o, nil
 }
 
-func (a *API) listApplications(ctx context.Context, in *ListParams) (*appListOutput, error) {
+// oauth2LaunchURL is an OAuth2 provider's default launch URL, as
+// authentik's OAuth2Provider.launch_url: the origin of its first redirect
+// URI, unless that is a regular expression; nil without one.
+func (a *API) oauth2LaunchURL(ctx context.Context, providerPK int64) (*string, error) {
+	op, err := a.Store.OAuth2ProviderByPK(ctx, providerPK)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, nil
+	} else if err != nil {
+		return nil, a.storeError(err)
+	}
+	if len(op.RedirectURIs) == 0 || op.RedirectURIs[0].MatchingMode == "regex" {
+		return nil, nil
+	}
+	u, err := url.Parse(op.RedirectURIs[0].URL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, nil
+	}
+	launch := u.Scheme + "://" + u.Host
+	return &launch, nil
+}
+
+// AppListInput are the application list's parameters (authentik's).
+type AppListInput struct {
+	ListParams
+	ForUser int64 `query:"for_user" minimum:"0" doc:"Only the applications this user may access (policy-checked); another user than the caller needs view_user on them."`
+	// SuperuserFullList is accepted for authentik's clients: callers with
+	// the global view_application permission get the full list unless
+	// for_user is given.
+	SuperuserFullList bool `query:"superuser_full_list" doc:"Accepted for compatibility: callers with the global view_application permission get every application unless for_user is set."`
+	OnlyWithLaunchURL bool `query:"only_with_launch_url" doc:"Only applications with a launch URL."`
+}
+
+// accessibleApplications lists, in the list's order, the applications
+// matching the search that user may access (the application's policy
+// bindings, as check_access) plus those in extra (object permissions).
+func (a *API) accessibleApplications(ctx context.Context, in *AppListInput, user *store.User, extra []string) ([]*Application, error) {
+	var out []*Application
+	const size = 100
+	for off := 0; ; off += size {
+		apps, total, err := a.Store.ListApplications(ctx, store.ListOptions{Search: in.Search, Ordering: in.Ordering,
+			Page: store.Page{Offset: off, Limit: size}})
+		if err != nil {
+			return nil, a.listError(err)
+		}
+		for _, app := range apps {
+			ok := slices.Contains(extra, app.UUID.String())
+			if !ok && user.IsActive {
+				res, err := a.policies.Evaluate(ctx, app.UUID, app.PolicyEngineMode, policy.Request{User: user, Obj: app})
+				if err != nil {
+					return nil, a.storeError(err)
+				}
+				ok = res.Passing
+			}
+			if !ok {
+				continue
+			}
+			o, err := a.application(ctx, app)
+			if err != nil {
+				return nil, err
+			}
+			if !in.OnlyWithLaunchURL || o.LaunchURL != nil {
+				out = append(out, o)
+			}
+		}
+		if len(apps) < size || off+size >= total {
+			return out, nil
+		}
+	}
+}
+
+// listApplications lists, as authentik's ApplicationViewSet.list, the
+// applications a user may access (policy-checked): for_user's, or the
+// caller's when they lack the global view permission (with those they
+// hold view_application on). Callers with the global permission get every
+// application (authentik's superuser_full_list).
+func (a *API) listApplications(ctx context.Context, in *AppListInput) (*appListOutput, error) {
+	p, err := caller(ctx)
+	if err != nil {
+		return nil, err
+	}
 	only, err := a.visible(ctx, permViewApplication)
 	if err != nil {
 		return nil, err
+	}
+	if in.ForUser != 0 || only != nil {
+		user := p.User
+		if in.ForUser != 0 && in.ForUser != p.User.PK {
+			if _, err := a.require(ctx, permViewUser, strconv.FormatInt(in.ForUser, 10)); err != nil {
+				return nil, err
+			}
+			if user, err = a.Store.UserByPK(ctx, in.ForUser); errors.Is(err, store.ErrNotFound) {
+				return nil, fieldError("for_user", "User does not exist.")
+			} else if err != nil {
+				return nil, a.storeError(err)
+			}
+			only = nil
+		}
+		if in.ForUser != 0 {
+			only = nil // exactly the user's access, not the caller's permissions
+		}
+		all, err := a.accessibleApplications(ctx, in, user, only)
+		if err != nil {
+			return nil, err
+		}
+		from, to := in.window(len(all))
+		out := &appListOutput{}
+		out.Body.Results = append([]*Application{}, all[from:to]...)
+		out.Body.Pagination = paginate(in.ListParams, len(all), to-from)
+		out.Body.Autocomplete = Autocomplete{}
+		return out, nil
 	}
 	apps, total, err := a.Store.ListApplications(ctx, in.options(only))
 	if err != nil {
@@ -181,9 +294,12 @@ func (a *API) listApplications(ctx context.Context, in *ListParams) (*appListOut
 		if err != nil {
 			return nil, err
 		}
+		if in.OnlyWithLaunchURL && o.LaunchURL == nil {
+			continue
+		}
 		out.Body.Results = append(out.Body.Results, o)
 	}
-	out.Body.Pagination = paginate(*in, total, len(apps))
+	out.Body.Pagination = paginate(in.ListParams, total, len(apps))
 	out.Body.Autocomplete = Autocomplete{}
 	return out, nil
 }

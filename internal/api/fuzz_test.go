@@ -34,7 +34,7 @@ var fuzzPaths = []string{
 	"/managed/blueprints/", "/managed/blueprints/{}/", "/managed/blueprints/{}/apply/", "/managed/blueprints/available/",
 	"/tasks/tasks/", "/tasks/tasks/{}/", "/tasks/schedules/", "/tasks/schedules/{}/", "/tasks/schedules/{}/send/", "/tasks/workers/",
 	"/authenticators/all/", "/authenticators/admin/all/", "/stages/all/user_settings/",
-
+	"/core/authenticated_sessions/", "/core/authenticated_sessions/{}/", "/core/user_consent/", "/core/user_consent/{}/",
 	"/authenticators/totp/", "/authenticators/totp/{}/", "/authenticators/static/", "/authenticators/static/{}/",
 	"/authenticators/webauthn/", "/authenticators/webauthn/{}/", "/authenticators/email/", "/authenticators/email/{}/",
 	"/authenticators/sms/", "/authenticators/sms/{}/",

@@ -54,6 +54,8 @@ var permissionModels = []permModel{
 	{"authentik_tasks", "task", "Task", nil},
 	{"authentik_tasks", "workerstatus", "Worker Status", nil},
 	{"authentik_tasks_schedules", "schedule", "Schedule", nil},
+	{"authentik_core", "authenticatedsession", "Authenticated Session", nil},
+	{"authentik_core", "userconsent", "User Consent", nil},
 }
 
 // Permission is authentik's Permission serializer.

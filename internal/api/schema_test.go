@@ -377,6 +377,7 @@ func (c *conformance) makeFixtures() fixtures {
 	f.makeBlueprintFixtures(c)
 	f.makeTaskFixtures(c)
 	f.makeDeviceFixtures(c)
+	f.makeSessionFixtures(c)
 
 	var events struct {
 		Results []struct {
@@ -475,6 +476,9 @@ func (f fixtures) pathParams(path string) map[string]string {
 	}
 	if strings.Contains(path, "{message_id}") {
 		pp["message_id"] = f.taskRun
+	}
+	if strings.Contains(path, "{uuid}") && strings.HasPrefix(path, "/core/authenticated_sessions/") {
+		pp["uuid"] = f.devices["/core/authenticated_sessions/"]
 	}
 	if strings.Contains(path, "{identifier}") {
 		pp["identifier"] = f.token
@@ -748,6 +752,13 @@ func (f fixtures) cases() map[string]opCase {
 		"authenticators_admin_email_partial_update":    {body: map[string]any{"name": "admin email 3"}},
 		"authenticators_admin_email_destroy":           {},
 		"stages_all_user_settings_list":                {},
+		// sessions and consents (makeSessionFixtures)
+		"core_authenticated_sessions_list":     {query: url.Values{"search": {"192.0.2"}, "ordering": {"-last_used"}}},
+		"core_authenticated_sessions_retrieve": {},
+		"core_authenticated_sessions_destroy":  {},
+		"core_user_consent_list":               {query: url.Values{"search": {"conformance"}}},
+		"core_user_consent_retrieve":           {},
+		"core_user_consent_destroy":            {},
 		// managed blueprints
 		"managed_blueprints_list": {query: url.Values{"search": {"conformance"}, "ordering": {"-name"}, "name": {"conformance-blueprint"}}},
 		"managed_blueprints_create": {body: map[string]any{"name": "conformance-created-blueprint", "content": conformanceBlueprint,

@@ -50,6 +50,7 @@ import (
 	"github.com/gatehouse-idp/gatehouse/internal/store/sqlstore"
 	"github.com/gatehouse-idp/gatehouse/internal/web"
 	"github.com/gatehouse-idp/gatehouse/internal/web/flowui"
+	"github.com/gatehouse-idp/gatehouse/internal/web/userui"
 	"github.com/gatehouse-idp/gatehouse/internal/worker"
 )
 
@@ -144,12 +145,14 @@ func (p *Process) Run(ctx context.Context) error {
 		executor := http.NewCrossOriginProtection().Handler(p.executor)
 		ui := &flowui.UI{Executor: p.executor, Log: p.Log.With("component", "flowui"),
 			Store:    func() store.Store { return p.st.Load() },
-			Sessions: func() *session.Manager { return p.executor.Sessions }}
+			Sessions: func() *session.Manager { return p.executor.Sessions }, Home: userui.Prefix}
+		user := &userui.UI{API: a.Handler(), Store: func() store.Store { return p.st.Load() }, Log: p.Log.With("component", "userui")}
 		p.web.Mount = func(r chi.Router) {
 			r.Handle(api.Prefix+"/flows/executor/{slug}/", executor)
 			r.Mount(api.Prefix, a.Handler())
 			r.Handle(media.Prefix+"*", a.Media.Handler())
 			ui.Mount(r)
+			user.Mount(r)
 			p.oauth.Routes(r)
 		}
 	}

@@ -175,4 +175,11 @@ type Consents interface {
 	Consent(ctx context.Context, userPK int64, app uuid.UUID) (*UserConsent, error)
 	// SaveConsent creates or replaces the user's consent to c.ApplicationUUID.
 	SaveConsent(ctx context.Context, c *UserConsent) error
+	// UserConsents lists a user's consents that have not expired, by
+	// application.
+	UserConsents(ctx context.Context, userPK int64, now time.Time) ([]*UserConsent, error)
+	// ConsentByUUID returns one consent, expired or not (ErrNotFound if none).
+	ConsentByUUID(ctx context.Context, id uuid.UUID) (*UserConsent, error)
+	// DeleteConsent revokes one consent (ErrNotFound if none).
+	DeleteConsent(ctx context.Context, id uuid.UUID) error
 }

@@ -243,6 +243,9 @@ type Sessions interface {
 	CreateSession(ctx context.Context, s *Session) error
 	// SessionByKey returns ErrNotFound for an unknown or expired session.
 	SessionByKey(ctx context.Context, key string, now time.Time) (*Session, error)
+	// SessionByUUID returns a live session by its public id (ErrNotFound
+	// for an unknown or expired one).
+	SessionByUUID(ctx context.Context, id uuid.UUID, now time.Time) (*Session, error)
 	UpdateSession(ctx context.Context, s *Session) error
 	DeleteSession(ctx context.Context, key string) error
 	// UserSessions lists a user's live sessions, most recently used first.

@@ -1056,6 +1056,19 @@ type ApplicationRequest struct {
 // ApplicationRequestPolicyEngineMode defines model for ApplicationRequest.PolicyEngineMode.
 type ApplicationRequestPolicyEngineMode string
 
+// AuthenticatedSession defines model for AuthenticatedSession.
+type AuthenticatedSession struct {
+	// Current Whether this is the session of the request.
+	Current       bool      `json:"current"`
+	Expires       time.Time `json:"expires"`
+	LastIp        string    `json:"last_ip"`
+	LastUsed      time.Time `json:"last_used"`
+	LastUserAgent string    `json:"last_user_agent"`
+	User          int64     `json:"user"`
+	UserAgent     UserAgent `json:"user_agent"`
+	Uuid          string    `json:"uuid"`
+}
+
 // BlueprintFile defines model for BlueprintFile.
 type BlueprintFile struct {
 	Hash  string             `json:"hash"`
@@ -1486,6 +1499,13 @@ type KeyPairListOutputBody struct {
 	Results      *[]CertificateKeyPair  `json:"results"`
 }
 
+// ListOfAuthenticatedSessionBody defines model for ListOfAuthenticatedSessionBody.
+type ListOfAuthenticatedSessionBody struct {
+	Autocomplete map[string]interface{}  `json:"autocomplete"`
+	Pagination   Pagination              `json:"pagination"`
+	Results      *[]AuthenticatedSession `json:"results"`
+}
+
 // ListOfBlueprintInstanceBody defines model for ListOfBlueprintInstanceBody.
 type ListOfBlueprintInstanceBody struct {
 	Autocomplete map[string]interface{} `json:"autocomplete"`
@@ -1603,6 +1623,13 @@ type ListOfTOTPDeviceBody struct {
 	Autocomplete map[string]interface{} `json:"autocomplete"`
 	Pagination   Pagination             `json:"pagination"`
 	Results      *[]TOTPDevice          `json:"results"`
+}
+
+// ListOfUserConsentBody defines model for ListOfUserConsentBody.
+type ListOfUserConsentBody struct {
+	Autocomplete map[string]interface{} `json:"autocomplete"`
+	Pagination   Pagination             `json:"pagination"`
+	Results      *[]UserConsent         `json:"results"`
 }
 
 // ListOfWebAuthnDeviceBody defines model for ListOfWebAuthnDeviceBody.
@@ -2291,6 +2318,29 @@ type User struct {
 // UserType defines model for User.Type.
 type UserType string
 
+// UserAgent defines model for UserAgent.
+type UserAgent struct {
+	Device    UserAgentFamily `json:"device"`
+	Os        UserAgentFamily `json:"os"`
+	String    string          `json:"string"`
+	UserAgent UserAgentFamily `json:"user_agent"`
+}
+
+// UserAgentFamily defines model for UserAgentFamily.
+type UserAgentFamily struct {
+	Family string `json:"family"`
+}
+
+// UserConsent defines model for UserConsent.
+type UserConsent struct {
+	Application Application `json:"application"`
+	Expires     *time.Time  `json:"expires"`
+	Expiring    bool        `json:"expiring"`
+	Permissions string      `json:"permissions"`
+	Pk          string      `json:"pk"`
+	User        PartialUser `json:"user"`
+}
+
 // UserListOutputBody defines model for UserListOutputBody.
 type UserListOutputBody struct {
 	Autocomplete map[string]interface{} `json:"autocomplete"`
@@ -2606,6 +2656,15 @@ type CoreApplicationsListParams struct {
 
 	// Search A search term.
 	Search *string `form:"search,omitempty" json:"search,omitempty"`
+
+	// ForUser Only the applications this user may access (policy-checked); another user than the caller needs view_user on them.
+	ForUser *int64 `form:"for_user,omitempty" json:"for_user,omitempty"`
+
+	// SuperuserFullList Accepted for compatibility: callers with the global view_application permission get every application unless for_user is set.
+	SuperuserFullList *bool `form:"superuser_full_list,omitempty" json:"superuser_full_list,omitempty"`
+
+	// OnlyWithLaunchUrl Only applications with a launch URL.
+	OnlyWithLaunchUrl *bool `form:"only_with_launch_url,omitempty" json:"only_with_launch_url,omitempty"`
 }
 
 // CoreApplicationsCheckAccessRetrieveParams defines parameters for CoreApplicationsCheckAccessRetrieve.
@@ -2625,6 +2684,24 @@ type CoreApplicationsSetIconCreateMultipartBody struct {
 // CoreApplicationsSetIconCreateParams defines parameters for CoreApplicationsSetIconCreate.
 type CoreApplicationsSetIconCreateParams struct {
 	ContentType *string `json:"Content-Type,omitempty"`
+}
+
+// CoreAuthenticatedSessionsListParams defines parameters for CoreAuthenticatedSessionsList.
+type CoreAuthenticatedSessionsListParams struct {
+	// Page A page number within the paginated result set.
+	Page *int64 `form:"page,omitempty" json:"page,omitempty"`
+
+	// PageSize Number of results to return per page.
+	PageSize *int64 `form:"page_size,omitempty" json:"page_size,omitempty"`
+
+	// Ordering Which field to use when ordering the results.
+	Ordering *string `form:"ordering,omitempty" json:"ordering,omitempty"`
+
+	// Search A search term.
+	Search *string `form:"search,omitempty" json:"search,omitempty"`
+
+	// User Only this user's sessions (needs view_authenticatedsession for another user); default the caller's.
+	User *int64 `form:"user,omitempty" json:"user,omitempty"`
 }
 
 // CoreBrandsListParams defines parameters for CoreBrandsList.
@@ -2678,6 +2755,24 @@ type CoreTokensListParams struct {
 
 // CoreTokensListParamsIntent defines parameters for CoreTokensList.
 type CoreTokensListParamsIntent string
+
+// CoreUserConsentListParams defines parameters for CoreUserConsentList.
+type CoreUserConsentListParams struct {
+	// Page A page number within the paginated result set.
+	Page *int64 `form:"page,omitempty" json:"page,omitempty"`
+
+	// PageSize Number of results to return per page.
+	PageSize *int64 `form:"page_size,omitempty" json:"page_size,omitempty"`
+
+	// Ordering Which field to use when ordering the results.
+	Ordering *string `form:"ordering,omitempty" json:"ordering,omitempty"`
+
+	// Search A search term.
+	Search *string `form:"search,omitempty" json:"search,omitempty"`
+
+	// User Only this user's consents (needs view_userconsent for another user); default the caller's.
+	User *int64 `form:"user,omitempty" json:"user,omitempty"`
+}
 
 // CoreUsersListParams defines parameters for CoreUsersList.
 type CoreUsersListParams struct {
@@ -4447,6 +4542,21 @@ type ClientInterface interface {
 	// Corresponds with POST /core/applications/{slug}/set_icon_url/ (the `CoreApplicationsSetIconUrlCreate` operationId).
 	CoreApplicationsSetIconUrlCreate(ctx context.Context, slug string, body CoreApplicationsSetIconUrlCreateJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// CoreAuthenticatedSessionsList List signed-in browser sessions (the caller's own)
+	//
+	// Corresponds with GET /core/authenticated_sessions/ (the `CoreAuthenticatedSessionsList` operationId).
+	CoreAuthenticatedSessionsList(ctx context.Context, params *CoreAuthenticatedSessionsListParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CoreAuthenticatedSessionsDestroy Sign a browser session out
+	//
+	// Corresponds with DELETE /core/authenticated_sessions/{uuid}/ (the `CoreAuthenticatedSessionsDestroy` operationId).
+	CoreAuthenticatedSessionsDestroy(ctx context.Context, uuid string, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CoreAuthenticatedSessionsRetrieve Get a browser session
+	//
+	// Corresponds with GET /core/authenticated_sessions/{uuid}/ (the `CoreAuthenticatedSessionsRetrieve` operationId).
+	CoreAuthenticatedSessionsRetrieve(ctx context.Context, uuid string, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// CoreBrandsList List brands
 	//
 	// Corresponds with GET /core/brands/ (the `CoreBrandsList` operationId).
@@ -4613,6 +4723,21 @@ type ClientInterface interface {
 	//
 	// Corresponds with GET /core/tokens/{identifier}/view_key/ (the `CoreTokensViewKeyRetrieve` operationId).
 	CoreTokensViewKeyRetrieve(ctx context.Context, identifier string, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CoreUserConsentList List consents given to applications (the caller's own)
+	//
+	// Corresponds with GET /core/user_consent/ (the `CoreUserConsentList` operationId).
+	CoreUserConsentList(ctx context.Context, params *CoreUserConsentListParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CoreUserConsentDestroy Revoke a consent
+	//
+	// Corresponds with DELETE /core/user_consent/{id}/ (the `CoreUserConsentDestroy` operationId).
+	CoreUserConsentDestroy(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CoreUserConsentRetrieve Get a consent
+	//
+	// Corresponds with GET /core/user_consent/{id}/ (the `CoreUserConsentRetrieve` operationId).
+	CoreUserConsentRetrieve(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// CoreUsersList List users
 	//
@@ -7004,6 +7129,51 @@ func (c *Client) CoreApplicationsSetIconUrlCreate(ctx context.Context, slug stri
 	return c.Client.Do(req)
 }
 
+// CoreAuthenticatedSessionsList List signed-in browser sessions (the caller's own)
+//
+// Corresponds with GET /core/authenticated_sessions/ (the `CoreAuthenticatedSessionsList` operationId).
+func (c *Client) CoreAuthenticatedSessionsList(ctx context.Context, params *CoreAuthenticatedSessionsListParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCoreAuthenticatedSessionsListRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CoreAuthenticatedSessionsDestroy Sign a browser session out
+//
+// Corresponds with DELETE /core/authenticated_sessions/{uuid}/ (the `CoreAuthenticatedSessionsDestroy` operationId).
+func (c *Client) CoreAuthenticatedSessionsDestroy(ctx context.Context, uuid string, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCoreAuthenticatedSessionsDestroyRequest(c.Server, uuid)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CoreAuthenticatedSessionsRetrieve Get a browser session
+//
+// Corresponds with GET /core/authenticated_sessions/{uuid}/ (the `CoreAuthenticatedSessionsRetrieve` operationId).
+func (c *Client) CoreAuthenticatedSessionsRetrieve(ctx context.Context, uuid string, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCoreAuthenticatedSessionsRetrieveRequest(c.Server, uuid)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // CoreBrandsList List brands
 //
 // Corresponds with GET /core/brands/ (the `CoreBrandsList` operationId).
@@ -7431,6 +7601,51 @@ func (c *Client) CoreTokensPartialUpdate(ctx context.Context, identifier string,
 // Corresponds with GET /core/tokens/{identifier}/view_key/ (the `CoreTokensViewKeyRetrieve` operationId).
 func (c *Client) CoreTokensViewKeyRetrieve(ctx context.Context, identifier string, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewCoreTokensViewKeyRetrieveRequest(c.Server, identifier)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CoreUserConsentList List consents given to applications (the caller's own)
+//
+// Corresponds with GET /core/user_consent/ (the `CoreUserConsentList` operationId).
+func (c *Client) CoreUserConsentList(ctx context.Context, params *CoreUserConsentListParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCoreUserConsentListRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CoreUserConsentDestroy Revoke a consent
+//
+// Corresponds with DELETE /core/user_consent/{id}/ (the `CoreUserConsentDestroy` operationId).
+func (c *Client) CoreUserConsentDestroy(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCoreUserConsentDestroyRequest(c.Server, id)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CoreUserConsentRetrieve Get a consent
+//
+// Corresponds with GET /core/user_consent/{id}/ (the `CoreUserConsentRetrieve` operationId).
+func (c *Client) CoreUserConsentRetrieve(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCoreUserConsentRetrieveRequest(c.Server, id)
 	if err != nil {
 		return nil, err
 	}
@@ -12870,6 +13085,42 @@ func NewCoreApplicationsListRequest(server string, params *CoreApplicationsListP
 
 		}
 
+		if params.ForUser != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "for_user", *params.ForUser, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.SuperuserFullList != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "superuser_full_list", *params.SuperuserFullList, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "boolean", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.OnlyWithLaunchUrl != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "only_with_launch_url", *params.OnlyWithLaunchUrl, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "boolean", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
 		if encoded := queryValues.Encode(); encoded != "" {
 			rawQueryFragments = append(rawQueryFragments, encoded)
 		}
@@ -13237,6 +13488,176 @@ func NewCoreApplicationsSetIconUrlCreateRequestWithBody(server string, slug stri
 	}
 
 	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewCoreAuthenticatedSessionsListRequest constructs an http.Request for the CoreAuthenticatedSessionsList method
+func NewCoreAuthenticatedSessionsListRequest(server string, params *CoreAuthenticatedSessionsListParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/core/authenticated_sessions/")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Page != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "page", *params.Page, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.PageSize != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "page_size", *params.PageSize, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Ordering != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "ordering", *params.Ordering, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Search != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "search", *params.Search, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.User != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "user", *params.User, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewCoreAuthenticatedSessionsDestroyRequest constructs an http.Request for the CoreAuthenticatedSessionsDestroy method
+func NewCoreAuthenticatedSessionsDestroyRequest(server string, uuid string) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "uuid", uuid, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/core/authenticated_sessions/%s/", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewCoreAuthenticatedSessionsRetrieveRequest constructs an http.Request for the CoreAuthenticatedSessionsRetrieve method
+func NewCoreAuthenticatedSessionsRetrieveRequest(server string, uuid string) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "uuid", uuid, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/core/authenticated_sessions/%s/", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
 
 	return req, nil
 }
@@ -14138,6 +14559,176 @@ func NewCoreTokensViewKeyRetrieveRequest(server string, identifier string) (*htt
 	}
 
 	operationPath := fmt.Sprintf("/core/tokens/%s/view_key/", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewCoreUserConsentListRequest constructs an http.Request for the CoreUserConsentList method
+func NewCoreUserConsentListRequest(server string, params *CoreUserConsentListParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/core/user_consent/")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Page != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "page", *params.Page, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.PageSize != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "page_size", *params.PageSize, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Ordering != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "ordering", *params.Ordering, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Search != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "search", *params.Search, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.User != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "user", *params.User, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewCoreUserConsentDestroyRequest constructs an http.Request for the CoreUserConsentDestroy method
+func NewCoreUserConsentDestroyRequest(server string, id string) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/core/user_consent/%s/", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewCoreUserConsentRetrieveRequest constructs an http.Request for the CoreUserConsentRetrieve method
+func NewCoreUserConsentRetrieveRequest(server string, id string) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/core/user_consent/%s/", pathParam0)
 	if operationPath[0] == '/' {
 		operationPath = "." + operationPath
 	}
@@ -20639,6 +21230,27 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with POST /core/applications/{slug}/set_icon_url/ (the `CoreApplicationsSetIconUrlCreate` operationId).
 	CoreApplicationsSetIconUrlCreateWithResponse(ctx context.Context, slug string, body CoreApplicationsSetIconUrlCreateJSONRequestBody, reqEditors ...RequestEditorFn) (*CoreApplicationsSetIconUrlCreateResponse, error)
 
+	// CoreAuthenticatedSessionsListWithResponse List signed-in browser sessions (the caller's own)
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /core/authenticated_sessions/ (the `CoreAuthenticatedSessionsList` operationId).
+	CoreAuthenticatedSessionsListWithResponse(ctx context.Context, params *CoreAuthenticatedSessionsListParams, reqEditors ...RequestEditorFn) (*CoreAuthenticatedSessionsListResponse, error)
+
+	// CoreAuthenticatedSessionsDestroyWithResponse Sign a browser session out
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /core/authenticated_sessions/{uuid}/ (the `CoreAuthenticatedSessionsDestroy` operationId).
+	CoreAuthenticatedSessionsDestroyWithResponse(ctx context.Context, uuid string, reqEditors ...RequestEditorFn) (*CoreAuthenticatedSessionsDestroyResponse, error)
+
+	// CoreAuthenticatedSessionsRetrieveWithResponse Get a browser session
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /core/authenticated_sessions/{uuid}/ (the `CoreAuthenticatedSessionsRetrieve` operationId).
+	CoreAuthenticatedSessionsRetrieveWithResponse(ctx context.Context, uuid string, reqEditors ...RequestEditorFn) (*CoreAuthenticatedSessionsRetrieveResponse, error)
+
 	// CoreBrandsListWithResponse List brands
 	//
 	// Returns a wrapper object for the known response body format(s).
@@ -20827,6 +21439,27 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with GET /core/tokens/{identifier}/view_key/ (the `CoreTokensViewKeyRetrieve` operationId).
 	CoreTokensViewKeyRetrieveWithResponse(ctx context.Context, identifier string, reqEditors ...RequestEditorFn) (*CoreTokensViewKeyRetrieveResponse, error)
+
+	// CoreUserConsentListWithResponse List consents given to applications (the caller's own)
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /core/user_consent/ (the `CoreUserConsentList` operationId).
+	CoreUserConsentListWithResponse(ctx context.Context, params *CoreUserConsentListParams, reqEditors ...RequestEditorFn) (*CoreUserConsentListResponse, error)
+
+	// CoreUserConsentDestroyWithResponse Revoke a consent
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /core/user_consent/{id}/ (the `CoreUserConsentDestroy` operationId).
+	CoreUserConsentDestroyWithResponse(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*CoreUserConsentDestroyResponse, error)
+
+	// CoreUserConsentRetrieveWithResponse Get a consent
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /core/user_consent/{id}/ (the `CoreUserConsentRetrieve` operationId).
+	CoreUserConsentRetrieveWithResponse(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*CoreUserConsentRetrieveResponse, error)
 
 	// CoreUsersListWithResponse List users
 	//
@@ -26175,6 +26808,199 @@ func (r CoreApplicationsSetIconUrlCreateResponse) ContentType() string {
 	return ""
 }
 
+type CoreAuthenticatedSessionsListResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ListOfAuthenticatedSessionBody
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *ValidationError
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *GenericError
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *GenericError
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r CoreAuthenticatedSessionsListResponse) GetJSON200() *ListOfAuthenticatedSessionBody {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r CoreAuthenticatedSessionsListResponse) GetJSON400() *ValidationError {
+	return r.JSON400
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r CoreAuthenticatedSessionsListResponse) GetJSON403() *GenericError {
+	return r.JSON403
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r CoreAuthenticatedSessionsListResponse) GetJSON500() *GenericError {
+	return r.JSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r CoreAuthenticatedSessionsListResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r CoreAuthenticatedSessionsListResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r CoreAuthenticatedSessionsListResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r CoreAuthenticatedSessionsListResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type CoreAuthenticatedSessionsDestroyResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *ValidationError
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *GenericError
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *GenericError
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *GenericError
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r CoreAuthenticatedSessionsDestroyResponse) GetJSON400() *ValidationError {
+	return r.JSON400
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r CoreAuthenticatedSessionsDestroyResponse) GetJSON403() *GenericError {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r CoreAuthenticatedSessionsDestroyResponse) GetJSON404() *GenericError {
+	return r.JSON404
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r CoreAuthenticatedSessionsDestroyResponse) GetJSON500() *GenericError {
+	return r.JSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r CoreAuthenticatedSessionsDestroyResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r CoreAuthenticatedSessionsDestroyResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r CoreAuthenticatedSessionsDestroyResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r CoreAuthenticatedSessionsDestroyResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type CoreAuthenticatedSessionsRetrieveResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *AuthenticatedSession
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *ValidationError
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *GenericError
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *GenericError
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *GenericError
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r CoreAuthenticatedSessionsRetrieveResponse) GetJSON200() *AuthenticatedSession {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r CoreAuthenticatedSessionsRetrieveResponse) GetJSON400() *ValidationError {
+	return r.JSON400
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r CoreAuthenticatedSessionsRetrieveResponse) GetJSON403() *GenericError {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r CoreAuthenticatedSessionsRetrieveResponse) GetJSON404() *GenericError {
+	return r.JSON404
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r CoreAuthenticatedSessionsRetrieveResponse) GetJSON500() *GenericError {
+	return r.JSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r CoreAuthenticatedSessionsRetrieveResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r CoreAuthenticatedSessionsRetrieveResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r CoreAuthenticatedSessionsRetrieveResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r CoreAuthenticatedSessionsRetrieveResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 type CoreBrandsListResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -27410,6 +28236,199 @@ func (r CoreTokensViewKeyRetrieveResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r CoreTokensViewKeyRetrieveResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type CoreUserConsentListResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ListOfUserConsentBody
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *ValidationError
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *GenericError
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *GenericError
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r CoreUserConsentListResponse) GetJSON200() *ListOfUserConsentBody {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r CoreUserConsentListResponse) GetJSON400() *ValidationError {
+	return r.JSON400
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r CoreUserConsentListResponse) GetJSON403() *GenericError {
+	return r.JSON403
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r CoreUserConsentListResponse) GetJSON500() *GenericError {
+	return r.JSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r CoreUserConsentListResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r CoreUserConsentListResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r CoreUserConsentListResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r CoreUserConsentListResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type CoreUserConsentDestroyResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *ValidationError
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *GenericError
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *GenericError
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *GenericError
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r CoreUserConsentDestroyResponse) GetJSON400() *ValidationError {
+	return r.JSON400
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r CoreUserConsentDestroyResponse) GetJSON403() *GenericError {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r CoreUserConsentDestroyResponse) GetJSON404() *GenericError {
+	return r.JSON404
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r CoreUserConsentDestroyResponse) GetJSON500() *GenericError {
+	return r.JSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r CoreUserConsentDestroyResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r CoreUserConsentDestroyResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r CoreUserConsentDestroyResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r CoreUserConsentDestroyResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type CoreUserConsentRetrieveResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *UserConsent
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *ValidationError
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *GenericError
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *GenericError
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *GenericError
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r CoreUserConsentRetrieveResponse) GetJSON200() *UserConsent {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r CoreUserConsentRetrieveResponse) GetJSON400() *ValidationError {
+	return r.JSON400
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r CoreUserConsentRetrieveResponse) GetJSON403() *GenericError {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r CoreUserConsentRetrieveResponse) GetJSON404() *GenericError {
+	return r.JSON404
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r CoreUserConsentRetrieveResponse) GetJSON500() *GenericError {
+	return r.JSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r CoreUserConsentRetrieveResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r CoreUserConsentRetrieveResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r CoreUserConsentRetrieveResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r CoreUserConsentRetrieveResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -36025,6 +37044,45 @@ func (c *ClientWithResponses) CoreApplicationsSetIconUrlCreateWithResponse(ctx c
 	return ParseCoreApplicationsSetIconUrlCreateResponse(rsp)
 }
 
+// CoreAuthenticatedSessionsListWithResponse List signed-in browser sessions (the caller's own)
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /core/authenticated_sessions/ (the `CoreAuthenticatedSessionsList` operationId).
+func (c *ClientWithResponses) CoreAuthenticatedSessionsListWithResponse(ctx context.Context, params *CoreAuthenticatedSessionsListParams, reqEditors ...RequestEditorFn) (*CoreAuthenticatedSessionsListResponse, error) {
+	rsp, err := c.CoreAuthenticatedSessionsList(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCoreAuthenticatedSessionsListResponse(rsp)
+}
+
+// CoreAuthenticatedSessionsDestroyWithResponse Sign a browser session out
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /core/authenticated_sessions/{uuid}/ (the `CoreAuthenticatedSessionsDestroy` operationId).
+func (c *ClientWithResponses) CoreAuthenticatedSessionsDestroyWithResponse(ctx context.Context, uuid string, reqEditors ...RequestEditorFn) (*CoreAuthenticatedSessionsDestroyResponse, error) {
+	rsp, err := c.CoreAuthenticatedSessionsDestroy(ctx, uuid, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCoreAuthenticatedSessionsDestroyResponse(rsp)
+}
+
+// CoreAuthenticatedSessionsRetrieveWithResponse Get a browser session
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /core/authenticated_sessions/{uuid}/ (the `CoreAuthenticatedSessionsRetrieve` operationId).
+func (c *ClientWithResponses) CoreAuthenticatedSessionsRetrieveWithResponse(ctx context.Context, uuid string, reqEditors ...RequestEditorFn) (*CoreAuthenticatedSessionsRetrieveResponse, error) {
+	rsp, err := c.CoreAuthenticatedSessionsRetrieve(ctx, uuid, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCoreAuthenticatedSessionsRetrieveResponse(rsp)
+}
+
 // CoreBrandsListWithResponse List brands
 //
 // Returns a wrapper object for the known response body format(s).
@@ -36374,6 +37432,45 @@ func (c *ClientWithResponses) CoreTokensViewKeyRetrieveWithResponse(ctx context.
 		return nil, err
 	}
 	return ParseCoreTokensViewKeyRetrieveResponse(rsp)
+}
+
+// CoreUserConsentListWithResponse List consents given to applications (the caller's own)
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /core/user_consent/ (the `CoreUserConsentList` operationId).
+func (c *ClientWithResponses) CoreUserConsentListWithResponse(ctx context.Context, params *CoreUserConsentListParams, reqEditors ...RequestEditorFn) (*CoreUserConsentListResponse, error) {
+	rsp, err := c.CoreUserConsentList(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCoreUserConsentListResponse(rsp)
+}
+
+// CoreUserConsentDestroyWithResponse Revoke a consent
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /core/user_consent/{id}/ (the `CoreUserConsentDestroy` operationId).
+func (c *ClientWithResponses) CoreUserConsentDestroyWithResponse(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*CoreUserConsentDestroyResponse, error) {
+	rsp, err := c.CoreUserConsentDestroy(ctx, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCoreUserConsentDestroyResponse(rsp)
+}
+
+// CoreUserConsentRetrieveWithResponse Get a consent
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /core/user_consent/{id}/ (the `CoreUserConsentRetrieve` operationId).
+func (c *ClientWithResponses) CoreUserConsentRetrieveWithResponse(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*CoreUserConsentRetrieveResponse, error) {
+	rsp, err := c.CoreUserConsentRetrieve(ctx, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCoreUserConsentRetrieveResponse(rsp)
 }
 
 // CoreUsersListWithResponse List users
@@ -41692,6 +42789,157 @@ func ParseCoreApplicationsSetIconUrlCreateResponse(rsp *http.Response) (*CoreApp
 	return response, nil
 }
 
+// ParseCoreAuthenticatedSessionsListResponse parses an HTTP response from a CoreAuthenticatedSessionsListWithResponse call
+func ParseCoreAuthenticatedSessionsListResponse(rsp *http.Response) (*CoreAuthenticatedSessionsListResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &CoreAuthenticatedSessionsListResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ListOfAuthenticatedSessionBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ValidationError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseCoreAuthenticatedSessionsDestroyResponse parses an HTTP response from a CoreAuthenticatedSessionsDestroyWithResponse call
+func ParseCoreAuthenticatedSessionsDestroyResponse(rsp *http.Response) (*CoreAuthenticatedSessionsDestroyResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &CoreAuthenticatedSessionsDestroyResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ValidationError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseCoreAuthenticatedSessionsRetrieveResponse parses an HTTP response from a CoreAuthenticatedSessionsRetrieveWithResponse call
+func ParseCoreAuthenticatedSessionsRetrieveResponse(rsp *http.Response) (*CoreAuthenticatedSessionsRetrieveResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &CoreAuthenticatedSessionsRetrieveResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest AuthenticatedSession
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ValidationError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	}
+
+	return response, nil
+}
+
 // ParseCoreBrandsListResponse parses an HTTP response from a CoreBrandsListWithResponse call
 func ParseCoreBrandsListResponse(rsp *http.Response) (*CoreBrandsListResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -42619,6 +43867,157 @@ func ParseCoreTokensViewKeyRetrieveResponse(rsp *http.Response) (*CoreTokensView
 	switch {
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
 		var dest TokenViewOutputBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ValidationError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseCoreUserConsentListResponse parses an HTTP response from a CoreUserConsentListWithResponse call
+func ParseCoreUserConsentListResponse(rsp *http.Response) (*CoreUserConsentListResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &CoreUserConsentListResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ListOfUserConsentBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ValidationError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseCoreUserConsentDestroyResponse parses an HTTP response from a CoreUserConsentDestroyWithResponse call
+func ParseCoreUserConsentDestroyResponse(rsp *http.Response) (*CoreUserConsentDestroyResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &CoreUserConsentDestroyResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ValidationError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseCoreUserConsentRetrieveResponse parses an HTTP response from a CoreUserConsentRetrieveWithResponse call
+func ParseCoreUserConsentRetrieveResponse(rsp *http.Response) (*CoreUserConsentRetrieveResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &CoreUserConsentRetrieveResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest UserConsent
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}

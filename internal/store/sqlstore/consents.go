@@ -2,6 +2,7 @@ package sqlstore
 
 import (
 	"context"
+	"time"
 
 	"github.com/google/uuid"
 
@@ -29,4 +30,22 @@ func (s *Store) SaveConsent(ctx context.Context, c *store.UserConsent) error {
 		_, err := t.w.NewInsert().Model(c).Exec(ctx)
 		return mapErr(objConsent, err)
 	})
+}
+
+// UserConsents implements store.Consents.
+func (s *Store) UserConsents(ctx context.Context, userPK int64, now time.Time) ([]*store.UserConsent, error) {
+	var out []*store.UserConsent
+	err := s.r.NewSelect().Model(&out).Where("user_pk = ? AND (expires IS NULL OR expires > ?)", userPK, now.UTC()).
+		Order("application_uuid").Scan(ctx)
+	return out, mapErr(objConsent, err)
+}
+
+// ConsentByUUID implements store.Consents.
+func (s *Store) ConsentByUUID(ctx context.Context, id uuid.UUID) (*store.UserConsent, error) {
+	return getBy[store.UserConsent](ctx, s.r, objConsent, "uuid = ?", id)
+}
+
+// DeleteConsent implements store.Consents.
+func (s *Store) DeleteConsent(ctx context.Context, id uuid.UUID) error {
+	return deleteBy[store.UserConsent](ctx, s.w, objConsent, "uuid = ?", id)
 }

@@ -40,6 +40,11 @@ func (s *Store) SessionByKey(ctx context.Context, key string, now time.Time) (*s
 		last_used, expires, created FROM sessions WHERE key = ? AND expires > ?`, key, s.timeArg(now))
 }
 
+// SessionByUUID implements store.Sessions.
+func (s *Store) SessionByUUID(ctx context.Context, id uuid.UUID, now time.Time) (*store.Session, error) {
+	return getBy[store.Session](ctx, s.r, objSession, "uuid = ? AND expires > ?", id, now.UTC())
+}
+
 // UpdateSession implements store.Sessions.
 func (s *Store) UpdateSession(ctx context.Context, sess *store.Session) error {
 	if len(sess.Data) == 0 {

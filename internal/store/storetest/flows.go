@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"errors"
 	"testing"
 	"time"
 
@@ -176,6 +177,30 @@ func testConsents(t *testing.T, s store.Store) {
 	}
 	if c, err := s.Consent(ctx, u.PK, a.UUID); err != nil || c.Expires == nil || !c.Expires.Equal(exp) || c.Permissions != "openid" {
 		t.Errorf("replaced consent = %+v %v", c, err)
+	}
+	cs, err := s.UserConsents(ctx, u.PK, time.Now())
+	if err != nil || len(cs) != 1 || cs[0].ApplicationUUID != a.UUID {
+		t.Errorf("UserConsents = %+v %v, want the one consent", cs, err)
+	}
+	if cs, err := s.UserConsents(ctx, u.PK, exp.Add(time.Second)); err != nil || len(cs) != 0 {
+		t.Errorf("UserConsents after expiry = %+v %v, want none", cs, err)
+	}
+	other := mustUser(t, s, "consenter-2")
+	if cs, err := s.UserConsents(ctx, other.PK, time.Now()); err != nil || len(cs) != 0 {
+		t.Errorf("another user's consents = %+v %v, want none", cs, err)
+	}
+	if c, err := s.ConsentByUUID(ctx, cs[0].UUID); err != nil || c.UserPK != u.PK {
+		t.Errorf("ConsentByUUID = %+v %v", c, err)
+	}
+	if err := s.DeleteConsent(ctx, cs[0].UUID); err != nil {
+		t.Fatalf("DeleteConsent: %v", err)
+	}
+	wantErr(t, s.DeleteConsent(ctx, cs[0].UUID), store.ErrNotFound, "deleting a deleted consent")
+	if _, err := s.Consent(ctx, u.PK, a.UUID); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("revoked consent still found: %v", err)
+	}
+	if err := s.SaveConsent(ctx, &store.UserConsent{UserPK: u.PK, ApplicationUUID: a.UUID}); err != nil {
+		t.Fatal(err)
 	}
 	if err := s.DeleteApplication(ctx, a.UUID); err != nil {
 		t.Fatal(err)

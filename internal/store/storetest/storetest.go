@@ -499,6 +499,13 @@ func testSessions(t *testing.T, s store.Store) {
 	}
 	_, err = s.SessionByKey(ctx, "k1", now.Add(2*time.Hour))
 	wantErr(t, err, store.ErrNotFound, "expired session")
+	if byID, err := s.SessionByUUID(ctx, got.UUID, now); err != nil || byID.Key != "k1" {
+		t.Errorf("SessionByUUID = %+v %v", byID, err)
+	}
+	_, err = s.SessionByUUID(ctx, got.UUID, now.Add(2*time.Hour))
+	wantErr(t, err, store.ErrNotFound, "expired session by uuid")
+	_, err = s.SessionByUUID(ctx, uuid.New(), now)
+	wantErr(t, err, store.ErrNotFound, "unknown session uuid")
 	wantErr(t, s.CreateSession(ctx, &store.Session{Key: "k1", Expires: now.Add(time.Hour)}), store.ErrConflict, "duplicate key")
 
 	anon := &store.Session{Key: "anon", Expires: now.Add(time.Minute)}

@@ -49,6 +49,9 @@ type UI struct {
 	Store    func() store.Store
 	Sessions func() *session.Manager
 	Log      *slog.Logger
+	// Home, when set, is where "/" sends a signed-in visitor (the user
+	// interface); else "/" says who is signed in.
+	Home string
 }
 
 // Mount adds the routes.
@@ -268,12 +271,17 @@ func (u *UI) cancel(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, "/flows/-/default/authentication/", http.StatusFound)
 }
 
-// home shows who is signed in, or sends the visitor to sign in.
+// home sends a signed-in visitor to Home (or shows who is signed in), and
+// others to sign in.
 func (u *UI) home(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	s, err := u.Sessions().Load(ctx, r)
 	if err == nil && s != nil && s.UserPK != nil {
 		if usr, err := u.Store().UserByPK(ctx, *s.UserPK); err == nil && usr.IsActive {
+			if u.Home != "" {
+				http.Redirect(w, r, u.Home, http.StatusFound)
+				return
+			}
 			u.render(w, r, "home", view{Username: usr.Username})
 			return
 		}

@@ -1,0 +1,428 @@
+// Package userui is the user interface at /if/user/: the applications a
+// signed-in user may open, and their settings (profile and password through
+// the brand's flows, MFA devices, sessions, tokens and app passwords,
+// consents).
+//
+// Pages are rendered on the server with html/template and work without
+// JavaScript (one small script only adds "copy" buttons). Every read and
+// write goes through the /api/v3 handler in process, with the visitor's own
+// session cookie and CSRF header, so the API's permission checks, policy
+// checks, validation and audit events apply unchanged: the UI has no second
+// code path to the store for its data. The UI's own forms carry the CSRF
+// cookie's value in a hidden field (double submit), checked before the API
+// is called, behind Go's cross-origin protection.
+//
+// Destructive actions ask first: the action's link opens a confirmation
+// page whose form does the POST.
+package userui
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"crypto/subtle"
+	"embed"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"html/template"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/go-chi/chi/v5"
+
+	"github.com/gatehouse-idp/gatehouse/internal/api"
+	"github.com/gatehouse-idp/gatehouse/internal/store"
+)
+
+// Prefix is where the UI is mounted.
+const Prefix = "/if/user/"
+
+// Static asset paths.
+const (
+	StylePath  = "/static/dist/user/user.css"
+	ScriptPath = "/static/dist/user/user.js"
+)
+
+//go:embed templates/*.html
+var templateFiles embed.FS
+
+//go:embed static/user.css
+var styleCSS []byte
+
+//go:embed static/user.js
+var scriptJS []byte
+
+var pages = template.Must(template.New("").Funcs(funcs).ParseFS(templateFiles, "templates/*.html"))
+
+// csrfField is the hidden form field that repeats the CSRF cookie.
+const csrfField = "csrf"
+
+// UI serves the user interface.
+type UI struct {
+	// API is the /api/v3 handler (api.API.Handler: paths below the prefix).
+	API http.Handler
+	// Store reads what the API does not serve to users: flows by id (for
+	// the brand's flow links).
+	Store func() store.Store
+	Log   *slog.Logger
+}
+
+// Mount adds the routes.
+func (u *UI) Mount(r chi.Router) {
+	guard := http.NewCrossOriginProtection()
+	r.Get(StylePath, asset("text/css; charset=utf-8", styleCSS))
+	r.Get(ScriptPath, asset("text/javascript; charset=utf-8", scriptJS))
+	r.Get("/if/user", func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, Prefix, http.StatusMovedPermanently)
+	})
+	r.Route("/if/user/", func(r chi.Router) {
+		r.Use(guard.Handler, u.signedIn)
+		r.Get("/", u.applications)
+		r.Get("/settings/", u.account)
+		r.Get("/settings/mfa/", u.devices)
+		r.Post("/settings/mfa/{class}/{id}/rename/", u.renameDevice)
+		r.Get("/settings/mfa/{class}/{id}/delete/", u.confirmDeleteDevice)
+		r.Post("/settings/mfa/{class}/{id}/delete/", u.deleteDevice)
+		r.Get("/settings/sessions/", u.sessions)
+		r.Get("/settings/sessions/{uuid}/revoke/", u.confirmRevokeSession)
+		r.Post("/settings/sessions/{uuid}/revoke/", u.revokeSession)
+		r.Get("/settings/sessions/revoke-others/", u.confirmRevokeOthers)
+		r.Post("/settings/sessions/revoke-others/", u.revokeOthers)
+		r.Get("/settings/tokens/", u.tokens)
+		r.Post("/settings/tokens/", u.createToken)
+		r.Get("/settings/tokens/{identifier}/delete/", u.confirmDeleteToken)
+		r.Post("/settings/tokens/{identifier}/delete/", u.deleteToken)
+		r.Get("/settings/consents/", u.consents)
+		r.Get("/settings/consents/{id}/revoke/", u.confirmRevokeConsent)
+		r.Post("/settings/consents/{id}/revoke/", u.revokeConsent)
+	})
+}
+
+func asset(contentType string, body []byte) http.HandlerFunc {
+	return func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", contentType)
+		w.Header().Set("Cache-Control", "public, max-age=300")
+		w.Header().Set("X-Content-Type-Options", "nosniff")
+		_, _ = w.Write(body)
+	}
+}
+
+// ctxKey keys the request context values of this package.
+type ctxKey int
+
+const ctxVisitor ctxKey = iota
+
+// visitor is the signed-in user and the page chrome that goes with them.
+type visitor struct {
+	Me    me
+	Brand brand
+	CSRF  string
+}
+
+type me struct {
+	PK          int64  `json:"pk"`
+	Username    string `json:"username"`
+	Name        string `json:"name"`
+	Email       string `json:"email"`
+	IsSuperuser bool   `json:"is_superuser"`
+}
+
+type brand struct {
+	Title            string `json:"branding_title"`
+	Logo             string `json:"branding_logo"`
+	FlowUserSettings string `json:"flow_user_settings"`
+}
+
+func visitorOf(ctx context.Context) *visitor {
+	v, _ := ctx.Value(ctxVisitor).(*visitor)
+	return v
+}
+
+// signedIn asks the API who the visitor is; an anonymous visitor goes to
+// the brand's authentication flow and comes back here. A POST must repeat
+// the CSRF cookie in its form.
+func (u *UI) signedIn(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var m struct {
+			User me `json:"user"`
+		}
+		err := u.do(r, http.MethodGet, "/core/users/me/", nil, &m)
+		var ae *apiError
+		if errors.As(err, &ae) && (ae.Status == http.StatusForbidden || ae.Status == http.StatusUnauthorized) {
+			if r.Method != http.MethodGet {
+				http.Error(w, "Not signed in.", http.StatusForbidden)
+				return
+			}
+			next := Prefix
+			if strings.HasPrefix(r.URL.Path, Prefix) {
+				next = r.URL.RequestURI()
+			}
+			http.Redirect(w, r, "/flows/-/default/authentication/?"+url.Values{"next": {next}}.Encode(), http.StatusFound)
+			return
+		}
+		if err != nil {
+			u.fail(w, r, err)
+			return
+		}
+		v := &visitor{Me: m.User}
+		if err := u.do(r, http.MethodGet, "/core/brands/current/", nil, &v.Brand); err != nil {
+			u.fail(w, r, err)
+			return
+		}
+		if v.Brand.Title == "" {
+			v.Brand.Title = "Gatehouse"
+		}
+		if c, err := r.Cookie(api.CSRFCookie); err == nil && c.Value != "" {
+			v.CSRF = c.Value
+		} else {
+			v.CSRF = newCSRF()
+			http.SetCookie(w, &http.Cookie{Name: api.CSRFCookie, Value: v.CSRF, Path: "/", Secure: r.TLS != nil,
+				SameSite: http.SameSiteLaxMode})
+		}
+		if r.Method == http.MethodPost {
+			r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
+			if err := r.ParseForm(); err != nil {
+				http.Error(w, "Bad form.", http.StatusBadRequest)
+				return
+			}
+			c, err := r.Cookie(api.CSRFCookie)
+			got := r.PostForm.Get(csrfField)
+			if err != nil || c.Value == "" || subtle.ConstantTimeCompare([]byte(c.Value), []byte(got)) != 1 {
+				w.WriteHeader(http.StatusForbidden)
+				u.render(w, r, "message", page{Title: "Request refused", V: v, Data: message{
+					Heading: "Request refused", Text: "The form was not sent from this page (CSRF check failed). Go back, reload the page and try again."}})
+				return
+			}
+		}
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), ctxVisitor, v)))
+	})
+}
+
+func newCSRF() string {
+	b := make([]byte, 32)
+	_, _ = rand.Read(b)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// recorder keeps an in-process API response.
+type recorder struct {
+	header http.Header
+	status int
+	body   bytes.Buffer
+}
+
+func (r *recorder) Header() http.Header { return r.header }
+func (r *recorder) WriteHeader(s int) {
+	if r.status == 0 {
+		r.status = s
+	}
+}
+func (r *recorder) Write(b []byte) (int, error) {
+	if r.status == 0 {
+		r.status = http.StatusOK
+	}
+	return r.body.Write(b)
+}
+
+// apiError is an API answer that is not a success: DRF's shapes, a field
+// error map ({"field": ["message"]}) or {"detail": "..."}.
+type apiError struct {
+	Status int
+	Fields map[string][]string
+	Detail string
+}
+
+func (e *apiError) Error() string {
+	if e.Detail != "" {
+		return e.Detail
+	}
+	var parts []string
+	for k, v := range e.Fields {
+		parts = append(parts, k+": "+strings.Join(v, " "))
+	}
+	return strings.Join(parts, "; ")
+}
+
+// call serves one API request in process with the visitor's cookies (and
+// the CSRF header for unsafe methods): the status and body.
+func (u *UI) call(r *http.Request, method, path string, body any) (int, []byte, error) {
+	var rd io.Reader
+	if body != nil {
+		b, err := json.Marshal(body)
+		if err != nil {
+			return 0, nil, err
+		}
+		rd = bytes.NewReader(b)
+	}
+	// A fresh chi routing context: the API router routes the path itself.
+	ctx := context.WithValue(r.Context(), chi.RouteCtxKey, (*chi.Context)(nil))
+	req, err := http.NewRequestWithContext(ctx, method, path, rd)
+	if err != nil {
+		return 0, nil, err
+	}
+	req.Host, req.RemoteAddr, req.TLS = r.Host, r.RemoteAddr, r.TLS
+	req.Header.Set("Accept", "application/json")
+	req.Header.Set("User-Agent", r.UserAgent())
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	for _, c := range r.Cookies() {
+		if c.Name == api.SessionCookie || c.Name == api.CSRFCookie {
+			req.AddCookie(c)
+		}
+	}
+	if method != http.MethodGet {
+		if c, err := r.Cookie(api.CSRFCookie); err == nil {
+			req.Header.Set(api.CSRFHeader, c.Value)
+		}
+	}
+	rec := &recorder{header: http.Header{}}
+	u.API.ServeHTTP(rec, req)
+	if rec.status == 0 {
+		rec.status = http.StatusOK
+	}
+	return rec.status, rec.body.Bytes(), nil
+}
+
+// do calls the API, decoding a 2xx JSON answer into out. A 4xx answer is
+// an *apiError with the API's messages; a 5xx an error.
+func (u *UI) do(r *http.Request, method, path string, body, out any) error {
+	status, b, err := u.call(r, method, path, body)
+	if err != nil {
+		return err
+	}
+	switch {
+	case status/100 == 2:
+		if out != nil && len(b) > 0 {
+			if err := json.Unmarshal(b, out); err != nil {
+				return fmt.Errorf("api %s %s: %w", method, path, err)
+			}
+		}
+		return nil
+	case status/100 == 4:
+		e := &apiError{Status: status}
+		var generic map[string]json.RawMessage
+		if json.Unmarshal(b, &generic) == nil {
+			for k, v := range generic {
+				var msgs []string
+				var one string
+				switch {
+				case json.Unmarshal(v, &msgs) == nil:
+				case json.Unmarshal(v, &one) == nil:
+					msgs = []string{one}
+				default:
+					continue
+				}
+				if k == "detail" {
+					e.Detail = strings.Join(msgs, " ")
+					continue
+				}
+				if e.Fields == nil {
+					e.Fields = map[string][]string{}
+				}
+				e.Fields[k] = msgs
+			}
+		}
+		return e
+	default:
+		return fmt.Errorf("api %s %s: status %d: %.200s", method, path, status, b)
+	}
+}
+
+// list reads every page of an API list.
+func list[T any](u *UI, r *http.Request, path string, q url.Values) ([]T, error) {
+	var all []T
+	if q == nil {
+		q = url.Values{}
+	}
+	q.Set("page_size", "100")
+	for page := 1; ; page++ {
+		q.Set("page", fmt.Sprint(page))
+		var out struct {
+			Pagination struct {
+				Next int `json:"next"`
+			} `json:"pagination"`
+			Results []T `json:"results"`
+		}
+		if err := u.do(r, http.MethodGet, path+"?"+q.Encode(), nil, &out); err != nil {
+			return nil, err
+		}
+		all = append(all, out.Results...)
+		if out.Pagination.Next == 0 || page >= 100 {
+			return all, nil
+		}
+	}
+}
+
+// fail answers an unexpected error with an error page (and logs it).
+func (u *UI) fail(w http.ResponseWriter, r *http.Request, err error) {
+	var ae *apiError
+	if errors.As(err, &ae) && ae.Status == http.StatusNotFound {
+		w.WriteHeader(http.StatusNotFound)
+		u.render(w, r, "message", page{Title: "Not found", Data: message{Heading: "Not found",
+			Text: "This item does not exist or is not yours.", Back: Prefix + "settings/"}})
+		return
+	}
+	if errors.As(err, &ae) && ae.Status == http.StatusForbidden {
+		w.WriteHeader(http.StatusForbidden)
+		u.render(w, r, "message", page{Title: "Not allowed", Data: message{Heading: "Not allowed",
+			Text: "You may not do this.", Back: Prefix}})
+		return
+	}
+	if u.Log != nil {
+		u.Log.Error("user interface", "path", r.URL.Path, "error", err)
+	}
+	w.WriteHeader(http.StatusInternalServerError)
+	u.render(w, r, "message", page{Title: "Something went wrong", Data: message{Heading: "Something went wrong",
+		Text: "Please try again. If the problem persists, tell your administrator.", Back: Prefix}})
+}
+
+// page is what every template gets.
+type page struct {
+	Title   string
+	Section string // nav entry: apps, account, mfa, sessions, tokens, consents
+	V       *visitor
+	Notice  string
+	Data    any
+}
+
+// message is the data of the "message" page.
+type message struct {
+	Heading, Text, Back string
+}
+
+// render writes a page with the strict CSP: no inline script or style,
+// stylesheet and script from this origin, images from this origin, data:
+// URIs and https (application icons may be remote URLs).
+func (u *UI) render(w http.ResponseWriter, r *http.Request, name string, p page) {
+	if p.V == nil {
+		p.V = visitorOf(r.Context())
+	}
+	if p.V == nil { // before the visitor is known: the chrome without them
+		p.V = &visitor{Brand: brand{Title: "Gatehouse"}}
+	}
+	h := w.Header()
+	h.Set("Content-Type", "text/html; charset=utf-8")
+	h.Set("Cache-Control", "no-store")
+	h.Set("Content-Security-Policy", "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data: https:; "+
+		"form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+	h.Set("Referrer-Policy", "same-origin")
+	var buf bytes.Buffer
+	t := pages.Lookup(name)
+	if t == nil {
+		panic("userui: no template " + name)
+	}
+	if err := t.Execute(&buf, p); err != nil {
+		if u.Log != nil {
+			u.Log.Error("rendering a user page", "page", name, "error", err)
+		}
+		http.Error(w, "Internal error.", http.StatusInternalServerError)
+		return
+	}
+	_, _ = w.Write(buf.Bytes())
+}
