@@ -148,7 +148,9 @@ func checkLogoutToken(t *testing.T, verifier *oidc.IDTokenVerifier, token string
 // still accepted as id_token_hint; RP-initiated logout sends the client's
 // back-channel logout endpoint a logout token for the session.
 func TestOIDCKeyRotationAndBackchannelLogout(t *testing.T) {
-	eachEngineWith(t, map[string]string{"GATEHOUSE_BOOTSTRAP_PASSWORD": bootstrapPassword}, func(t *testing.T, s *apiServer) {
+	eachEngineWith(t, map[string]string{"GATEHOUSE_BOOTSTRAP_PASSWORD": bootstrapPassword,
+		// Back-channel logout tokens are queue tasks: a worker must run.
+		"GATEHOUSE_WORKER__EMBEDDED": "true"}, func(t *testing.T, s *apiServer) {
 		o := setupOIDC(t, s, "confidential")
 		rp := newBackchannelRP(t)
 		ctx := context.Background()
@@ -211,7 +213,9 @@ func TestOIDCKeyRotationAndBackchannelLogout(t *testing.T) {
 // Logging out of Gatehouse (the invalidation flow's user_logout stage)
 // sends every back-channel client of the session its logout token.
 func TestOIDCBackchannelLogoutOnSessionEnd(t *testing.T) {
-	eachEngineWith(t, map[string]string{"GATEHOUSE_BOOTSTRAP_PASSWORD": bootstrapPassword}, func(t *testing.T, s *apiServer) {
+	eachEngineWith(t, map[string]string{"GATEHOUSE_BOOTSTRAP_PASSWORD": bootstrapPassword,
+		// Back-channel logout tokens are queue tasks: a worker must run.
+		"GATEHOUSE_WORKER__EMBEDDED": "true"}, func(t *testing.T, s *apiServer) {
 		o := setupOIDC(t, s, "confidential")
 		rp := newBackchannelRP(t)
 		s.must(200, "PATCH", fmt.Sprintf("/providers/oauth2/%d/", o.providerPK), map[string]any{

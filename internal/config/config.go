@@ -119,6 +119,10 @@ type Worker struct {
 	Queue string `koanf:"queue"`
 	// Concurrency is how many tasks one worker process runs at once.
 	Concurrency int `koanf:"concurrency"`
+	// Embedded runs a worker inside `gatehouse server` on PostgreSQL too
+	// (on SQLite it always does): a single-process deployment on an
+	// external database.
+	Embedded bool `koanf:"embedded"`
 }
 
 // Listen holds the listener addresses.

@@ -197,3 +197,14 @@ func TestSecretsRedacted(t *testing.T) {
 		t.Errorf("an empty secret should print empty, got %v", m["bootstrap_password"])
 	}
 }
+
+// worker.embedded runs the worker inside the server on PostgreSQL.
+func TestWorkerEmbedded(t *testing.T) {
+	cfg, err := Load(Options{Environ: []string{"GATEHOUSE_WORKER__EMBEDDED=true"}})
+	if err != nil || !cfg.Worker.Embedded {
+		t.Fatalf("Load = %+v, %v", cfg.Worker, err)
+	}
+	if cfg, _ := Load(Options{}); cfg.Worker.Embedded {
+		t.Error("embedded by default")
+	}
+}

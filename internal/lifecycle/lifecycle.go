@@ -336,7 +336,12 @@ func (p *Process) start(ctx context.Context, background *sync.WaitGroup) error {
 	if p.api != nil {
 		p.api.Queue = p.queue
 	}
-	if p.Mode == ModeWorker || p.Config.Embedded() {
+	// Back-channel logout tokens go through the queue (retried by the
+	// worker's BackchannelHandler).
+	if p.oauth != nil {
+		p.oauth.Queue = p.queue
+	}
+	if p.Mode == ModeWorker || p.Config.Embedded() || p.Config.Worker.Embedded {
 		tasks := []worker.Task{worker.CleanExpiredModels(st, time.Now)}
 		tasks = append(tasks, p.certificateDiscovery(ctx, st, background))
 		if dir := p.Config.BlueprintsDir; dir != "" {
@@ -361,6 +366,7 @@ func (p *Process) start(ctx context.Context, background *sync.WaitGroup) error {
 			Log:      p.Log.With("component", "worker"),
 			Registry: p.registry,
 			Tasks:    tasks,
+			Handlers: queue.Handlers{oauth2.BackchannelTask: oauth2.BackchannelHandler(p.Log.With("component", "oauth2"))},
 			Store:    st,
 			Queue:    p.queue,
 			Version:  p.Version,

@@ -2,9 +2,11 @@ package oauth2
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"maps"
 	"net/http"
 	"net/url"
@@ -15,6 +17,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/gatehouse-idp/gatehouse/internal/queue"
 	"github.com/gatehouse-idp/gatehouse/internal/store"
 )
 
@@ -29,14 +32,21 @@ import (
 //
 //	session ends ──SessionEnded (before the delete: grants cascade)──▶
 //	    grants of the session, by provider ──▶ logout token signed now ──▶
-//	    goroutine (bounded) ──POST logout_uri──▶ 200/204, else logged
+//	    task oauth2_backchannel_logout (Server.Queue; retried with backoff
+//	    by the worker) ──POST logout_uri──▶ 200/204
+//	    (no queue: a bounded goroutine, one attempt, failures logged)
 
 // Back-channel logout parameters.
 const (
 	// backchannelEvent is the events member of a logout token (§2.4).
 	backchannelEvent = "http://schemas.openid.net/event/backchannel-logout"
-	// logoutTokenValidity: §2.4 asks for a short exp.
-	logoutTokenValidity = 2 * time.Minute
+	// logoutTokenValidity: §2.4 asks for a short exp; it covers the
+	// queue's retries (about 5, 10, 20, 40 s apart).
+	logoutTokenValidity = 5 * time.Minute
+	// BackchannelTask is the queue task that delivers one logout token.
+	BackchannelTask = "oauth2_backchannel_logout"
+	// backchannelAttempts bounds its runs.
+	backchannelAttempts = 5
 	// backchannelTimeout bounds one POST to a relying party.
 	backchannelTimeout = 10 * time.Second
 	// backchannelConcurrency is how many POSTs run at once, and
@@ -56,9 +66,8 @@ const tokenDataIssuer = "iss"
 
 // logoutSender delivers logout tokens.
 //
-// Delivery runs in goroutines with bounded concurrency and no retries;
-// when the worker gets its job queue, each delivery becomes a job there
-// (retries with backoff, surviving a restart) and this sender goes away.
+// Without a queue (Server.Queue), delivery runs in goroutines with bounded
+// concurrency and no retries; with one, each delivery is a task.
 type logoutSender struct {
 	once    sync.Once
 	client  *http.Client
@@ -72,10 +81,7 @@ type logoutSender struct {
 
 func (l *logoutSender) init() {
 	l.once.Do(func() {
-		l.client = &http.Client{Timeout: backchannelTimeout,
-			// The logout_uri is the registered endpoint; a redirect is
-			// not followed (§2.5 has the RP answer 200, or 400 on error).
-			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+		l.client = logoutClient()
 		l.slots = make(chan struct{}, backchannelConcurrency)
 		l.pending = make(chan struct{}, backchannelQueue)
 		l.notified = map[uuid.UUID]time.Time{}
@@ -240,11 +246,29 @@ func (s *Server) logoutNotices(ctx context.Context, r *http.Request, sess *store
 	return out, nil
 }
 
-// deliverLogout queues the POST of n (§2.5) in a goroutine.
+// logoutTask is the argument of a BackchannelTask.
+type logoutTask struct {
+	Provider int64  `json:"provider"`
+	ClientID string `json:"client_id"`
+	URI      string `json:"uri"`
+	Token    string `json:"logout_token"`
+}
+
+// deliverLogout sends n (§2.5): as a queue task when there is a queue,
+// else in a goroutine.
 func (s *Server) deliverLogout(ctx context.Context, n logoutNotice) {
+	log := s.log().With("provider", n.provider, "client_id", n.clientID)
+	if s.Queue != nil {
+		args, _ := json.Marshal(logoutTask{Provider: n.provider, ClientID: n.clientID, URI: n.uri, Token: n.token})
+		_, err := s.Queue.Enqueue(context.WithoutCancel(ctx), queue.Task{Name: BackchannelTask, Args: args,
+			MaxAttempts: backchannelAttempts, Timeout: backchannelTimeout + 5*time.Second})
+		if err == nil {
+			return
+		}
+		log.Error("back-channel logout: enqueueing failed; sending once now", "error", err)
+	}
 	l := &s.keys.logout
 	l.init()
-	log := s.log().With("provider", n.provider, "client_id", n.clientID)
 	select {
 	case l.pending <- struct{}{}:
 	default:
@@ -270,15 +294,62 @@ func (s *Server) deliverLogout(ctx context.Context, n logoutNotice) {
 var errLogoutStatus = errors.New("unexpected status")
 
 func (l *logoutSender) post(ctx context.Context, n logoutNotice) error {
+	return postLogout(ctx, l.client, n.uri, n.token)
+}
+
+// BackchannelHandler runs BackchannelTask in the worker: the POST of the
+// logout token, retried by the queue when the relying party cannot be
+// reached or answers 5xx, 408 or 429. Another answer (400: it refused the
+// token) is final: sending it again would not change it.
+func BackchannelHandler(log *slog.Logger) queue.Handler {
+	client := logoutClient()
+	return func(ctx context.Context, j *queue.Job) error {
+		var t logoutTask
+		if err := json.Unmarshal(j.Args, &t); err != nil || t.URI == "" || t.Token == "" {
+			log.Error("back-channel logout: a task without a URI or token", "task", j.ID)
+			return nil // a malformed task never gets better
+		}
+		l := log.With("provider", t.Provider, "client_id", t.ClientID, "logout_uri", t.URI, "attempt", j.Attempt)
+		err := postLogout(ctx, client, t.URI, t.Token)
+		var status *logoutStatusError
+		switch {
+		case err == nil:
+			l.Info("back-channel logout sent")
+			return nil
+		case errors.As(err, &status) && status.code < 500 && status.code != http.StatusRequestTimeout &&
+			status.code != http.StatusTooManyRequests:
+			l.Warn("back-channel logout refused by the relying party", "status", status.code)
+			return nil
+		}
+		l.Warn("back-channel logout: delivery failed; retried", "error", err)
+		return err
+	}
+}
+
+// logoutClient is the HTTP client of deliveries: the registered
+// logout_uri, redirects not followed (§2.5 has the RP answer 200, or 400).
+func logoutClient() *http.Client {
+	return &http.Client{Timeout: backchannelTimeout,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+}
+
+// logoutStatusError is an answer other than 200/204.
+type logoutStatusError struct{ code int }
+
+func (e *logoutStatusError) Error() string { return fmt.Sprintf("%v %d", errLogoutStatus, e.code) }
+func (e *logoutStatusError) Unwrap() error { return errLogoutStatus }
+
+// postLogout POSTs logout_token to uri (§2.5).
+func postLogout(ctx context.Context, client *http.Client, uri, token string) error {
 	ctx, cancel := context.WithTimeout(ctx, backchannelTimeout)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, n.uri,
-		strings.NewReader(url.Values{"logout_token": {n.token}}.Encode()))
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, uri,
+		strings.NewReader(url.Values{"logout_token": {token}}.Encode()))
 	if err != nil {
 		return err
 	}
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	resp, err := l.client.Do(req)
+	resp, err := client.Do(req)
 	if err != nil {
 		return err
 	}
@@ -286,7 +357,7 @@ func (l *logoutSender) post(ctx context.Context, n logoutNotice) error {
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
 	// §2.8: 200 on success; 204 is common and as good.
 	if resp.StatusCode != http.StatusOK && resp.StatusCode != http.StatusNoContent {
-		return fmt.Errorf("%w %d", errLogoutStatus, resp.StatusCode)
+		return &logoutStatusError{code: resp.StatusCode}
 	}
 	return nil
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/go-jose/go-jose/v4"
 
+	"github.com/gatehouse-idp/gatehouse/internal/queue"
 	"github.com/gatehouse-idp/gatehouse/internal/store"
 )
 
@@ -211,5 +213,59 @@ func TestLogoutTokenHS256(t *testing.T) {
 	_ = json.Unmarshal(payload, &claims)
 	if claims["sid"] != sidOf(sess.UUID) {
 		t.Errorf("claims = %v", claims)
+	}
+}
+
+// fakeQueue records enqueued tasks.
+type fakeQueue struct{ tasks []queue.Task }
+
+func (q *fakeQueue) Enqueue(_ context.Context, t queue.Task) (string, error) {
+	q.tasks = append(q.tasks, t)
+	return fmt.Sprint(len(q.tasks)), nil
+}
+
+// With a queue, a logout token becomes a task; the worker's handler POSTs
+// it, is retried (an error) while the relying party fails or cannot be
+// reached, and stops on its answer otherwise (400: it refused the token).
+func TestBackchannelLogoutQueued(t *testing.T) {
+	h := newHarness(t)
+	q := &fakeQueue{}
+	h.s.Queue = q
+	lr := newLogoutReceiver(t, http.StatusOK)
+	h.editProvider(func(p *store.OAuth2Provider) {
+		p.LogoutURI, p.LogoutMethod = lr.srv.URL+"/backchannel", "backchannel"
+	})
+	sess, _ := h.login()
+	idToken := h.exchange(sess)["id_token"].(string)
+	h.s.SessionEnded(context.Background(), sess)
+	lr.none(t, h) // nothing sent in process
+	if len(q.tasks) != 1 || q.tasks[0].Name != BackchannelTask || q.tasks[0].MaxAttempts != backchannelAttempts {
+		t.Fatalf("tasks = %+v", q.tasks)
+	}
+	handler := BackchannelHandler(slog.New(slog.DiscardHandler))
+	job := &queue.Job{ID: "1", Name: BackchannelTask, Args: q.tasks[0].Args, Attempt: 1}
+	if err := handler(context.Background(), job); err != nil {
+		t.Fatalf("delivery: %v", err)
+	}
+	checkLogoutToken(t, h, lr.next(t), idToken)
+
+	for status, retried := range map[int]bool{500: true, 503: true, 429: true, 400: false, 404: false} {
+		rp := newLogoutReceiver(t, status)
+		var args logoutTask
+		_ = json.Unmarshal(q.tasks[0].Args, &args)
+		args.URI = rp.srv.URL + "/backchannel"
+		b, _ := json.Marshal(args)
+		err := handler(context.Background(), &queue.Job{ID: "2", Name: BackchannelTask, Args: b, Attempt: 1})
+		if (err != nil) != retried {
+			t.Errorf("answer %d: error %v, want retried %v", status, err, retried)
+		}
+		rp.next(t)
+	}
+	// Unreachable: retried. Malformed: dropped.
+	if err := handler(context.Background(), &queue.Job{ID: "3", Args: json.RawMessage(`{"uri":"http://127.0.0.1:1/x","logout_token":"t"}`)}); err == nil {
+		t.Error("an unreachable relying party is not retried")
+	}
+	if err := handler(context.Background(), &queue.Job{ID: "4", Args: json.RawMessage(`{}`)}); err != nil {
+		t.Errorf("a malformed task is retried: %v", err)
 	}
 }

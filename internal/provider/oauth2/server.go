@@ -21,6 +21,7 @@ import (
 	"github.com/gatehouse-idp/gatehouse/internal/crypto"
 	"github.com/gatehouse-idp/gatehouse/internal/flow"
 	"github.com/gatehouse-idp/gatehouse/internal/policy"
+	"github.com/gatehouse-idp/gatehouse/internal/queue"
 	"github.com/gatehouse-idp/gatehouse/internal/session"
 	"github.com/gatehouse-idp/gatehouse/internal/stage/userlogin"
 	"github.com/gatehouse-idp/gatehouse/internal/store"
@@ -55,6 +56,9 @@ type Server struct {
 	// assertion jti) in the store as well as in memory, so that a replay is
 	// refused by every replica (set on PostgreSQL, where replicas run).
 	SharedReplay bool
+	// Queue, when set, delivers back-channel logout tokens as tasks the
+	// worker retries (BackchannelHandler); nil sends them once, in process.
+	Queue queue.Queue
 
 	keys     keyCache
 	mappings programCache
