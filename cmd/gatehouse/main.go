@@ -59,7 +59,7 @@ func newRootCmd() *cobra.Command {
 	root.PersistentFlags().StringVar(&g.configFile, "config", "",
 		"YAML configuration file (default $"+config.EnvConfigFile+")")
 	root.AddCommand(newServerCmd(g), newWorkerCmd(g), newMigrateCmd(g), newHealthcheckCmd(g), newVersionCmd())
-	root.AddCommand(newBlueprintCmd(g))
+	root.AddCommand(newBlueprintCmd(g), newEmailCmd(g))
 	return root
 }
 

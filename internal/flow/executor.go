@@ -38,6 +38,10 @@ type Executor struct {
 	Events   Events
 	// Mail sends the email stage's messages; nil when no mail is configured.
 	Mail Mailer
+	// MailTemplates renders the messages stages send: the built-in
+	// templates and those under email.template_dir; nil renders the
+	// built-in ones only.
+	MailTemplates *mail.Templates
 	// Builtins are stages code appends to a plan (Executor.Start), by name.
 	Builtins map[string]Stage
 	// Secrets seals the secrets stages keep at rest or in the plan (TOTP

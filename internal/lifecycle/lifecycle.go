@@ -137,7 +137,7 @@ func (p *Process) Run(ctx context.Context) error {
 			return err
 		}
 		p.executor = &flow.Executor{Stages: stageall.Registry(), Log: p.Log.With("component", "flow"), Secrets: mfaSealer,
-			Mail:     &mail.Sender{Config: p.Config.Email},
+			Mail: &mail.Sender{Config: p.Config.Email}, MailTemplates: mail.NewTemplates(p.Config.Email.TemplateDir),
 			Builtins: map[string]flow.Stage{oauth2.FulfillmentStage: p.oauth.Fulfillment(), oauth2.DeviceFulfillmentStage: p.oauth.DeviceFulfillment()}}
 		// Cross-origin browser POSTs are refused (Sec-Fetch-Site / Origin,
 		// Go's CrossOriginProtection); scripts without those headers pass,

@@ -1,7 +1,9 @@
 // Package mail sends email over SMTP (RFC 5321) with the settings of the
 // email.* configuration section: implicit TLS (use_ssl, RFC 8314) or
 // STARTTLS (use_tls, RFC 3207), optional PLAIN authentication (RFC 4954),
-// and a timeout for the whole exchange.
+// and a timeout for the whole exchange. Messages carry a text part and an
+// HTML part (multipart/alternative); Templates renders both from the
+// built-in templates or the administrator's files under email.template_dir.
 package mail
 
 import (
@@ -13,10 +15,12 @@ import (
 	"errors"
 	"fmt"
 	"mime"
+	"mime/multipart"
 	"mime/quotedprintable"
 	"net"
 	"net/mail"
 	"net/smtp"
+	"net/textproto"
 	"strconv"
 	"strings"
 	"time"
@@ -24,11 +28,15 @@ import (
 	"github.com/gatehouse-idp/gatehouse/internal/config"
 )
 
-// Message is one plain-text email.
+// Message is one email: a text part and, optionally, an HTML part. With
+// both it is sent as multipart/alternative (RFC 2046 §5.1.4), the text part
+// first, so a client shows the richest part it can.
 type Message struct {
 	To      string
 	Subject string
 	Text    string
+	// HTML is the alternative HTML body; empty sends text alone.
+	HTML string
 }
 
 // Sender sends messages through one SMTP server.
@@ -119,18 +127,42 @@ func (s *Sender) Send(ctx context.Context, m Message) error {
 	return c.Quit()
 }
 
-// compose builds the RFC 5322 message: UTF-8 text, quoted-printable.
+// compose builds the RFC 5322 message: UTF-8 parts, quoted-printable
+// (RFC 2045 §6.7), so long lines and non-ASCII text survive any relay.
 func compose(from, to *mail.Address, m Message) []byte {
 	var b bytes.Buffer
 	id := make([]byte, 12)
 	_, _ = rand.Read(id)
 	domain := from.Address[strings.LastIndexByte(from.Address, '@')+1:]
-	fmt.Fprintf(&b, "From: %s\r\nTo: %s\r\nSubject: %s\r\nDate: %s\r\nMessage-ID: <%s@%s>\r\n",
+	fmt.Fprintf(&b, "From: %s\r\nTo: %s\r\nSubject: %s\r\nDate: %s\r\nMessage-ID: <%s@%s>\r\nMIME-Version: 1.0\r\n",
 		from.String(), to.String(), mime.QEncoding.Encode("utf-8", m.Subject), time.Now().Format(time.RFC1123Z),
 		hex.EncodeToString(id), domain)
-	b.WriteString("MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n")
-	qp := quotedprintable.NewWriter(&b)
-	_, _ = qp.Write([]byte(m.Text)) // text mode: line breaks become CRLF
-	_ = qp.Close()
+	if m.HTML == "" {
+		writePart(&b, "text/plain", m.Text)
+		return b.Bytes()
+	}
+	mw := multipart.NewWriter(&b)
+	// The boundary is 30 random bytes (multipart.Writer), so no part
+	// contains it (RFC 2046 §5.1.1).
+	fmt.Fprintf(&b, "Content-Type: multipart/alternative; boundary=%q\r\n\r\n", mw.Boundary())
+	for _, p := range []struct{ typ, body string }{{"text/plain", m.Text}, {"text/html", m.HTML}} {
+		h := textproto.MIMEHeader{}
+		h.Set("Content-Type", p.typ+"; charset=utf-8")
+		h.Set("Content-Transfer-Encoding", "quoted-printable")
+		w, _ := mw.CreatePart(h) // writes to a bytes.Buffer: no error
+		qp := quotedprintable.NewWriter(w)
+		_, _ = qp.Write([]byte(p.body)) // text mode: line breaks become CRLF
+		_ = qp.Close()
+	}
+	_ = mw.Close()
 	return b.Bytes()
+}
+
+// writePart writes the headers and quoted-printable body of a single-part
+// message.
+func writePart(b *bytes.Buffer, typ, body string) {
+	fmt.Fprintf(b, "Content-Type: %s; charset=utf-8\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n", typ)
+	qp := quotedprintable.NewWriter(b)
+	_, _ = qp.Write([]byte(body)) // text mode: line breaks become CRLF
+	_ = qp.Close()
 }

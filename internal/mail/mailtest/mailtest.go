@@ -3,6 +3,7 @@
 package mailtest
 
 import (
+	"bytes"
 	"io"
 	"net"
 	"net/mail"
@@ -18,7 +19,9 @@ type Received struct {
 	From string
 	To   []string
 	Msg  *mail.Message
-	Body string // decoded text body
+	Body string // decoded text body (the text/plain part of a multipart message)
+	HTML string // decoded HTML body, if any
+	Raw  []byte // the message as received, for tests that parse it themselves
 }
 
 // Server is a receiving SMTP server.
@@ -92,16 +95,20 @@ func (x *session) Rcpt(to string, _ *smtp.RcptOptions) error {
 	return nil
 }
 func (x *session) Data(r io.Reader) error {
-	m, err := mail.ReadMessage(r)
+	raw, err := io.ReadAll(r)
 	if err != nil {
 		return err
 	}
-	body, err := decodeBody(m)
+	m, err := mail.ReadMessage(bytes.NewReader(raw))
+	if err != nil {
+		return err
+	}
+	text, html, err := decode(m)
 	if err != nil {
 		return err
 	}
 	x.s.mu.Lock()
-	x.s.msgs = append(x.s.msgs, Received{From: x.from, To: x.to, Msg: m, Body: body})
+	x.s.msgs = append(x.s.msgs, Received{From: x.from, To: x.to, Msg: m, Body: text, HTML: html, Raw: raw})
 	x.s.mu.Unlock()
 	x.s.got <- struct{}{}
 	return nil

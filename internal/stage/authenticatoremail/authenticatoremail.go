@@ -28,6 +28,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/gatehouse-idp/gatehouse/internal/config"
+	"github.com/gatehouse-idp/gatehouse/internal/core"
 	"github.com/gatehouse-idp/gatehouse/internal/flow"
 	"github.com/gatehouse-idp/gatehouse/internal/mail"
 	"github.com/gatehouse-idp/gatehouse/internal/mfa/sidechannel"
@@ -43,9 +44,10 @@ const (
 	Component = "ak-stage-authenticator-email"
 )
 
-// Template is the one message template (authentik's built-in
-// email/email_otp.html, sent here as plain text).
-const Template = "email/email_otp.html"
+// Template is the default message template (authentik's built-in
+// email/email_otp.html); a stage's template may name any file under
+// email.template_dir instead.
+const Template = mail.TemplateEmailOTP
 
 // DeviceName is the name a new device gets (authentik's).
 const DeviceName = "Email Device"
@@ -137,8 +139,8 @@ func Parse(attrs store.Attributes) (*Stage, error) {
 	if err != nil || d < time.Minute || d > maxExpiry {
 		return nil, fmt.Errorf("authenticator_email: token_expiry must be a duration such as minutes=30, from a minute to a day")
 	}
-	if s.Template != Template {
-		return nil, fmt.Errorf("authenticator_email: template must be %s", Template)
+	if err := mail.ValidTemplateName(s.Template); err != nil {
+		return nil, fmt.Errorf("authenticator_email: template: %w", err)
 	}
 	if strings.ContainsAny(s.Subject, "\r\n") || len(s.Subject) > 250 {
 		return nil, fmt.Errorf("authenticator_email: subject must be one line of at most 250 characters")
@@ -410,11 +412,26 @@ func (st *Stage) Deliver(ctx context.Context, r *flow.Run, u *store.User, d *sto
 		st.configError(ctx, r, u, err)
 		return &DeliveryError{Cause: err}
 	}
+	// A missing or broken template is found before a code is made.
+	if err := r.Executor.MailTemplates.Check(st.s.Template); err != nil {
+		r.Log.Error("email template cannot be used", "stage", st.stageName(r), "template", st.s.Template, "error", err)
+		st.configError(ctx, r, u, err)
+		return &DeliveryError{Cause: err}
+	}
 	code, err := sidechannel.Issue(ctx, r.Store(), r.Executor.Secrets, d, r.Now(), st.expiry, st.Rand)
 	if err != nil {
 		return err
 	}
-	msg := mail.Message{To: addr, Subject: st.s.Subject, Text: st.text(u, code, r.Now())}
+	body, err := r.Executor.MailTemplates.Render(st.s.Template, st.data(ctx, r, u, code))
+	if err != nil {
+		if werr := sidechannel.Withdraw(ctx, r.Store(), d); werr != nil {
+			r.Log.Error("withdrawing an unsent code", "device", d.PK, "error", werr)
+		}
+		r.Log.Error("email template cannot be used", "stage", st.stageName(r), "template", st.s.Template, "error", err)
+		st.configError(ctx, r, u, err)
+		return &DeliveryError{Cause: err}
+	}
+	msg := mail.Message{To: addr, Subject: st.s.Subject, Text: body.Text, HTML: body.HTML}
 	if u.Name != "" {
 		msg.To = (&netmail.Address{Name: u.Name, Address: addr}).String()
 	}
@@ -454,16 +471,19 @@ func (st *Stage) mailer(r *flow.Run) (flow.Mailer, error) {
 		From: st.s.FromAddress}}, nil
 }
 
-// text is the message (authentik's email_otp template, in plain text).
-func (st *Stage) text(u *store.User, code string, now time.Time) string {
-	name := u.Name
-	if name == "" {
-		name = u.Username
+// data is what the template sees: the user, the code, its expiry, the
+// brand of the request's host.
+func (st *Stage) data(ctx context.Context, r *flow.Run, u *store.User, code string) mail.Data {
+	d := mail.Data{User: mail.User{Name: u.Name, Username: u.Username, Email: u.Email}, Code: code,
+		Expires: int(st.expiry / time.Minute), ExpiresAt: r.Now().Add(st.expiry)}
+	if brands, err := r.Store().ListBrands(ctx); err == nil {
+		if b := core.MatchBrand(brands, r.Request.Host); b != nil {
+			d.BrandTitle = b.BrandingTitle
+		}
+	} else {
+		r.Log.Warn("listing brands for an email code", "error", err)
 	}
-	return fmt.Sprintf("Hello %s,\n\nyour one-time code is:\n\n    %s\n\n"+
-		"It works once and expires in %d minutes (at %s).\n"+
-		"If you did not try to sign in or set up this address, ignore this message and consider changing your password.\n",
-		name, code, int(st.expiry/time.Minute), now.Add(st.expiry).UTC().Format("15:04 MST"))
+	return d
 }
 
 // ForDevice is the setup stage that made d (its settings send d's codes);

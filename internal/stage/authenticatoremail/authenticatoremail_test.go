@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -424,6 +426,62 @@ func TestRestartKeepsThrottle(t *testing.T) {
 	}
 }
 
+// A template under the template directory replaces the built-in one, with
+// both parts; a template that is missing or does not parse is a delivery
+// error for the user and a configuration_error event, and no code stays
+// pending.
+func TestTemplates(t *testing.T) {
+	f := newFixture(t, nil)
+	ctx := context.Background()
+	dir := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(dir, "custom"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	write := func(name, text string) {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("custom/otp.html", `<p>Code for {{.user.username}}: <b>{{.code}}</b></p>`)
+	write("custom/broken.html", `<p>{{.code</p>`)
+	f.exec.MailTemplates = mail.NewTemplates(dir)
+
+	hana := f.user("hana", "hana@example.com")
+	st := f.newStage(store.Attributes{"use_global_settings": true, "template": "custom/otp.html"})
+	f.ch(st.Enter(ctx, f.run(hana, &flow.Plan{})))
+	code := f.code(0, "hana@example.com")
+	m := f.smtp.Wait(t, 0, time.Second)
+	if want := "<p>Code for hana: <b>" + code + "</b></p>"; m.HTML != want {
+		t.Errorf("HTML part %q, want %q", m.HTML, want)
+	}
+	if !strings.Contains(m.Body, "Your code: "+code) {
+		t.Errorf("text part %q", m.Body)
+	}
+
+	for i, name := range []string{"custom/broken.html", "custom/missing.html"} {
+		u := f.user(fmt.Sprintf("user%d", i), fmt.Sprintf("user%d@example.com", i))
+		bad := f.newStage(store.Attributes{"use_global_settings": true, "template": name})
+		c := f.ch(bad.Enter(ctx, f.run(u, &flow.Plan{})))
+		if !strings.Contains(errorsOn(c, "non_field_errors"), "[delivery_failed]") {
+			t.Fatalf("%s: %+v", name, c)
+		}
+		if ds := f.devices(u); len(ds) != 1 || ds[0].Data["otp"] != nil {
+			t.Fatalf("%s: a code stayed pending: %+v", name, ds)
+		}
+		if !strings.Contains(f.logs.String(), name) {
+			t.Errorf("%s: not in the log %s", name, f.logs.String())
+		}
+	}
+	if f.smtp.Count() != 1 {
+		t.Errorf("%d messages, want 1", f.smtp.Count())
+	}
+	f.events.mu.Lock()
+	defer f.events.mu.Unlock()
+	if n := strings.Count(strings.Join(f.events.actions, ","), "configuration_error"); n != 2 {
+		t.Errorf("events: %v", f.events.actions)
+	}
+}
+
 func TestSettings(t *testing.T) {
 	for _, tc := range []struct {
 		name  string
@@ -435,7 +493,10 @@ func TestSettings(t *testing.T) {
 		{"minutes as a number", store.Attributes{"use_global_settings": true, "token_expiry": 15}, true},
 		{"expiry too long", store.Attributes{"use_global_settings": true, "token_expiry": "days=2"}, false},
 		{"expiry nonsense", store.Attributes{"use_global_settings": true, "token_expiry": "soon"}, false},
-		{"unknown template", store.Attributes{"use_global_settings": true, "template": "email/other.html"}, false},
+		{"custom template (checked when sending)", store.Attributes{"use_global_settings": true, "template": "email/other.html"}, true},
+		{"template outside the dir", store.Attributes{"use_global_settings": true, "template": "../email/email_otp.html"}, false},
+		{"absolute template", store.Attributes{"use_global_settings": true, "template": "/templates/email/email_otp.html"}, false},
+		{"template not html", store.Attributes{"use_global_settings": true, "template": "email/email_otp.txt"}, false},
 		{"two-line subject", store.Attributes{"use_global_settings": true, "subject": "a\r\nBcc: x"}, false},
 		{"tls and ssl", store.Attributes{"use_tls": true, "use_ssl": true}, false},
 		{"bad port", store.Attributes{"port": 70000}, false},

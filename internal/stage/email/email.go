@@ -30,8 +30,10 @@ const (
 )
 
 // Settings are authentik's email stage fields. Gatehouse always uses the
-// global email.* settings (use_global_settings); templates are plain text
-// for now.
+// global email.* settings (use_global_settings). Template names a built-in
+// template (email/password_reset.html, email/account_confirmation.html) or
+// any file under email.template_dir; the name is checked when the stage is
+// saved, the file when a message is sent.
 type Settings struct {
 	UseGlobalSettings     bool   `json:"use_global_settings"`
 	TokenExpiry           string `json:"token_expiry"`
@@ -72,8 +74,8 @@ func New(attrs store.Attributes) (flow.Stage, error) {
 	if err != nil || d <= 0 || d > 30*24*time.Hour {
 		return nil, fmt.Errorf("email: token_expiry must be a duration such as minutes=30 (at most 30 days)")
 	}
-	if s.Template != "email/password_reset.html" && s.Template != "email/account_confirmation.html" {
-		return nil, fmt.Errorf("email: template must be email/password_reset.html or email/account_confirmation.html")
+	if err := mail.ValidTemplateName(s.Template); err != nil {
+		return nil, fmt.Errorf("email: template: %w", err)
 	}
 	w, err := userlogin.ParseDuration(s.RecoveryCacheTimeout)
 	if err != nil || w <= 0 || s.RecoveryMaxAttempts < 1 {
@@ -143,6 +145,11 @@ func (st *Stage) send(ctx context.Context, r *flow.Run) error {
 		return fmt.Errorf("email stage %q: host %q is not a brand's domain; set the brand's domain to the address users reach Gatehouse at, so email links can point there",
 			r.Stage.Name, r.Request.Host)
 	}
+	// A missing or broken template fails for every user alike, before the
+	// user is looked at.
+	if err := r.Executor.MailTemplates.Check(st.s.Template); err != nil {
+		return st.configError(ctx, r, err)
+	}
 	u, err := r.PendingUser(ctx)
 	if err != nil {
 		return err
@@ -161,20 +168,29 @@ func (st *Stage) send(ctx context.Context, r *flow.Run) error {
 		return nil
 	}
 	key := core.NewTokenKey()
+	link := web.Scheme(r.Request.Context()) + "://" + r.Request.Host + "/if/flow/" + url.PathEscape(r.Flow.Slug) +
+		"/?" + url.Values{flow.FlowTokenParam: {key}}.Encode()
+	expires := r.Now().Add(st.expiry)
+	data := mail.Data{User: mail.User{Name: u.Name, Username: u.Username, Email: u.Email}, URL: link,
+		Expires: int(st.expiry / time.Minute), ExpiresAt: expires}
+	if b := core.MatchBrand(brands, r.Request.Host); b != nil {
+		data.BrandTitle = b.BrandingTitle
+	}
+	body, err := r.Executor.MailTemplates.Render(st.s.Template, data)
+	if err != nil {
+		return st.configError(ctx, r, err)
+	}
 	plan, err := json.Marshal(r.Plan)
 	if err != nil {
 		return err
 	}
-	expires := r.Now().Add(st.expiry)
 	tok := &store.Token{Identifier: fmt.Sprintf("%s%s-%d-%s", linkPrefix, r.Stage.Name, u.PK, key[:8]),
 		KeyHash: core.HashTokenKey(key), Intent: store.IntentVerification, UserPK: u.PK,
 		Description: "Email link of flow " + r.Flow.Slug, Expiring: true, Expires: &expires, FlowPlan: string(plan)}
 	if err := r.Store().CreateToken(ctx, tok); err != nil {
 		return err
 	}
-	link := web.Scheme(r.Request.Context()) + "://" + r.Request.Host + "/if/flow/" + url.PathEscape(r.Flow.Slug) +
-		"/?" + url.Values{flow.FlowTokenParam: {key}}.Encode()
-	msg := mail.Message{To: u.Email, Subject: st.s.Subject, Text: st.text(u, link)}
+	msg := mail.Message{To: u.Email, Subject: st.s.Subject, Text: body.Text, HTML: body.HTML}
 	if u.Name != "" {
 		msg.To = (&netmail.Address{Name: u.Name, Address: u.Email}).String()
 	}
@@ -205,16 +221,15 @@ func (st *Stage) recentLinks(ctx context.Context, r *flow.Run, userPK int64) (in
 	return n, nil
 }
 
-func (st *Stage) text(u *store.User, link string) string {
-	name := u.Name
-	if name == "" {
-		name = u.Username
+// configError records a template that cannot be used as a
+// configuration_error event and returns it: the executor logs it and shows
+// the flow error page; the administrator finds the template's name and the
+// cause in the event.
+func (st *Stage) configError(ctx context.Context, r *flow.Run, err error) error {
+	err = fmt.Errorf("email stage %q: %w", r.Stage.Name, err)
+	if r.Executor.Events != nil {
+		r.Executor.Events.Record(ctx, r.Request, "configuration_error", nil, map[string]any{
+			"message": err.Error(), "stage": r.Stage.Name, "template": st.s.Template})
 	}
-	mins := int(st.expiry / time.Minute)
-	if st.s.Template == "email/account_confirmation.html" {
-		return fmt.Sprintf("Hello %s,\n\nplease confirm your account by opening this link:\n\n%s\n\n"+
-			"The link works once and expires in %d minutes.\n", name, link, mins)
-	}
-	return fmt.Sprintf("Hello %s,\n\nsomeone asked to reset the password of your account. If it was you, open this link:\n\n%s\n\n"+
-		"The link works once and expires in %d minutes. If you did not ask for it, ignore this message.\n", name, link, mins)
+	return err
 }
