@@ -83,6 +83,44 @@ func back(w http.ResponseWriter, r *http.Request, to, done string) {
 	http.Redirect(w, r, to+"?done="+url.QueryEscape(done), http.StatusSeeOther)
 }
 
+// uuidPath is the API path prefix+<uuid>/ of the route parameter param,
+// or "" when it is not a UUID.
+func uuidPath(r *http.Request, param, prefix string) string {
+	id, err := uuid.Parse(chi.URLParam(r, param))
+	if err != nil {
+		return ""
+	}
+	return prefix + id.String() + "/"
+}
+
+// load GETs the API object at path into v. When it cannot (an empty path
+// is a 404), it answers with the error page and reports false.
+func (u *UI) load(w http.ResponseWriter, r *http.Request, path string, v any) bool {
+	if path == "" {
+		u.fail(w, r, &apiError{Status: http.StatusNotFound})
+		return false
+	}
+	if err := u.do(r, http.MethodGet, path, nil, v); err != nil {
+		u.fail(w, r, err)
+		return false
+	}
+	return true
+}
+
+// deleteAt deletes the API object at path (an empty path is a 404) and
+// goes back to the page to, with the notice done.
+func (u *UI) deleteAt(w http.ResponseWriter, r *http.Request, path, to, done string) {
+	if path == "" {
+		u.fail(w, r, &apiError{Status: http.StatusNotFound})
+		return
+	}
+	if err := u.do(r, http.MethodDelete, path, nil, nil); err != nil {
+		u.fail(w, r, err)
+		return
+	}
+	back(w, r, to, done)
+}
+
 // ---- applications ----
 
 type application struct {
@@ -365,15 +403,10 @@ type confirmation struct {
 
 func (u *UI) confirmDeleteDevice(w http.ResponseWriter, r *http.Request) {
 	_, _, path := devicePath(r)
-	if path == "" {
-		u.fail(w, r, &apiError{Status: http.StatusNotFound})
-		return
-	}
 	var d struct {
 		Name string `json:"name"`
 	}
-	if err := u.do(r, http.MethodGet, path, nil, &d); err != nil {
-		u.fail(w, r, err)
+	if !u.load(w, r, path, &d) {
 		return
 	}
 	u.render(w, r, "confirm", page{Title: "Delete device", Section: "mfa", Data: confirmation{
@@ -384,15 +417,7 @@ func (u *UI) confirmDeleteDevice(w http.ResponseWriter, r *http.Request) {
 
 func (u *UI) deleteDevice(w http.ResponseWriter, r *http.Request) {
 	_, _, path := devicePath(r)
-	if path == "" {
-		u.fail(w, r, &apiError{Status: http.StatusNotFound})
-		return
-	}
-	if err := u.do(r, http.MethodDelete, path, nil, nil); err != nil {
-		u.fail(w, r, err)
-		return
-	}
-	back(w, r, Prefix+"settings/mfa/", "device-deleted")
+	u.deleteAt(w, r, path, Prefix+"settings/mfa/", "device-deleted")
 }
 
 // ---- sessions ----
@@ -450,23 +475,11 @@ func (u *UI) sessions(w http.ResponseWriter, r *http.Request) {
 	u.render(w, r, "sessions", page{Title: "Sessions", Section: "sessions", Notice: noticeOf(r), Data: d})
 }
 
-func sessionPath(r *http.Request) string {
-	id, err := uuid.Parse(chi.URLParam(r, "uuid"))
-	if err != nil {
-		return ""
-	}
-	return "/core/authenticated_sessions/" + id.String() + "/"
-}
+func sessionPath(r *http.Request) string { return uuidPath(r, "uuid", "/core/authenticated_sessions/") }
 
 func (u *UI) confirmRevokeSession(w http.ResponseWriter, r *http.Request) {
-	path := sessionPath(r)
-	if path == "" {
-		u.fail(w, r, &apiError{Status: http.StatusNotFound})
-		return
-	}
 	var s session
-	if err := u.do(r, http.MethodGet, path, nil, &s); err != nil {
-		u.fail(w, r, err)
+	if !u.load(w, r, sessionPath(r), &s) {
 		return
 	}
 	text := "The browser (" + s.Browser() + ", last used from " + s.LastIP + ") will be signed out."
@@ -479,16 +492,7 @@ func (u *UI) confirmRevokeSession(w http.ResponseWriter, r *http.Request) {
 }
 
 func (u *UI) revokeSession(w http.ResponseWriter, r *http.Request) {
-	path := sessionPath(r)
-	if path == "" {
-		u.fail(w, r, &apiError{Status: http.StatusNotFound})
-		return
-	}
-	if err := u.do(r, http.MethodDelete, path, nil, nil); err != nil {
-		u.fail(w, r, err)
-		return
-	}
-	back(w, r, Prefix+"settings/sessions/", "session-revoked")
+	u.deleteAt(w, r, sessionPath(r), Prefix+"settings/sessions/", "session-revoked")
 }
 
 func (u *UI) confirmRevokeOthers(w http.ResponseWriter, r *http.Request) {
@@ -630,14 +634,8 @@ func tokenPath(r *http.Request) string {
 }
 
 func (u *UI) confirmDeleteToken(w http.ResponseWriter, r *http.Request) {
-	path := tokenPath(r)
 	var t token
-	if path == "" {
-		u.fail(w, r, &apiError{Status: http.StatusNotFound})
-		return
-	}
-	if err := u.do(r, http.MethodGet, path, nil, &t); err != nil {
-		u.fail(w, r, err)
+	if !u.load(w, r, tokenPath(r), &t) {
 		return
 	}
 	u.render(w, r, "confirm", page{Title: "Delete token", Section: "tokens", Data: confirmation{
@@ -647,16 +645,7 @@ func (u *UI) confirmDeleteToken(w http.ResponseWriter, r *http.Request) {
 }
 
 func (u *UI) deleteToken(w http.ResponseWriter, r *http.Request) {
-	path := tokenPath(r)
-	if path == "" {
-		u.fail(w, r, &apiError{Status: http.StatusNotFound})
-		return
-	}
-	if err := u.do(r, http.MethodDelete, path, nil, nil); err != nil {
-		u.fail(w, r, err)
-		return
-	}
-	back(w, r, Prefix+"settings/tokens/", "token-deleted")
+	u.deleteAt(w, r, tokenPath(r), Prefix+"settings/tokens/", "token-deleted")
 }
 
 // ---- consents ----
@@ -680,23 +669,11 @@ func (u *UI) consents(w http.ResponseWriter, r *http.Request) {
 	u.render(w, r, "consents", page{Title: "Consents", Section: "consents", Notice: noticeOf(r), Data: cs})
 }
 
-func consentPath(r *http.Request) string {
-	id, err := uuid.Parse(chi.URLParam(r, "id"))
-	if err != nil {
-		return ""
-	}
-	return "/core/user_consent/" + id.String() + "/"
-}
+func consentPath(r *http.Request) string { return uuidPath(r, "id", "/core/user_consent/") }
 
 func (u *UI) confirmRevokeConsent(w http.ResponseWriter, r *http.Request) {
-	path := consentPath(r)
-	if path == "" {
-		u.fail(w, r, &apiError{Status: http.StatusNotFound})
-		return
-	}
 	var c consent
-	if err := u.do(r, http.MethodGet, path, nil, &c); err != nil {
-		u.fail(w, r, err)
+	if !u.load(w, r, consentPath(r), &c) {
 		return
 	}
 	u.render(w, r, "confirm", page{Title: "Revoke consent", Section: "consents", Data: confirmation{
@@ -706,14 +683,5 @@ func (u *UI) confirmRevokeConsent(w http.ResponseWriter, r *http.Request) {
 }
 
 func (u *UI) revokeConsent(w http.ResponseWriter, r *http.Request) {
-	path := consentPath(r)
-	if path == "" {
-		u.fail(w, r, &apiError{Status: http.StatusNotFound})
-		return
-	}
-	if err := u.do(r, http.MethodDelete, path, nil, nil); err != nil {
-		u.fail(w, r, err)
-		return
-	}
-	back(w, r, Prefix+"settings/consents/", "consent-revoked")
+	u.deleteAt(w, r, consentPath(r), Prefix+"settings/consents/", "consent-revoked")
 }
