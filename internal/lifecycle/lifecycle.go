@@ -49,6 +49,7 @@ import (
 	"github.com/gatehouse-idp/gatehouse/internal/store"
 	"github.com/gatehouse-idp/gatehouse/internal/store/sqlstore"
 	"github.com/gatehouse-idp/gatehouse/internal/web"
+	"github.com/gatehouse-idp/gatehouse/internal/web/adminui"
 	"github.com/gatehouse-idp/gatehouse/internal/web/flowui"
 	"github.com/gatehouse-idp/gatehouse/internal/web/userui"
 	"github.com/gatehouse-idp/gatehouse/internal/worker"
@@ -153,6 +154,7 @@ func (p *Process) Run(ctx context.Context) error {
 			r.Handle(media.Prefix+"*", a.Media.Handler())
 			ui.Mount(r)
 			user.Mount(r)
+			(&adminui.UI{API: a.Handler(), Version: p.Version, Log: p.Log.With("component", "adminui")}).Mount(r)
 			p.oauth.Routes(r)
 		}
 	}

@@ -1,0 +1,440 @@
+// Package adminui is the admin interface at /if/admin/: a dashboard, the
+// directory (users, groups), applications, flows, events and system pages
+// (tasks and schedules, certificates).
+//
+// It is built as the user interface (internal/web/userui) is: pages are
+// rendered on the server with html/template, work without JavaScript, and
+// read and write only through the /api/v3 handler in process with the
+// visitor's own session cookie and CSRF header, so the API's permission
+// checks, validation and audit events apply unchanged. It links userui's
+// stylesheet (the colour tokens, light and dark themes, buttons, fields,
+// cards) and copy script, and adds its own sheet for the admin layout.
+//
+// Only superusers and users holding at least one system permission get in;
+// everyone else signed in gets a 403 page before any data is read, and what
+// a permitted non-superuser may see is then decided by the API per page.
+// Forms repeat the CSRF cookie (double submit) behind Go's cross-origin
+// protection; destructive actions ask first on a page of their own.
+package adminui
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"crypto/subtle"
+	"embed"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"html/template"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+
+	"github.com/gatehouse-idp/gatehouse/internal/api"
+	"github.com/gatehouse-idp/gatehouse/internal/web/userui"
+)
+
+// Prefix is where the UI is mounted.
+const Prefix = "/if/admin/"
+
+// StylePath is the admin stylesheet (on top of userui's).
+const StylePath = "/static/dist/admin/admin.css"
+
+//go:embed templates/*.html
+var templateFiles embed.FS
+
+//go:embed static/admin.css
+var styleCSS []byte
+
+var pages = template.Must(template.New("").Funcs(funcs).ParseFS(templateFiles, "templates/*.html"))
+
+// csrfField is the hidden form field that repeats the CSRF cookie.
+const csrfField = "csrf"
+
+// UI serves the admin interface.
+type UI struct {
+	// API is the /api/v3 handler (api.API.Handler: paths below the prefix).
+	API http.Handler
+	// Version is the running version, shown on the dashboard.
+	Version string
+	Log     *slog.Logger
+	// Now is the clock of the dashboard's chart (time.Now when nil).
+	Now func() time.Time
+}
+
+func (u *UI) now() time.Time {
+	if u.Now != nil {
+		return u.Now()
+	}
+	return time.Now()
+}
+
+// Mount adds the routes.
+func (u *UI) Mount(r chi.Router) {
+	guard := http.NewCrossOriginProtection()
+	r.Get(StylePath, func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/css; charset=utf-8")
+		w.Header().Set("Cache-Control", "public, max-age=300")
+		w.Header().Set("X-Content-Type-Options", "nosniff")
+		_, _ = w.Write(styleCSS)
+	})
+	r.Get("/if/admin", func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, Prefix, http.StatusMovedPermanently)
+	})
+	r.Route(Prefix, func(r chi.Router) {
+		r.Use(guard.Handler, u.admin)
+		r.Get("/", u.dashboard)
+		r.Get("/users/", u.users)
+		r.Get("/users/new/", u.newUser)
+		r.Post("/users/new/", u.createUser)
+		r.Get("/users/{pk}/", u.user)
+		r.Get("/users/{pk}/edit/", u.editUser)
+		r.Post("/users/{pk}/edit/", u.saveUser)
+		r.Get("/users/{pk}/password/", u.passwordForm)
+		r.Post("/users/{pk}/password/", u.setPassword)
+		r.Get("/users/{pk}/delete/", u.confirmDeleteUser)
+		r.Post("/users/{pk}/delete/", u.deleteUser)
+		r.Get("/groups/", u.groups)
+		r.Get("/groups/new/", u.newGroup)
+		r.Post("/groups/new/", u.createGroup)
+		r.Get("/groups/{id}/", u.group)
+		r.Post("/groups/{id}/members/", u.addMember)
+		r.Get("/groups/{id}/members/{pk}/remove/", u.confirmRemoveMember)
+		r.Post("/groups/{id}/members/{pk}/remove/", u.removeMember)
+		r.Get("/groups/{id}/delete/", u.confirmDeleteGroup)
+		r.Post("/groups/{id}/delete/", u.deleteGroup)
+		r.Get("/applications/", u.applications)
+		r.Get("/applications/{slug}/", u.application)
+		r.Get("/flows/", u.flows)
+		r.Get("/events/", u.events)
+		r.Get("/events/{id}/", u.event)
+		r.Get("/system/tasks/", u.tasks)
+		r.Post("/system/schedules/{id}/run/", u.runSchedule)
+		r.Get("/system/certificates/", u.certificates)
+	})
+}
+
+// ctxKey keys the request context values of this package.
+type ctxKey int
+
+const ctxVisitor ctxKey = iota
+
+// visitor is the signed-in administrator and the page chrome.
+type visitor struct {
+	Me    me
+	Brand brand
+	CSRF  string
+}
+
+type me struct {
+	PK                int64    `json:"pk"`
+	Username          string   `json:"username"`
+	Name              string   `json:"name"`
+	IsSuperuser       bool     `json:"is_superuser"`
+	SystemPermissions []string `json:"system_permissions"`
+}
+
+type brand struct {
+	Title string `json:"branding_title"`
+	Logo  string `json:"branding_logo"`
+}
+
+func visitorOf(ctx context.Context) *visitor {
+	v, _ := ctx.Value(ctxVisitor).(*visitor)
+	return v
+}
+
+// admin asks the API who the visitor is: an anonymous visitor goes to the
+// brand's authentication flow and comes back; a user who is neither a
+// superuser nor holds a system permission gets a 403 page. A POST must
+// repeat the CSRF cookie in its form.
+func (u *UI) admin(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var m struct {
+			User me `json:"user"`
+		}
+		err := u.do(r, http.MethodGet, "/core/users/me/", nil, &m)
+		var ae *apiError
+		if errors.As(err, &ae) && (ae.Status == http.StatusForbidden || ae.Status == http.StatusUnauthorized) {
+			if r.Method != http.MethodGet {
+				http.Error(w, "Not signed in.", http.StatusForbidden)
+				return
+			}
+			http.Redirect(w, r, "/flows/-/default/authentication/?"+url.Values{"next": {r.URL.RequestURI()}}.Encode(), http.StatusFound)
+			return
+		}
+		if err != nil {
+			u.fail(w, r, err)
+			return
+		}
+		v := &visitor{Me: m.User}
+		if err := u.do(r, http.MethodGet, "/core/brands/current/", nil, &v.Brand); err != nil {
+			u.fail(w, r, err)
+			return
+		}
+		if v.Brand.Title == "" {
+			v.Brand.Title = "Gatehouse"
+		}
+		if !v.Me.IsSuperuser && len(v.Me.SystemPermissions) == 0 {
+			w.WriteHeader(http.StatusForbidden)
+			u.render(w, r, "message", page{Title: "Not allowed", V: v, Data: message{Heading: "Not allowed",
+				Text: "The admin interface is for administrators. Ask one if you need access.", Back: userui.Prefix}})
+			return
+		}
+		if c, err := r.Cookie(api.CSRFCookie); err == nil && c.Value != "" {
+			v.CSRF = c.Value
+		} else {
+			v.CSRF = newCSRF()
+			http.SetCookie(w, &http.Cookie{Name: api.CSRFCookie, Value: v.CSRF, Path: "/", Secure: r.TLS != nil,
+				SameSite: http.SameSiteLaxMode})
+		}
+		if r.Method == http.MethodPost {
+			r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
+			if err := r.ParseForm(); err != nil {
+				http.Error(w, "Bad form.", http.StatusBadRequest)
+				return
+			}
+			c, err := r.Cookie(api.CSRFCookie)
+			got := r.PostForm.Get(csrfField)
+			if err != nil || c.Value == "" || subtle.ConstantTimeCompare([]byte(c.Value), []byte(got)) != 1 {
+				w.WriteHeader(http.StatusForbidden)
+				u.render(w, r, "message", page{Title: "Request refused", V: v, Data: message{Heading: "Request refused",
+					Text: "The form was not sent from this page (CSRF check failed). Go back, reload the page and try again.", Back: Prefix}})
+				return
+			}
+		}
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), ctxVisitor, v)))
+	})
+}
+
+func newCSRF() string {
+	b := make([]byte, 32)
+	_, _ = rand.Read(b)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// recorder keeps an in-process API response.
+type recorder struct {
+	header http.Header
+	status int
+	body   bytes.Buffer
+}
+
+func (r *recorder) Header() http.Header { return r.header }
+func (r *recorder) WriteHeader(s int) {
+	if r.status == 0 {
+		r.status = s
+	}
+}
+func (r *recorder) Write(b []byte) (int, error) {
+	if r.status == 0 {
+		r.status = http.StatusOK
+	}
+	return r.body.Write(b)
+}
+
+// apiError is an API answer that is not a success: a field error map
+// ({"field": ["message"]}) or {"detail": "..."}.
+type apiError struct {
+	Status int
+	Fields map[string][]string
+	Detail string
+}
+
+func (e *apiError) Error() string {
+	if e.Detail != "" {
+		return e.Detail
+	}
+	var parts []string
+	for k, v := range e.Fields {
+		parts = append(parts, k+": "+strings.Join(v, " "))
+	}
+	return strings.Join(parts, "; ")
+}
+
+// formErrors are a 400's messages by field; a detail goes to
+// non_field_errors.
+func formErrors(err error) (map[string][]string, bool) {
+	var ae *apiError
+	if !errors.As(err, &ae) || ae.Status != http.StatusBadRequest && ae.Status != http.StatusUnprocessableEntity {
+		return nil, false
+	}
+	f := map[string][]string{}
+	for k, v := range ae.Fields {
+		f[k] = v
+	}
+	if ae.Detail != "" {
+		f["non_field_errors"] = append(f["non_field_errors"], ae.Detail)
+	}
+	return f, true
+}
+
+// call serves one API request in process with the visitor's cookies (and
+// the CSRF header for unsafe methods).
+func (u *UI) call(r *http.Request, method, path string, body any) (int, []byte, error) {
+	var rd io.Reader
+	if body != nil {
+		b, err := json.Marshal(body)
+		if err != nil {
+			return 0, nil, err
+		}
+		rd = bytes.NewReader(b)
+	}
+	// A fresh chi routing context: the API router routes the path itself.
+	ctx := context.WithValue(r.Context(), chi.RouteCtxKey, (*chi.Context)(nil))
+	req, err := http.NewRequestWithContext(ctx, method, path, rd)
+	if err != nil {
+		return 0, nil, err
+	}
+	req.Host, req.RemoteAddr, req.TLS = r.Host, r.RemoteAddr, r.TLS
+	req.Header.Set("Accept", "application/json")
+	req.Header.Set("User-Agent", r.UserAgent())
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	for _, c := range r.Cookies() {
+		if c.Name == api.SessionCookie || c.Name == api.CSRFCookie {
+			req.AddCookie(c)
+		}
+	}
+	if method != http.MethodGet {
+		if c, err := r.Cookie(api.CSRFCookie); err == nil {
+			req.Header.Set(api.CSRFHeader, c.Value)
+		}
+	}
+	rec := &recorder{header: http.Header{}}
+	u.API.ServeHTTP(rec, req)
+	if rec.status == 0 {
+		rec.status = http.StatusOK
+	}
+	return rec.status, rec.body.Bytes(), nil
+}
+
+// do calls the API, decoding a 2xx JSON answer into out. A 4xx answer is
+// an *apiError with the API's messages; a 5xx an error.
+func (u *UI) do(r *http.Request, method, path string, body, out any) error {
+	status, b, err := u.call(r, method, path, body)
+	if err != nil {
+		return err
+	}
+	switch {
+	case status/100 == 2:
+		if out != nil && len(b) > 0 {
+			if err := json.Unmarshal(b, out); err != nil {
+				return fmt.Errorf("api %s %s: %w", method, path, err)
+			}
+		}
+		return nil
+	case status/100 == 4:
+		e := &apiError{Status: status}
+		var generic map[string]json.RawMessage
+		if json.Unmarshal(b, &generic) == nil {
+			for k, v := range generic {
+				var msgs []string
+				var one string
+				switch {
+				case json.Unmarshal(v, &msgs) == nil:
+				case json.Unmarshal(v, &one) == nil:
+					msgs = []string{one}
+				default:
+					continue
+				}
+				if k == "detail" {
+					e.Detail = strings.Join(msgs, " ")
+					continue
+				}
+				if e.Fields == nil {
+					e.Fields = map[string][]string{}
+				}
+				e.Fields[k] = msgs
+			}
+		}
+		return e
+	default:
+		return fmt.Errorf("api %s %s: status %d: %.200s", method, path, status, b)
+	}
+}
+
+// fail answers an unexpected error with an error page (and logs it).
+func (u *UI) fail(w http.ResponseWriter, r *http.Request, err error) {
+	var ae *apiError
+	if errors.As(err, &ae) && ae.Status == http.StatusNotFound {
+		w.WriteHeader(http.StatusNotFound)
+		u.render(w, r, "message", page{Title: "Not found", Data: message{Heading: "Not found",
+			Text: "This item does not exist.", Back: Prefix}})
+		return
+	}
+	if errors.As(err, &ae) && ae.Status == http.StatusForbidden {
+		w.WriteHeader(http.StatusForbidden)
+		u.render(w, r, "message", page{Title: "Not allowed", Data: message{Heading: "Not allowed",
+			Text: "You may not see or do this. Ask an administrator for the permission.", Back: Prefix}})
+		return
+	}
+	if errors.As(err, &ae) && ae.Status == http.StatusBadRequest {
+		w.WriteHeader(http.StatusBadRequest)
+		u.render(w, r, "message", page{Title: "Not accepted", Data: message{Heading: "Not accepted",
+			Text: ae.Error(), Back: Prefix}})
+		return
+	}
+	if u.Log != nil {
+		u.Log.Error("admin interface", "path", r.URL.Path, "error", err)
+	}
+	w.WriteHeader(http.StatusInternalServerError)
+	u.render(w, r, "message", page{Title: "Something went wrong", Data: message{Heading: "Something went wrong",
+		Text: "Please try again. The server log has the details.", Back: Prefix}})
+}
+
+// page is what every template gets.
+type page struct {
+	Title   string
+	Section string // sidebar entry: dashboard, users, groups, applications, flows, events, tasks, certificates
+	V       *visitor
+	Notice  string
+	Data    any
+}
+
+// message is the data of the "message" page.
+type message struct {
+	Heading, Text, Back string
+}
+
+// confirmation is the data of the "confirm" page.
+type confirmation struct {
+	Heading, Text, Action, Button, Back string
+}
+
+// render writes a page with the strict CSP of the user interface.
+func (u *UI) render(w http.ResponseWriter, r *http.Request, name string, p page) {
+	if p.V == nil {
+		p.V = visitorOf(r.Context())
+	}
+	if p.V == nil {
+		p.V = &visitor{Brand: brand{Title: "Gatehouse"}}
+	}
+	h := w.Header()
+	h.Set("Content-Type", "text/html; charset=utf-8")
+	h.Set("Cache-Control", "no-store")
+	h.Set("Content-Security-Policy", "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data: https:; "+
+		"form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+	h.Set("Referrer-Policy", "same-origin")
+	var buf bytes.Buffer
+	t := pages.Lookup(name)
+	if t == nil {
+		panic("adminui: no template " + name)
+	}
+	if err := t.Execute(&buf, p); err != nil {
+		if u.Log != nil {
+			u.Log.Error("rendering an admin page", "page", name, "error", err)
+		}
+		http.Error(w, "Internal error.", http.StatusInternalServerError)
+		return
+	}
+	_, _ = w.Write(buf.Bytes())
+}
