@@ -24,6 +24,7 @@ import (
 	"github.com/gatehouse-idp/gatehouse/internal/crypto"
 	"github.com/gatehouse-idp/gatehouse/internal/event"
 	"github.com/gatehouse-idp/gatehouse/internal/media"
+	"github.com/gatehouse-idp/gatehouse/internal/notify"
 	"github.com/gatehouse-idp/gatehouse/internal/policy"
 	policyall "github.com/gatehouse-idp/gatehouse/internal/policy/all"
 	"github.com/gatehouse-idp/gatehouse/internal/queue"
@@ -57,6 +58,11 @@ type Deps struct {
 	// Media keeps uploaded icons and backgrounds (set_icon, set_background);
 	// nil refuses uploads (URLs still work).
 	Media *media.Store
+	// Notifications runs the notification pipeline: the API's events are
+	// passed to it, rule changes reset its cache, and transports' tests
+	// send through it. Set once the store and queue are up; nil: events
+	// are not dispatched.
+	Notifications *notify.Service
 }
 
 // API is the /api/v3 handler.
@@ -91,6 +97,7 @@ func New(d Deps) (*API, error) {
 	}
 	a := &API{Deps: d, tokenSealer: ts, keySealer: ks}
 	a.events = &event.Recorder{Log: d.Log, Now: d.Now, Retention: a.EventRetention}
+	a.events.Notify = notifier{a}
 	a.blueprints = d.Blueprints
 	if a.blueprints == nil {
 		a.blueprints = &blueprint.Instances{Log: d.Log, EnvPolicy: blueprint.DefaultEnvPolicy()}
@@ -171,6 +178,8 @@ func (a *API) registerAll() {
 	a.registerSessions()
 	a.registerConsents()
 	a.registerMedia()
+	a.registerNotifications()
+	a.registerWebhookMappings()
 }
 
 // op returns a huma operation with authentik-style ids and tags. It answers

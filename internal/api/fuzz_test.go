@@ -41,6 +41,9 @@ var fuzzPaths = []string{
 	"/authenticators/admin/totp/", "/authenticators/admin/totp/{}/", "/authenticators/admin/static/", "/authenticators/admin/static/{}/",
 	"/authenticators/admin/webauthn/", "/authenticators/admin/webauthn/{}/", "/authenticators/admin/email/", "/authenticators/admin/email/{}/",
 	"/authenticators/admin/sms/", "/authenticators/admin/sms/{}/",
+	"/events/rules/", "/events/rules/{}/", "/events/transports/", "/events/transports/{}/", "/events/transports/{}/test/",
+	"/events/notifications/", "/events/notifications/{}/", "/events/notifications/mark_all_seen/",
+	"/propertymappings/notification/", "/propertymappings/notification/{}/",
 }
 
 var fuzzMethods = []string{"GET", "POST", "PUT", "PATCH", "DELETE"}

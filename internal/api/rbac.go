@@ -37,6 +37,8 @@ var permissionModels = []permModel{
 	{"authentik_brands", "brand", "Brand", nil},
 	{"authentik_crypto", "certificatekeypair", "Certificate-Key Pair", []string{"view_certificatekeypair_certificate", "view_certificatekeypair_key"}},
 	{"authentik_events", "event", "Event", nil},
+	{"authentik_events", "notificationrule", "Notification Rule", nil},
+	{"authentik_events", "notificationtransport", "Notification Transport", nil},
 	{"authentik_rbac", "role", "Role", []string{"assign_role_permissions", "unassign_role_permissions"}},
 	{"authentik_tenants", "tenant", "Tenant", []string{"view_system_settings", "edit_system_settings", "view_system_info"}},
 	{"authentik_flows", "flow", "Flow", []string{"inspect_flow", "export_flow", "clear_flow_cache"}},

@@ -277,6 +277,8 @@ type fixtures struct {
 	code, access, refresh  string            // token hashes
 	blueprint              string            // a blueprint instance (uuid)
 	schedule, taskRun      string            // tasks_test.go
+	rule, transport, note  string            // notifications_test.go
+	webhookMapping         string            // notifications_test.go
 	devices                map[string]string // device pks by path prefix (authenticators_test.go)
 }
 
@@ -377,6 +379,7 @@ func (c *conformance) makeFixtures() fixtures {
 	f.makeBlueprintFixtures(c)
 	f.makeTaskFixtures(c)
 	f.makeDeviceFixtures(c)
+	f.makeNotificationFixtures(c)
 	f.makeSessionFixtures(c)
 
 	var events struct {
@@ -477,6 +480,15 @@ func (f fixtures) pathParams(path string) map[string]string {
 	if strings.Contains(path, "{message_id}") {
 		pp["message_id"] = f.taskRun
 	}
+	if strings.Contains(path, "{pbm_uuid}") {
+		pp["pbm_uuid"] = f.rule
+	}
+	if strings.Contains(path, "{uuid}") && strings.HasPrefix(path, "/events/transports/") {
+		pp["uuid"] = f.transport
+	}
+	if strings.Contains(path, "{uuid}") && strings.HasPrefix(path, "/events/notifications/") {
+		pp["uuid"] = f.note
+	}
 	if strings.Contains(path, "{uuid}") && strings.HasPrefix(path, "/core/authenticated_sessions/") {
 		pp["uuid"] = f.devices["/core/authenticated_sessions/"]
 	}
@@ -487,6 +499,9 @@ func (f fixtures) pathParams(path string) map[string]string {
 		pp["pm_uuid"] = f.scopeMapping
 		if strings.HasPrefix(path, "/propertymappings/all/") {
 			pp["pm_uuid"] = f.mapping
+		}
+		if strings.HasPrefix(path, "/propertymappings/notification/") {
+			pp["pm_uuid"] = f.webhookMapping
 		}
 	}
 	if strings.Contains(path, "{id}") {
@@ -794,6 +809,34 @@ func (f fixtures) cases() map[string]opCase {
 		"events_events_list":         {query: url.Values{"action": {"model_created"}, "ordering": {"-created"}}},
 		"events_events_actions_list": {},
 		"events_events_retrieve":     {},
+		// events/rules, transports, notifications (notifications_test.go)
+		"events_rules_list": {query: url.Values{"search": {"conformance"}, "ordering": {"-severity"}}},
+		"events_rules_create": {body: map[string]any{"name": "conformance-created-rule", "transports": []string{f.transport},
+			"severity": "warning", "destination_group": f.group, "destination_event_user": true}},
+		"events_rules_retrieve":       {},
+		"events_rules_update":         {body: map[string]any{"name": "conformance-rule", "transports": []string{f.transport}, "severity": "alert"}},
+		"events_rules_partial_update": {body: map[string]any{"destination_event_user": false}},
+		"events_rules_destroy":        {},
+		"events_transports_list":      {query: url.Values{"search": {"conformance"}, "ordering": {"mode"}}},
+		"events_transports_create": {body: map[string]any{"name": "conformance-created-transport", "mode": "webhook",
+			"webhook_url": "https://hooks.example.com/x", "webhook_secret": "s", "send_once": true}},
+		"events_transports_retrieve":                {},
+		"events_transports_update":                  {body: map[string]any{"name": "conformance-transport", "mode": "local"}},
+		"events_transports_partial_update":          {body: map[string]any{"email_subject_prefix": "[c] "}},
+		"events_transports_destroy":                 {},
+		"events_transports_test_create":             {},
+		"events_notifications_list":                 {query: url.Values{"seen": {"false"}, "ordering": {"-created"}}},
+		"events_notifications_retrieve":             {},
+		"events_notifications_partial_update":       {body: map[string]any{"seen": true}},
+		"events_notifications_destroy":              {},
+		"events_notifications_mark_all_seen_create": {},
+		"propertymappings_notification_list":        {query: url.Values{"search": {"conformance"}, "ordering": {"name"}}},
+		"propertymappings_notification_create": {body: map[string]any{"name": "conformance-created-hook-body",
+			"expression": `return {"text": notification.body}`}},
+		"propertymappings_notification_retrieve":       {},
+		"propertymappings_notification_update":         {body: map[string]any{"name": "conformance-hook-body", "expression": `return {"t": notification.severity}`}},
+		"propertymappings_notification_partial_update": {body: map[string]any{"name": "conformance-hook-body-2"}},
+		"propertymappings_notification_destroy":        {},
 		// admin and root
 		"admin_settings_retrieve": {},
 		"admin_settings_update": {body: map[string]any{"avatars": "initials", "default_user_change_name": true,

@@ -20,6 +20,14 @@ type Recorder struct {
 	// Retention gives the event lifetime (the event_retention setting);
 	// nil means 365 days.
 	Retention func(ctx context.Context) time.Duration
+	// Notify, when set, is told about every event written (the
+	// notification rules' dispatch, internal/notify).
+	Notify Notifier
+}
+
+// Notifier is told about recorded events.
+type Notifier interface {
+	EventRecorded(ctx context.Context, e *store.Event)
 }
 
 // UserSnapshot is how events keep a user (a snapshot, not a reference).
@@ -71,8 +79,14 @@ func (rec *Recorder) Write(ctx context.Context, e Event) {
 	if len(httpReq) > 0 {
 		ev.Context["http_request"] = httpReq
 	}
-	if err := rec.Store.CreateEvent(ctx, ev); err != nil && rec.Log != nil {
-		rec.Log.Error("recording an event", "action", e.Action, "error", err)
+	if err := rec.Store.CreateEvent(ctx, ev); err != nil {
+		if rec.Log != nil {
+			rec.Log.Error("recording an event", "action", e.Action, "error", err)
+		}
+		return
+	}
+	if rec.Notify != nil {
+		rec.Notify.EventRecorded(ctx, ev)
 	}
 }
 

@@ -39,6 +39,7 @@ import (
 	"github.com/gatehouse-idp/gatehouse/internal/flow"
 	"github.com/gatehouse-idp/gatehouse/internal/mail"
 	"github.com/gatehouse-idp/gatehouse/internal/media"
+	"github.com/gatehouse-idp/gatehouse/internal/notify"
 	policyall "github.com/gatehouse-idp/gatehouse/internal/policy/all"
 	"github.com/gatehouse-idp/gatehouse/internal/provider/oauth2"
 	"github.com/gatehouse-idp/gatehouse/internal/queue"
@@ -338,6 +339,12 @@ func (p *Process) start(ctx context.Context, background *sync.WaitGroup) error {
 	if p.api != nil {
 		p.api.Queue = p.queue
 	}
+	// Notification rules: events are dispatched through the queue, delivered by the worker.
+	notes := &notify.Service{Store: st, Queue: p.queue, Log: p.Log.With("component", "notify"), Version: p.Version,
+		Mail: &mail.Sender{Config: p.Config.Email}, Templates: mail.NewTemplates(p.Config.Email.TemplateDir)}
+	if p.api != nil {
+		p.api.Notifications = notes
+	}
 	// Back-channel logout tokens go through the queue (retried by the
 	// worker's BackchannelHandler).
 	if p.oauth != nil {
@@ -368,7 +375,7 @@ func (p *Process) start(ctx context.Context, background *sync.WaitGroup) error {
 			Log:      p.Log.With("component", "worker"),
 			Registry: p.registry,
 			Tasks:    tasks,
-			Handlers: queue.Handlers{oauth2.BackchannelTask: oauth2.BackchannelHandler(p.Log.With("component", "oauth2"))},
+			Handlers: notes.AddHandlers(queue.Handlers{oauth2.BackchannelTask: oauth2.BackchannelHandler(p.Log.With("component", "oauth2"))}),
 			Store:    st,
 			Queue:    p.queue,
 			Version:  p.Version,
@@ -392,7 +399,7 @@ func (p *Process) start(ctx context.Context, background *sync.WaitGroup) error {
 	if p.executor != nil {
 		p.executor.Store = st
 		p.executor.Sessions = &session.Manager{Store: st, OnEnd: p.oauth.SessionEnded}
-		events := &event.Recorder{Store: st, Log: p.Log, Retention: p.api.EventRetention}
+		events := &event.Recorder{Store: st, Log: p.Log, Retention: p.api.EventRetention, Notify: notes}
 		p.executor.Events = events
 		p.executor.Policies = policyall.Engine(st, p.Log, events)
 		sealer, err := crypto.NewSealer(p.secretKey, "certificate-private-key")

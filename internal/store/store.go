@@ -71,6 +71,7 @@ type Store interface {
 	BlueprintInstances
 	Authenticators
 	SystemTasks
+	Notifications
 
 	// InTx runs fn in one transaction: every call fn makes on tx commits
 	// together, or none does when fn returns an error or panics.

@@ -419,6 +419,117 @@ func (e FlowStageBindingRequestPolicyEngineMode) Valid() bool {
 	}
 }
 
+// Defines values for NotificationSeverity.
+const (
+	NotificationSeverityAlert   NotificationSeverity = "alert"
+	NotificationSeverityNotice  NotificationSeverity = "notice"
+	NotificationSeverityWarning NotificationSeverity = "warning"
+)
+
+// Valid indicates whether the value is a known member of the NotificationSeverity enum.
+func (e NotificationSeverity) Valid() bool {
+	switch e {
+	case NotificationSeverityAlert:
+		return true
+	case NotificationSeverityNotice:
+		return true
+	case NotificationSeverityWarning:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for NotificationRuleSeverity.
+const (
+	NotificationRuleSeverityAlert   NotificationRuleSeverity = "alert"
+	NotificationRuleSeverityNotice  NotificationRuleSeverity = "notice"
+	NotificationRuleSeverityWarning NotificationRuleSeverity = "warning"
+)
+
+// Valid indicates whether the value is a known member of the NotificationRuleSeverity enum.
+func (e NotificationRuleSeverity) Valid() bool {
+	switch e {
+	case NotificationRuleSeverityAlert:
+		return true
+	case NotificationRuleSeverityNotice:
+		return true
+	case NotificationRuleSeverityWarning:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for NotificationRuleRequestSeverity.
+const (
+	NotificationRuleRequestSeverityAlert   NotificationRuleRequestSeverity = "alert"
+	NotificationRuleRequestSeverityNotice  NotificationRuleRequestSeverity = "notice"
+	NotificationRuleRequestSeverityWarning NotificationRuleRequestSeverity = "warning"
+)
+
+// Valid indicates whether the value is a known member of the NotificationRuleRequestSeverity enum.
+func (e NotificationRuleRequestSeverity) Valid() bool {
+	switch e {
+	case NotificationRuleRequestSeverityAlert:
+		return true
+	case NotificationRuleRequestSeverityNotice:
+		return true
+	case NotificationRuleRequestSeverityWarning:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for NotificationTransportMode.
+const (
+	NotificationTransportModeEmail        NotificationTransportMode = "email"
+	NotificationTransportModeLocal        NotificationTransportMode = "local"
+	NotificationTransportModeWebhook      NotificationTransportMode = "webhook"
+	NotificationTransportModeWebhookSlack NotificationTransportMode = "webhook_slack"
+)
+
+// Valid indicates whether the value is a known member of the NotificationTransportMode enum.
+func (e NotificationTransportMode) Valid() bool {
+	switch e {
+	case NotificationTransportModeEmail:
+		return true
+	case NotificationTransportModeLocal:
+		return true
+	case NotificationTransportModeWebhook:
+		return true
+	case NotificationTransportModeWebhookSlack:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for NotificationTransportRequestMode.
+const (
+	NotificationTransportRequestModeEmail        NotificationTransportRequestMode = "email"
+	NotificationTransportRequestModeLocal        NotificationTransportRequestMode = "local"
+	NotificationTransportRequestModeWebhook      NotificationTransportRequestMode = "webhook"
+	NotificationTransportRequestModeWebhookSlack NotificationTransportRequestMode = "webhook_slack"
+)
+
+// Valid indicates whether the value is a known member of the NotificationTransportRequestMode enum.
+func (e NotificationTransportRequestMode) Valid() bool {
+	switch e {
+	case NotificationTransportRequestModeEmail:
+		return true
+	case NotificationTransportRequestModeLocal:
+		return true
+	case NotificationTransportRequestModeWebhook:
+		return true
+	case NotificationTransportRequestModeWebhookSlack:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for OAuth2ProviderClientType.
 const (
 	OAuth2ProviderClientTypeConfidential OAuth2ProviderClientType = "confidential"
@@ -920,6 +1031,51 @@ func (e CryptoCertificatekeypairsListParamsHasKey) Valid() bool {
 	case CryptoCertificatekeypairsListParamsHasKeyFalse:
 		return true
 	case CryptoCertificatekeypairsListParamsHasKeyTrue:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for EventsNotificationsListParamsSeen.
+const (
+	EventsNotificationsListParamsSeenEmpty EventsNotificationsListParamsSeen = ""
+	EventsNotificationsListParamsSeenFalse EventsNotificationsListParamsSeen = "false"
+	EventsNotificationsListParamsSeenTrue  EventsNotificationsListParamsSeen = "true"
+)
+
+// Valid indicates whether the value is a known member of the EventsNotificationsListParamsSeen enum.
+func (e EventsNotificationsListParamsSeen) Valid() bool {
+	switch e {
+	case EventsNotificationsListParamsSeenEmpty:
+		return true
+	case EventsNotificationsListParamsSeenFalse:
+		return true
+	case EventsNotificationsListParamsSeenTrue:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for EventsNotificationsListParamsSeverity.
+const (
+	EventsNotificationsListParamsSeverityAlert   EventsNotificationsListParamsSeverity = "alert"
+	EventsNotificationsListParamsSeverityEmpty   EventsNotificationsListParamsSeverity = ""
+	EventsNotificationsListParamsSeverityNotice  EventsNotificationsListParamsSeverity = "notice"
+	EventsNotificationsListParamsSeverityWarning EventsNotificationsListParamsSeverity = "warning"
+)
+
+// Valid indicates whether the value is a known member of the EventsNotificationsListParamsSeverity enum.
+func (e EventsNotificationsListParamsSeverity) Valid() bool {
+	switch e {
+	case EventsNotificationsListParamsSeverityAlert:
+		return true
+	case EventsNotificationsListParamsSeverityEmpty:
+		return true
+	case EventsNotificationsListParamsSeverityNotice:
+		return true
+	case EventsNotificationsListParamsSeverityWarning:
 		return true
 	default:
 		return false
@@ -1548,6 +1704,27 @@ type ListOfInvitationBody struct {
 	Results      *[]Invitation          `json:"results"`
 }
 
+// ListOfNotificationBody defines model for ListOfNotificationBody.
+type ListOfNotificationBody struct {
+	Autocomplete map[string]interface{} `json:"autocomplete"`
+	Pagination   Pagination             `json:"pagination"`
+	Results      *[]Notification        `json:"results"`
+}
+
+// ListOfNotificationRuleBody defines model for ListOfNotificationRuleBody.
+type ListOfNotificationRuleBody struct {
+	Autocomplete map[string]interface{} `json:"autocomplete"`
+	Pagination   Pagination             `json:"pagination"`
+	Results      *[]NotificationRule    `json:"results"`
+}
+
+// ListOfNotificationTransportBody defines model for ListOfNotificationTransportBody.
+type ListOfNotificationTransportBody struct {
+	Autocomplete map[string]interface{}   `json:"autocomplete"`
+	Pagination   Pagination               `json:"pagination"`
+	Results      *[]NotificationTransport `json:"results"`
+}
+
 // ListOfOAuth2ProviderBody defines model for ListOfOAuth2ProviderBody.
 type ListOfOAuth2ProviderBody struct {
 	Autocomplete map[string]interface{} `json:"autocomplete"`
@@ -1647,6 +1824,93 @@ type MeOutputBody struct {
 
 // MediaOutputBody defines model for MediaOutputBody.
 type MediaOutputBody = map[string]interface{}
+
+// Notification defines model for Notification.
+type Notification struct {
+	Body           string               `json:"body"`
+	Created        time.Time            `json:"created"`
+	Event          *Event               `json:"event,omitempty"`
+	Hyperlink      *string              `json:"hyperlink"`
+	HyperlinkLabel *string              `json:"hyperlink_label"`
+	Pk             string               `json:"pk"`
+	Seen           bool                 `json:"seen"`
+	Severity       NotificationSeverity `json:"severity"`
+}
+
+// NotificationSeverity defines model for Notification.Severity.
+type NotificationSeverity string
+
+// NotificationRequest defines model for NotificationRequest.
+type NotificationRequest struct {
+	Seen *bool `json:"seen,omitempty"`
+}
+
+// NotificationRule defines model for NotificationRule.
+type NotificationRule struct {
+	DestinationEventUser bool                     `json:"destination_event_user"`
+	DestinationGroup     *string                  `json:"destination_group"`
+	DestinationGroupObj  *PartialGroup            `json:"destination_group_obj,omitempty"`
+	Name                 string                   `json:"name"`
+	Pk                   string                   `json:"pk"`
+	Severity             NotificationRuleSeverity `json:"severity"`
+	Transports           *[]string                `json:"transports"`
+	TransportsObj        *[]NotificationTransport `json:"transports_obj"`
+}
+
+// NotificationRuleSeverity defines model for NotificationRule.Severity.
+type NotificationRuleSeverity string
+
+// NotificationRuleRequest defines model for NotificationRuleRequest.
+type NotificationRuleRequest struct {
+	DestinationEventUser *bool                            `json:"destination_event_user,omitempty"`
+	DestinationGroup     *string                          `json:"destination_group,omitempty"`
+	Name                 *string                          `json:"name,omitempty"`
+	Severity             *NotificationRuleRequestSeverity `json:"severity,omitempty"`
+	Transports           *[]string                        `json:"transports,omitempty"`
+}
+
+// NotificationRuleRequestSeverity defines model for NotificationRuleRequest.Severity.
+type NotificationRuleRequestSeverity string
+
+// NotificationTransport defines model for NotificationTransport.
+type NotificationTransport struct {
+	EmailSubjectPrefix    string                    `json:"email_subject_prefix"`
+	EmailTemplate         string                    `json:"email_template"`
+	Mode                  NotificationTransportMode `json:"mode"`
+	ModeVerbose           string                    `json:"mode_verbose"`
+	Name                  string                    `json:"name"`
+	Pk                    string                    `json:"pk"`
+	SendOnce              bool                      `json:"send_once"`
+	WebhookMappingBody    *string                   `json:"webhook_mapping_body"`
+	WebhookMappingHeaders *string                   `json:"webhook_mapping_headers"`
+	WebhookUrl            string                    `json:"webhook_url"`
+}
+
+// NotificationTransportMode defines model for NotificationTransport.Mode.
+type NotificationTransportMode string
+
+// NotificationTransportRequest defines model for NotificationTransportRequest.
+type NotificationTransportRequest struct {
+	EmailSubjectPrefix    *string                           `json:"email_subject_prefix,omitempty"`
+	EmailTemplate         *string                           `json:"email_template,omitempty"`
+	Mode                  *NotificationTransportRequestMode `json:"mode,omitempty"`
+	Name                  *string                           `json:"name,omitempty"`
+	SendOnce              *bool                             `json:"send_once,omitempty"`
+	WebhookMappingBody    *string                           `json:"webhook_mapping_body,omitempty"`
+	WebhookMappingHeaders *string                           `json:"webhook_mapping_headers,omitempty"`
+
+	// WebhookSecret Signs webhook bodies: X-Gatehouse-Signature: sha256=<hex HMAC-SHA256> (write-only; empty: unsigned)
+	WebhookSecret *string `json:"webhook_secret,omitempty"`
+	WebhookUrl    *string `json:"webhook_url,omitempty"`
+}
+
+// NotificationTransportRequestMode defines model for NotificationTransportRequest.Mode.
+type NotificationTransportRequestMode string
+
+// NotificationTransportTest defines model for NotificationTransportTest.
+type NotificationTransportTest struct {
+	Messages *[]string `json:"messages"`
+}
 
 // OAuth2Provider defines model for OAuth2Provider.
 type OAuth2Provider struct {
@@ -2432,6 +2696,13 @@ type WebAuthnDeviceType struct {
 	Icon        *string `json:"icon"`
 }
 
+// WebhookMappingRequest defines model for WebhookMappingRequest.
+type WebhookMappingRequest struct {
+	// Expression Returns the webhook's JSON body; sees notification (body, severity, created, user, event) and request
+	Expression *string `json:"expression,omitempty"`
+	Name       *string `json:"name,omitempty"`
+}
+
 // WorkerStatus defines model for WorkerStatus.
 type WorkerStatus struct {
 	Hostname        string    `json:"hostname"`
@@ -2838,6 +3109,63 @@ type EventsEventsListParams struct {
 	ContextModelPk *string `form:"context_model_pk,omitempty" json:"context_model_pk,omitempty"`
 }
 
+// EventsNotificationsListParams defines parameters for EventsNotificationsList.
+type EventsNotificationsListParams struct {
+	// Page A page number within the paginated result set.
+	Page *int64 `form:"page,omitempty" json:"page,omitempty"`
+
+	// PageSize Number of results to return per page.
+	PageSize *int64 `form:"page_size,omitempty" json:"page_size,omitempty"`
+
+	// Ordering Which field to use when ordering the results.
+	Ordering *string `form:"ordering,omitempty" json:"ordering,omitempty"`
+
+	// Search A search term.
+	Search *string `form:"search,omitempty" json:"search,omitempty"`
+
+	// Seen Only seen (true) or unseen (false) notifications
+	Seen *EventsNotificationsListParamsSeen `form:"seen,omitempty" json:"seen,omitempty"`
+
+	// Severity Only notifications of this severity
+	Severity *EventsNotificationsListParamsSeverity `form:"severity,omitempty" json:"severity,omitempty"`
+}
+
+// EventsNotificationsListParamsSeen defines parameters for EventsNotificationsList.
+type EventsNotificationsListParamsSeen string
+
+// EventsNotificationsListParamsSeverity defines parameters for EventsNotificationsList.
+type EventsNotificationsListParamsSeverity string
+
+// EventsRulesListParams defines parameters for EventsRulesList.
+type EventsRulesListParams struct {
+	// Page A page number within the paginated result set.
+	Page *int64 `form:"page,omitempty" json:"page,omitempty"`
+
+	// PageSize Number of results to return per page.
+	PageSize *int64 `form:"page_size,omitempty" json:"page_size,omitempty"`
+
+	// Ordering Which field to use when ordering the results.
+	Ordering *string `form:"ordering,omitempty" json:"ordering,omitempty"`
+
+	// Search A search term.
+	Search *string `form:"search,omitempty" json:"search,omitempty"`
+}
+
+// EventsTransportsListParams defines parameters for EventsTransportsList.
+type EventsTransportsListParams struct {
+	// Page A page number within the paginated result set.
+	Page *int64 `form:"page,omitempty" json:"page,omitempty"`
+
+	// PageSize Number of results to return per page.
+	PageSize *int64 `form:"page_size,omitempty" json:"page_size,omitempty"`
+
+	// Ordering Which field to use when ordering the results.
+	Ordering *string `form:"ordering,omitempty" json:"ordering,omitempty"`
+
+	// Search A search term.
+	Search *string `form:"search,omitempty" json:"search,omitempty"`
+}
+
 // FlowsBindingsListParams defines parameters for FlowsBindingsList.
 type FlowsBindingsListParams struct {
 	// Page A page number within the paginated result set.
@@ -3015,6 +3343,21 @@ type PoliciesBindingsListParams struct {
 
 // PropertymappingsAllListParams defines parameters for PropertymappingsAllList.
 type PropertymappingsAllListParams struct {
+	// Page A page number within the paginated result set.
+	Page *int64 `form:"page,omitempty" json:"page,omitempty"`
+
+	// PageSize Number of results to return per page.
+	PageSize *int64 `form:"page_size,omitempty" json:"page_size,omitempty"`
+
+	// Ordering Which field to use when ordering the results.
+	Ordering *string `form:"ordering,omitempty" json:"ordering,omitempty"`
+
+	// Search A search term.
+	Search *string `form:"search,omitempty" json:"search,omitempty"`
+}
+
+// PropertymappingsNotificationListParams defines parameters for PropertymappingsNotificationList.
+type PropertymappingsNotificationListParams struct {
 	// Page A page number within the paginated result set.
 	Page *int64 `form:"page,omitempty" json:"page,omitempty"`
 
@@ -3325,6 +3668,27 @@ type CryptoCertificatekeypairsGenerateCreateJSONRequestBody = CertificateGenerat
 // CryptoCertificatekeypairsPartialUpdateJSONRequestBody defines body for CryptoCertificatekeypairsPartialUpdate for application/json ContentType.
 type CryptoCertificatekeypairsPartialUpdateJSONRequestBody = PatchedCertificateKeyPairRequest
 
+// EventsNotificationsPartialUpdateJSONRequestBody defines body for EventsNotificationsPartialUpdate for application/json ContentType.
+type EventsNotificationsPartialUpdateJSONRequestBody = NotificationRequest
+
+// EventsRulesCreateJSONRequestBody defines body for EventsRulesCreate for application/json ContentType.
+type EventsRulesCreateJSONRequestBody = NotificationRuleRequest
+
+// EventsRulesPartialUpdateJSONRequestBody defines body for EventsRulesPartialUpdate for application/json ContentType.
+type EventsRulesPartialUpdateJSONRequestBody = NotificationRuleRequest
+
+// EventsRulesUpdateJSONRequestBody defines body for EventsRulesUpdate for application/json ContentType.
+type EventsRulesUpdateJSONRequestBody = NotificationRuleRequest
+
+// EventsTransportsCreateJSONRequestBody defines body for EventsTransportsCreate for application/json ContentType.
+type EventsTransportsCreateJSONRequestBody = NotificationTransportRequest
+
+// EventsTransportsPartialUpdateJSONRequestBody defines body for EventsTransportsPartialUpdate for application/json ContentType.
+type EventsTransportsPartialUpdateJSONRequestBody = NotificationTransportRequest
+
+// EventsTransportsUpdateJSONRequestBody defines body for EventsTransportsUpdate for application/json ContentType.
+type EventsTransportsUpdateJSONRequestBody = NotificationTransportRequest
+
 // FlowsBindingsCreateJSONRequestBody defines body for FlowsBindingsCreate for application/json ContentType.
 type FlowsBindingsCreateJSONRequestBody = FlowStageBindingRequest
 
@@ -3372,6 +3736,15 @@ type PoliciesCreateJSONRequestBody = PolicyRequest
 
 // PoliciesPartialUpdateJSONRequestBody defines body for PoliciesPartialUpdate for application/json ContentType.
 type PoliciesPartialUpdateJSONRequestBody = PolicyRequest
+
+// PropertymappingsNotificationCreateJSONRequestBody defines body for PropertymappingsNotificationCreate for application/json ContentType.
+type PropertymappingsNotificationCreateJSONRequestBody = WebhookMappingRequest
+
+// PropertymappingsNotificationPartialUpdateJSONRequestBody defines body for PropertymappingsNotificationPartialUpdate for application/json ContentType.
+type PropertymappingsNotificationPartialUpdateJSONRequestBody = WebhookMappingRequest
+
+// PropertymappingsNotificationUpdateJSONRequestBody defines body for PropertymappingsNotificationUpdate for application/json ContentType.
+type PropertymappingsNotificationUpdateJSONRequestBody = WebhookMappingRequest
 
 // PropertymappingsProviderScopeCreateJSONRequestBody defines body for PropertymappingsProviderScopeCreate for application/json ContentType.
 type PropertymappingsProviderScopeCreateJSONRequestBody = ScopeMappingRequest
@@ -4930,6 +5303,159 @@ type ClientInterface interface {
 	// Corresponds with GET /events/events/{id}/ (the `EventsEventsRetrieve` operationId).
 	EventsEventsRetrieve(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// EventsNotificationsList List the caller's notifications
+	//
+	// Corresponds with GET /events/notifications/ (the `EventsNotificationsList` operationId).
+	EventsNotificationsList(ctx context.Context, params *EventsNotificationsListParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// EventsNotificationsMarkAllSeenCreate Mark all of the caller's notifications seen
+	//
+	// Corresponds with POST /events/notifications/mark_all_seen/ (the `EventsNotificationsMarkAllSeenCreate` operationId).
+	EventsNotificationsMarkAllSeenCreate(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// EventsNotificationsDestroy Delete one of the caller's notifications
+	//
+	// Corresponds with DELETE /events/notifications/{uuid}/ (the `EventsNotificationsDestroy` operationId).
+	EventsNotificationsDestroy(ctx context.Context, uuid string, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// EventsNotificationsRetrieve Get one of the caller's notifications
+	//
+	// Corresponds with GET /events/notifications/{uuid}/ (the `EventsNotificationsRetrieve` operationId).
+	EventsNotificationsRetrieve(ctx context.Context, uuid string, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// EventsNotificationsPartialUpdateWithBody Mark a notification seen or unseen
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with PATCH /events/notifications/{uuid}/ (the `EventsNotificationsPartialUpdate` operationId).
+	EventsNotificationsPartialUpdateWithBody(ctx context.Context, uuid string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// EventsNotificationsPartialUpdate Mark a notification seen or unseen
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with PATCH /events/notifications/{uuid}/ (the `EventsNotificationsPartialUpdate` operationId).
+	EventsNotificationsPartialUpdate(ctx context.Context, uuid string, body EventsNotificationsPartialUpdateJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// EventsRulesList List notification rules
+	//
+	// Corresponds with GET /events/rules/ (the `EventsRulesList` operationId).
+	EventsRulesList(ctx context.Context, params *EventsRulesListParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// EventsRulesCreateWithBody Create a notification rule
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /events/rules/ (the `EventsRulesCreate` operationId).
+	EventsRulesCreateWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// EventsRulesCreate Create a notification rule
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /events/rules/ (the `EventsRulesCreate` operationId).
+	EventsRulesCreate(ctx context.Context, body EventsRulesCreateJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// EventsRulesDestroy Delete a notification rule
+	//
+	// Corresponds with DELETE /events/rules/{pbm_uuid}/ (the `EventsRulesDestroy` operationId).
+	EventsRulesDestroy(ctx context.Context, pbmUuid string, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// EventsRulesRetrieve Get a notification rule
+	//
+	// Corresponds with GET /events/rules/{pbm_uuid}/ (the `EventsRulesRetrieve` operationId).
+	EventsRulesRetrieve(ctx context.Context, pbmUuid string, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// EventsRulesPartialUpdateWithBody Update a notification rule
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with PATCH /events/rules/{pbm_uuid}/ (the `EventsRulesPartialUpdate` operationId).
+	EventsRulesPartialUpdateWithBody(ctx context.Context, pbmUuid string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// EventsRulesPartialUpdate Update a notification rule
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with PATCH /events/rules/{pbm_uuid}/ (the `EventsRulesPartialUpdate` operationId).
+	EventsRulesPartialUpdate(ctx context.Context, pbmUuid string, body EventsRulesPartialUpdateJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// EventsRulesUpdateWithBody Replace a notification rule
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with PUT /events/rules/{pbm_uuid}/ (the `EventsRulesUpdate` operationId).
+	EventsRulesUpdateWithBody(ctx context.Context, pbmUuid string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// EventsRulesUpdate Replace a notification rule
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with PUT /events/rules/{pbm_uuid}/ (the `EventsRulesUpdate` operationId).
+	EventsRulesUpdate(ctx context.Context, pbmUuid string, body EventsRulesUpdateJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// EventsTransportsList List notification transports
+	//
+	// Corresponds with GET /events/transports/ (the `EventsTransportsList` operationId).
+	EventsTransportsList(ctx context.Context, params *EventsTransportsListParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// EventsTransportsCreateWithBody Create a notification transport
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /events/transports/ (the `EventsTransportsCreate` operationId).
+	EventsTransportsCreateWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// EventsTransportsCreate Create a notification transport
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /events/transports/ (the `EventsTransportsCreate` operationId).
+	EventsTransportsCreate(ctx context.Context, body EventsTransportsCreateJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// EventsTransportsDestroy Delete a notification transport
+	//
+	// Corresponds with DELETE /events/transports/{uuid}/ (the `EventsTransportsDestroy` operationId).
+	EventsTransportsDestroy(ctx context.Context, uuid string, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// EventsTransportsRetrieve Get a notification transport
+	//
+	// Corresponds with GET /events/transports/{uuid}/ (the `EventsTransportsRetrieve` operationId).
+	EventsTransportsRetrieve(ctx context.Context, uuid string, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// EventsTransportsPartialUpdateWithBody Update a notification transport
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with PATCH /events/transports/{uuid}/ (the `EventsTransportsPartialUpdate` operationId).
+	EventsTransportsPartialUpdateWithBody(ctx context.Context, uuid string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// EventsTransportsPartialUpdate Update a notification transport
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with PATCH /events/transports/{uuid}/ (the `EventsTransportsPartialUpdate` operationId).
+	EventsTransportsPartialUpdate(ctx context.Context, uuid string, body EventsTransportsPartialUpdateJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// EventsTransportsUpdateWithBody Replace a notification transport
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with PUT /events/transports/{uuid}/ (the `EventsTransportsUpdate` operationId).
+	EventsTransportsUpdateWithBody(ctx context.Context, uuid string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// EventsTransportsUpdate Replace a notification transport
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with PUT /events/transports/{uuid}/ (the `EventsTransportsUpdate` operationId).
+	EventsTransportsUpdate(ctx context.Context, uuid string, body EventsTransportsUpdateJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// EventsTransportsTestCreate Send a test notification to the caller through the transport
+	//
+	// Corresponds with POST /events/transports/{uuid}/test/ (the `EventsTransportsTestCreate` operationId).
+	EventsTransportsTestCreate(ctx context.Context, uuid string, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// FlowsBindingsList List flow-stage bindings
 	//
 	// Corresponds with GET /flows/bindings/ (the `FlowsBindingsList` operationId).
@@ -5287,6 +5813,63 @@ type ClientInterface interface {
 	//
 	// Corresponds with GET /propertymappings/all/{pm_uuid}/ (the `PropertymappingsAllRetrieve` operationId).
 	PropertymappingsAllRetrieve(ctx context.Context, pmUuid string, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// PropertymappingsNotificationList List webhook mappings
+	//
+	// Corresponds with GET /propertymappings/notification/ (the `PropertymappingsNotificationList` operationId).
+	PropertymappingsNotificationList(ctx context.Context, params *PropertymappingsNotificationListParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// PropertymappingsNotificationCreateWithBody Create a webhook mapping
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /propertymappings/notification/ (the `PropertymappingsNotificationCreate` operationId).
+	PropertymappingsNotificationCreateWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// PropertymappingsNotificationCreate Create a webhook mapping
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /propertymappings/notification/ (the `PropertymappingsNotificationCreate` operationId).
+	PropertymappingsNotificationCreate(ctx context.Context, body PropertymappingsNotificationCreateJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// PropertymappingsNotificationDestroy Delete a webhook mapping
+	//
+	// Corresponds with DELETE /propertymappings/notification/{pm_uuid}/ (the `PropertymappingsNotificationDestroy` operationId).
+	PropertymappingsNotificationDestroy(ctx context.Context, pmUuid string, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// PropertymappingsNotificationRetrieve Get a webhook mapping
+	//
+	// Corresponds with GET /propertymappings/notification/{pm_uuid}/ (the `PropertymappingsNotificationRetrieve` operationId).
+	PropertymappingsNotificationRetrieve(ctx context.Context, pmUuid string, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// PropertymappingsNotificationPartialUpdateWithBody Update a webhook mapping
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with PATCH /propertymappings/notification/{pm_uuid}/ (the `PropertymappingsNotificationPartialUpdate` operationId).
+	PropertymappingsNotificationPartialUpdateWithBody(ctx context.Context, pmUuid string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// PropertymappingsNotificationPartialUpdate Update a webhook mapping
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with PATCH /propertymappings/notification/{pm_uuid}/ (the `PropertymappingsNotificationPartialUpdate` operationId).
+	PropertymappingsNotificationPartialUpdate(ctx context.Context, pmUuid string, body PropertymappingsNotificationPartialUpdateJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// PropertymappingsNotificationUpdateWithBody Replace a webhook mapping
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with PUT /propertymappings/notification/{pm_uuid}/ (the `PropertymappingsNotificationUpdate` operationId).
+	PropertymappingsNotificationUpdateWithBody(ctx context.Context, pmUuid string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// PropertymappingsNotificationUpdate Replace a webhook mapping
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with PUT /propertymappings/notification/{pm_uuid}/ (the `PropertymappingsNotificationUpdate` operationId).
+	PropertymappingsNotificationUpdate(ctx context.Context, pmUuid string, body PropertymappingsNotificationUpdateJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// PropertymappingsProviderScopeList List OAuth2 scope mappings
 	//
@@ -8157,6 +8740,409 @@ func (c *Client) EventsEventsRetrieve(ctx context.Context, id string, reqEditors
 	return c.Client.Do(req)
 }
 
+// EventsNotificationsList List the caller's notifications
+//
+// Corresponds with GET /events/notifications/ (the `EventsNotificationsList` operationId).
+func (c *Client) EventsNotificationsList(ctx context.Context, params *EventsNotificationsListParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewEventsNotificationsListRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// EventsNotificationsMarkAllSeenCreate Mark all of the caller's notifications seen
+//
+// Corresponds with POST /events/notifications/mark_all_seen/ (the `EventsNotificationsMarkAllSeenCreate` operationId).
+func (c *Client) EventsNotificationsMarkAllSeenCreate(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewEventsNotificationsMarkAllSeenCreateRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// EventsNotificationsDestroy Delete one of the caller's notifications
+//
+// Corresponds with DELETE /events/notifications/{uuid}/ (the `EventsNotificationsDestroy` operationId).
+func (c *Client) EventsNotificationsDestroy(ctx context.Context, uuid string, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewEventsNotificationsDestroyRequest(c.Server, uuid)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// EventsNotificationsRetrieve Get one of the caller's notifications
+//
+// Corresponds with GET /events/notifications/{uuid}/ (the `EventsNotificationsRetrieve` operationId).
+func (c *Client) EventsNotificationsRetrieve(ctx context.Context, uuid string, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewEventsNotificationsRetrieveRequest(c.Server, uuid)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// EventsNotificationsPartialUpdateWithBody Mark a notification seen or unseen
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with PATCH /events/notifications/{uuid}/ (the `EventsNotificationsPartialUpdate` operationId).
+func (c *Client) EventsNotificationsPartialUpdateWithBody(ctx context.Context, uuid string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewEventsNotificationsPartialUpdateRequestWithBody(c.Server, uuid, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// EventsNotificationsPartialUpdate Mark a notification seen or unseen
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with PATCH /events/notifications/{uuid}/ (the `EventsNotificationsPartialUpdate` operationId).
+func (c *Client) EventsNotificationsPartialUpdate(ctx context.Context, uuid string, body EventsNotificationsPartialUpdateJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewEventsNotificationsPartialUpdateRequest(c.Server, uuid, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// EventsRulesList List notification rules
+//
+// Corresponds with GET /events/rules/ (the `EventsRulesList` operationId).
+func (c *Client) EventsRulesList(ctx context.Context, params *EventsRulesListParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewEventsRulesListRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// EventsRulesCreateWithBody Create a notification rule
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /events/rules/ (the `EventsRulesCreate` operationId).
+func (c *Client) EventsRulesCreateWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewEventsRulesCreateRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// EventsRulesCreate Create a notification rule
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /events/rules/ (the `EventsRulesCreate` operationId).
+func (c *Client) EventsRulesCreate(ctx context.Context, body EventsRulesCreateJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewEventsRulesCreateRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// EventsRulesDestroy Delete a notification rule
+//
+// Corresponds with DELETE /events/rules/{pbm_uuid}/ (the `EventsRulesDestroy` operationId).
+func (c *Client) EventsRulesDestroy(ctx context.Context, pbmUuid string, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewEventsRulesDestroyRequest(c.Server, pbmUuid)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// EventsRulesRetrieve Get a notification rule
+//
+// Corresponds with GET /events/rules/{pbm_uuid}/ (the `EventsRulesRetrieve` operationId).
+func (c *Client) EventsRulesRetrieve(ctx context.Context, pbmUuid string, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewEventsRulesRetrieveRequest(c.Server, pbmUuid)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// EventsRulesPartialUpdateWithBody Update a notification rule
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with PATCH /events/rules/{pbm_uuid}/ (the `EventsRulesPartialUpdate` operationId).
+func (c *Client) EventsRulesPartialUpdateWithBody(ctx context.Context, pbmUuid string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewEventsRulesPartialUpdateRequestWithBody(c.Server, pbmUuid, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// EventsRulesPartialUpdate Update a notification rule
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with PATCH /events/rules/{pbm_uuid}/ (the `EventsRulesPartialUpdate` operationId).
+func (c *Client) EventsRulesPartialUpdate(ctx context.Context, pbmUuid string, body EventsRulesPartialUpdateJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewEventsRulesPartialUpdateRequest(c.Server, pbmUuid, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// EventsRulesUpdateWithBody Replace a notification rule
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with PUT /events/rules/{pbm_uuid}/ (the `EventsRulesUpdate` operationId).
+func (c *Client) EventsRulesUpdateWithBody(ctx context.Context, pbmUuid string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewEventsRulesUpdateRequestWithBody(c.Server, pbmUuid, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// EventsRulesUpdate Replace a notification rule
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with PUT /events/rules/{pbm_uuid}/ (the `EventsRulesUpdate` operationId).
+func (c *Client) EventsRulesUpdate(ctx context.Context, pbmUuid string, body EventsRulesUpdateJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewEventsRulesUpdateRequest(c.Server, pbmUuid, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// EventsTransportsList List notification transports
+//
+// Corresponds with GET /events/transports/ (the `EventsTransportsList` operationId).
+func (c *Client) EventsTransportsList(ctx context.Context, params *EventsTransportsListParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewEventsTransportsListRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// EventsTransportsCreateWithBody Create a notification transport
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /events/transports/ (the `EventsTransportsCreate` operationId).
+func (c *Client) EventsTransportsCreateWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewEventsTransportsCreateRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// EventsTransportsCreate Create a notification transport
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /events/transports/ (the `EventsTransportsCreate` operationId).
+func (c *Client) EventsTransportsCreate(ctx context.Context, body EventsTransportsCreateJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewEventsTransportsCreateRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// EventsTransportsDestroy Delete a notification transport
+//
+// Corresponds with DELETE /events/transports/{uuid}/ (the `EventsTransportsDestroy` operationId).
+func (c *Client) EventsTransportsDestroy(ctx context.Context, uuid string, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewEventsTransportsDestroyRequest(c.Server, uuid)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// EventsTransportsRetrieve Get a notification transport
+//
+// Corresponds with GET /events/transports/{uuid}/ (the `EventsTransportsRetrieve` operationId).
+func (c *Client) EventsTransportsRetrieve(ctx context.Context, uuid string, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewEventsTransportsRetrieveRequest(c.Server, uuid)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// EventsTransportsPartialUpdateWithBody Update a notification transport
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with PATCH /events/transports/{uuid}/ (the `EventsTransportsPartialUpdate` operationId).
+func (c *Client) EventsTransportsPartialUpdateWithBody(ctx context.Context, uuid string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewEventsTransportsPartialUpdateRequestWithBody(c.Server, uuid, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// EventsTransportsPartialUpdate Update a notification transport
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with PATCH /events/transports/{uuid}/ (the `EventsTransportsPartialUpdate` operationId).
+func (c *Client) EventsTransportsPartialUpdate(ctx context.Context, uuid string, body EventsTransportsPartialUpdateJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewEventsTransportsPartialUpdateRequest(c.Server, uuid, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// EventsTransportsUpdateWithBody Replace a notification transport
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with PUT /events/transports/{uuid}/ (the `EventsTransportsUpdate` operationId).
+func (c *Client) EventsTransportsUpdateWithBody(ctx context.Context, uuid string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewEventsTransportsUpdateRequestWithBody(c.Server, uuid, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// EventsTransportsUpdate Replace a notification transport
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with PUT /events/transports/{uuid}/ (the `EventsTransportsUpdate` operationId).
+func (c *Client) EventsTransportsUpdate(ctx context.Context, uuid string, body EventsTransportsUpdateJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewEventsTransportsUpdateRequest(c.Server, uuid, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// EventsTransportsTestCreate Send a test notification to the caller through the transport
+//
+// Corresponds with POST /events/transports/{uuid}/test/ (the `EventsTransportsTestCreate` operationId).
+func (c *Client) EventsTransportsTestCreate(ctx context.Context, uuid string, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewEventsTransportsTestCreateRequest(c.Server, uuid)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // FlowsBindingsList List flow-stage bindings
 //
 // Corresponds with GET /flows/bindings/ (the `FlowsBindingsList` operationId).
@@ -9105,6 +10091,153 @@ func (c *Client) PropertymappingsAllDestroy(ctx context.Context, pmUuid string, 
 // Corresponds with GET /propertymappings/all/{pm_uuid}/ (the `PropertymappingsAllRetrieve` operationId).
 func (c *Client) PropertymappingsAllRetrieve(ctx context.Context, pmUuid string, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewPropertymappingsAllRetrieveRequest(c.Server, pmUuid)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// PropertymappingsNotificationList List webhook mappings
+//
+// Corresponds with GET /propertymappings/notification/ (the `PropertymappingsNotificationList` operationId).
+func (c *Client) PropertymappingsNotificationList(ctx context.Context, params *PropertymappingsNotificationListParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPropertymappingsNotificationListRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// PropertymappingsNotificationCreateWithBody Create a webhook mapping
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /propertymappings/notification/ (the `PropertymappingsNotificationCreate` operationId).
+func (c *Client) PropertymappingsNotificationCreateWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPropertymappingsNotificationCreateRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// PropertymappingsNotificationCreate Create a webhook mapping
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /propertymappings/notification/ (the `PropertymappingsNotificationCreate` operationId).
+func (c *Client) PropertymappingsNotificationCreate(ctx context.Context, body PropertymappingsNotificationCreateJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPropertymappingsNotificationCreateRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// PropertymappingsNotificationDestroy Delete a webhook mapping
+//
+// Corresponds with DELETE /propertymappings/notification/{pm_uuid}/ (the `PropertymappingsNotificationDestroy` operationId).
+func (c *Client) PropertymappingsNotificationDestroy(ctx context.Context, pmUuid string, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPropertymappingsNotificationDestroyRequest(c.Server, pmUuid)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// PropertymappingsNotificationRetrieve Get a webhook mapping
+//
+// Corresponds with GET /propertymappings/notification/{pm_uuid}/ (the `PropertymappingsNotificationRetrieve` operationId).
+func (c *Client) PropertymappingsNotificationRetrieve(ctx context.Context, pmUuid string, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPropertymappingsNotificationRetrieveRequest(c.Server, pmUuid)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// PropertymappingsNotificationPartialUpdateWithBody Update a webhook mapping
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with PATCH /propertymappings/notification/{pm_uuid}/ (the `PropertymappingsNotificationPartialUpdate` operationId).
+func (c *Client) PropertymappingsNotificationPartialUpdateWithBody(ctx context.Context, pmUuid string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPropertymappingsNotificationPartialUpdateRequestWithBody(c.Server, pmUuid, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// PropertymappingsNotificationPartialUpdate Update a webhook mapping
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with PATCH /propertymappings/notification/{pm_uuid}/ (the `PropertymappingsNotificationPartialUpdate` operationId).
+func (c *Client) PropertymappingsNotificationPartialUpdate(ctx context.Context, pmUuid string, body PropertymappingsNotificationPartialUpdateJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPropertymappingsNotificationPartialUpdateRequest(c.Server, pmUuid, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// PropertymappingsNotificationUpdateWithBody Replace a webhook mapping
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with PUT /propertymappings/notification/{pm_uuid}/ (the `PropertymappingsNotificationUpdate` operationId).
+func (c *Client) PropertymappingsNotificationUpdateWithBody(ctx context.Context, pmUuid string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPropertymappingsNotificationUpdateRequestWithBody(c.Server, pmUuid, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// PropertymappingsNotificationUpdate Replace a webhook mapping
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with PUT /propertymappings/notification/{pm_uuid}/ (the `PropertymappingsNotificationUpdate` operationId).
+func (c *Client) PropertymappingsNotificationUpdate(ctx context.Context, pmUuid string, body PropertymappingsNotificationUpdateJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPropertymappingsNotificationUpdateRequest(c.Server, pmUuid, body)
 	if err != nil {
 		return nil, err
 	}
@@ -15850,6 +16983,880 @@ func NewEventsEventsRetrieveRequest(server string, id string) (*http.Request, er
 	return req, nil
 }
 
+// NewEventsNotificationsListRequest constructs an http.Request for the EventsNotificationsList method
+func NewEventsNotificationsListRequest(server string, params *EventsNotificationsListParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/events/notifications/")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Page != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "page", *params.Page, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.PageSize != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "page_size", *params.PageSize, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Ordering != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "ordering", *params.Ordering, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Search != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "search", *params.Search, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Seen != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "seen", *params.Seen, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Severity != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "severity", *params.Severity, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewEventsNotificationsMarkAllSeenCreateRequest constructs an http.Request for the EventsNotificationsMarkAllSeenCreate method
+func NewEventsNotificationsMarkAllSeenCreateRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/events/notifications/mark_all_seen/")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewEventsNotificationsDestroyRequest constructs an http.Request for the EventsNotificationsDestroy method
+func NewEventsNotificationsDestroyRequest(server string, uuid string) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "uuid", uuid, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/events/notifications/%s/", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewEventsNotificationsRetrieveRequest constructs an http.Request for the EventsNotificationsRetrieve method
+func NewEventsNotificationsRetrieveRequest(server string, uuid string) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "uuid", uuid, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/events/notifications/%s/", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewEventsNotificationsPartialUpdateRequest calls the generic EventsNotificationsPartialUpdate builder with application/json body
+func NewEventsNotificationsPartialUpdateRequest(server string, uuid string, body EventsNotificationsPartialUpdateJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewEventsNotificationsPartialUpdateRequestWithBody(server, uuid, "application/json", bodyReader)
+}
+
+// NewEventsNotificationsPartialUpdateRequestWithBody constructs an http.Request for the EventsNotificationsPartialUpdate method, with any body, and a specified content type
+func NewEventsNotificationsPartialUpdateRequestWithBody(server string, uuid string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "uuid", uuid, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/events/notifications/%s/", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPatch, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewEventsRulesListRequest constructs an http.Request for the EventsRulesList method
+func NewEventsRulesListRequest(server string, params *EventsRulesListParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/events/rules/")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Page != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "page", *params.Page, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.PageSize != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "page_size", *params.PageSize, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Ordering != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "ordering", *params.Ordering, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Search != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "search", *params.Search, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewEventsRulesCreateRequest calls the generic EventsRulesCreate builder with application/json body
+func NewEventsRulesCreateRequest(server string, body EventsRulesCreateJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewEventsRulesCreateRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewEventsRulesCreateRequestWithBody constructs an http.Request for the EventsRulesCreate method, with any body, and a specified content type
+func NewEventsRulesCreateRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/events/rules/")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewEventsRulesDestroyRequest constructs an http.Request for the EventsRulesDestroy method
+func NewEventsRulesDestroyRequest(server string, pbmUuid string) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "pbm_uuid", pbmUuid, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/events/rules/%s/", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewEventsRulesRetrieveRequest constructs an http.Request for the EventsRulesRetrieve method
+func NewEventsRulesRetrieveRequest(server string, pbmUuid string) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "pbm_uuid", pbmUuid, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/events/rules/%s/", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewEventsRulesPartialUpdateRequest calls the generic EventsRulesPartialUpdate builder with application/json body
+func NewEventsRulesPartialUpdateRequest(server string, pbmUuid string, body EventsRulesPartialUpdateJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewEventsRulesPartialUpdateRequestWithBody(server, pbmUuid, "application/json", bodyReader)
+}
+
+// NewEventsRulesPartialUpdateRequestWithBody constructs an http.Request for the EventsRulesPartialUpdate method, with any body, and a specified content type
+func NewEventsRulesPartialUpdateRequestWithBody(server string, pbmUuid string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "pbm_uuid", pbmUuid, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/events/rules/%s/", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPatch, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewEventsRulesUpdateRequest calls the generic EventsRulesUpdate builder with application/json body
+func NewEventsRulesUpdateRequest(server string, pbmUuid string, body EventsRulesUpdateJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewEventsRulesUpdateRequestWithBody(server, pbmUuid, "application/json", bodyReader)
+}
+
+// NewEventsRulesUpdateRequestWithBody constructs an http.Request for the EventsRulesUpdate method, with any body, and a specified content type
+func NewEventsRulesUpdateRequestWithBody(server string, pbmUuid string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "pbm_uuid", pbmUuid, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/events/rules/%s/", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPut, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewEventsTransportsListRequest constructs an http.Request for the EventsTransportsList method
+func NewEventsTransportsListRequest(server string, params *EventsTransportsListParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/events/transports/")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Page != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "page", *params.Page, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.PageSize != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "page_size", *params.PageSize, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Ordering != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "ordering", *params.Ordering, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Search != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "search", *params.Search, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewEventsTransportsCreateRequest calls the generic EventsTransportsCreate builder with application/json body
+func NewEventsTransportsCreateRequest(server string, body EventsTransportsCreateJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewEventsTransportsCreateRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewEventsTransportsCreateRequestWithBody constructs an http.Request for the EventsTransportsCreate method, with any body, and a specified content type
+func NewEventsTransportsCreateRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/events/transports/")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewEventsTransportsDestroyRequest constructs an http.Request for the EventsTransportsDestroy method
+func NewEventsTransportsDestroyRequest(server string, uuid string) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "uuid", uuid, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/events/transports/%s/", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewEventsTransportsRetrieveRequest constructs an http.Request for the EventsTransportsRetrieve method
+func NewEventsTransportsRetrieveRequest(server string, uuid string) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "uuid", uuid, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/events/transports/%s/", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewEventsTransportsPartialUpdateRequest calls the generic EventsTransportsPartialUpdate builder with application/json body
+func NewEventsTransportsPartialUpdateRequest(server string, uuid string, body EventsTransportsPartialUpdateJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewEventsTransportsPartialUpdateRequestWithBody(server, uuid, "application/json", bodyReader)
+}
+
+// NewEventsTransportsPartialUpdateRequestWithBody constructs an http.Request for the EventsTransportsPartialUpdate method, with any body, and a specified content type
+func NewEventsTransportsPartialUpdateRequestWithBody(server string, uuid string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "uuid", uuid, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/events/transports/%s/", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPatch, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewEventsTransportsUpdateRequest calls the generic EventsTransportsUpdate builder with application/json body
+func NewEventsTransportsUpdateRequest(server string, uuid string, body EventsTransportsUpdateJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewEventsTransportsUpdateRequestWithBody(server, uuid, "application/json", bodyReader)
+}
+
+// NewEventsTransportsUpdateRequestWithBody constructs an http.Request for the EventsTransportsUpdate method, with any body, and a specified content type
+func NewEventsTransportsUpdateRequestWithBody(server string, uuid string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "uuid", uuid, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/events/transports/%s/", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPut, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewEventsTransportsTestCreateRequest constructs an http.Request for the EventsTransportsTestCreate method
+func NewEventsTransportsTestCreateRequest(server string, uuid string) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "uuid", uuid, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/events/transports/%s/test/", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewFlowsBindingsListRequest constructs an http.Request for the FlowsBindingsList method
 func NewFlowsBindingsListRequest(server string, params *FlowsBindingsListParams) (*http.Request, error) {
 	var err error
@@ -18198,6 +20205,298 @@ func NewPropertymappingsAllRetrieveRequest(server string, pmUuid string) (*http.
 	if err != nil {
 		return nil, err
 	}
+
+	return req, nil
+}
+
+// NewPropertymappingsNotificationListRequest constructs an http.Request for the PropertymappingsNotificationList method
+func NewPropertymappingsNotificationListRequest(server string, params *PropertymappingsNotificationListParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/propertymappings/notification/")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Page != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "page", *params.Page, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.PageSize != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "page_size", *params.PageSize, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Ordering != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "ordering", *params.Ordering, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Search != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "search", *params.Search, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewPropertymappingsNotificationCreateRequest calls the generic PropertymappingsNotificationCreate builder with application/json body
+func NewPropertymappingsNotificationCreateRequest(server string, body PropertymappingsNotificationCreateJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewPropertymappingsNotificationCreateRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewPropertymappingsNotificationCreateRequestWithBody constructs an http.Request for the PropertymappingsNotificationCreate method, with any body, and a specified content type
+func NewPropertymappingsNotificationCreateRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/propertymappings/notification/")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewPropertymappingsNotificationDestroyRequest constructs an http.Request for the PropertymappingsNotificationDestroy method
+func NewPropertymappingsNotificationDestroyRequest(server string, pmUuid string) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "pm_uuid", pmUuid, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/propertymappings/notification/%s/", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewPropertymappingsNotificationRetrieveRequest constructs an http.Request for the PropertymappingsNotificationRetrieve method
+func NewPropertymappingsNotificationRetrieveRequest(server string, pmUuid string) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "pm_uuid", pmUuid, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/propertymappings/notification/%s/", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewPropertymappingsNotificationPartialUpdateRequest calls the generic PropertymappingsNotificationPartialUpdate builder with application/json body
+func NewPropertymappingsNotificationPartialUpdateRequest(server string, pmUuid string, body PropertymappingsNotificationPartialUpdateJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewPropertymappingsNotificationPartialUpdateRequestWithBody(server, pmUuid, "application/json", bodyReader)
+}
+
+// NewPropertymappingsNotificationPartialUpdateRequestWithBody constructs an http.Request for the PropertymappingsNotificationPartialUpdate method, with any body, and a specified content type
+func NewPropertymappingsNotificationPartialUpdateRequestWithBody(server string, pmUuid string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "pm_uuid", pmUuid, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/propertymappings/notification/%s/", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPatch, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewPropertymappingsNotificationUpdateRequest calls the generic PropertymappingsNotificationUpdate builder with application/json body
+func NewPropertymappingsNotificationUpdateRequest(server string, pmUuid string, body PropertymappingsNotificationUpdateJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewPropertymappingsNotificationUpdateRequestWithBody(server, pmUuid, "application/json", bodyReader)
+}
+
+// NewPropertymappingsNotificationUpdateRequestWithBody constructs an http.Request for the PropertymappingsNotificationUpdate method, with any body, and a specified content type
+func NewPropertymappingsNotificationUpdateRequestWithBody(server string, pmUuid string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "pm_uuid", pmUuid, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/propertymappings/notification/%s/", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPut, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
 
 	return req, nil
 }
@@ -21678,6 +23977,181 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with GET /events/events/{id}/ (the `EventsEventsRetrieve` operationId).
 	EventsEventsRetrieveWithResponse(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*EventsEventsRetrieveResponse, error)
 
+	// EventsNotificationsListWithResponse List the caller's notifications
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /events/notifications/ (the `EventsNotificationsList` operationId).
+	EventsNotificationsListWithResponse(ctx context.Context, params *EventsNotificationsListParams, reqEditors ...RequestEditorFn) (*EventsNotificationsListResponse, error)
+
+	// EventsNotificationsMarkAllSeenCreateWithResponse Mark all of the caller's notifications seen
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /events/notifications/mark_all_seen/ (the `EventsNotificationsMarkAllSeenCreate` operationId).
+	EventsNotificationsMarkAllSeenCreateWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*EventsNotificationsMarkAllSeenCreateResponse, error)
+
+	// EventsNotificationsDestroyWithResponse Delete one of the caller's notifications
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /events/notifications/{uuid}/ (the `EventsNotificationsDestroy` operationId).
+	EventsNotificationsDestroyWithResponse(ctx context.Context, uuid string, reqEditors ...RequestEditorFn) (*EventsNotificationsDestroyResponse, error)
+
+	// EventsNotificationsRetrieveWithResponse Get one of the caller's notifications
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /events/notifications/{uuid}/ (the `EventsNotificationsRetrieve` operationId).
+	EventsNotificationsRetrieveWithResponse(ctx context.Context, uuid string, reqEditors ...RequestEditorFn) (*EventsNotificationsRetrieveResponse, error)
+
+	// EventsNotificationsPartialUpdateWithBodyWithResponse Mark a notification seen or unseen
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PATCH /events/notifications/{uuid}/ (the `EventsNotificationsPartialUpdate` operationId).
+	EventsNotificationsPartialUpdateWithBodyWithResponse(ctx context.Context, uuid string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*EventsNotificationsPartialUpdateResponse, error)
+
+	// EventsNotificationsPartialUpdateWithResponse Mark a notification seen or unseen
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PATCH /events/notifications/{uuid}/ (the `EventsNotificationsPartialUpdate` operationId).
+	EventsNotificationsPartialUpdateWithResponse(ctx context.Context, uuid string, body EventsNotificationsPartialUpdateJSONRequestBody, reqEditors ...RequestEditorFn) (*EventsNotificationsPartialUpdateResponse, error)
+
+	// EventsRulesListWithResponse List notification rules
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /events/rules/ (the `EventsRulesList` operationId).
+	EventsRulesListWithResponse(ctx context.Context, params *EventsRulesListParams, reqEditors ...RequestEditorFn) (*EventsRulesListResponse, error)
+
+	// EventsRulesCreateWithBodyWithResponse Create a notification rule
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /events/rules/ (the `EventsRulesCreate` operationId).
+	EventsRulesCreateWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*EventsRulesCreateResponse, error)
+
+	// EventsRulesCreateWithResponse Create a notification rule
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /events/rules/ (the `EventsRulesCreate` operationId).
+	EventsRulesCreateWithResponse(ctx context.Context, body EventsRulesCreateJSONRequestBody, reqEditors ...RequestEditorFn) (*EventsRulesCreateResponse, error)
+
+	// EventsRulesDestroyWithResponse Delete a notification rule
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /events/rules/{pbm_uuid}/ (the `EventsRulesDestroy` operationId).
+	EventsRulesDestroyWithResponse(ctx context.Context, pbmUuid string, reqEditors ...RequestEditorFn) (*EventsRulesDestroyResponse, error)
+
+	// EventsRulesRetrieveWithResponse Get a notification rule
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /events/rules/{pbm_uuid}/ (the `EventsRulesRetrieve` operationId).
+	EventsRulesRetrieveWithResponse(ctx context.Context, pbmUuid string, reqEditors ...RequestEditorFn) (*EventsRulesRetrieveResponse, error)
+
+	// EventsRulesPartialUpdateWithBodyWithResponse Update a notification rule
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PATCH /events/rules/{pbm_uuid}/ (the `EventsRulesPartialUpdate` operationId).
+	EventsRulesPartialUpdateWithBodyWithResponse(ctx context.Context, pbmUuid string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*EventsRulesPartialUpdateResponse, error)
+
+	// EventsRulesPartialUpdateWithResponse Update a notification rule
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PATCH /events/rules/{pbm_uuid}/ (the `EventsRulesPartialUpdate` operationId).
+	EventsRulesPartialUpdateWithResponse(ctx context.Context, pbmUuid string, body EventsRulesPartialUpdateJSONRequestBody, reqEditors ...RequestEditorFn) (*EventsRulesPartialUpdateResponse, error)
+
+	// EventsRulesUpdateWithBodyWithResponse Replace a notification rule
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /events/rules/{pbm_uuid}/ (the `EventsRulesUpdate` operationId).
+	EventsRulesUpdateWithBodyWithResponse(ctx context.Context, pbmUuid string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*EventsRulesUpdateResponse, error)
+
+	// EventsRulesUpdateWithResponse Replace a notification rule
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /events/rules/{pbm_uuid}/ (the `EventsRulesUpdate` operationId).
+	EventsRulesUpdateWithResponse(ctx context.Context, pbmUuid string, body EventsRulesUpdateJSONRequestBody, reqEditors ...RequestEditorFn) (*EventsRulesUpdateResponse, error)
+
+	// EventsTransportsListWithResponse List notification transports
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /events/transports/ (the `EventsTransportsList` operationId).
+	EventsTransportsListWithResponse(ctx context.Context, params *EventsTransportsListParams, reqEditors ...RequestEditorFn) (*EventsTransportsListResponse, error)
+
+	// EventsTransportsCreateWithBodyWithResponse Create a notification transport
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /events/transports/ (the `EventsTransportsCreate` operationId).
+	EventsTransportsCreateWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*EventsTransportsCreateResponse, error)
+
+	// EventsTransportsCreateWithResponse Create a notification transport
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /events/transports/ (the `EventsTransportsCreate` operationId).
+	EventsTransportsCreateWithResponse(ctx context.Context, body EventsTransportsCreateJSONRequestBody, reqEditors ...RequestEditorFn) (*EventsTransportsCreateResponse, error)
+
+	// EventsTransportsDestroyWithResponse Delete a notification transport
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /events/transports/{uuid}/ (the `EventsTransportsDestroy` operationId).
+	EventsTransportsDestroyWithResponse(ctx context.Context, uuid string, reqEditors ...RequestEditorFn) (*EventsTransportsDestroyResponse, error)
+
+	// EventsTransportsRetrieveWithResponse Get a notification transport
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /events/transports/{uuid}/ (the `EventsTransportsRetrieve` operationId).
+	EventsTransportsRetrieveWithResponse(ctx context.Context, uuid string, reqEditors ...RequestEditorFn) (*EventsTransportsRetrieveResponse, error)
+
+	// EventsTransportsPartialUpdateWithBodyWithResponse Update a notification transport
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PATCH /events/transports/{uuid}/ (the `EventsTransportsPartialUpdate` operationId).
+	EventsTransportsPartialUpdateWithBodyWithResponse(ctx context.Context, uuid string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*EventsTransportsPartialUpdateResponse, error)
+
+	// EventsTransportsPartialUpdateWithResponse Update a notification transport
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PATCH /events/transports/{uuid}/ (the `EventsTransportsPartialUpdate` operationId).
+	EventsTransportsPartialUpdateWithResponse(ctx context.Context, uuid string, body EventsTransportsPartialUpdateJSONRequestBody, reqEditors ...RequestEditorFn) (*EventsTransportsPartialUpdateResponse, error)
+
+	// EventsTransportsUpdateWithBodyWithResponse Replace a notification transport
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /events/transports/{uuid}/ (the `EventsTransportsUpdate` operationId).
+	EventsTransportsUpdateWithBodyWithResponse(ctx context.Context, uuid string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*EventsTransportsUpdateResponse, error)
+
+	// EventsTransportsUpdateWithResponse Replace a notification transport
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /events/transports/{uuid}/ (the `EventsTransportsUpdate` operationId).
+	EventsTransportsUpdateWithResponse(ctx context.Context, uuid string, body EventsTransportsUpdateJSONRequestBody, reqEditors ...RequestEditorFn) (*EventsTransportsUpdateResponse, error)
+
+	// EventsTransportsTestCreateWithResponse Send a test notification to the caller through the transport
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /events/transports/{uuid}/test/ (the `EventsTransportsTestCreate` operationId).
+	EventsTransportsTestCreateWithResponse(ctx context.Context, uuid string, reqEditors ...RequestEditorFn) (*EventsTransportsTestCreateResponse, error)
+
 	// FlowsBindingsListWithResponse List flow-stage bindings
 	//
 	// Returns a wrapper object for the known response body format(s).
@@ -22097,6 +24571,69 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with GET /propertymappings/all/{pm_uuid}/ (the `PropertymappingsAllRetrieve` operationId).
 	PropertymappingsAllRetrieveWithResponse(ctx context.Context, pmUuid string, reqEditors ...RequestEditorFn) (*PropertymappingsAllRetrieveResponse, error)
+
+	// PropertymappingsNotificationListWithResponse List webhook mappings
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /propertymappings/notification/ (the `PropertymappingsNotificationList` operationId).
+	PropertymappingsNotificationListWithResponse(ctx context.Context, params *PropertymappingsNotificationListParams, reqEditors ...RequestEditorFn) (*PropertymappingsNotificationListResponse, error)
+
+	// PropertymappingsNotificationCreateWithBodyWithResponse Create a webhook mapping
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /propertymappings/notification/ (the `PropertymappingsNotificationCreate` operationId).
+	PropertymappingsNotificationCreateWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PropertymappingsNotificationCreateResponse, error)
+
+	// PropertymappingsNotificationCreateWithResponse Create a webhook mapping
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /propertymappings/notification/ (the `PropertymappingsNotificationCreate` operationId).
+	PropertymappingsNotificationCreateWithResponse(ctx context.Context, body PropertymappingsNotificationCreateJSONRequestBody, reqEditors ...RequestEditorFn) (*PropertymappingsNotificationCreateResponse, error)
+
+	// PropertymappingsNotificationDestroyWithResponse Delete a webhook mapping
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /propertymappings/notification/{pm_uuid}/ (the `PropertymappingsNotificationDestroy` operationId).
+	PropertymappingsNotificationDestroyWithResponse(ctx context.Context, pmUuid string, reqEditors ...RequestEditorFn) (*PropertymappingsNotificationDestroyResponse, error)
+
+	// PropertymappingsNotificationRetrieveWithResponse Get a webhook mapping
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /propertymappings/notification/{pm_uuid}/ (the `PropertymappingsNotificationRetrieve` operationId).
+	PropertymappingsNotificationRetrieveWithResponse(ctx context.Context, pmUuid string, reqEditors ...RequestEditorFn) (*PropertymappingsNotificationRetrieveResponse, error)
+
+	// PropertymappingsNotificationPartialUpdateWithBodyWithResponse Update a webhook mapping
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PATCH /propertymappings/notification/{pm_uuid}/ (the `PropertymappingsNotificationPartialUpdate` operationId).
+	PropertymappingsNotificationPartialUpdateWithBodyWithResponse(ctx context.Context, pmUuid string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PropertymappingsNotificationPartialUpdateResponse, error)
+
+	// PropertymappingsNotificationPartialUpdateWithResponse Update a webhook mapping
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PATCH /propertymappings/notification/{pm_uuid}/ (the `PropertymappingsNotificationPartialUpdate` operationId).
+	PropertymappingsNotificationPartialUpdateWithResponse(ctx context.Context, pmUuid string, body PropertymappingsNotificationPartialUpdateJSONRequestBody, reqEditors ...RequestEditorFn) (*PropertymappingsNotificationPartialUpdateResponse, error)
+
+	// PropertymappingsNotificationUpdateWithBodyWithResponse Replace a webhook mapping
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /propertymappings/notification/{pm_uuid}/ (the `PropertymappingsNotificationUpdate` operationId).
+	PropertymappingsNotificationUpdateWithBodyWithResponse(ctx context.Context, pmUuid string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PropertymappingsNotificationUpdateResponse, error)
+
+	// PropertymappingsNotificationUpdateWithResponse Replace a webhook mapping
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /propertymappings/notification/{pm_uuid}/ (the `PropertymappingsNotificationUpdate` operationId).
+	PropertymappingsNotificationUpdateWithResponse(ctx context.Context, pmUuid string, body PropertymappingsNotificationUpdateJSONRequestBody, reqEditors ...RequestEditorFn) (*PropertymappingsNotificationUpdateResponse, error)
 
 	// PropertymappingsProviderScopeListWithResponse List OAuth2 scope mappings
 	//
@@ -29848,6 +32385,1185 @@ func (r EventsEventsRetrieveResponse) ContentType() string {
 	return ""
 }
 
+type EventsNotificationsListResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ListOfNotificationBody
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *ValidationError
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *GenericError
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *GenericError
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r EventsNotificationsListResponse) GetJSON200() *ListOfNotificationBody {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r EventsNotificationsListResponse) GetJSON400() *ValidationError {
+	return r.JSON400
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r EventsNotificationsListResponse) GetJSON403() *GenericError {
+	return r.JSON403
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r EventsNotificationsListResponse) GetJSON500() *GenericError {
+	return r.JSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r EventsNotificationsListResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r EventsNotificationsListResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r EventsNotificationsListResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r EventsNotificationsListResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type EventsNotificationsMarkAllSeenCreateResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *ValidationError
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *GenericError
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *GenericError
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r EventsNotificationsMarkAllSeenCreateResponse) GetJSON400() *ValidationError {
+	return r.JSON400
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r EventsNotificationsMarkAllSeenCreateResponse) GetJSON403() *GenericError {
+	return r.JSON403
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r EventsNotificationsMarkAllSeenCreateResponse) GetJSON500() *GenericError {
+	return r.JSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r EventsNotificationsMarkAllSeenCreateResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r EventsNotificationsMarkAllSeenCreateResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r EventsNotificationsMarkAllSeenCreateResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r EventsNotificationsMarkAllSeenCreateResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type EventsNotificationsDestroyResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *ValidationError
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *GenericError
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *GenericError
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *GenericError
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r EventsNotificationsDestroyResponse) GetJSON400() *ValidationError {
+	return r.JSON400
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r EventsNotificationsDestroyResponse) GetJSON403() *GenericError {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r EventsNotificationsDestroyResponse) GetJSON404() *GenericError {
+	return r.JSON404
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r EventsNotificationsDestroyResponse) GetJSON500() *GenericError {
+	return r.JSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r EventsNotificationsDestroyResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r EventsNotificationsDestroyResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r EventsNotificationsDestroyResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r EventsNotificationsDestroyResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type EventsNotificationsRetrieveResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Notification
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *ValidationError
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *GenericError
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *GenericError
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *GenericError
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r EventsNotificationsRetrieveResponse) GetJSON200() *Notification {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r EventsNotificationsRetrieveResponse) GetJSON400() *ValidationError {
+	return r.JSON400
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r EventsNotificationsRetrieveResponse) GetJSON403() *GenericError {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r EventsNotificationsRetrieveResponse) GetJSON404() *GenericError {
+	return r.JSON404
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r EventsNotificationsRetrieveResponse) GetJSON500() *GenericError {
+	return r.JSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r EventsNotificationsRetrieveResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r EventsNotificationsRetrieveResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r EventsNotificationsRetrieveResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r EventsNotificationsRetrieveResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type EventsNotificationsPartialUpdateResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Notification
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *ValidationError
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *GenericError
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *GenericError
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *GenericError
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r EventsNotificationsPartialUpdateResponse) GetJSON200() *Notification {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r EventsNotificationsPartialUpdateResponse) GetJSON400() *ValidationError {
+	return r.JSON400
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r EventsNotificationsPartialUpdateResponse) GetJSON403() *GenericError {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r EventsNotificationsPartialUpdateResponse) GetJSON404() *GenericError {
+	return r.JSON404
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r EventsNotificationsPartialUpdateResponse) GetJSON500() *GenericError {
+	return r.JSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r EventsNotificationsPartialUpdateResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r EventsNotificationsPartialUpdateResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r EventsNotificationsPartialUpdateResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r EventsNotificationsPartialUpdateResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type EventsRulesListResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ListOfNotificationRuleBody
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *ValidationError
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *GenericError
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *GenericError
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r EventsRulesListResponse) GetJSON200() *ListOfNotificationRuleBody {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r EventsRulesListResponse) GetJSON400() *ValidationError {
+	return r.JSON400
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r EventsRulesListResponse) GetJSON403() *GenericError {
+	return r.JSON403
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r EventsRulesListResponse) GetJSON500() *GenericError {
+	return r.JSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r EventsRulesListResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r EventsRulesListResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r EventsRulesListResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r EventsRulesListResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type EventsRulesCreateResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *NotificationRule
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *ValidationError
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *GenericError
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *GenericError
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r EventsRulesCreateResponse) GetJSON201() *NotificationRule {
+	return r.JSON201
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r EventsRulesCreateResponse) GetJSON400() *ValidationError {
+	return r.JSON400
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r EventsRulesCreateResponse) GetJSON403() *GenericError {
+	return r.JSON403
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r EventsRulesCreateResponse) GetJSON500() *GenericError {
+	return r.JSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r EventsRulesCreateResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r EventsRulesCreateResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r EventsRulesCreateResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r EventsRulesCreateResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type EventsRulesDestroyResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *ValidationError
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *GenericError
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *GenericError
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *GenericError
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r EventsRulesDestroyResponse) GetJSON400() *ValidationError {
+	return r.JSON400
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r EventsRulesDestroyResponse) GetJSON403() *GenericError {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r EventsRulesDestroyResponse) GetJSON404() *GenericError {
+	return r.JSON404
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r EventsRulesDestroyResponse) GetJSON500() *GenericError {
+	return r.JSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r EventsRulesDestroyResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r EventsRulesDestroyResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r EventsRulesDestroyResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r EventsRulesDestroyResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type EventsRulesRetrieveResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *NotificationRule
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *ValidationError
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *GenericError
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *GenericError
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *GenericError
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r EventsRulesRetrieveResponse) GetJSON200() *NotificationRule {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r EventsRulesRetrieveResponse) GetJSON400() *ValidationError {
+	return r.JSON400
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r EventsRulesRetrieveResponse) GetJSON403() *GenericError {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r EventsRulesRetrieveResponse) GetJSON404() *GenericError {
+	return r.JSON404
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r EventsRulesRetrieveResponse) GetJSON500() *GenericError {
+	return r.JSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r EventsRulesRetrieveResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r EventsRulesRetrieveResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r EventsRulesRetrieveResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r EventsRulesRetrieveResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type EventsRulesPartialUpdateResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *NotificationRule
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *ValidationError
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *GenericError
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *GenericError
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *GenericError
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r EventsRulesPartialUpdateResponse) GetJSON200() *NotificationRule {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r EventsRulesPartialUpdateResponse) GetJSON400() *ValidationError {
+	return r.JSON400
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r EventsRulesPartialUpdateResponse) GetJSON403() *GenericError {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r EventsRulesPartialUpdateResponse) GetJSON404() *GenericError {
+	return r.JSON404
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r EventsRulesPartialUpdateResponse) GetJSON500() *GenericError {
+	return r.JSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r EventsRulesPartialUpdateResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r EventsRulesPartialUpdateResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r EventsRulesPartialUpdateResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r EventsRulesPartialUpdateResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type EventsRulesUpdateResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *NotificationRule
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *ValidationError
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *GenericError
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *GenericError
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *GenericError
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r EventsRulesUpdateResponse) GetJSON200() *NotificationRule {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r EventsRulesUpdateResponse) GetJSON400() *ValidationError {
+	return r.JSON400
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r EventsRulesUpdateResponse) GetJSON403() *GenericError {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r EventsRulesUpdateResponse) GetJSON404() *GenericError {
+	return r.JSON404
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r EventsRulesUpdateResponse) GetJSON500() *GenericError {
+	return r.JSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r EventsRulesUpdateResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r EventsRulesUpdateResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r EventsRulesUpdateResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r EventsRulesUpdateResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type EventsTransportsListResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ListOfNotificationTransportBody
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *ValidationError
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *GenericError
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *GenericError
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r EventsTransportsListResponse) GetJSON200() *ListOfNotificationTransportBody {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r EventsTransportsListResponse) GetJSON400() *ValidationError {
+	return r.JSON400
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r EventsTransportsListResponse) GetJSON403() *GenericError {
+	return r.JSON403
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r EventsTransportsListResponse) GetJSON500() *GenericError {
+	return r.JSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r EventsTransportsListResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r EventsTransportsListResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r EventsTransportsListResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r EventsTransportsListResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type EventsTransportsCreateResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *NotificationTransport
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *ValidationError
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *GenericError
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *GenericError
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r EventsTransportsCreateResponse) GetJSON201() *NotificationTransport {
+	return r.JSON201
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r EventsTransportsCreateResponse) GetJSON400() *ValidationError {
+	return r.JSON400
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r EventsTransportsCreateResponse) GetJSON403() *GenericError {
+	return r.JSON403
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r EventsTransportsCreateResponse) GetJSON500() *GenericError {
+	return r.JSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r EventsTransportsCreateResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r EventsTransportsCreateResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r EventsTransportsCreateResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r EventsTransportsCreateResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type EventsTransportsDestroyResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *ValidationError
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *GenericError
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *GenericError
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *GenericError
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r EventsTransportsDestroyResponse) GetJSON400() *ValidationError {
+	return r.JSON400
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r EventsTransportsDestroyResponse) GetJSON403() *GenericError {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r EventsTransportsDestroyResponse) GetJSON404() *GenericError {
+	return r.JSON404
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r EventsTransportsDestroyResponse) GetJSON500() *GenericError {
+	return r.JSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r EventsTransportsDestroyResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r EventsTransportsDestroyResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r EventsTransportsDestroyResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r EventsTransportsDestroyResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type EventsTransportsRetrieveResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *NotificationTransport
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *ValidationError
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *GenericError
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *GenericError
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *GenericError
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r EventsTransportsRetrieveResponse) GetJSON200() *NotificationTransport {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r EventsTransportsRetrieveResponse) GetJSON400() *ValidationError {
+	return r.JSON400
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r EventsTransportsRetrieveResponse) GetJSON403() *GenericError {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r EventsTransportsRetrieveResponse) GetJSON404() *GenericError {
+	return r.JSON404
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r EventsTransportsRetrieveResponse) GetJSON500() *GenericError {
+	return r.JSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r EventsTransportsRetrieveResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r EventsTransportsRetrieveResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r EventsTransportsRetrieveResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r EventsTransportsRetrieveResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type EventsTransportsPartialUpdateResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *NotificationTransport
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *ValidationError
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *GenericError
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *GenericError
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *GenericError
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r EventsTransportsPartialUpdateResponse) GetJSON200() *NotificationTransport {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r EventsTransportsPartialUpdateResponse) GetJSON400() *ValidationError {
+	return r.JSON400
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r EventsTransportsPartialUpdateResponse) GetJSON403() *GenericError {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r EventsTransportsPartialUpdateResponse) GetJSON404() *GenericError {
+	return r.JSON404
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r EventsTransportsPartialUpdateResponse) GetJSON500() *GenericError {
+	return r.JSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r EventsTransportsPartialUpdateResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r EventsTransportsPartialUpdateResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r EventsTransportsPartialUpdateResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r EventsTransportsPartialUpdateResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type EventsTransportsUpdateResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *NotificationTransport
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *ValidationError
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *GenericError
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *GenericError
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *GenericError
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r EventsTransportsUpdateResponse) GetJSON200() *NotificationTransport {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r EventsTransportsUpdateResponse) GetJSON400() *ValidationError {
+	return r.JSON400
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r EventsTransportsUpdateResponse) GetJSON403() *GenericError {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r EventsTransportsUpdateResponse) GetJSON404() *GenericError {
+	return r.JSON404
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r EventsTransportsUpdateResponse) GetJSON500() *GenericError {
+	return r.JSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r EventsTransportsUpdateResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r EventsTransportsUpdateResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r EventsTransportsUpdateResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r EventsTransportsUpdateResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type EventsTransportsTestCreateResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *NotificationTransportTest
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *ValidationError
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *GenericError
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *GenericError
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *GenericError
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *GenericError
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r EventsTransportsTestCreateResponse) GetJSON200() *NotificationTransportTest {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r EventsTransportsTestCreateResponse) GetJSON400() *ValidationError {
+	return r.JSON400
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r EventsTransportsTestCreateResponse) GetJSON403() *GenericError {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r EventsTransportsTestCreateResponse) GetJSON404() *GenericError {
+	return r.JSON404
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r EventsTransportsTestCreateResponse) GetJSON500() *GenericError {
+	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r EventsTransportsTestCreateResponse) GetJSON503() *GenericError {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r EventsTransportsTestCreateResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r EventsTransportsTestCreateResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r EventsTransportsTestCreateResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r EventsTransportsTestCreateResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 type FlowsBindingsListResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -32918,6 +36634,399 @@ func (r PropertymappingsAllRetrieveResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r PropertymappingsAllRetrieveResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type PropertymappingsNotificationListResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ListOfPropertyMappingBody
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *ValidationError
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *GenericError
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *GenericError
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r PropertymappingsNotificationListResponse) GetJSON200() *ListOfPropertyMappingBody {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r PropertymappingsNotificationListResponse) GetJSON400() *ValidationError {
+	return r.JSON400
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r PropertymappingsNotificationListResponse) GetJSON403() *GenericError {
+	return r.JSON403
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r PropertymappingsNotificationListResponse) GetJSON500() *GenericError {
+	return r.JSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r PropertymappingsNotificationListResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r PropertymappingsNotificationListResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r PropertymappingsNotificationListResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r PropertymappingsNotificationListResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type PropertymappingsNotificationCreateResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *PropertyMapping
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *ValidationError
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *GenericError
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *GenericError
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r PropertymappingsNotificationCreateResponse) GetJSON201() *PropertyMapping {
+	return r.JSON201
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r PropertymappingsNotificationCreateResponse) GetJSON400() *ValidationError {
+	return r.JSON400
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r PropertymappingsNotificationCreateResponse) GetJSON403() *GenericError {
+	return r.JSON403
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r PropertymappingsNotificationCreateResponse) GetJSON500() *GenericError {
+	return r.JSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r PropertymappingsNotificationCreateResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r PropertymappingsNotificationCreateResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r PropertymappingsNotificationCreateResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r PropertymappingsNotificationCreateResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type PropertymappingsNotificationDestroyResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *ValidationError
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *GenericError
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *GenericError
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *GenericError
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r PropertymappingsNotificationDestroyResponse) GetJSON400() *ValidationError {
+	return r.JSON400
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r PropertymappingsNotificationDestroyResponse) GetJSON403() *GenericError {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r PropertymappingsNotificationDestroyResponse) GetJSON404() *GenericError {
+	return r.JSON404
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r PropertymappingsNotificationDestroyResponse) GetJSON500() *GenericError {
+	return r.JSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r PropertymappingsNotificationDestroyResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r PropertymappingsNotificationDestroyResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r PropertymappingsNotificationDestroyResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r PropertymappingsNotificationDestroyResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type PropertymappingsNotificationRetrieveResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *PropertyMapping
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *ValidationError
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *GenericError
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *GenericError
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *GenericError
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r PropertymappingsNotificationRetrieveResponse) GetJSON200() *PropertyMapping {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r PropertymappingsNotificationRetrieveResponse) GetJSON400() *ValidationError {
+	return r.JSON400
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r PropertymappingsNotificationRetrieveResponse) GetJSON403() *GenericError {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r PropertymappingsNotificationRetrieveResponse) GetJSON404() *GenericError {
+	return r.JSON404
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r PropertymappingsNotificationRetrieveResponse) GetJSON500() *GenericError {
+	return r.JSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r PropertymappingsNotificationRetrieveResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r PropertymappingsNotificationRetrieveResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r PropertymappingsNotificationRetrieveResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r PropertymappingsNotificationRetrieveResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type PropertymappingsNotificationPartialUpdateResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *PropertyMapping
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *ValidationError
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *GenericError
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *GenericError
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *GenericError
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r PropertymappingsNotificationPartialUpdateResponse) GetJSON200() *PropertyMapping {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r PropertymappingsNotificationPartialUpdateResponse) GetJSON400() *ValidationError {
+	return r.JSON400
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r PropertymappingsNotificationPartialUpdateResponse) GetJSON403() *GenericError {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r PropertymappingsNotificationPartialUpdateResponse) GetJSON404() *GenericError {
+	return r.JSON404
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r PropertymappingsNotificationPartialUpdateResponse) GetJSON500() *GenericError {
+	return r.JSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r PropertymappingsNotificationPartialUpdateResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r PropertymappingsNotificationPartialUpdateResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r PropertymappingsNotificationPartialUpdateResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r PropertymappingsNotificationPartialUpdateResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type PropertymappingsNotificationUpdateResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *PropertyMapping
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *ValidationError
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *GenericError
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *GenericError
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *GenericError
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r PropertymappingsNotificationUpdateResponse) GetJSON200() *PropertyMapping {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r PropertymappingsNotificationUpdateResponse) GetJSON400() *ValidationError {
+	return r.JSON400
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r PropertymappingsNotificationUpdateResponse) GetJSON403() *GenericError {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r PropertymappingsNotificationUpdateResponse) GetJSON404() *GenericError {
+	return r.JSON404
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r PropertymappingsNotificationUpdateResponse) GetJSON500() *GenericError {
+	return r.JSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r PropertymappingsNotificationUpdateResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r PropertymappingsNotificationUpdateResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r PropertymappingsNotificationUpdateResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r PropertymappingsNotificationUpdateResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -37876,6 +41985,331 @@ func (c *ClientWithResponses) EventsEventsRetrieveWithResponse(ctx context.Conte
 	return ParseEventsEventsRetrieveResponse(rsp)
 }
 
+// EventsNotificationsListWithResponse List the caller's notifications
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /events/notifications/ (the `EventsNotificationsList` operationId).
+func (c *ClientWithResponses) EventsNotificationsListWithResponse(ctx context.Context, params *EventsNotificationsListParams, reqEditors ...RequestEditorFn) (*EventsNotificationsListResponse, error) {
+	rsp, err := c.EventsNotificationsList(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseEventsNotificationsListResponse(rsp)
+}
+
+// EventsNotificationsMarkAllSeenCreateWithResponse Mark all of the caller's notifications seen
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /events/notifications/mark_all_seen/ (the `EventsNotificationsMarkAllSeenCreate` operationId).
+func (c *ClientWithResponses) EventsNotificationsMarkAllSeenCreateWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*EventsNotificationsMarkAllSeenCreateResponse, error) {
+	rsp, err := c.EventsNotificationsMarkAllSeenCreate(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseEventsNotificationsMarkAllSeenCreateResponse(rsp)
+}
+
+// EventsNotificationsDestroyWithResponse Delete one of the caller's notifications
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /events/notifications/{uuid}/ (the `EventsNotificationsDestroy` operationId).
+func (c *ClientWithResponses) EventsNotificationsDestroyWithResponse(ctx context.Context, uuid string, reqEditors ...RequestEditorFn) (*EventsNotificationsDestroyResponse, error) {
+	rsp, err := c.EventsNotificationsDestroy(ctx, uuid, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseEventsNotificationsDestroyResponse(rsp)
+}
+
+// EventsNotificationsRetrieveWithResponse Get one of the caller's notifications
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /events/notifications/{uuid}/ (the `EventsNotificationsRetrieve` operationId).
+func (c *ClientWithResponses) EventsNotificationsRetrieveWithResponse(ctx context.Context, uuid string, reqEditors ...RequestEditorFn) (*EventsNotificationsRetrieveResponse, error) {
+	rsp, err := c.EventsNotificationsRetrieve(ctx, uuid, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseEventsNotificationsRetrieveResponse(rsp)
+}
+
+// EventsNotificationsPartialUpdateWithBodyWithResponse Mark a notification seen or unseen
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PATCH /events/notifications/{uuid}/ (the `EventsNotificationsPartialUpdate` operationId).
+func (c *ClientWithResponses) EventsNotificationsPartialUpdateWithBodyWithResponse(ctx context.Context, uuid string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*EventsNotificationsPartialUpdateResponse, error) {
+	rsp, err := c.EventsNotificationsPartialUpdateWithBody(ctx, uuid, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseEventsNotificationsPartialUpdateResponse(rsp)
+}
+
+// EventsNotificationsPartialUpdateWithResponse Mark a notification seen or unseen
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PATCH /events/notifications/{uuid}/ (the `EventsNotificationsPartialUpdate` operationId).
+func (c *ClientWithResponses) EventsNotificationsPartialUpdateWithResponse(ctx context.Context, uuid string, body EventsNotificationsPartialUpdateJSONRequestBody, reqEditors ...RequestEditorFn) (*EventsNotificationsPartialUpdateResponse, error) {
+	rsp, err := c.EventsNotificationsPartialUpdate(ctx, uuid, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseEventsNotificationsPartialUpdateResponse(rsp)
+}
+
+// EventsRulesListWithResponse List notification rules
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /events/rules/ (the `EventsRulesList` operationId).
+func (c *ClientWithResponses) EventsRulesListWithResponse(ctx context.Context, params *EventsRulesListParams, reqEditors ...RequestEditorFn) (*EventsRulesListResponse, error) {
+	rsp, err := c.EventsRulesList(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseEventsRulesListResponse(rsp)
+}
+
+// EventsRulesCreateWithBodyWithResponse Create a notification rule
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /events/rules/ (the `EventsRulesCreate` operationId).
+func (c *ClientWithResponses) EventsRulesCreateWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*EventsRulesCreateResponse, error) {
+	rsp, err := c.EventsRulesCreateWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseEventsRulesCreateResponse(rsp)
+}
+
+// EventsRulesCreateWithResponse Create a notification rule
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /events/rules/ (the `EventsRulesCreate` operationId).
+func (c *ClientWithResponses) EventsRulesCreateWithResponse(ctx context.Context, body EventsRulesCreateJSONRequestBody, reqEditors ...RequestEditorFn) (*EventsRulesCreateResponse, error) {
+	rsp, err := c.EventsRulesCreate(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseEventsRulesCreateResponse(rsp)
+}
+
+// EventsRulesDestroyWithResponse Delete a notification rule
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /events/rules/{pbm_uuid}/ (the `EventsRulesDestroy` operationId).
+func (c *ClientWithResponses) EventsRulesDestroyWithResponse(ctx context.Context, pbmUuid string, reqEditors ...RequestEditorFn) (*EventsRulesDestroyResponse, error) {
+	rsp, err := c.EventsRulesDestroy(ctx, pbmUuid, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseEventsRulesDestroyResponse(rsp)
+}
+
+// EventsRulesRetrieveWithResponse Get a notification rule
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /events/rules/{pbm_uuid}/ (the `EventsRulesRetrieve` operationId).
+func (c *ClientWithResponses) EventsRulesRetrieveWithResponse(ctx context.Context, pbmUuid string, reqEditors ...RequestEditorFn) (*EventsRulesRetrieveResponse, error) {
+	rsp, err := c.EventsRulesRetrieve(ctx, pbmUuid, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseEventsRulesRetrieveResponse(rsp)
+}
+
+// EventsRulesPartialUpdateWithBodyWithResponse Update a notification rule
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PATCH /events/rules/{pbm_uuid}/ (the `EventsRulesPartialUpdate` operationId).
+func (c *ClientWithResponses) EventsRulesPartialUpdateWithBodyWithResponse(ctx context.Context, pbmUuid string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*EventsRulesPartialUpdateResponse, error) {
+	rsp, err := c.EventsRulesPartialUpdateWithBody(ctx, pbmUuid, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseEventsRulesPartialUpdateResponse(rsp)
+}
+
+// EventsRulesPartialUpdateWithResponse Update a notification rule
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PATCH /events/rules/{pbm_uuid}/ (the `EventsRulesPartialUpdate` operationId).
+func (c *ClientWithResponses) EventsRulesPartialUpdateWithResponse(ctx context.Context, pbmUuid string, body EventsRulesPartialUpdateJSONRequestBody, reqEditors ...RequestEditorFn) (*EventsRulesPartialUpdateResponse, error) {
+	rsp, err := c.EventsRulesPartialUpdate(ctx, pbmUuid, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseEventsRulesPartialUpdateResponse(rsp)
+}
+
+// EventsRulesUpdateWithBodyWithResponse Replace a notification rule
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /events/rules/{pbm_uuid}/ (the `EventsRulesUpdate` operationId).
+func (c *ClientWithResponses) EventsRulesUpdateWithBodyWithResponse(ctx context.Context, pbmUuid string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*EventsRulesUpdateResponse, error) {
+	rsp, err := c.EventsRulesUpdateWithBody(ctx, pbmUuid, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseEventsRulesUpdateResponse(rsp)
+}
+
+// EventsRulesUpdateWithResponse Replace a notification rule
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /events/rules/{pbm_uuid}/ (the `EventsRulesUpdate` operationId).
+func (c *ClientWithResponses) EventsRulesUpdateWithResponse(ctx context.Context, pbmUuid string, body EventsRulesUpdateJSONRequestBody, reqEditors ...RequestEditorFn) (*EventsRulesUpdateResponse, error) {
+	rsp, err := c.EventsRulesUpdate(ctx, pbmUuid, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseEventsRulesUpdateResponse(rsp)
+}
+
+// EventsTransportsListWithResponse List notification transports
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /events/transports/ (the `EventsTransportsList` operationId).
+func (c *ClientWithResponses) EventsTransportsListWithResponse(ctx context.Context, params *EventsTransportsListParams, reqEditors ...RequestEditorFn) (*EventsTransportsListResponse, error) {
+	rsp, err := c.EventsTransportsList(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseEventsTransportsListResponse(rsp)
+}
+
+// EventsTransportsCreateWithBodyWithResponse Create a notification transport
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /events/transports/ (the `EventsTransportsCreate` operationId).
+func (c *ClientWithResponses) EventsTransportsCreateWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*EventsTransportsCreateResponse, error) {
+	rsp, err := c.EventsTransportsCreateWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseEventsTransportsCreateResponse(rsp)
+}
+
+// EventsTransportsCreateWithResponse Create a notification transport
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /events/transports/ (the `EventsTransportsCreate` operationId).
+func (c *ClientWithResponses) EventsTransportsCreateWithResponse(ctx context.Context, body EventsTransportsCreateJSONRequestBody, reqEditors ...RequestEditorFn) (*EventsTransportsCreateResponse, error) {
+	rsp, err := c.EventsTransportsCreate(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseEventsTransportsCreateResponse(rsp)
+}
+
+// EventsTransportsDestroyWithResponse Delete a notification transport
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /events/transports/{uuid}/ (the `EventsTransportsDestroy` operationId).
+func (c *ClientWithResponses) EventsTransportsDestroyWithResponse(ctx context.Context, uuid string, reqEditors ...RequestEditorFn) (*EventsTransportsDestroyResponse, error) {
+	rsp, err := c.EventsTransportsDestroy(ctx, uuid, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseEventsTransportsDestroyResponse(rsp)
+}
+
+// EventsTransportsRetrieveWithResponse Get a notification transport
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /events/transports/{uuid}/ (the `EventsTransportsRetrieve` operationId).
+func (c *ClientWithResponses) EventsTransportsRetrieveWithResponse(ctx context.Context, uuid string, reqEditors ...RequestEditorFn) (*EventsTransportsRetrieveResponse, error) {
+	rsp, err := c.EventsTransportsRetrieve(ctx, uuid, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseEventsTransportsRetrieveResponse(rsp)
+}
+
+// EventsTransportsPartialUpdateWithBodyWithResponse Update a notification transport
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PATCH /events/transports/{uuid}/ (the `EventsTransportsPartialUpdate` operationId).
+func (c *ClientWithResponses) EventsTransportsPartialUpdateWithBodyWithResponse(ctx context.Context, uuid string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*EventsTransportsPartialUpdateResponse, error) {
+	rsp, err := c.EventsTransportsPartialUpdateWithBody(ctx, uuid, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseEventsTransportsPartialUpdateResponse(rsp)
+}
+
+// EventsTransportsPartialUpdateWithResponse Update a notification transport
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PATCH /events/transports/{uuid}/ (the `EventsTransportsPartialUpdate` operationId).
+func (c *ClientWithResponses) EventsTransportsPartialUpdateWithResponse(ctx context.Context, uuid string, body EventsTransportsPartialUpdateJSONRequestBody, reqEditors ...RequestEditorFn) (*EventsTransportsPartialUpdateResponse, error) {
+	rsp, err := c.EventsTransportsPartialUpdate(ctx, uuid, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseEventsTransportsPartialUpdateResponse(rsp)
+}
+
+// EventsTransportsUpdateWithBodyWithResponse Replace a notification transport
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /events/transports/{uuid}/ (the `EventsTransportsUpdate` operationId).
+func (c *ClientWithResponses) EventsTransportsUpdateWithBodyWithResponse(ctx context.Context, uuid string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*EventsTransportsUpdateResponse, error) {
+	rsp, err := c.EventsTransportsUpdateWithBody(ctx, uuid, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseEventsTransportsUpdateResponse(rsp)
+}
+
+// EventsTransportsUpdateWithResponse Replace a notification transport
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /events/transports/{uuid}/ (the `EventsTransportsUpdate` operationId).
+func (c *ClientWithResponses) EventsTransportsUpdateWithResponse(ctx context.Context, uuid string, body EventsTransportsUpdateJSONRequestBody, reqEditors ...RequestEditorFn) (*EventsTransportsUpdateResponse, error) {
+	rsp, err := c.EventsTransportsUpdate(ctx, uuid, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseEventsTransportsUpdateResponse(rsp)
+}
+
+// EventsTransportsTestCreateWithResponse Send a test notification to the caller through the transport
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /events/transports/{uuid}/test/ (the `EventsTransportsTestCreate` operationId).
+func (c *ClientWithResponses) EventsTransportsTestCreateWithResponse(ctx context.Context, uuid string, reqEditors ...RequestEditorFn) (*EventsTransportsTestCreateResponse, error) {
+	rsp, err := c.EventsTransportsTestCreate(ctx, uuid, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseEventsTransportsTestCreateResponse(rsp)
+}
+
 // FlowsBindingsListWithResponse List flow-stage bindings
 //
 // Returns a wrapper object for the known response body format(s).
@@ -38654,6 +43088,123 @@ func (c *ClientWithResponses) PropertymappingsAllRetrieveWithResponse(ctx contex
 		return nil, err
 	}
 	return ParsePropertymappingsAllRetrieveResponse(rsp)
+}
+
+// PropertymappingsNotificationListWithResponse List webhook mappings
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /propertymappings/notification/ (the `PropertymappingsNotificationList` operationId).
+func (c *ClientWithResponses) PropertymappingsNotificationListWithResponse(ctx context.Context, params *PropertymappingsNotificationListParams, reqEditors ...RequestEditorFn) (*PropertymappingsNotificationListResponse, error) {
+	rsp, err := c.PropertymappingsNotificationList(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePropertymappingsNotificationListResponse(rsp)
+}
+
+// PropertymappingsNotificationCreateWithBodyWithResponse Create a webhook mapping
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /propertymappings/notification/ (the `PropertymappingsNotificationCreate` operationId).
+func (c *ClientWithResponses) PropertymappingsNotificationCreateWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PropertymappingsNotificationCreateResponse, error) {
+	rsp, err := c.PropertymappingsNotificationCreateWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePropertymappingsNotificationCreateResponse(rsp)
+}
+
+// PropertymappingsNotificationCreateWithResponse Create a webhook mapping
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /propertymappings/notification/ (the `PropertymappingsNotificationCreate` operationId).
+func (c *ClientWithResponses) PropertymappingsNotificationCreateWithResponse(ctx context.Context, body PropertymappingsNotificationCreateJSONRequestBody, reqEditors ...RequestEditorFn) (*PropertymappingsNotificationCreateResponse, error) {
+	rsp, err := c.PropertymappingsNotificationCreate(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePropertymappingsNotificationCreateResponse(rsp)
+}
+
+// PropertymappingsNotificationDestroyWithResponse Delete a webhook mapping
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /propertymappings/notification/{pm_uuid}/ (the `PropertymappingsNotificationDestroy` operationId).
+func (c *ClientWithResponses) PropertymappingsNotificationDestroyWithResponse(ctx context.Context, pmUuid string, reqEditors ...RequestEditorFn) (*PropertymappingsNotificationDestroyResponse, error) {
+	rsp, err := c.PropertymappingsNotificationDestroy(ctx, pmUuid, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePropertymappingsNotificationDestroyResponse(rsp)
+}
+
+// PropertymappingsNotificationRetrieveWithResponse Get a webhook mapping
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /propertymappings/notification/{pm_uuid}/ (the `PropertymappingsNotificationRetrieve` operationId).
+func (c *ClientWithResponses) PropertymappingsNotificationRetrieveWithResponse(ctx context.Context, pmUuid string, reqEditors ...RequestEditorFn) (*PropertymappingsNotificationRetrieveResponse, error) {
+	rsp, err := c.PropertymappingsNotificationRetrieve(ctx, pmUuid, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePropertymappingsNotificationRetrieveResponse(rsp)
+}
+
+// PropertymappingsNotificationPartialUpdateWithBodyWithResponse Update a webhook mapping
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PATCH /propertymappings/notification/{pm_uuid}/ (the `PropertymappingsNotificationPartialUpdate` operationId).
+func (c *ClientWithResponses) PropertymappingsNotificationPartialUpdateWithBodyWithResponse(ctx context.Context, pmUuid string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PropertymappingsNotificationPartialUpdateResponse, error) {
+	rsp, err := c.PropertymappingsNotificationPartialUpdateWithBody(ctx, pmUuid, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePropertymappingsNotificationPartialUpdateResponse(rsp)
+}
+
+// PropertymappingsNotificationPartialUpdateWithResponse Update a webhook mapping
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PATCH /propertymappings/notification/{pm_uuid}/ (the `PropertymappingsNotificationPartialUpdate` operationId).
+func (c *ClientWithResponses) PropertymappingsNotificationPartialUpdateWithResponse(ctx context.Context, pmUuid string, body PropertymappingsNotificationPartialUpdateJSONRequestBody, reqEditors ...RequestEditorFn) (*PropertymappingsNotificationPartialUpdateResponse, error) {
+	rsp, err := c.PropertymappingsNotificationPartialUpdate(ctx, pmUuid, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePropertymappingsNotificationPartialUpdateResponse(rsp)
+}
+
+// PropertymappingsNotificationUpdateWithBodyWithResponse Replace a webhook mapping
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /propertymappings/notification/{pm_uuid}/ (the `PropertymappingsNotificationUpdate` operationId).
+func (c *ClientWithResponses) PropertymappingsNotificationUpdateWithBodyWithResponse(ctx context.Context, pmUuid string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PropertymappingsNotificationUpdateResponse, error) {
+	rsp, err := c.PropertymappingsNotificationUpdateWithBody(ctx, pmUuid, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePropertymappingsNotificationUpdateResponse(rsp)
+}
+
+// PropertymappingsNotificationUpdateWithResponse Replace a webhook mapping
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /propertymappings/notification/{pm_uuid}/ (the `PropertymappingsNotificationUpdate` operationId).
+func (c *ClientWithResponses) PropertymappingsNotificationUpdateWithResponse(ctx context.Context, pmUuid string, body PropertymappingsNotificationUpdateJSONRequestBody, reqEditors ...RequestEditorFn) (*PropertymappingsNotificationUpdateResponse, error) {
+	rsp, err := c.PropertymappingsNotificationUpdate(ctx, pmUuid, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePropertymappingsNotificationUpdateResponse(rsp)
 }
 
 // PropertymappingsProviderScopeListWithResponse List OAuth2 scope mappings
@@ -45154,6 +49705,927 @@ func ParseEventsEventsRetrieveResponse(rsp *http.Response) (*EventsEventsRetriev
 	return response, nil
 }
 
+// ParseEventsNotificationsListResponse parses an HTTP response from a EventsNotificationsListWithResponse call
+func ParseEventsNotificationsListResponse(rsp *http.Response) (*EventsNotificationsListResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &EventsNotificationsListResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ListOfNotificationBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ValidationError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseEventsNotificationsMarkAllSeenCreateResponse parses an HTTP response from a EventsNotificationsMarkAllSeenCreateWithResponse call
+func ParseEventsNotificationsMarkAllSeenCreateResponse(rsp *http.Response) (*EventsNotificationsMarkAllSeenCreateResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &EventsNotificationsMarkAllSeenCreateResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ValidationError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseEventsNotificationsDestroyResponse parses an HTTP response from a EventsNotificationsDestroyWithResponse call
+func ParseEventsNotificationsDestroyResponse(rsp *http.Response) (*EventsNotificationsDestroyResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &EventsNotificationsDestroyResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ValidationError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseEventsNotificationsRetrieveResponse parses an HTTP response from a EventsNotificationsRetrieveWithResponse call
+func ParseEventsNotificationsRetrieveResponse(rsp *http.Response) (*EventsNotificationsRetrieveResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &EventsNotificationsRetrieveResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Notification
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ValidationError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseEventsNotificationsPartialUpdateResponse parses an HTTP response from a EventsNotificationsPartialUpdateWithResponse call
+func ParseEventsNotificationsPartialUpdateResponse(rsp *http.Response) (*EventsNotificationsPartialUpdateResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &EventsNotificationsPartialUpdateResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Notification
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ValidationError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseEventsRulesListResponse parses an HTTP response from a EventsRulesListWithResponse call
+func ParseEventsRulesListResponse(rsp *http.Response) (*EventsRulesListResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &EventsRulesListResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ListOfNotificationRuleBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ValidationError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseEventsRulesCreateResponse parses an HTTP response from a EventsRulesCreateWithResponse call
+func ParseEventsRulesCreateResponse(rsp *http.Response) (*EventsRulesCreateResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &EventsRulesCreateResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest NotificationRule
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ValidationError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseEventsRulesDestroyResponse parses an HTTP response from a EventsRulesDestroyWithResponse call
+func ParseEventsRulesDestroyResponse(rsp *http.Response) (*EventsRulesDestroyResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &EventsRulesDestroyResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ValidationError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseEventsRulesRetrieveResponse parses an HTTP response from a EventsRulesRetrieveWithResponse call
+func ParseEventsRulesRetrieveResponse(rsp *http.Response) (*EventsRulesRetrieveResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &EventsRulesRetrieveResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest NotificationRule
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ValidationError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseEventsRulesPartialUpdateResponse parses an HTTP response from a EventsRulesPartialUpdateWithResponse call
+func ParseEventsRulesPartialUpdateResponse(rsp *http.Response) (*EventsRulesPartialUpdateResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &EventsRulesPartialUpdateResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest NotificationRule
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ValidationError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseEventsRulesUpdateResponse parses an HTTP response from a EventsRulesUpdateWithResponse call
+func ParseEventsRulesUpdateResponse(rsp *http.Response) (*EventsRulesUpdateResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &EventsRulesUpdateResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest NotificationRule
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ValidationError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseEventsTransportsListResponse parses an HTTP response from a EventsTransportsListWithResponse call
+func ParseEventsTransportsListResponse(rsp *http.Response) (*EventsTransportsListResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &EventsTransportsListResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ListOfNotificationTransportBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ValidationError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseEventsTransportsCreateResponse parses an HTTP response from a EventsTransportsCreateWithResponse call
+func ParseEventsTransportsCreateResponse(rsp *http.Response) (*EventsTransportsCreateResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &EventsTransportsCreateResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest NotificationTransport
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ValidationError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseEventsTransportsDestroyResponse parses an HTTP response from a EventsTransportsDestroyWithResponse call
+func ParseEventsTransportsDestroyResponse(rsp *http.Response) (*EventsTransportsDestroyResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &EventsTransportsDestroyResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ValidationError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseEventsTransportsRetrieveResponse parses an HTTP response from a EventsTransportsRetrieveWithResponse call
+func ParseEventsTransportsRetrieveResponse(rsp *http.Response) (*EventsTransportsRetrieveResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &EventsTransportsRetrieveResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest NotificationTransport
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ValidationError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseEventsTransportsPartialUpdateResponse parses an HTTP response from a EventsTransportsPartialUpdateWithResponse call
+func ParseEventsTransportsPartialUpdateResponse(rsp *http.Response) (*EventsTransportsPartialUpdateResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &EventsTransportsPartialUpdateResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest NotificationTransport
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ValidationError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseEventsTransportsUpdateResponse parses an HTTP response from a EventsTransportsUpdateWithResponse call
+func ParseEventsTransportsUpdateResponse(rsp *http.Response) (*EventsTransportsUpdateResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &EventsTransportsUpdateResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest NotificationTransport
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ValidationError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseEventsTransportsTestCreateResponse parses an HTTP response from a EventsTransportsTestCreateWithResponse call
+func ParseEventsTransportsTestCreateResponse(rsp *http.Response) (*EventsTransportsTestCreateResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &EventsTransportsTestCreateResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest NotificationTransportTest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ValidationError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	return response, nil
+}
+
 // ParseFlowsBindingsListResponse parses an HTTP response from a FlowsBindingsListWithResponse call
 func ParseFlowsBindingsListResponse(rsp *http.Response) (*FlowsBindingsListResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -47519,6 +52991,312 @@ func ParsePropertymappingsAllRetrieveResponse(rsp *http.Response) (*Propertymapp
 	}
 
 	response := &PropertymappingsAllRetrieveResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest PropertyMapping
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ValidationError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParsePropertymappingsNotificationListResponse parses an HTTP response from a PropertymappingsNotificationListWithResponse call
+func ParsePropertymappingsNotificationListResponse(rsp *http.Response) (*PropertymappingsNotificationListResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &PropertymappingsNotificationListResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ListOfPropertyMappingBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ValidationError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParsePropertymappingsNotificationCreateResponse parses an HTTP response from a PropertymappingsNotificationCreateWithResponse call
+func ParsePropertymappingsNotificationCreateResponse(rsp *http.Response) (*PropertymappingsNotificationCreateResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &PropertymappingsNotificationCreateResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest PropertyMapping
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ValidationError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParsePropertymappingsNotificationDestroyResponse parses an HTTP response from a PropertymappingsNotificationDestroyWithResponse call
+func ParsePropertymappingsNotificationDestroyResponse(rsp *http.Response) (*PropertymappingsNotificationDestroyResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &PropertymappingsNotificationDestroyResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ValidationError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParsePropertymappingsNotificationRetrieveResponse parses an HTTP response from a PropertymappingsNotificationRetrieveWithResponse call
+func ParsePropertymappingsNotificationRetrieveResponse(rsp *http.Response) (*PropertymappingsNotificationRetrieveResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &PropertymappingsNotificationRetrieveResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest PropertyMapping
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ValidationError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParsePropertymappingsNotificationPartialUpdateResponse parses an HTTP response from a PropertymappingsNotificationPartialUpdateWithResponse call
+func ParsePropertymappingsNotificationPartialUpdateResponse(rsp *http.Response) (*PropertymappingsNotificationPartialUpdateResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &PropertymappingsNotificationPartialUpdateResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest PropertyMapping
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ValidationError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParsePropertymappingsNotificationUpdateResponse parses an HTTP response from a PropertymappingsNotificationUpdateWithResponse call
+func ParsePropertymappingsNotificationUpdateResponse(rsp *http.Response) (*PropertymappingsNotificationUpdateResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &PropertymappingsNotificationUpdateResponse{
 		Body:         bodyBytes,
 		HTTPResponse: rsp,
 	}

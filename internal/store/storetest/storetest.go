@@ -58,6 +58,7 @@ func Run(t *testing.T, open Opener) {
 		{"NULLookups", testNULLookups},
 		{"BlueprintInstances", testBlueprintInstances},
 		{"SystemTasks", testSystemTasks},
+		{"Notifications", testNotifications},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
