@@ -23,11 +23,9 @@ import (
 	"crypto/subtle"
 	"embed"
 	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"html/template"
-	"io"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -37,6 +35,7 @@ import (
 
 	"github.com/gatehouse-idp/gatehouse/internal/api"
 	"github.com/gatehouse-idp/gatehouse/internal/store"
+	"github.com/gatehouse-idp/gatehouse/internal/web/apicall"
 )
 
 // Prefix is where the UI is mounted.
@@ -209,129 +208,12 @@ func newCSRF() string {
 	return base64.RawURLEncoding.EncodeToString(b)
 }
 
-// recorder keeps an in-process API response.
-type recorder struct {
-	header http.Header
-	status int
-	body   bytes.Buffer
-}
+// apiError is an API answer that is not a success (apicall.Error).
+type apiError = apicall.Error
 
-func (r *recorder) Header() http.Header { return r.header }
-func (r *recorder) WriteHeader(s int) {
-	if r.status == 0 {
-		r.status = s
-	}
-}
-func (r *recorder) Write(b []byte) (int, error) {
-	if r.status == 0 {
-		r.status = http.StatusOK
-	}
-	return r.body.Write(b)
-}
-
-// apiError is an API answer that is not a success: DRF's shapes, a field
-// error map ({"field": ["message"]}) or {"detail": "..."}.
-type apiError struct {
-	Status int
-	Fields map[string][]string
-	Detail string
-}
-
-func (e *apiError) Error() string {
-	if e.Detail != "" {
-		return e.Detail
-	}
-	var parts []string
-	for k, v := range e.Fields {
-		parts = append(parts, k+": "+strings.Join(v, " "))
-	}
-	return strings.Join(parts, "; ")
-}
-
-// call serves one API request in process with the visitor's cookies (and
-// the CSRF header for unsafe methods): the status and body.
-func (u *UI) call(r *http.Request, method, path string, body any) (int, []byte, error) {
-	var rd io.Reader
-	if body != nil {
-		b, err := json.Marshal(body)
-		if err != nil {
-			return 0, nil, err
-		}
-		rd = bytes.NewReader(b)
-	}
-	// A fresh chi routing context: the API router routes the path itself.
-	ctx := context.WithValue(r.Context(), chi.RouteCtxKey, (*chi.Context)(nil))
-	req, err := http.NewRequestWithContext(ctx, method, path, rd)
-	if err != nil {
-		return 0, nil, err
-	}
-	req.Host, req.RemoteAddr, req.TLS = r.Host, r.RemoteAddr, r.TLS
-	req.Header.Set("Accept", "application/json")
-	req.Header.Set("User-Agent", r.UserAgent())
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	for _, c := range r.Cookies() {
-		if c.Name == api.SessionCookie || c.Name == api.CSRFCookie {
-			req.AddCookie(c)
-		}
-	}
-	if method != http.MethodGet {
-		if c, err := r.Cookie(api.CSRFCookie); err == nil {
-			req.Header.Set(api.CSRFHeader, c.Value)
-		}
-	}
-	rec := &recorder{header: http.Header{}}
-	u.API.ServeHTTP(rec, req)
-	if rec.status == 0 {
-		rec.status = http.StatusOK
-	}
-	return rec.status, rec.body.Bytes(), nil
-}
-
-// do calls the API, decoding a 2xx JSON answer into out. A 4xx answer is
-// an *apiError with the API's messages; a 5xx an error.
+// do calls the API, decoding a 2xx JSON answer into out (apicall.Do).
 func (u *UI) do(r *http.Request, method, path string, body, out any) error {
-	status, b, err := u.call(r, method, path, body)
-	if err != nil {
-		return err
-	}
-	switch {
-	case status/100 == 2:
-		if out != nil && len(b) > 0 {
-			if err := json.Unmarshal(b, out); err != nil {
-				return fmt.Errorf("api %s %s: %w", method, path, err)
-			}
-		}
-		return nil
-	case status/100 == 4:
-		e := &apiError{Status: status}
-		var generic map[string]json.RawMessage
-		if json.Unmarshal(b, &generic) == nil {
-			for k, v := range generic {
-				var msgs []string
-				var one string
-				switch {
-				case json.Unmarshal(v, &msgs) == nil:
-				case json.Unmarshal(v, &one) == nil:
-					msgs = []string{one}
-				default:
-					continue
-				}
-				if k == "detail" {
-					e.Detail = strings.Join(msgs, " ")
-					continue
-				}
-				if e.Fields == nil {
-					e.Fields = map[string][]string{}
-				}
-				e.Fields[k] = msgs
-			}
-		}
-		return e
-	default:
-		return fmt.Errorf("api %s %s: status %d: %.200s", method, path, status, b)
-	}
+	return apicall.Do(u.API, r, method, path, body, out)
 }
 
 // list reads every page of an API list.
