@@ -20,10 +20,7 @@ package adminui
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"crypto/subtle"
 	"embed"
-	"encoding/base64"
 	"errors"
 	"html/template"
 	"log/slog"
@@ -33,7 +30,6 @@ import (
 
 	"github.com/go-chi/chi/v5"
 
-	"github.com/gatehouse-idp/gatehouse/internal/api"
 	"github.com/gatehouse-idp/gatehouse/internal/web/apicall"
 	"github.com/gatehouse-idp/gatehouse/internal/web/userui"
 )
@@ -185,22 +181,13 @@ func (u *UI) admin(next http.Handler) http.Handler {
 				Text: "The admin interface is for administrators. Ask one if you need access.", Back: userui.Prefix}})
 			return
 		}
-		if c, err := r.Cookie(api.CSRFCookie); err == nil && c.Value != "" {
-			v.CSRF = c.Value
-		} else {
-			v.CSRF = newCSRF()
-			http.SetCookie(w, &http.Cookie{Name: api.CSRFCookie, Value: v.CSRF, Path: "/", Secure: r.TLS != nil,
-				SameSite: http.SameSiteLaxMode})
-		}
+		v.CSRF = apicall.CSRFToken(w, r)
 		if r.Method == http.MethodPost {
-			r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
-			if err := r.ParseForm(); err != nil {
-				http.Error(w, "Bad form.", http.StatusBadRequest)
+			ok, refused := apicall.CheckForm(w, r, csrfField)
+			if !ok && !refused {
 				return
 			}
-			c, err := r.Cookie(api.CSRFCookie)
-			got := r.PostForm.Get(csrfField)
-			if err != nil || c.Value == "" || subtle.ConstantTimeCompare([]byte(c.Value), []byte(got)) != 1 {
+			if refused {
 				w.WriteHeader(http.StatusForbidden)
 				u.render(w, r, "message", page{Title: "Request refused", V: v, Data: message{Heading: "Request refused",
 					Text: "The form was not sent from this page (CSRF check failed). Go back, reload the page and try again.", Back: Prefix}})
@@ -209,12 +196,6 @@ func (u *UI) admin(next http.Handler) http.Handler {
 		}
 		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), ctxVisitor, v)))
 	})
-}
-
-func newCSRF() string {
-	b := make([]byte, 32)
-	_, _ = rand.Read(b)
-	return base64.RawURLEncoding.EncodeToString(b)
 }
 
 // apiError is an API answer that is not a success (apicall.Error).

@@ -8,6 +8,9 @@ package apicall
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
+	"crypto/subtle"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -142,4 +145,40 @@ func Do(h http.Handler, r *http.Request, method, path string, body, out any) err
 	default:
 		return fmt.Errorf("api %s %s: status %d: %.200s", method, path, status, b)
 	}
+}
+
+// CSRFToken is the visitor's CSRF cookie value (the API's double-submit
+// cookie), set anew when the visitor has none. Pages repeat it in their
+// forms; the API takes it in its header.
+func CSRFToken(w http.ResponseWriter, r *http.Request) string {
+	if c, err := r.Cookie(api.CSRFCookie); err == nil && c.Value != "" {
+		return c.Value
+	}
+	b := make([]byte, 32)
+	_, _ = rand.Read(b)
+	v := base64.RawURLEncoding.EncodeToString(b)
+	http.SetCookie(w, &http.Cookie{Name: api.CSRFCookie, Value: v, Path: "/", Secure: r.TLS != nil,
+		SameSite: http.SameSiteLaxMode})
+	return v
+}
+
+// maxForm bounds a page's form body.
+const maxForm = 64 << 10
+
+// CheckForm reads a POST's form (at most 64 KiB) and checks that its field
+// repeats the CSRF cookie (constant time). It answers 400 itself for a form
+// that cannot be read and returns false; for a CSRF mismatch it returns
+// false and leaves the answer (a 403 page) to the caller, with refused.
+func CheckForm(w http.ResponseWriter, r *http.Request, field string) (ok, refused bool) {
+	r.Body = http.MaxBytesReader(w, r.Body, maxForm)
+	if err := r.ParseForm(); err != nil {
+		http.Error(w, "Bad form.", http.StatusBadRequest)
+		return false, false
+	}
+	c, err := r.Cookie(api.CSRFCookie)
+	got := r.PostForm.Get(field)
+	if err != nil || c.Value == "" || subtle.ConstantTimeCompare([]byte(c.Value), []byte(got)) != 1 {
+		return false, true
+	}
+	return true, false
 }

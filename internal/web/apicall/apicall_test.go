@@ -5,6 +5,8 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
+	"strings"
 	"testing"
 
 	"github.com/gatehouse-idp/gatehouse/internal/api"
@@ -48,5 +50,45 @@ func TestDo(t *testing.T) {
 	anon := httptest.NewRequest(http.MethodGet, "/if/user/", nil)
 	if err := Do(h, anon, http.MethodGet, "/ok/", nil, nil); !errors.As(err, &e) || e.Status != 403 || e.Detail == "" {
 		t.Errorf("anonymous: %#v", err)
+	}
+}
+
+// A form must repeat the CSRF cookie; the cookie is made when missing.
+func TestCSRF(t *testing.T) {
+	w := httptest.NewRecorder()
+	tok := CSRFToken(w, httptest.NewRequest(http.MethodGet, "/", nil))
+	if c := w.Result().Cookies(); len(c) != 1 || c[0].Name != api.CSRFCookie || c[0].Value != tok || len(tok) < 40 {
+		t.Fatalf("cookie = %v", c)
+	}
+	post := func(cookie, field string) (bool, bool, int) {
+		r := httptest.NewRequest(http.MethodPost, "/", strings.NewReader(url.Values{"csrf": {field}}.Encode()))
+		r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		if cookie != "" {
+			r.AddCookie(&http.Cookie{Name: api.CSRFCookie, Value: cookie})
+		}
+		w := httptest.NewRecorder()
+		ok, refused := CheckForm(w, r, "csrf")
+		return ok, refused, w.Code
+	}
+	if ok, refused, _ := post(tok, tok); !ok || refused {
+		t.Error("the right token is refused")
+	}
+	for _, c := range [][2]string{{tok, "other"}, {tok, ""}, {"", tok}, {"", ""}} {
+		if ok, refused, _ := post(c[0], c[1]); ok || !refused {
+			t.Errorf("cookie %q field %q accepted", c[0], c[1])
+		}
+	}
+	r := httptest.NewRequest(http.MethodPost, "/", strings.NewReader(strings.Repeat("a=b&", 20000)))
+	r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	w = httptest.NewRecorder()
+	if ok, refused := CheckForm(w, r, "csrf"); ok || refused || w.Code != http.StatusBadRequest {
+		t.Errorf("an oversized form: %v %v %d", ok, refused, w.Code)
+	}
+	if CSRFToken(httptest.NewRecorder(), func() *http.Request {
+		r := httptest.NewRequest(http.MethodGet, "/", nil)
+		r.AddCookie(&http.Cookie{Name: api.CSRFCookie, Value: "kept"})
+		return r
+	}()) != "kept" {
+		t.Error("an existing cookie is not kept")
 	}
 }
