@@ -60,7 +60,7 @@ func (u *UI) applications(w http.ResponseWriter, r *http.Request) {
 		u.fail(w, r, err)
 		return
 	}
-	u.render(w, r, "applications", page{Title: "Applications", Section: "applications", Data: d})
+	u.render(w, r, "applications", page{Title: "Applications", Section: "applications", Notice: noticeOf(r), Data: d})
 }
 
 type oauth2Provider struct {
@@ -153,5 +153,5 @@ func (u *UI) application(w http.ResponseWriter, r *http.Request) {
 			d.Check.Done, d.Check.Passing, d.Check.Messages = true, res.Passing, res.Messages
 		}
 	}
-	u.render(w, r, "application", page{Title: app.Name, Section: "applications", Data: d})
+	u.render(w, r, "application", page{Title: app.Name, Section: "applications", Notice: noticeOf(r), Data: d})
 }

@@ -30,5 +30,5 @@ func (u *UI) flows(w http.ResponseWriter, r *http.Request) {
 		u.fail(w, r, err)
 		return
 	}
-	u.render(w, r, "flows", page{Title: "Flows", Section: "flows", Data: d})
+	u.render(w, r, "flows", page{Title: "Flows", Section: "flows", Notice: noticeOf(r), Data: d})
 }

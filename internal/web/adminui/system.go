@@ -139,5 +139,5 @@ func (u *UI) certificates(w http.ResponseWriter, r *http.Request) {
 		u.fail(w, r, err)
 		return
 	}
-	u.render(w, r, "certificates", page{Title: "Certificates", Section: "certificates", Data: d})
+	u.render(w, r, "certificates", page{Title: "Certificates", Section: "certificates", Notice: noticeOf(r), Data: d})
 }

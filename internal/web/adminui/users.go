@@ -91,6 +91,7 @@ type device struct {
 	PK          string     `json:"pk"`
 	Name        string     `json:"name"`
 	VerboseName string     `json:"verbose_name"`
+	Type        string     `json:"type"`
 	Confirmed   bool       `json:"confirmed"`
 	Created     time.Time  `json:"created"`
 	LastUsed    *time.Time `json:"last_used"`
@@ -101,6 +102,8 @@ type userData struct {
 	Sessions int
 	Devices  []device
 	Events   []event
+	// SessionList is the user's sessions, to sign out one (userextra.go).
+	SessionList []userSession
 }
 
 func (u *UI) user(w http.ResponseWriter, r *http.Request) {
@@ -127,6 +130,10 @@ func (u *UI) user(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	d.Events = evs.Results
+	if d.SessionList, err = u.userSessions(r, us.PK); err != nil {
+		u.fail(w, r, err)
+		return
+	}
 	u.render(w, r, "user", page{Title: us.Username, Section: "users", Notice: noticeOf(r), Data: d})
 }
 

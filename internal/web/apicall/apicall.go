@@ -14,6 +14,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"mime"
 	"net/http"
 	"strings"
 
@@ -65,13 +66,20 @@ func (e *Error) Error() string {
 // the CSRF header for unsafe methods): the status and body.
 func Call(h http.Handler, r *http.Request, method, path string, body any) (int, []byte, error) {
 	var rd io.Reader
+	contentType := ""
 	if body != nil {
 		b, err := json.Marshal(body)
 		if err != nil {
 			return 0, nil, err
 		}
-		rd = bytes.NewReader(b)
+		rd, contentType = bytes.NewReader(b), "application/json"
 	}
+	return CallRaw(h, r, method, path, contentType, rd)
+}
+
+// CallRaw is Call with a body of any type (an upload's multipart body).
+func CallRaw(h http.Handler, r *http.Request, method, path, contentType string, body io.Reader) (int, []byte, error) {
+	rd := body
 	// A fresh chi routing context: the API router routes the path itself.
 	ctx := context.WithValue(r.Context(), chi.RouteCtxKey, (*chi.Context)(nil))
 	req, err := http.NewRequestWithContext(ctx, method, path, rd)
@@ -81,8 +89,8 @@ func Call(h http.Handler, r *http.Request, method, path string, body any) (int, 
 	req.Host, req.RemoteAddr, req.TLS = r.Host, r.RemoteAddr, r.TLS
 	req.Header.Set("Accept", "application/json")
 	req.Header.Set("User-Agent", r.UserAgent())
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
 	}
 	for _, c := range r.Cookies() {
 		if c.Name == api.SessionCookie || c.Name == api.CSRFCookie {
@@ -109,6 +117,21 @@ func Do(h http.Handler, r *http.Request, method, path string, body, out any) err
 	if err != nil {
 		return err
 	}
+	return Decode(method, path, status, b, out)
+}
+
+// DoRaw is Do with a body of any type (CallRaw).
+func DoRaw(h http.Handler, r *http.Request, method, path, contentType string, body io.Reader, out any) error {
+	status, b, err := CallRaw(h, r, method, path, contentType, body)
+	if err != nil {
+		return err
+	}
+	return Decode(method, path, status, b, out)
+}
+
+// Decode turns an answer of the API (method path) into out (2xx) or an
+// error: an *Error for a 4xx.
+func Decode(method, path string, status int, b []byte, out any) error {
 	switch {
 	case status/100 == 2:
 		if out != nil && len(b) > 0 {
@@ -162,16 +185,29 @@ func CSRFToken(w http.ResponseWriter, r *http.Request) string {
 	return v
 }
 
-// maxForm bounds a page's form body.
-const maxForm = 64 << 10
+// maxForm bounds a page's form body; maxUpload a multipart one (a file
+// upload: an icon, a flow to import), of which at most maxForm is kept in
+// memory (the rest goes to temporary files).
+const (
+	maxForm   = 64 << 10
+	maxUpload = 8 << 20
+)
 
-// CheckForm reads a POST's form (at most 64 KiB) and checks that its field
-// repeats the CSRF cookie (constant time). It answers 400 itself for a form
-// that cannot be read and returns false; for a CSRF mismatch it returns
-// false and leaves the answer (a 403 page) to the caller, with refused.
+// CheckForm reads a POST's form (at most 64 KiB; a multipart one, 8 MiB)
+// and checks that its field repeats the CSRF cookie (constant time). It
+// answers 400 itself for a form that cannot be read and returns false; for
+// a CSRF mismatch it returns false and leaves the answer (a 403 page) to
+// the caller, with refused.
 func CheckForm(w http.ResponseWriter, r *http.Request, field string) (ok, refused bool) {
-	r.Body = http.MaxBytesReader(w, r.Body, maxForm)
-	if err := r.ParseForm(); err != nil {
+	var err error
+	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt == "multipart/form-data" {
+		r.Body = http.MaxBytesReader(w, r.Body, maxUpload)
+		err = r.ParseMultipartForm(maxForm)
+	} else {
+		r.Body = http.MaxBytesReader(w, r.Body, maxForm)
+		err = r.ParseForm()
+	}
+	if err != nil {
 		http.Error(w, "Bad form.", http.StatusBadRequest)
 		return false, false
 	}

@@ -74,6 +74,10 @@ var notices = map[string]string{
 	"others-revoked":  "All other sessions were signed out.",
 	"token-deleted":   "The token was deleted.",
 	"consent-revoked": "The consent was revoked. The application will ask again.",
+
+	// notifications.go
+	"notification-seen":  "The notification was marked as seen.",
+	"notifications-seen": "All notifications were marked as seen.",
 }
 
 func noticeOf(r *http.Request) string { return notices[r.URL.Query().Get("done")] }

@@ -95,6 +95,10 @@ func (u *UI) Mount(r chi.Router) {
 		r.Get("/settings/consents/", u.consents)
 		r.Get("/settings/consents/{id}/revoke/", u.confirmRevokeConsent)
 		r.Post("/settings/consents/{id}/revoke/", u.revokeConsent)
+		r.Get("/notifications/", u.notifications)
+		r.Post("/notifications/mark-all-seen/", u.markAllSeen)
+		r.Post("/notifications/{uuid}/seen/", u.markSeen)
+		r.Post("/impersonation/end/", u.endImpersonation)
 	})
 }
 
@@ -117,6 +121,10 @@ type visitor struct {
 	Me    me
 	Brand brand
 	CSRF  string
+	// Impersonator is the user impersonating Me in this session ("" when
+	// nobody is); Unread counts Me's unseen notifications (notifications.go).
+	Impersonator string
+	Unread       int
 }
 
 type me struct {
@@ -144,7 +152,8 @@ func visitorOf(ctx context.Context) *visitor {
 func (u *UI) signedIn(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var m struct {
-			User me `json:"user"`
+			User     me  `json:"user"`
+			Original *me `json:"original"`
 		}
 		err := u.do(r, http.MethodGet, "/core/users/me/", nil, &m)
 		var ae *apiError
@@ -165,7 +174,14 @@ func (u *UI) signedIn(next http.Handler) http.Handler {
 			return
 		}
 		v := &visitor{Me: m.User}
+		if m.Original != nil {
+			v.Impersonator = m.Original.Username
+		}
 		if err := u.do(r, http.MethodGet, "/core/brands/current/", nil, &v.Brand); err != nil {
+			u.fail(w, r, err)
+			return
+		}
+		if v.Unread, err = u.unread(r); err != nil {
 			u.fail(w, r, err)
 			return
 		}
