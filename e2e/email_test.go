@@ -37,9 +37,11 @@ func TestEmailTemplates(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	// Mail is queued and sent by the worker: in the server on PostgreSQL too.
 	env := map[string]string{"GATEHOUSE_EMAIL__HOST": "127.0.0.1", "GATEHOUSE_EMAIL__PORT": smtpd.Port(),
-		"GATEHOUSE_EMAIL__FROM": "Gatehouse <id@example.com>", "GATEHOUSE_EMAIL__TEMPLATE_DIR": dir}
-	sent := 0
+		"GATEHOUSE_EMAIL__FROM": "Gatehouse <id@example.com>", "GATEHOUSE_EMAIL__TEMPLATE_DIR": dir, "GATEHOUSE_WORKER__EMBEDDED": "true"}
+	sent, hedy := 0, smtpd.To("hedy@example.com")
+	adminSeen, admin := 0, smtpd.To("root@example.com") // akadmin's address (bootstrap_email)
 	eachEngineWith(t, env, func(t *testing.T, s *apiServer) {
 		u := s.must(201, "POST", "/core/users/", map[string]any{"username": "hedy", "name": "Hedy", "email": "hedy@example.com"})
 		s.must(204, "POST", fmt.Sprintf("/core/users/%v/set_password/", u["pk"]), map[string]any{"password": "old-password-1"})
@@ -54,7 +56,7 @@ func TestEmailTemplates(t *testing.T) {
 		if ch := startRecovery(); component(ch) != "ak-stage-email" {
 			t.Fatalf("after identification: %v", ch)
 		}
-		m := smtpd.Wait(t, sent, 10*time.Second)
+		m := hedy.Wait(t, sent, 10*time.Second)
 		sent++
 		if typ, _, _ := mime.ParseMediaType(m.Msg.Header.Get("Content-Type")); typ != "multipart/alternative" {
 			t.Errorf("Content-Type %q", m.Msg.Header.Get("Content-Type"))
@@ -102,8 +104,20 @@ func TestEmailTemplates(t *testing.T) {
 				t.Errorf("no configuration_error event for %s", name)
 			}
 		}
-		if n := smtpd.Count(); n != sent {
+		if n := hedy.Count(); n != sent {
 			t.Errorf("%d messages, want %d", n, sent)
+		}
+		// The default notification rules (authentik's events-default.yaml)
+		// tell the administrators of the configuration errors: by email
+		// and in the interface.
+		m = admin.Wait(t, adminSeen, 30*time.Second)
+		adminSeen = admin.Count()
+		if subj := m.Msg.Header.Get("Subject"); subj != "authentik Notification: configuration_error" || !strings.Contains(m.Body, "custom/") {
+			t.Errorf("the administrator's notification: %q\n%s", subj, m.Body)
+		}
+		notes := results(s.must(200, "GET", "/events/notifications/?page_size=100", nil))
+		if len(notes) == 0 || !strings.Contains(fmt.Sprint(notes[0]["body"]), "custom/") {
+			t.Errorf("the administrator's notifications: %v", notes)
 		}
 	})
 }

@@ -120,8 +120,9 @@ func loggedInAs(t *testing.T, c *flowClient, username string) {
 // a wrong, malformed or reused code fails; the right one logs in.
 func TestMFAEmail(t *testing.T) {
 	smtpd := mailtest.Start(t)
+	// Mail is queued and sent by the worker: in the server on PostgreSQL too.
 	env := map[string]string{"GATEHOUSE_BOOTSTRAP_PASSWORD": bootstrapPassword, "GATEHOUSE_EMAIL__HOST": "127.0.0.1",
-		"GATEHOUSE_EMAIL__PORT": smtpd.Port(), "GATEHOUSE_EMAIL__FROM": "Gatehouse <id@example.com>"}
+		"GATEHOUSE_EMAIL__PORT": smtpd.Port(), "GATEHOUSE_EMAIL__FROM": "Gatehouse <id@example.com>", "GATEHOUSE_WORKER__EMBEDDED": "true"}
 	sent := 0
 	next := func(t *testing.T, to string) string {
 		t.Helper()

@@ -1,8 +1,9 @@
 // Command oauth2 measures the OAuth2/OIDC endpoints of the built binary
 // (docs/benchmarks.md): client_credentials, introspection, userinfo, JWKS,
 // discovery and the authorization-code exchange, each for a fixed time at a
-// fixed concurrency, with wrk driving the stateless ones and this program
-// exchanging pre-issued codes (each code is single use).
+// fixed concurrency, all driven by wrk; the code exchange redeems codes
+// pre-issued in the database, each once (wrk's Lua script gives each of its
+// threads half of the list).
 // The load generators run on the same machine and take CPU from the server.
 //
 //	go run ./bench/oauth2 -bin bin/gatehouse -duration 10s -c 32 [-postgres URL]
@@ -17,7 +18,6 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"os"
@@ -25,8 +25,6 @@ import (
 	"regexp"
 	"slices"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
@@ -103,7 +101,7 @@ func main() {
 		load("discovery", *dur, *conc, "GET", o+"bench/.well-known/openid-configuration", "", nil)
 	}
 	if want("code_exchange") {
-		codeExchange(o+"token/", st, p, *dur, *conc)
+		codeExchange(o+"token/", st, p, *dur, *conc, post)
 	}
 }
 
@@ -166,8 +164,11 @@ var (
 // load runs wrk (2 threads) for one endpoint and prints requests/s, p99 and
 // the number of non-2xx answers. method, body and headers go through a Lua
 // script.
-func load(name string, dur time.Duration, conc int, method, target, body string, headers map[string]string) {
+func load(name string, dur time.Duration, conc int, method, target, body string, headers map[string]string, script ...string) {
 	var lua strings.Builder
+	for _, l := range script {
+		lua.WriteString(l)
+	}
 	fmt.Fprintf(&lua, "wrk.method = %q\n", method)
 	if body != "" {
 		fmt.Fprintf(&lua, "wrk.body = %q\n", body)
@@ -210,13 +211,16 @@ func load(name string, dur time.Duration, conc int, method, target, body string,
 }
 
 // codeExchange pre-issues codes in the database (as the authorization
-// endpoint stores them) and exchanges them concurrently.
-func codeExchange(tokenURL string, st store.Store, p *store.OAuth2Provider, dur time.Duration, conc int) {
+// endpoint stores them) and has wrk exchange them, each code once: thread
+// n of wrk's two takes every other line of the code file.
+func codeExchange(tokenURL string, st store.Store, p *store.OAuth2Provider, dur time.Duration, conc int, headers map[string]string) {
 	users, _, err := st.ListUsers(context.Background(), store.UserFilter{Username: "akadmin"})
 	check(err)
-	n := int(dur.Seconds()) * 4000
-	codesCh := make(chan string, n)
+	n := int(dur.Seconds()) * 5000
 	now := time.Now().UTC()
+	f, err := os.CreateTemp("", "gatehouse-codes-*.txt")
+	check(err)
+	defer os.Remove(f.Name())
 	const batch = 500
 	for i := 0; i < n; i += batch {
 		check(st.InTx(context.Background(), func(tx store.Store) error {
@@ -228,59 +232,28 @@ func codeExchange(tokenURL string, st store.Store, p *store.OAuth2Provider, dur 
 				if err := tx.CreateOAuth2Grant(context.Background(), g, tok); err != nil {
 					return err
 				}
-				codesCh <- code
+				fmt.Fprintln(f, code)
 			}
 			return nil
 		}))
 	}
-	close(codesCh)
-	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: conc}}
-	var ok, failed atomic.Int64
-	var mu sync.Mutex
-	var lat []time.Duration
-	deadline := time.Now().Add(dur)
-	var wg sync.WaitGroup
-	began := time.Now()
-	for range conc {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			var mine []time.Duration
-			for code := range codesCh {
-				if time.Now().After(deadline) {
-					break
-				}
-				t0 := time.Now()
-				body := url.Values{"grant_type": {"authorization_code"}, "code": {code}, "redirect_uri": {"http://127.0.0.1/cb"}}.Encode()
-				req, _ := http.NewRequest("POST", tokenURL, strings.NewReader(body))
-				req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-				req.SetBasicAuth(clientID, clientSecret)
-				resp, err := client.Do(req)
-				if err == nil {
-					_, _ = io.Copy(io.Discard, resp.Body)
-					resp.Body.Close()
-				}
-				if err != nil || resp.StatusCode != 200 {
-					failed.Add(1)
-					continue
-				}
-				ok.Add(1)
-				mine = append(mine, time.Since(t0))
-			}
-			mu.Lock()
-			lat = append(lat, mine...)
-			mu.Unlock()
-		}()
-	}
-	wg.Wait()
-	el := time.Since(began)
-	slices.Sort(lat)
-	p99 := time.Duration(0)
-	if len(lat) > 0 {
-		p99 = lat[len(lat)*99/100]
-	}
-	fmt.Printf("%-20s %10.1f req/s   p99 %6.1f ms   ok %d failed %d\n", "code_exchange", float64(ok.Load())/el.Seconds(),
-		float64(p99.Microseconds())/1000, ok.Load(), failed.Load())
+	check(f.Close())
+	script := fmt.Sprintf(`local threads = 0
+function setup(thread) thread:set("id", threads); threads = threads + 1 end
+function init(args)
+  codes, idx = {}, 0
+  local i = 0
+  for line in io.lines(%q) do
+    if i %% 2 == id then codes[#codes + 1] = line end
+    i = i + 1
+  end
+end
+function request()
+  idx = idx + 1
+  return wrk.format(nil, nil, nil, "grant_type=authorization_code&redirect_uri=http%%3A%%2F%%2F127.0.0.1%%2Fcb&code=" .. (codes[idx] or "exhausted"))
+end
+`, f.Name())
+	load("code_exchange", dur, conc, "POST", tokenURL, "", headers, script)
 }
 
 func check(err error) {

@@ -21,6 +21,7 @@ import (
 	"github.com/go-chi/chi/v5"
 
 	"github.com/gatehouse-idp/gatehouse/internal/blueprint"
+	"github.com/gatehouse-idp/gatehouse/internal/cache"
 	"github.com/gatehouse-idp/gatehouse/internal/crypto"
 	"github.com/gatehouse-idp/gatehouse/internal/event"
 	"github.com/gatehouse-idp/gatehouse/internal/media"
@@ -63,6 +64,9 @@ type Deps struct {
 	// send through it. Set once the store and queue are up; nil: events
 	// are not dispatched.
 	Notifications *notify.Service
+	// Caches receives the invalidations of successful writes
+	// (invalidate.go) and drops the API's policy results; nil: none.
+	Caches *cache.Group
 }
 
 // API is the /api/v3 handler.
@@ -115,7 +119,7 @@ func New(d Deps) (*API, error) {
 		a.SetStore(d.Store)
 	}
 	r := chi.NewRouter()
-	r.Use(a.authenticate)
+	r.Use(a.authenticate, a.invalidateWrites)
 	cfg := huma.DefaultConfig("Gatehouse", d.Version)
 	cfg.CreateHooks = nil // no $schema links in bodies: keep authentik's shapes
 	cfg.OpenAPIPath, cfg.DocsPath, cfg.SchemasPath = "", "", ""
@@ -145,6 +149,7 @@ func (a *API) SetStore(st store.Store) {
 		a.blueprints.Store = st
 	}
 	a.policies = policyall.Engine(st, a.Log, a.events)
+	a.policies.Caches = a.Caches
 }
 
 // Handler serves requests below Prefix (the caller strips it).

@@ -7,6 +7,7 @@ package api
 
 import (
 	"context"
+	"crypto/x509"
 	"errors"
 	"net/http"
 	"net/url"
@@ -51,6 +52,7 @@ type NotificationTransport struct {
 	WebhookURL            string     `json:"webhook_url"`
 	WebhookMappingBody    *uuid.UUID `json:"webhook_mapping_body" nullable:"true"`
 	WebhookMappingHeaders *uuid.UUID `json:"webhook_mapping_headers" nullable:"true"`
+	WebhookCA             *uuid.UUID `json:"webhook_ca" nullable:"true" doc:"When set, the selected certificate is used to validate the certificate of the webhook server."`
 	SendOnce              bool       `json:"send_once"`
 	EmailSubjectPrefix    string     `json:"email_subject_prefix"`
 	EmailTemplate         string     `json:"email_template"`
@@ -63,6 +65,7 @@ type NotificationTransportRequest struct {
 	WebhookURL            *string    `json:"webhook_url,omitempty" maxLength:"2000"`
 	WebhookMappingBody    *uuid.UUID `json:"webhook_mapping_body,omitempty" nullable:"true"`
 	WebhookMappingHeaders *uuid.UUID `json:"webhook_mapping_headers,omitempty" nullable:"true"`
+	WebhookCA             *uuid.UUID `json:"webhook_ca,omitempty" nullable:"true" doc:"When set, the selected certificate is used to validate the certificate of the webhook server."`
 	WebhookSecret         *string    `json:"webhook_secret,omitempty" maxLength:"500" doc:"Signs webhook bodies: X-Gatehouse-Signature: sha256=<hex HMAC-SHA256> (write-only; empty: unsigned)"`
 	SendOnce              *bool      `json:"send_once,omitempty"`
 	EmailSubjectPrefix    *string    `json:"email_subject_prefix,omitempty" maxLength:"200"`
@@ -168,7 +171,7 @@ var modeVerbose = map[string]string{store.TransportLocal: "Local (notifications 
 
 func transportOut(t *store.NotificationTransport) *NotificationTransport {
 	return &NotificationTransport{PK: t.UUID, Name: t.Name, Mode: t.Mode, ModeVerbose: modeVerbose[t.Mode], WebhookURL: t.WebhookURL,
-		WebhookMappingBody: t.WebhookMappingBody, WebhookMappingHeaders: t.WebhookMappingHeaders, SendOnce: t.SendOnce, EmailSubjectPrefix: t.EmailSubjectPrefix, EmailTemplate: t.EmailTemplate}
+		WebhookMappingBody: t.WebhookMappingBody, WebhookMappingHeaders: t.WebhookMappingHeaders, WebhookCA: t.WebhookCA, SendOnce: t.SendOnce, EmailSubjectPrefix: t.EmailSubjectPrefix, EmailTemplate: t.EmailTemplate}
 }
 
 func transportRef(t *store.NotificationTransport) modelRef {
@@ -216,6 +219,13 @@ func (a *API) applyTransport(ctx context.Context, t *store.NotificationTransport
 		}
 		id := m.UUID
 		*f.out = &id
+	}
+	if r.WebhookCA != nil {
+		ca, err := a.webhookCA(ctx, *r.WebhookCA)
+		if err != nil {
+			return err
+		}
+		t.WebhookCA = ca
 	}
 	if r.WebhookSecret != nil {
 		t.WebhookSecret = *r.WebhookSecret
@@ -644,4 +654,23 @@ func (a *API) markAllSeen(ctx context.Context, _ *struct{}) (*noContent, error) 
 		return nil, a.storeError(err)
 	}
 	return &noContent{}, nil
+}
+
+// webhookCA checks a transport's webhook_ca: a keypair whose certificate
+// data is PEM certificates (the CA the webhook server's certificate must
+// chain to). uuid.Nil clears it.
+func (a *API) webhookCA(ctx context.Context, id uuid.UUID) (*uuid.UUID, error) {
+	if id == uuid.Nil {
+		return nil, nil
+	}
+	kp, err := a.Store.KeyPairByUUID(ctx, id)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, fieldError("webhook_ca", "Invalid pk - object does not exist.")
+	} else if err != nil {
+		return nil, a.storeError(err)
+	}
+	if !x509.NewCertPool().AppendCertsFromPEM([]byte(kp.CertificateData)) {
+		return nil, fieldError("webhook_ca", "The keypair holds no PEM certificate.")
+	}
+	return &kp.UUID, nil
 }

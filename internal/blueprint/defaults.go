@@ -41,7 +41,8 @@ func DefaultBlueprints() (map[string][]byte, error) {
 	return out, nil
 }
 
-// ApplyDefaults applies the default blueprints, in file name order, and
+// ApplyDefaults applies the default blueprints (and the default
+// notification rules, defaults_events.go), in file name order, and
 // points the default brand's empty flow fields (authentication,
 // invalidation, recovery, user settings) at the default flows it created.
 // It returns the slugs of the flows it created; on a restart, none.
@@ -51,7 +52,7 @@ func DefaultBlueprints() (map[string][]byte, error) {
 // next start, as with authentik's default blueprints, while
 // EnsureDefaultFlows left a flow alone once it existed.
 func ApplyDefaults(ctx context.Context, st store.Store) ([]string, error) {
-	files, err := DefaultBlueprints()
+	files, err := defaultFiles()
 	if err != nil {
 		return nil, err
 	}
@@ -124,7 +125,7 @@ const DefaultsHashKey = "blueprints.defaults_last_applied_hash"
 // reports whether it applied them. Starting an unchanged instance costs one
 // settings read instead of applying 13 blueprints.
 func ApplyDefaultsIfChanged(ctx context.Context, st store.Store) (created []string, applied bool, err error) {
-	files, err := DefaultBlueprints()
+	files, err := defaultFiles()
 	if err != nil {
 		return nil, false, err
 	}

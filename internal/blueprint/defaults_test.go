@@ -29,6 +29,8 @@ func TestDefaultBlueprints(t *testing.T) {
 	if _, err := core.EnsureDefaultFlows(ctx, a); err != nil {
 		t.Fatal(err)
 	}
+	// ApplyDefaults also makes the default notification rules.
+	apply(t, a, parse(t, string(blueprint.EventsDefault())), blueprint.Options{})
 	flows, _, err := a.ListFlows(ctx, "", store.ListOptions{Ordering: "slug", Page: store.Page{Limit: 1000}})
 	if err != nil {
 		t.Fatal(err)

@@ -167,9 +167,9 @@ func exportRank(model string) int {
 		return 7
 	case model == "authentik_providers_oauth2.scopemapping":
 		return 8
-	case model == "authentik_providers_oauth2.oauth2provider":
+	case model == "authentik_providers_oauth2.oauth2provider", model == modelNotificationTransport:
 		return 9
-	case model == "authentik_core.application":
+	case model == "authentik_core.application", model == modelNotificationRule:
 		return 10
 	case model == "authentik_policies.policybinding":
 		return 11
@@ -439,7 +439,13 @@ func (ex *exporter) findKey(ref refKind, v any) (model, field string, key any, e
 			return "", "", nil, err
 		}
 		a, err := applicationByUUID(ex.e, id)
-		if err != nil {
+		if errors.Is(err, store.ErrNotFound) {
+			r, err := st.NotificationRuleByUUID(ctx, id)
+			if err != nil {
+				return "", "", nil, err
+			}
+			return modelNotificationRule, "name", r.Name, nil
+		} else if err != nil {
 			return "", "", nil, err
 		}
 		return "authentik_core.application", "slug", a.Slug, nil
@@ -477,6 +483,12 @@ func (ex *exporter) findKey(ref refKind, v any) (model, field string, key any, e
 			return "", "", nil, err
 		}
 		return "authentik_core.application", "slug", a.Slug, nil
+	case refTransport:
+		t, err := st.NotificationTransportByUUID(ctx, id)
+		if err != nil {
+			return "", "", nil, err
+		}
+		return modelNotificationTransport, "name", t.Name, nil
 	case refKeyPair:
 		k, err := st.KeyPairByUUID(ctx, id)
 		if err != nil {

@@ -131,8 +131,9 @@ const (
 	refProvider
 	refKeyPair
 	refPropertyMapping
-	refBindingTarget // a flow, a flow-stage binding or an application (authentik's PolicyBindingModel)
+	refBindingTarget // a flow, a flow-stage binding, an application or a notification rule (authentik's PolicyBindingModel)
 	refPrompt        // authentik prompts, kept inline in Gatehouse's prompt stages
+	refTransport     // a notification transport
 )
 
 // field is one authentik field of a model over Go type T.
@@ -753,6 +754,7 @@ func models() []model {
 	}
 	out = append(out, stageKinds()...)
 	out = append(out, policyKinds()...)
+	out = append(out, eventKinds()...)
 	return out
 }
 
@@ -783,8 +785,7 @@ var unsupportedModels = []string{
 	"authentik_endpoints_connectors_agent.agentconnector", "authentik_endpoints_connectors_agent.agentdeviceuserbinding",
 	"authentik_endpoints_connectors_agent.enrollmenttoken",
 	"authentik_enterprise.license",
-	"authentik_events.event", "authentik_events.notificationtransport", "authentik_events.notification",
-	"authentik_events.notificationrule", "authentik_events.notificationwebhookmapping",
+	"authentik_events.event", "authentik_events.notification", "authentik_events.notificationwebhookmapping",
 	"authentik_outposts.dockerserviceconnection", "authentik_outposts.kubernetesserviceconnection", "authentik_outposts.outpost",
 	"authentik_policies_geoip.geoippolicy", "authentik_policies_unique_password.uniquepasswordpolicy",
 	"authentik_providers_ldap.ldapprovider", "authentik_providers_proxy.proxyprovider",

@@ -186,6 +186,13 @@ func bindingTargets(e *env) ([]uuid.UUID, error) {
 	for _, a := range as {
 		out = append(out, a.UUID)
 	}
+	if err != nil {
+		return nil, err
+	}
+	rules, err := listNotificationRules(e)
+	for _, r := range rules {
+		out = append(out, r.UUID)
+	}
 	return out, err
 }
 
@@ -815,11 +822,15 @@ func (e *env) checkRef(ref refKind, v any) error {
 			_, err = e.st.KeyPairByUUID(e.ctx, id)
 		case refPropertyMapping:
 			_, err = e.st.PropertyMappingByUUID(e.ctx, id)
+		case refTransport:
+			_, err = e.st.NotificationTransportByUUID(e.ctx, id)
 		case refBindingTarget:
 			if _, err = e.st.FlowByUUID(e.ctx, id); errors.Is(err, store.ErrNotFound) {
 				if _, err = e.st.FlowStageBindingByUUID(e.ctx, id); errors.Is(err, store.ErrNotFound) {
 					if _, err = applicationByUUID(e, id); errors.Is(err, store.ErrNotFound) {
-						return fmt.Errorf("no flow, flow-stage binding or application has pk %s", id)
+						if _, err = e.st.NotificationRuleByUUID(e.ctx, id); errors.Is(err, store.ErrNotFound) {
+							return fmt.Errorf("no flow, flow-stage binding, application or notification rule has pk %s", id)
+						}
 					}
 				}
 			}
@@ -835,6 +846,7 @@ var refNames = map[refKind]string{
 	refFlow: "flow", refFlowSlug: "flow", refStage: "stage", refPolicy: "policy", refGroup: "group", refUser: "user",
 	refRole: "role", refApplication: "application", refProvider: "provider", refKeyPair: "certificate-key pair",
 	refPropertyMapping: "property mapping", refBindingTarget: "policy binding target", refPrompt: "prompt",
+	refTransport: "notification transport",
 }
 
 // knownRef is an object an entry made or found, as references of a kind
@@ -855,6 +867,10 @@ func refKindsOf(model string) []refKind {
 		return []refKind{refBindingTarget}
 	case model == "authentik_core.application":
 		return []refKind{refApplication, refBindingTarget}
+	case model == modelNotificationRule:
+		return []refKind{refBindingTarget}
+	case model == modelNotificationTransport:
+		return []refKind{refTransport}
 	case model == "authentik_core.group":
 		return []refKind{refGroup}
 	case model == "authentik_core.user":

@@ -48,8 +48,11 @@ type Executor struct {
 	// keys, recovery codes not yet saved); nil when none is configured, and
 	// then the stages that need it fail.
 	Secrets Sealer
-	Log     *slog.Logger
-	Now     func() time.Time
+	// Definitions caches flows, stages and bindings between requests; nil
+	// reads them from the store on every request.
+	Definitions *Definitions
+	Log         *slog.Logger
+	Now         func() time.Time
 }
 
 // Sealer encrypts small secrets (crypto.Sealer).
@@ -113,7 +116,7 @@ func (e *Executor) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // to w.
 func (e *Executor) Execute(w http.ResponseWriter, r *http.Request, slug string, resp Response) Outcome {
 	ctx := r.Context()
-	flow, err := e.Store.FlowBySlug(ctx, slug)
+	flow, err := e.flow(ctx, slug)
 	if errors.Is(err, store.ErrNotFound) {
 		return Outcome{NotFound: true}
 	} else if err != nil {
@@ -124,9 +127,7 @@ func (e *Executor) Execute(w http.ResponseWriter, r *http.Request, slug string, 
 		return e.fail(r, flow, err)
 	}
 	if sess == nil {
-		if sess, err = e.Sessions.Start(ctx, w, r); err != nil {
-			return e.fail(r, flow, err)
-		}
+		sess = e.Sessions.Start(w, r) // stored when the plan is
 	}
 	run := &Run{Executor: e, Request: r, Writer: w, Session: sess, Flow: flow, Log: e.logger()}
 	if sess.UserPK != nil {
@@ -177,9 +178,7 @@ func (e *Executor) Start(w http.ResponseWriter, r *http.Request, f *store.Flow, 
 		return err
 	}
 	if sess == nil {
-		if sess, err = e.Sessions.Start(ctx, w, r); err != nil {
-			return err
-		}
+		sess = e.Sessions.Start(w, r) // stored with the plan below
 	}
 	run := &Run{Executor: e, Request: r, Writer: w, Session: sess, Flow: f, Log: e.logger()}
 	if sess.UserPK != nil {
@@ -289,7 +288,7 @@ func (e *Executor) planSeeded(ctx context.Context, run *Run, seed Context) (*Pla
 		return nil, DeniedError{"Flow cannot be executed directly."}
 	}
 	run.Plan = &Plan{FlowUUID: f.UUID, FlowSlug: f.Slug, Context: seed}
-	res, err := e.Policies.Evaluate(ctx, f.UUID, f.PolicyEngineMode, run.PolicyRequest(ctx))
+	res, _, err := e.evaluate(ctx, run, f.UUID, f.PolicyEngineMode)
 	if err != nil {
 		return nil, err
 	}
@@ -303,13 +302,13 @@ func (e *Executor) planSeeded(ctx context.Context, run *Run, seed Context) (*Pla
 		}
 		return nil, DeniedError{msg}
 	}
-	bindings, err := e.Store.FlowStageBindings(ctx, f.UUID)
+	bindings, err := e.stageBindings(ctx, f.UUID)
 	if err != nil {
 		return nil, err
 	}
 	for _, b := range bindings {
 		if b.EvaluateOnPlan {
-			res, err := e.Policies.Evaluate(ctx, b.UUID, b.PolicyEngineMode, run.PolicyRequest(ctx))
+			res, _, err := e.evaluate(ctx, run, b.UUID, b.PolicyEngineMode)
 			if err != nil {
 				return nil, err
 			}
@@ -329,6 +328,7 @@ func (e *Executor) planSeeded(ctx context.Context, run *Run, seed Context) (*Pla
 // policies fail. It returns nil when the plan is done.
 func (e *Executor) current(ctx context.Context, run *Run) (Stage, error) {
 	for run.Plan.Current < len(run.Plan.Stages) {
+		run.reevaluated = false
 		ps := run.Plan.Stages[run.Plan.Current]
 		if ps.Builtin != "" {
 			b, ok := e.Builtins[ps.Builtin]
@@ -338,35 +338,34 @@ func (e *Executor) current(ctx context.Context, run *Run) (Stage, error) {
 			run.Stage = &store.Stage{Name: ps.Builtin, Type: ps.Builtin}
 			return b, nil
 		}
-		st, err := e.Store.StageByUUID(ctx, ps.StageUUID)
-		if err != nil {
-			return nil, fmt.Errorf("stage %s: %w", ps.StageUUID, err)
+		st, impl, buildErr := e.stage(ctx, ps.StageUUID)
+		if st == nil {
+			return nil, fmt.Errorf("stage %s: %w", ps.StageUUID, buildErr)
 		}
 		run.Stage = st
 		if ps.Reevaluate && !run.entered() {
-			res, err := e.Policies.Evaluate(ctx, ps.BindingUUID, ps.PolicyEngineMode, run.PolicyRequest(ctx))
+			res, asked, err := e.evaluate(ctx, run, ps.BindingUUID, ps.PolicyEngineMode)
 			if err != nil {
 				return nil, err
 			}
+			run.reevaluated = asked
 			if !res.Passing {
 				run.Plan.Current++
 				continue
 			}
 			applyPolicyContext(run.Plan, res.PlanContext)
 		}
-		factory, ok := e.Stages[st.Type]
-		if !ok {
-			return nil, fmt.Errorf("stage %q has unknown type %q", st.Name, st.Type)
-		}
-		return factory(st.Settings)
+		return impl, buildErr
 	}
 	return nil, nil
 }
 
-// entered tells whether the current stage was already shown (its policies
-// are evaluated once, when it is reached).
+// entered tells whether the current stage was already shown after its
+// policies were evaluated (they are evaluated once, when it is reached).
+// Only stages whose policies the engine evaluated are marked: a binding
+// without policies has nothing to remember, and its GET writes nothing.
 func (r *Run) entered() bool {
-	v, _ := r.State()["_entered"].(bool)
+	v, _ := r.Plan.Context.StageState[r.Stage.UUID.String()]["_entered"].(bool)
 	return v
 }
 
@@ -385,7 +384,9 @@ func (e *Executor) advance(run *Run) Outcome {
 		if err != nil {
 			return e.fail(run.Request, run.Flow, err)
 		}
-		run.State()["_entered"] = true
+		if run.reevaluated {
+			run.State()["_entered"] = true
+		}
 		if o, final := e.handle(run, step); final {
 			return o
 		}
@@ -489,14 +490,24 @@ func (e *Executor) savePlan(run *Run) { e.storePlan(run, run.Plan) }
 
 func (e *Executor) dropPlan(run *Run) { e.storePlan(run, nil) }
 
-// storePlan writes the plan (nil: none) into the session. A write that would
-// change nothing is skipped unless the session's last use is a minute old:
-// most GETs re-show a challenge without touching the plan.
+// storePlan writes the plan (nil: none) into the session, storing a
+// session started or rotated by this request. A write that would change
+// nothing is skipped unless the session's last use is a minute old: most
+// GETs re-show a challenge without touching the plan.
 func (e *Executor) storePlan(run *Run, p *Plan) {
 	if run.Session == nil {
 		return
 	}
 	before := run.Session.Data
+	if p != nil {
+		// Stages read their state through Run.State, which makes an empty
+		// map: an empty state is no state, and not worth a write.
+		for k, st := range p.Context.StageState {
+			if len(st) == 0 {
+				delete(p.Context.StageState, k)
+			}
+		}
+	}
 	var err error
 	if p == nil {
 		err = session.Set(run.Session, planKey, nil)
@@ -507,7 +518,7 @@ func (e *Executor) storePlan(run *Run, p *Plan) {
 		e.logger().Error("encoding the flow plan", "error", err)
 		return
 	}
-	if bytes.Equal(before, run.Session.Data) && e.now().Sub(run.Session.LastUsed) < time.Minute {
+	if session.Stored(run.Session) && bytes.Equal(before, run.Session.Data) && e.now().Sub(run.Session.LastUsed) < time.Minute {
 		return
 	}
 	if err := e.Sessions.Save(run.Request.Context(), run.Session); err != nil && !errors.Is(err, store.ErrNotFound) {

@@ -205,6 +205,10 @@ type Run struct {
 	// User is the session's authenticated user, or nil.
 	User *store.User
 	Log  *slog.Logger
+
+	// reevaluated: the current stage's policies were evaluated by the
+	// engine in this request (Executor.current).
+	reevaluated bool
 }
 
 // Store gives stages the store.

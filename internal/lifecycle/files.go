@@ -6,6 +6,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/gatehouse-idp/gatehouse/internal/cache"
 	"github.com/gatehouse-idp/gatehouse/internal/config"
 	"github.com/gatehouse-idp/gatehouse/internal/crypto"
 	"github.com/gatehouse-idp/gatehouse/internal/media"
@@ -37,6 +38,7 @@ func (p *Process) httpsConfig(selfSigned tls.Certificate) (*tls.Config, error) {
 			}
 			return nil // not a typed nil in the interface
 		}}
+	p.caches.OnInvalidate(cache.Config, func(string) { sel.Invalidate() }) // a brand or keypair changed
 	return &tls.Config{MinVersion: tls.VersionTLS12, GetCertificate: sel.GetCertificate}, nil
 }
 

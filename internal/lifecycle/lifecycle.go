@@ -32,8 +32,10 @@ import (
 
 	"github.com/gatehouse-idp/gatehouse/internal/api"
 	"github.com/gatehouse-idp/gatehouse/internal/blueprint"
+	"github.com/gatehouse-idp/gatehouse/internal/bus"
+	"github.com/gatehouse-idp/gatehouse/internal/bus/redisbus"
+	"github.com/gatehouse-idp/gatehouse/internal/cache"
 	"github.com/gatehouse-idp/gatehouse/internal/config"
-	"github.com/gatehouse-idp/gatehouse/internal/core"
 	"github.com/gatehouse-idp/gatehouse/internal/crypto"
 	"github.com/gatehouse-idp/gatehouse/internal/event"
 	"github.com/gatehouse-idp/gatehouse/internal/flow"
@@ -91,6 +93,11 @@ type Process struct {
 	queue      closingQueue
 	secretKey  string
 	httpAddr   string // the bound HTTP address, for log messages
+
+	// caches are this process's caches, invalidated through bus (cluster.go).
+	caches   *cache.Group
+	bus      bus.Bus
+	redisBus *redisbus.Bus
 }
 
 // Run runs the process until ctx ends (a signal) or a fatal error.
@@ -116,6 +123,8 @@ func (p *Process) Run(ctx context.Context) error {
 		})
 		defer p.redis.Close()
 	}
+	p.caches = cache.NewGroup(nil, p.Log.With("component", "cache")) // the bus connects in start
+	p.newRedisBus()
 	p.web = &web.Server{
 		Log:            p.Log.With("component", "web"),
 		Registry:       p.registry,
@@ -127,19 +136,20 @@ func (p *Process) Run(ctx context.Context) error {
 	}
 	if p.Mode == ModeServer {
 		a, err := api.New(api.Deps{Log: p.Log.With("component", "api"), Version: p.Version, SecretKey: p.secretKey,
-			Blueprints: p.blueprints, Media: p.mediaStore()})
+			Blueprints: p.blueprints, Media: p.mediaStore(), Caches: p.caches})
 		if err != nil {
 			return err
 		}
 		p.api = a
 		p.oauth = &oauth2.Server{Log: p.Log.With("component", "oauth2"), SecretKey: p.secretKey}
+		p.oauth.SetCaches(p.caches)
 		p.api.OnSessionEnd = p.oauth.SessionEnded
 		mfaSealer, err := crypto.NewSealer(p.secretKey, "authenticator-secret")
 		if err != nil {
 			return err
 		}
-		p.executor = &flow.Executor{Stages: stageall.Registry(), Log: p.Log.With("component", "flow"), Secrets: mfaSealer,
-			Mail: &mail.Sender{Config: p.Config.Email}, MailTemplates: mail.NewTemplates(p.Config.Email.TemplateDir),
+		p.executor = &flow.Executor{Stages: stageall.Registry(), Log: p.Log.With("component", "flow"), // Mail: the outbox (mailOutbox)
+			Secrets: mfaSealer, MailTemplates: mail.NewTemplates(p.Config.Email.TemplateDir), Definitions: flow.NewDefinitions(p.caches, 0, nil),
 			Builtins: map[string]flow.Stage{oauth2.FulfillmentStage: p.oauth.Fulfillment(), oauth2.DeviceFulfillmentStage: p.oauth.DeviceFulfillment()}}
 		// Cross-origin browser POSTs are refused (Sec-Fetch-Site / Origin,
 		// Go's CrossOriginProtection); scripts without those headers pass,
@@ -207,6 +217,11 @@ func (p *Process) Run(ctx context.Context) error {
 	background.Wait()
 	if p.queue != nil {
 		_ = p.queue.Close()
+	}
+	if p.bus != nil {
+		_ = p.bus.Close() // the Redis bus too
+	} else if p.redisBus != nil {
+		_ = p.redisBus.Close()
 	}
 	if st := p.st.Load(); st != nil {
 		if err := st.Close(); err != nil {
@@ -296,38 +311,20 @@ func (p *Process) start(ctx context.Context, background *sync.WaitGroup) error {
 	if _, err := st.Migrate(ctx, p.Log.With("component", "migrate")); err != nil {
 		return err
 	}
+	p.bus = p.openBus(st)
+	p.caches.Connect(p.bus)
 	if p.Mode == ModeServer {
 		p.web.SetStartupStatus("bootstrapping")
-		res, err := core.Bootstrap(ctx, st, core.BootstrapOptions{
-			Password: p.Config.BootstrapPassword.Reveal(),
-			Token:    p.Config.BootstrapToken.Reveal(),
-			Email:    p.Config.BootstrapEmail,
-		}, p.Log.With("component", "bootstrap"))
-		if err != nil {
+		// Replicas starting at once on a new database take turns.
+		if err := st.WithStartLock(ctx, func() error { return p.bootstrap(ctx, st) }); err != nil {
 			return err
-		}
-		// The default flows ship as authentik-format blueprints embedded in
-		// the binary (internal/blueprint/defaults), applied when they changed.
-		if created, _, err := blueprint.ApplyDefaultsIfChanged(ctx, st); err != nil {
-			return fmt.Errorf("default flows: %w", err)
-		} else if len(created) > 0 {
-			p.Log.Info("created default flows", "flows", created)
-		}
-		if created, err := oauth2.EnsureScopeMappings(ctx, st); err != nil {
-			return fmt.Errorf("default scope mappings: %w", err)
-		} else if len(created) > 0 {
-			p.Log.Info("created default scope mappings", "mappings", created)
-		}
-		if !res.AdminHasPassword {
-			p.Log.Warn("akadmin has no password yet: finish the initial setup in a browser, or set bootstrap_password",
-				"url", "http://"+displayAddr(p.httpAddr)+core.InitialSetupFlowPath)
 		}
 	}
 	// The API's store is set before the worker starts: they share the
 	// blueprint instances (and the API's event recorder).
 	p.blueprints.Store = st
 	if p.api != nil {
-		p.api.SetStore(st)
+		p.api.SetStore(p.withScores(st))
 	}
 	if p.blueprints.Events == nil {
 		p.blueprints.Events = &event.Recorder{Store: st, Log: p.Log}
@@ -340,24 +337,29 @@ func (p *Process) start(ctx context.Context, background *sync.WaitGroup) error {
 		p.api.Queue = p.queue
 	}
 	// Notification rules: events are dispatched through the queue, delivered by the worker.
+	outbox, err := p.mailOutbox()
+	if err != nil {
+		return err
+	}
 	notes := &notify.Service{Store: st, Queue: p.queue, Log: p.Log.With("component", "notify"), Version: p.Version,
-		Mail: &mail.Sender{Config: p.Config.Email}, Templates: mail.NewTemplates(p.Config.Email.TemplateDir)}
+		Mail: outbox, Templates: mail.NewTemplates(p.Config.Email.TemplateDir)}
 	if p.api != nil {
 		p.api.Notifications = notes
 	}
+	p.caches.OnInvalidate(cache.Config, func(string) { notes.Invalidate() })
 	// Back-channel logout tokens go through the queue (retried by the
 	// worker's BackchannelHandler).
 	if p.oauth != nil {
 		p.oauth.Queue = p.queue
 	}
 	if p.Mode == ModeWorker || p.Config.Embedded() || p.Config.Worker.Embedded {
-		tasks := []worker.Task{worker.CleanExpiredModels(st, time.Now)}
-		tasks = append(tasks, p.certificateDiscovery(ctx, st, background))
+		tasks := []worker.Task{worker.CleanExpiredModels(st, time.Now), worker.NotificationCleanup(st, time.Now)}
+		tasks = append(tasks, p.invalidatesConfig(p.certificateDiscovery(ctx, st, background)))
 		if dir := p.Config.BlueprintsDir; dir != "" {
 			// A changed file is applied about a second later; the hourly
 			// discovery catches what the watch misses.
 			changed := make(chan struct{}, 1)
-			tasks = append(tasks, worker.BlueprintsDiscovery(p.blueprints, changed))
+			tasks = append(tasks, p.invalidatesConfig(worker.BlueprintsDiscovery(p.blueprints, changed)))
 			// An instance the API creates or changes is applied as soon.
 			p.blueprints.OnChange = func() {
 				select {
@@ -375,7 +377,7 @@ func (p *Process) start(ctx context.Context, background *sync.WaitGroup) error {
 			Log:      p.Log.With("component", "worker"),
 			Registry: p.registry,
 			Tasks:    tasks,
-			Handlers: notes.AddHandlers(queue.Handlers{oauth2.BackchannelTask: oauth2.BackchannelHandler(p.Log.With("component", "oauth2"))}),
+			Handlers: notes.AddHandlers(queue.Handlers{oauth2.BackchannelTask: oauth2.BackchannelHandler(p.Log.With("component", "oauth2")), mail.SendTask: outbox.Handle}),
 			Store:    st,
 			Queue:    p.queue,
 			Version:  p.Version,
@@ -397,11 +399,12 @@ func (p *Process) start(ctx context.Context, background *sync.WaitGroup) error {
 		}()
 	}
 	if p.executor != nil {
-		p.executor.Store = st
+		p.executor.Store = p.withScores(st)
 		p.executor.Sessions = &session.Manager{Store: st, OnEnd: p.oauth.SessionEnded}
 		events := &event.Recorder{Store: st, Log: p.Log, Retention: p.api.EventRetention, Notify: notes}
 		p.executor.Events = events
-		p.executor.Policies = policyall.Engine(st, p.Log, events)
+		p.executor.Policies = policyall.Engine(p.executor.Store, p.Log, events)
+		p.executor.Policies.Caches = p.caches
 		sealer, err := crypto.NewSealer(p.secretKey, "certificate-private-key")
 		if err != nil {
 			return err
@@ -524,7 +527,7 @@ func (p *Process) readinessChecks() []web.Check {
 	if p.redis != nil {
 		checks = append(checks, web.Check{Name: "redis", Fn: func(ctx context.Context) error {
 			return p.redis.Ping(ctx).Err()
-		}})
+		}}, p.busCheck())
 	}
 	return checks
 }

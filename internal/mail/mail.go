@@ -4,6 +4,9 @@
 // and a timeout for the whole exchange. Messages carry a text part and an
 // HTML part (multipart/alternative); Templates renders both from the
 // built-in templates or the administrator's files under email.template_dir.
+// The server does not talk SMTP itself: its Outbox queues each message for
+// the worker, which retries what a server refuses for now (4yz) and gives
+// up on what it refuses for good (5yz).
 package mail
 
 import (
@@ -37,6 +40,10 @@ type Message struct {
 	Text    string
 	// HTML is the alternative HTML body; empty sends text alone.
 	HTML string
+	// ID is the left part of the Message-ID (RFC 5322 §3.6.4); empty: a
+	// random one. The outbox fixes it when a message is queued, so every
+	// attempt to deliver it sends the same Message-ID.
+	ID string
 }
 
 // Sender sends messages through one SMTP server.
@@ -52,22 +59,11 @@ var ErrInvalid = errors.New("invalid message")
 // Send delivers m. The recipient and subject must be single lines (no
 // header injection); the recipient must be an address.
 func (s *Sender) Send(ctx context.Context, m Message) error {
-	if strings.ContainsAny(m.To+m.Subject, "\r\n") {
-		return fmt.Errorf("%w: line break in a header", ErrInvalid)
-	}
-	to, err := mail.ParseAddress(m.To)
+	from, to, err := check(s.Config.From, m)
 	if err != nil {
-		return fmt.Errorf("%w: recipient: %v", ErrInvalid, err)
+		return err
 	}
-	from, err := mail.ParseAddress(s.Config.From)
-	if err != nil {
-		return fmt.Errorf("%w: email.from: %v", ErrInvalid, err)
-	}
-	timeout := time.Duration(s.Config.Timeout) * time.Second
-	if timeout <= 0 {
-		timeout = 10 * time.Second
-	}
-	ctx, cancel := context.WithTimeout(ctx, timeout)
+	ctx, cancel := context.WithTimeout(ctx, timeout(s.Config))
 	defer cancel()
 	addr := net.JoinHostPort(s.Config.Host, strconv.Itoa(s.Config.Port))
 	tlsConf := s.TLSConfig
@@ -127,16 +123,50 @@ func (s *Sender) Send(ctx context.Context, m Message) error {
 	return c.Quit()
 }
 
+// check refuses a message that cannot be sent as given, and parses its
+// sender (email.from) and recipient.
+func check(sender string, m Message) (from, to *mail.Address, err error) {
+	if strings.ContainsAny(m.To+m.Subject+m.ID, "\r\n") {
+		return nil, nil, fmt.Errorf("%w: line break in a header", ErrInvalid)
+	}
+	if strings.ContainsAny(m.ID, "<>@ \t") {
+		return nil, nil, fmt.Errorf("%w: message id %q", ErrInvalid, m.ID)
+	}
+	if to, err = mail.ParseAddress(m.To); err != nil {
+		return nil, nil, fmt.Errorf("%w: recipient: %v", ErrInvalid, err)
+	}
+	if from, err = mail.ParseAddress(sender); err != nil {
+		return nil, nil, fmt.Errorf("%w: email.from: %v", ErrInvalid, err)
+	}
+	return from, to, nil
+}
+
+// Permanent reports whether a failed Send cannot succeed by trying again:
+// the server's permanent negative completion reply, a 5yz code (RFC 5321
+// §4.2.1: "the SMTP client SHOULD NOT repeat the exact request"), or a
+// message refused before it was sent (ErrInvalid). A 4yz reply (transient,
+// e.g. greylisting or a full mailbox) and network or TLS failures may
+// succeed later.
+func Permanent(err error) bool {
+	var te *textproto.Error
+	if errors.As(err, &te) {
+		return te.Code >= 500 && te.Code <= 599
+	}
+	return errors.Is(err, ErrInvalid)
+}
+
 // compose builds the RFC 5322 message: UTF-8 parts, quoted-printable
 // (RFC 2045 §6.7), so long lines and non-ASCII text survive any relay.
 func compose(from, to *mail.Address, m Message) []byte {
 	var b bytes.Buffer
-	id := make([]byte, 12)
-	_, _ = rand.Read(id)
+	id := m.ID
+	if id == "" {
+		id = NewID()
+	}
 	domain := from.Address[strings.LastIndexByte(from.Address, '@')+1:]
 	fmt.Fprintf(&b, "From: %s\r\nTo: %s\r\nSubject: %s\r\nDate: %s\r\nMessage-ID: <%s@%s>\r\nMIME-Version: 1.0\r\n",
 		from.String(), to.String(), mime.QEncoding.Encode("utf-8", m.Subject), time.Now().Format(time.RFC1123Z),
-		hex.EncodeToString(id), domain)
+		id, domain)
 	if m.HTML == "" {
 		writePart(&b, "text/plain", m.Text)
 		return b.Bytes()
@@ -156,6 +186,13 @@ func compose(from, to *mail.Address, m Message) []byte {
 	}
 	_ = mw.Close()
 	return b.Bytes()
+}
+
+// NewID is a random Message-ID left part: 96 bits, hex.
+func NewID() string {
+	id := make([]byte, 12)
+	_, _ = rand.Read(id)
+	return hex.EncodeToString(id)
 }
 
 // writePart writes the headers and quoted-printable body of a single-part

@@ -9,7 +9,8 @@
 //	    user) ──▶ task event_notification_transport {transport, event, user,
 //	    severity} per transport and recipient (send_once: the first only)
 //	    ──worker──▶ local: a notifications row │ webhook / webhook_slack:
-//	    POST JSON │ email: email/event_notification.html
+//	    POST JSON │ email: email/event_notification.html, rendered here
+//	    and queued (task email_send, mail.Outbox)
 //
 // Deliveries are retried by the queue (5xx, 408, 429 and network errors);
 // any other 4xx answer is final, and send_once transports run once.
@@ -65,8 +66,9 @@ type Service struct {
 	Store store.Store
 	Queue queue.Queue
 	Log   *slog.Logger
-	// Mail sends email transports' messages with Templates.
-	Mail      *mail.Sender
+	// Mail sends email transports' messages with Templates: the outbox
+	// (mail.Outbox), which queues them for the worker's SMTP delivery.
+	Mail      Mailer
 	Templates *mail.Templates
 	// Version is named in Slack messages' footer.
 	Version string
@@ -76,14 +78,20 @@ type Service struct {
 	// Now is the clock (time.Now if nil).
 	Now func() time.Time
 
-	once     sync.Once
-	engine   *policy.Engine
-	mu       sync.Mutex
-	hasRules bool
-	checked  time.Time
+	once      sync.Once
+	engine    *policy.Engine
+	caClients sync.Map // sha256 of a webhook_ca's PEM -> *http.Client
+	mu        sync.Mutex
+	interest  interest
+	checked   time.Time
 }
 
 var _ event.Notifier = (*Service)(nil)
+
+// Mailer sends one message (mail.Outbox, mail.Sender).
+type Mailer interface {
+	Send(ctx context.Context, m mail.Message) error
+}
 
 func (s *Service) now() time.Time {
 	if s.Now != nil {
@@ -99,33 +107,11 @@ func (s *Service) log() *slog.Logger {
 	return s.Log
 }
 
-// Invalidate forgets whether rules exist (a rule was created or deleted here).
+// Invalidate forgets what the rules match (a rule was created or deleted here).
 func (s *Service) Invalidate() {
 	s.mu.Lock()
 	s.checked = time.Time{}
 	s.mu.Unlock()
-}
-
-// rulesExist reports whether any rule exists, from a cache of ruleCacheTTL,
-// so that recording an event costs nothing more while there are none.
-func (s *Service) rulesExist(ctx context.Context) bool {
-	now := s.now()
-	s.mu.Lock()
-	if !s.checked.IsZero() && now.Sub(s.checked) < ruleCacheTTL {
-		has := s.hasRules
-		s.mu.Unlock()
-		return has
-	}
-	s.mu.Unlock()
-	_, n, err := s.Store.ListNotificationRules(ctx, store.ListOptions{Page: store.Page{Limit: 1}})
-	if err != nil {
-		s.log().Error("notification rules: counting", "error", err)
-		return true // let the worker find out
-	}
-	s.mu.Lock()
-	s.hasRules, s.checked = n > 0, now
-	s.mu.Unlock()
-	return n > 0
 }
 
 // dispatchArgs are DispatchTask's arguments: the whole event, so that the
@@ -135,9 +121,9 @@ type dispatchArgs struct {
 }
 
 // EventRecorded implements event.Notifier: it enqueues the event's
-// dispatch when there are rules. Failures are logged.
+// dispatch when a rule may match it (interested). Failures are logged.
 func (s *Service) EventRecorded(ctx context.Context, ev *store.Event) {
-	if s == nil || s.Store == nil || s.Queue == nil || !s.rulesExist(ctx) {
+	if s == nil || s.Store == nil || s.Queue == nil || !s.interested(ctx, ev.Action) {
 		return
 	}
 	args, err := json.Marshal(dispatchArgs{Event: ev})

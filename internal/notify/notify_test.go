@@ -69,7 +69,7 @@ func (q *fakeQueue) drain(t *testing.T, hs queue.Handlers) map[string]int {
 			for attempt := 1; attempt <= max; attempt++ {
 				runs[task.Name]++
 				err := hs[task.Name](ctx, &queue.Job{ID: strconv.Itoa(i), Name: task.Name, Args: task.Args, Attempt: attempt, MaxAttempts: max})
-				if err == nil {
+				if err == nil || queue.IsFinal(err) {
 					break
 				}
 			}

@@ -94,8 +94,10 @@ func (s *Service) handleTransport(ctx context.Context, j *queue.Job) error {
 		l.Info("notification delivered", "mode", tr.Mode)
 		return nil
 	case Final(err):
+		// Failed for good: the run is recorded with the error, the task
+		// kept as dead, and not retried.
 		l.Warn("notification refused; not retried", "mode", tr.Mode, "error", err)
-		return nil
+		return queue.Final(err)
 	}
 	l.Warn("notification delivery failed", "mode", tr.Mode, "error", err)
 	return err
@@ -238,8 +240,14 @@ func (s *Service) post(ctx context.Context, tr *store.NotificationTransport, bod
 	if tr.WebhookSecret != "" {
 		req.Header.Set(SignatureHeader, Sign(tr.WebhookSecret, raw))
 	}
-	resp, err := s.client().Do(req)
+	client, err := s.webhookClient(ctx, tr)
 	if err != nil {
+		return nil, err
+	}
+	resp, err := client.Do(req)
+	if certificateRefused(err) {
+		return nil, fmt.Errorf("%w: %w", err, errFinal)
+	} else if err != nil {
 		return nil, err
 	}
 	defer resp.Body.Close()
@@ -345,9 +353,12 @@ func (s *Service) sendEmail(ctx context.Context, tr *store.NotificationTransport
 	ctx, cancel := context.WithTimeout(ctx, deliveryTimeout)
 	defer cancel()
 	if err := s.Mail.Send(ctx, mail.Message{To: u.Email, Subject: prefix + title, Text: r.Text, HTML: r.HTML}); err != nil {
+		if mail.Permanent(err) {
+			return nil, fmt.Errorf("%w: %w", err, errFinal)
+		}
 		return nil, err
 	}
-	return []string{"Email sent to " + u.Email + "."}, nil
+	return []string{"Email to " + u.Email + " accepted for delivery."}, nil
 }
 
 // TestEvent is the event of a transport's test notification (authentik's

@@ -19,6 +19,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/gatehouse-idp/gatehouse/internal/cache"
 	"github.com/gatehouse-idp/gatehouse/internal/store"
 )
 
@@ -85,13 +86,18 @@ type Engine struct {
 	// policy_exception / configuration_error event); may be nil.
 	OnError func(ctx context.Context, p *store.Policy, err error)
 	// CacheTTL is how long a cacheable result is reused (0: never).
-	// authentik caches policy results per binding and user the same way;
-	// a changed binding takes effect everywhere within the TTL.
+	// authentik caches policy results per binding and user the same way.
+	// Results also depend on time and reputation, so the TTL stays short.
 	CacheTTL time.Duration
+	// Caches, when set before the first evaluation, drops the results on
+	// every cache.Config and cache.Users invalidation (a changed binding,
+	// policy or membership, on any replica) at once.
+	Caches *cache.Group
 	// Now is the clock (time.Now if nil).
 	Now func() time.Time
 
-	cache resultCache
+	cacheOnce sync.Once
+	cache     *cache.Cache[cacheKey, Result]
 }
 
 type cacheKey struct {
@@ -101,18 +107,15 @@ type cacheKey struct {
 	ip     string
 }
 
-type cachedResult struct {
-	res Result
-	at  time.Time
-}
-
-// resultCache is bounded: it is dropped whole when full.
-type resultCache struct {
-	mu sync.Mutex
-	m  map[cacheKey]cachedResult
-}
-
 const maxCachedResults = 10000
+
+func (e *Engine) results() *cache.Cache[cacheKey, Result] {
+	e.cacheOnce.Do(func() {
+		e.cache = cache.New[cacheKey, Result](e.Caches, cache.Options{Namespaces: []string{cache.Config, cache.Users},
+			TTL: e.CacheTTL, MaxEntries: maxCachedResults, Now: e.now})
+	})
+	return e.cache
+}
 
 func (e *Engine) now() time.Time {
 	if e.Now != nil {
@@ -120,6 +123,12 @@ func (e *Engine) now() time.Time {
 	}
 	return time.Now()
 }
+
+// errUncacheable carries a result that writes the plan context past the
+// cache (only the error of a load is not kept).
+type errUncacheable struct{ res Result }
+
+func (errUncacheable) Error() string { return "uncacheable result" }
 
 // ErrUnknownType: a policy's type has no evaluator.
 var ErrUnknownType = errors.New("unknown policy type")
@@ -133,24 +142,21 @@ func (e *Engine) Evaluate(ctx context.Context, target uuid.UUID, mode string, re
 	if req.User != nil {
 		key.user = req.User.PK
 	}
-	now := e.now()
-	e.cache.mu.Lock()
-	c, ok := e.cache.m[key]
-	e.cache.mu.Unlock()
-	if ok && now.Sub(c.at) < e.CacheTTL {
-		return c.res, nil
+	results := e.results()
+	if res, ok := results.Get(key); ok {
+		return res, nil
 	}
-	res, err := e.evaluate(ctx, target, mode, req)
-	if err != nil || len(res.PlanContext) > 0 {
+	res, err := results.Load(ctx, key, func(ctx context.Context) (Result, error) {
+		res, err := e.evaluate(ctx, target, mode, req)
+		if err == nil && len(res.PlanContext) > 0 {
+			err = errUncacheable{res}
+		}
 		return res, err
+	})
+	if u, ok := err.(errUncacheable); ok {
+		return u.res, nil
 	}
-	e.cache.mu.Lock()
-	if e.cache.m == nil || len(e.cache.m) >= maxCachedResults {
-		e.cache.m = map[cacheKey]cachedResult{}
-	}
-	e.cache.m[key] = cachedResult{res: res, at: now}
-	e.cache.mu.Unlock()
-	return res, nil
+	return res, err
 }
 
 // EvaluatePolicy runs one policy outside any binding (a prompt stage's

@@ -12,7 +12,7 @@ import (
 )
 
 // Handler runs one task. Returning an error retries it (or buries it after
-// its last attempt); so does a panic. A handler should return when ctx is
+// its last attempt; at once when the error is marked Final); so does a panic. A handler should return when ctx is
 // done: the run's time limit, or the consumer stopping.
 type Handler func(ctx context.Context, j *Job) error
 
@@ -267,7 +267,7 @@ func (c *Consumer) run(ctx context.Context, log *slog.Logger, j *Job) {
 			log.Error("cannot mark a task done", "task", j.Name, "id", j.ID, "error", serr)
 		}
 		log.Debug("task done", "task", j.Name, "id", j.ID, "attempt", j.Attempt, "duration", c.now().Sub(start))
-	case j.Attempt >= j.MaxAttempts || errors.Is(err, ErrNoHandler):
+	case j.Attempt >= j.MaxAttempts || errors.Is(err, ErrNoHandler) || IsFinal(err):
 		log.Error("task failed for the last time", "task", j.Name, "id", j.ID, "attempt", j.Attempt, "error", err)
 		if serr := c.Backend.Bury(sctx, j, err.Error()); serr != nil {
 			log.Error("cannot bury a task", "task", j.Name, "id", j.ID, "error", serr)

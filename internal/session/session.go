@@ -15,6 +15,8 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/google/uuid"
+
 	"github.com/gatehouse-idp/gatehouse/internal/store"
 	"github.com/gatehouse-idp/gatehouse/internal/web"
 )
@@ -70,28 +72,35 @@ func (m *Manager) Load(ctx context.Context, r *http.Request) (*store.Session, er
 	return s, err
 }
 
-// Start creates an anonymous session and sets its cookies.
-func (m *Manager) Start(ctx context.Context, w http.ResponseWriter, r *http.Request) (*store.Session, error) {
+// Start makes an anonymous session and sets its cookies. The session is
+// stored by its first Save (Stored tells), so a request that ends up
+// keeping nothing in it (a flow that denies access) writes nothing, and
+// one that does writes once.
+func (m *Manager) Start(w http.ResponseWriter, r *http.Request) *store.Session {
 	cookie := newSecret()
 	now := m.now()
 	s := &store.Session{Key: Key(cookie), Data: json.RawMessage(`{}`), LastIP: clientIP(r),
 		LastUserAgent: truncate(r.UserAgent(), 512), LastUsed: now, Expires: now.Add(AnonymousAge)}
-	if err := m.Store.CreateSession(ctx, s); err != nil {
-		return nil, err
-	}
 	setCookies(w, r, cookie, time.Time{})
-	return s, nil
+	return s
 }
 
+// Stored tells whether s was saved to the store (Start and Login return
+// sessions that are not, until their first Save).
+func Stored(s *store.Session) bool { return s.UUID != uuid.Nil }
+
 // Login gives the session to user under a new key (the old cookie stops
-// working), alive for duration (0: until the browser closes, kept 24 hours
-// on the server).
+// working at once), alive for duration (0: until the browser closes, kept
+// 24 hours on the server). The new session is stored by its first Save, so
+// the caller saves it (with whatever else it changes) before answering.
 func (m *Manager) Login(ctx context.Context, w http.ResponseWriter, r *http.Request, s *store.Session, userPK int64, duration time.Duration) (*store.Session, error) {
 	if m.OnEnd != nil && s.UserPK != nil {
 		m.OnEnd(ctx, s) // the old signed-in session ends here
 	}
-	if err := m.Store.DeleteSession(ctx, s.Key); err != nil && !errors.Is(err, store.ErrNotFound) {
-		return nil, err
+	if Stored(s) {
+		if err := m.Store.DeleteSession(ctx, s.Key); err != nil && !errors.Is(err, store.ErrNotFound) {
+			return nil, err
+		}
 	}
 	cookie := newSecret()
 	now := m.now()
@@ -105,9 +114,6 @@ func (m *Manager) Login(ctx context.Context, w http.ResponseWriter, r *http.Requ
 		cookieExpiry = n.Expires
 	} else {
 		n.Expires = now.Add(AnonymousAge)
-	}
-	if err := m.Store.CreateSession(ctx, &n); err != nil {
-		return nil, err
 	}
 	setCookies(w, r, cookie, cookieExpiry)
 	return &n, nil
@@ -130,7 +136,7 @@ func (m *Manager) EndUserSessions(ctx context.Context, userPK int64) (int, error
 
 // End deletes the session and its cookie.
 func (m *Manager) End(ctx context.Context, w http.ResponseWriter, r *http.Request, s *store.Session) error {
-	if s != nil {
+	if s != nil && Stored(s) {
 		if m.OnEnd != nil && s.UserPK != nil {
 			m.OnEnd(ctx, s)
 		}
@@ -143,9 +149,13 @@ func (m *Manager) End(ctx context.Context, w http.ResponseWriter, r *http.Reques
 	return nil
 }
 
-// Save writes the session's data.
+// Save writes the session's data, storing the session first if it is not
+// (Stored).
 func (m *Manager) Save(ctx context.Context, s *store.Session) error {
 	s.LastUsed = m.now()
+	if !Stored(s) {
+		return m.Store.CreateSession(ctx, s)
+	}
 	return m.Store.UpdateSession(ctx, s)
 }
 

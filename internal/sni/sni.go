@@ -46,7 +46,10 @@ type Selector struct {
 	TTL      time.Duration    // 0: DefaultTTL
 	Now      func() time.Time // nil: time.Now
 
-	snap    atomic.Pointer[snapshot]
+	snap atomic.Pointer[snapshot]
+	// gen counts Invalidate calls, so that a snapshot read while one
+	// happened is used once but not kept.
+	gen     atomic.Uint64
 	refresh sync.Mutex
 	// parsed keeps certificates across snapshots, so an unchanged keypair
 	// is not unsealed and parsed again every TTL. Guarded by refresh.
@@ -82,8 +85,13 @@ func (s *Selector) GetCertificate(hello *tls.ClientHelloInfo) (*tls.Certificate,
 	return s.Fallback, nil
 }
 
-// Invalidate makes the next handshake read the brands again.
-func (s *Selector) Invalidate() { s.snap.Store(nil) }
+// Invalidate makes the next handshake read the brands again (a brand or
+// keypair changed on some replica: lifecycle calls it on every
+// cache.Config invalidation).
+func (s *Selector) Invalidate() {
+	s.gen.Add(1)
+	s.snap.Store(nil)
+}
 
 func (s *Selector) now() time.Time {
 	if s.Now != nil {
@@ -110,7 +118,11 @@ func (s *Selector) current() *snapshot {
 	if cur := s.snap.Load(); cur != nil && s.now().Before(cur.expires) {
 		return cur // refreshed while we waited
 	}
+	gen := s.gen.Load()
 	next, err := s.load()
+	if err == nil && s.gen.Load() != gen {
+		next.expires = s.now() // may predate the change: serve it once, read again next time
+	}
 	if err != nil {
 		if s.Log != nil && !errors.Is(err, errNoStore) {
 			s.Log.Warn("tls: cannot read the brands' certificates; serving the previous ones", "error", err)

@@ -52,6 +52,10 @@ type NotificationTransport struct {
 	// WebhookMappingHeaders is a property mapping whose expression returns
 	// headers to add to the webhook's request; nil adds none.
 	WebhookMappingHeaders *uuid.UUID `bun:"webhook_mapping_headers"`
+	// WebhookCA is a certificate-key pair whose certificate (a CA, or the
+	// server's own) verifies the webhook server's TLS certificate instead
+	// of the system roots; nil uses the system roots.
+	WebhookCA *uuid.UUID `bun:"webhook_ca"`
 	// WebhookSecret, when set, signs the webhook body (HMAC-SHA256 in the
 	// X-Gatehouse-Signature header).
 	WebhookSecret      string `bun:"webhook_secret"`
@@ -109,4 +113,8 @@ type Notifications interface {
 	ListNotifications(ctx context.Context, f NotificationFilter) ([]*Notification, int, error)
 	// MarkNotificationsSeen marks every notification of the user seen.
 	MarkNotificationsSeen(ctx context.Context, userPK int64) (int, error)
+	// DeleteStaleNotifications deletes the notifications created before t
+	// that were seen or whose event is gone (expired or deleted): what
+	// authentik's notification_cleanup deletes. It returns how many.
+	DeleteStaleNotifications(ctx context.Context, before time.Time) (int, error)
 }

@@ -78,6 +78,9 @@ type Users interface {
 	UserByUsername(ctx context.Context, username string) (*User, error)
 	// UpdateUser writes every field of u and refreshes LastUpdated.
 	UpdateUser(ctx context.Context, u *User) error
+	// SetLastLogin records a login time and nothing else (LastUpdated is
+	// kept, as Django's update_last_login does).
+	SetLastLogin(ctx context.Context, pk int64, at time.Time) error
 	DeleteUser(ctx context.Context, pk int64) error
 	// ListUsers returns one page ordered by username, and the total count.
 	ListUsers(ctx context.Context, f UserFilter) ([]*User, int, error)

@@ -1874,16 +1874,19 @@ type NotificationRuleRequestSeverity string
 
 // NotificationTransport defines model for NotificationTransport.
 type NotificationTransport struct {
-	EmailSubjectPrefix    string                    `json:"email_subject_prefix"`
-	EmailTemplate         string                    `json:"email_template"`
-	Mode                  NotificationTransportMode `json:"mode"`
-	ModeVerbose           string                    `json:"mode_verbose"`
-	Name                  string                    `json:"name"`
-	Pk                    string                    `json:"pk"`
-	SendOnce              bool                      `json:"send_once"`
-	WebhookMappingBody    *string                   `json:"webhook_mapping_body"`
-	WebhookMappingHeaders *string                   `json:"webhook_mapping_headers"`
-	WebhookUrl            string                    `json:"webhook_url"`
+	EmailSubjectPrefix string                    `json:"email_subject_prefix"`
+	EmailTemplate      string                    `json:"email_template"`
+	Mode               NotificationTransportMode `json:"mode"`
+	ModeVerbose        string                    `json:"mode_verbose"`
+	Name               string                    `json:"name"`
+	Pk                 string                    `json:"pk"`
+	SendOnce           bool                      `json:"send_once"`
+
+	// WebhookCa When set, the selected certificate is used to validate the certificate of the webhook server.
+	WebhookCa             *string `json:"webhook_ca"`
+	WebhookMappingBody    *string `json:"webhook_mapping_body"`
+	WebhookMappingHeaders *string `json:"webhook_mapping_headers"`
+	WebhookUrl            string  `json:"webhook_url"`
 }
 
 // NotificationTransportMode defines model for NotificationTransport.Mode.
@@ -1891,13 +1894,16 @@ type NotificationTransportMode string
 
 // NotificationTransportRequest defines model for NotificationTransportRequest.
 type NotificationTransportRequest struct {
-	EmailSubjectPrefix    *string                           `json:"email_subject_prefix,omitempty"`
-	EmailTemplate         *string                           `json:"email_template,omitempty"`
-	Mode                  *NotificationTransportRequestMode `json:"mode,omitempty"`
-	Name                  *string                           `json:"name,omitempty"`
-	SendOnce              *bool                             `json:"send_once,omitempty"`
-	WebhookMappingBody    *string                           `json:"webhook_mapping_body,omitempty"`
-	WebhookMappingHeaders *string                           `json:"webhook_mapping_headers,omitempty"`
+	EmailSubjectPrefix *string                           `json:"email_subject_prefix,omitempty"`
+	EmailTemplate      *string                           `json:"email_template,omitempty"`
+	Mode               *NotificationTransportRequestMode `json:"mode,omitempty"`
+	Name               *string                           `json:"name,omitempty"`
+	SendOnce           *bool                             `json:"send_once,omitempty"`
+
+	// WebhookCa When set, the selected certificate is used to validate the certificate of the webhook server.
+	WebhookCa             *string `json:"webhook_ca,omitempty"`
+	WebhookMappingBody    *string `json:"webhook_mapping_body,omitempty"`
+	WebhookMappingHeaders *string `json:"webhook_mapping_headers,omitempty"`
 
 	// WebhookSecret Signs webhook bodies: X-Gatehouse-Signature: sha256=<hex HMAC-SHA256> (write-only; empty: unsigned)
 	WebhookSecret *string `json:"webhook_secret,omitempty"`

@@ -30,6 +30,24 @@ type Server struct {
 	mu   sync.Mutex
 	msgs []Received
 	got  chan struct{}
+	// refuse: the reply code for the next refuseLeft recipients; refused
+	// counts the recipients refused so far.
+	refuse, refuseLeft, refused int
+}
+
+// Refuse makes the server refuse the next n recipients (RCPT TO) with code:
+// a 4yz (transient) or 5yz (permanent) reply, RFC 5321 §4.2.1.
+func (s *Server) Refuse(code, n int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.refuse, s.refuseLeft = code, n
+}
+
+// Refused is how many recipients were refused.
+func (s *Server) Refused() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.refused
 }
 
 // Start listens on 127.0.0.1 and stops at the end of the test.
@@ -91,6 +109,14 @@ func (x *session) Mail(from string, _ *smtp.MailOptions) error {
 	return nil
 }
 func (x *session) Rcpt(to string, _ *smtp.RcptOptions) error {
+	x.s.mu.Lock()
+	defer x.s.mu.Unlock()
+	if x.s.refuseLeft > 0 {
+		x.s.refuseLeft--
+		x.s.refused++
+		return &smtp.SMTPError{Code: x.s.refuse, EnhancedCode: smtp.EnhancedCode{x.s.refuse / 100, 0, 0},
+			Message: "refused by the test server"}
+	}
 	x.to = append(x.to, to)
 	return nil
 }
@@ -112,4 +138,47 @@ func (x *session) Data(r io.Reader) error {
 	x.s.mu.Unlock()
 	x.s.got <- struct{}{}
 	return nil
+}
+
+// Mailbox is the messages to one recipient.
+type Mailbox struct {
+	s    *Server
+	addr string
+}
+
+// To is the mailbox of addr: tests that count what one user received are
+// not disturbed by other mail (the administrators' notifications).
+func (s *Server) To(addr string) *Mailbox { return &Mailbox{s: s, addr: addr} }
+
+func (b *Mailbox) messages() []Received {
+	b.s.mu.Lock()
+	defer b.s.mu.Unlock()
+	var out []Received
+	for _, m := range b.s.msgs {
+		for _, to := range m.To {
+			if to == b.addr {
+				out = append(out, m)
+				break
+			}
+		}
+	}
+	return out
+}
+
+// Count is how many messages to the mailbox arrived.
+func (b *Mailbox) Count() int { return len(b.messages()) }
+
+// Wait returns the mailbox's n-th message (0-based), waiting up to timeout.
+func (b *Mailbox) Wait(t testing.TB, n int, timeout time.Duration) Received {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		if ms := b.messages(); len(ms) > n {
+			return ms[n]
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no message %d to %s within %v", n, b.addr, timeout)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 }

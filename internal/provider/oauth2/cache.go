@@ -7,6 +7,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/gatehouse-idp/gatehouse/internal/cache"
 	"github.com/gatehouse-idp/gatehouse/internal/expr"
 	"github.com/gatehouse-idp/gatehouse/internal/policy/expression"
 	"github.com/gatehouse-idp/gatehouse/internal/store"
@@ -14,9 +15,11 @@ import (
 
 // configTTL is how long the machine endpoints (token, introspection,
 // userinfo, revocation, discovery, JWKS) reuse a provider's configuration
-// before reading it again: a change made on any server applies everywhere
-// within it. The interactive endpoints (authorize, end-session) always
-// read the store.
+// before reading it again. A change made through the API applies at once
+// on every server (the cache is dropped by the cache.Config invalidation,
+// see SetCaches); the TTL bounds the staleness of other writes (key
+// rotation, the blueprint CLI). The interactive endpoints (authorize,
+// end-session) always read the store.
 const configTTL = 2 * time.Second
 
 // maxCached bounds the cache; only existing providers enter it.
@@ -32,38 +35,40 @@ type providerConfig struct {
 	keyErr error
 	// serviceAccount is the client_credentials user, once looked up.
 	serviceAccount atomic.Pointer[store.User]
-	loaded         time.Time
 	// docs holds rendered discovery / JWKS documents by kind and base URL.
 	docs sync.Map
 }
 
+// configCache holds the providers' configurations by "client:<id>",
+// "slug:<slug>" and "pk:<pk>", and the users as expressions see them.
 type configCache struct {
-	mu sync.Mutex
-	m  map[string]*providerConfig // by "client:<id>", "slug:<slug>", "pk:<pk>"
+	once    sync.Once
+	group   *cache.Group
+	configs *cache.Cache[string, *providerConfig]
+	users   *cache.Cache[int64, *expr.User]
+}
+
+// SetCaches joins the server's caches to g, whose invalidations (from any
+// replica) drop them: configurations on cache.Config, users on cache.Users.
+// Call it before serving; without it they only expire.
+func (s *Server) SetCaches(g *cache.Group) { s.cache.group = g }
+
+func (s *Server) caches() *configCache {
+	s.cache.once.Do(func() {
+		opts := cache.Options{Namespaces: []string{cache.Config}, TTL: configTTL, MaxEntries: maxCached, Now: s.now}
+		s.cache.configs = cache.New[string, *providerConfig](s.cache.group, opts)
+		opts.Namespaces = []string{cache.Users, cache.Config}
+		s.cache.users = cache.New[int64, *expr.User](s.cache.group, opts)
+	})
+	return &s.cache
 }
 
 func (s *Server) cached(key string) *providerConfig {
-	s.cache.mu.Lock()
-	c := s.cache.m[key]
-	s.cache.mu.Unlock()
-	if s.fresh(c) {
-		return c
-	}
-	return nil
+	c, _ := s.caches().configs.Get(key)
+	return c
 }
 
-func (s *Server) remember(key string, c *providerConfig) {
-	s.cache.mu.Lock()
-	if s.cache.m == nil || len(s.cache.m) >= maxCached {
-		s.cache.m = map[string]*providerConfig{}
-	}
-	s.cache.m[key] = c
-	s.cache.mu.Unlock()
-}
-
-func (s *Server) fresh(c *providerConfig) bool {
-	return c != nil && s.now().Sub(c.loaded) < configTTL
-}
+func (s *Server) remember(key string, c *providerConfig) { s.caches().configs.Set(key, c) }
 
 // load reads a provider's configuration from the store.
 func (s *Server) load(ctx context.Context, p *store.OAuth2Provider, app *store.Application) (*providerConfig, error) {
@@ -71,7 +76,7 @@ func (s *Server) load(ctx context.Context, p *store.OAuth2Provider, app *store.A
 	if err != nil {
 		return nil, err
 	}
-	c := &providerConfig{p: p, app: app, mappings: mappings, loaded: s.now()}
+	c := &providerConfig{p: p, app: app, mappings: mappings}
 	c.key, c.keyErr = s.providerKey(ctx, p)
 	return c, nil
 }
@@ -132,35 +137,18 @@ func (s *Server) bySlug(ctx context.Context, slug string) (*providerConfig, erro
 	return c, nil
 }
 
-// exprUsers caches users as expressions see them (with their groups), by
-// pk, for configTTL: a scope mapping runs on every token and userinfo
+// exprUser returns u as expressions see it (with its groups), cached by
+// pk for configTTL: a scope mapping runs on every token and userinfo
 // request, often for the same (service) account.
-type exprUsers struct {
-	mu sync.Mutex
-	m  map[int64]exprUserEntry
-}
-
-type exprUserEntry struct {
-	u      *expr.User
-	loaded time.Time
-}
-
 func (s *Server) exprUser(ctx context.Context, u *store.User) (*expr.User, error) {
-	s.users.mu.Lock()
-	e, ok := s.users.m[u.PK]
-	s.users.mu.Unlock()
-	if ok && s.now().Sub(e.loaded) < configTTL && e.u.Username == u.Username && e.u.Email == u.Email && e.u.Name == u.Name {
-		return e.u, nil
+	users := s.caches().users
+	if e, ok := users.Get(u.PK); ok && e.Username == u.Username && e.Email == u.Email && e.Name == u.Name {
+		return e, nil
 	}
 	eu, err := expression.User(ctx, s.Store, u)
 	if err != nil {
 		return nil, err
 	}
-	s.users.mu.Lock()
-	if s.users.m == nil || len(s.users.m) >= maxCached {
-		s.users.m = map[int64]exprUserEntry{}
-	}
-	s.users.m[u.PK] = exprUserEntry{u: eu, loaded: s.now()}
-	s.users.mu.Unlock()
+	users.Set(u.PK, eu)
 	return eu, nil
 }

@@ -286,7 +286,7 @@ func TestJWKSWithUnusableKeys(t *testing.T) {
 	}
 	// A provider still naming a keypair that is gone (a cached row, a
 	// database without the foreign key) must not fail the JWKS either.
-	cfg := &providerConfig{p: h.p, app: h.app, loaded: h.s.now()}
+	cfg := &providerConfig{p: h.p, app: h.app}
 	gone := uuid.New()
 	cfg.p.SigningKey = &gone
 	cfg.key, cfg.keyErr = h.s.providerKey(ctx, cfg.p)

@@ -63,7 +63,6 @@ type Server struct {
 	keys     keyCache
 	mappings programCache
 	cache    configCache
-	users    exprUsers
 	replay   replayCache // DPoP proof and client assertion jti
 }
 

@@ -53,6 +53,7 @@ func Run(t *testing.T, open Open) {
 		{"OrderByRunAt", testOrder},
 		{"UniqueKey", testUnique},
 		{"RetryThenDead", testRetryThenDead},
+		{"Final", testFinal},
 		{"TimeLimit", testTimeLimit},
 		{"Concurrency", testConcurrency},
 		{"LeaseExpiry", testLeaseExpiry},

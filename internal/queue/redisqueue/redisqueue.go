@@ -22,8 +22,11 @@
 // Leases are kept in the leases set rather than read from the pending
 // entries' idle time, so each task's lease is its own time limit plus the
 // grace. Delivery is at least once, and only as durable as the Redis
-// server's persistence (appendonly) makes it. The scripts build key names
-// from the prefix, so a Redis Cluster is not supported.
+// server's persistence (appendonly) makes it; after Redis lost its data (a
+// restart without persistence), the first claim makes the consumer group
+// again and the queue carries on with the tasks enqueued since. The
+// scripts build key names from the prefix, so a Redis Cluster is not
+// supported.
 package redisqueue
 
 import (
@@ -90,11 +93,21 @@ func New(ctx context.Context, rdb redis.UniversalClient, opts Options) (*Queue, 
 		q.log = slog.New(slog.DiscardHandler)
 	}
 	q.ctx, q.stop = context.WithCancel(context.Background())
-	err := rdb.XGroupCreateMkStream(ctx, q.prefix+"stream", Group, "0").Err()
-	if err != nil && !strings.Contains(err.Error(), "BUSYGROUP") {
-		return nil, fmt.Errorf("redis queue: create the consumer group: %w", err)
+	if err := q.createGroup(ctx); err != nil {
+		return nil, err
 	}
 	return q, nil
+}
+
+// createGroup creates the stream's consumer group unless it exists. It
+// starts at the stream's first entry, so that tasks added to a stream that
+// had lost its group are read too.
+func (q *Queue) createGroup(ctx context.Context) error {
+	err := q.rdb.XGroupCreateMkStream(ctx, q.prefix+"stream", Group, "0").Err()
+	if err != nil && !strings.Contains(err.Error(), "BUSYGROUP") {
+		return fmt.Errorf("redis queue: create the consumer group: %w", err)
+	}
+	return nil
 }
 
 // Close stops the wake-up subscription.
@@ -209,7 +222,20 @@ func (q *Queue) Claim(ctx context.Context, worker string, n int, grace time.Dura
 	if n <= 0 {
 		return nil, nil
 	}
-	res, err := claimScript.Run(ctx, q.rdb, nil, q.prefix, Group, worker, ms(q.now()), n, grace.Milliseconds()).StringSlice()
+	claim := func() ([]string, error) {
+		return claimScript.Run(ctx, q.rdb, nil, q.prefix, Group, worker, ms(q.now()), n, grace.Milliseconds()).StringSlice()
+	}
+	res, err := claim()
+	if err != nil && strings.Contains(err.Error(), "NOGROUP") {
+		// Redis lost its data (a restart without persistence, a flush):
+		// the group is made again, and the tasks enqueued since are read.
+		// A claim that failed on NOGROUP took nothing: no group, no leases.
+		q.log.Warn("redis queue: the consumer group was missing; created it again")
+		if err := q.createGroup(ctx); err != nil {
+			return nil, err
+		}
+		res, err = claim()
+	}
 	if err != nil {
 		return nil, fmt.Errorf("claim tasks: %w", err)
 	}

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"testing"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 
@@ -17,6 +18,12 @@ import (
 // open makes a queue under a key prefix of its own, deleted at the end,
 // and a function opening a second one on the same keys.
 func open(t testing.TB, c *queuetest.Clock) (*redisqueue.Queue, func() queue.Backend) {
+	q, _, second := openRaw(t, c)
+	return q, second
+}
+
+// openRaw is open that also returns the queue's client and key prefix.
+func openRaw(t testing.TB, c *queuetest.Clock) (*redisqueue.Queue, func(key string) string, func() queue.Backend) {
 	t.Helper()
 	opts, err := redis.ParseURL(testenv.RedisURL(t))
 	if err != nil {
@@ -55,7 +62,13 @@ func open(t testing.TB, c *queuetest.Clock) (*redisqueue.Queue, func() queue.Bac
 		t.Cleanup(func() { _ = q2.Close(); _ = rdb2.Close() })
 		return q2
 	}
-	return q, second
+	del := func(key string) string {
+		if err := rdb.Del(ctx, prefix+key).Err(); err != nil {
+			t.Fatal(err)
+		}
+		return prefix + key
+	}
+	return q, del, second
 }
 
 func TestRedis(t *testing.T) {
@@ -63,4 +76,34 @@ func TestRedis(t *testing.T) {
 		q, second := open(t, c)
 		return queuetest.Harness{Backend: q, Second: second}
 	})
+}
+
+// Redis losing its data (a restart without persistence) loses the stream
+// and its consumer group; the next enqueue makes a stream without a group.
+// Claims make the group again and read what was enqueued since.
+func TestRedisLostConsumerGroup(t *testing.T) {
+	ctx := context.Background()
+	q, del, second := openRaw(t, nil)
+	other := second() // a replica that enqueues, as a server does
+	del("stream")
+	for _, b := range []queue.Backend{other, q} {
+		if _, err := b.Enqueue(ctx, queue.Task{Name: "after-restart"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err := q.Claim(ctx, "w1", 10, time.Minute)
+	if err != nil {
+		t.Fatalf("claim after the group was lost: %v", err)
+	}
+	if len(got) != 2 || got[0].Name != "after-restart" || got[1].Name != "after-restart" {
+		t.Fatalf("claimed %v, want both tasks enqueued after the loss", got)
+	}
+	for _, j := range got {
+		if err := q.Complete(ctx, j); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if again, err := q.Claim(ctx, "w2", 10, time.Minute); err != nil || len(again) != 0 {
+		t.Fatalf("second claim: %v, %v", again, err)
+	}
 }

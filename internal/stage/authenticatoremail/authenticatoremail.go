@@ -458,7 +458,9 @@ func (st *Stage) configError(ctx context.Context, r *flow.Run, u *store.User, er
 	}
 }
 
-// mailer is the global sender or one for the stage's own SMTP settings.
+// mailer is the global sender or one for the stage's own SMTP settings:
+// through the executor's outbox when it has one (the message is queued and
+// the worker delivers it), else directly.
 func (st *Stage) mailer(r *flow.Run) (flow.Mailer, error) {
 	if st.s.UseGlobalSettings {
 		if r.Executor.Mail == nil {
@@ -466,9 +468,13 @@ func (st *Stage) mailer(r *flow.Run) (flow.Mailer, error) {
 		}
 		return r.Executor.Mail, nil
 	}
-	return &mail.Sender{Config: config.Email{Host: st.s.Host, Port: st.s.Port, Username: st.s.Username,
+	cfg := config.Email{Host: st.s.Host, Port: st.s.Port, Username: st.s.Username,
 		Password: config.Secret(st.s.Password), UseTLS: st.s.UseTLS, UseSSL: st.s.UseSSL, Timeout: st.s.Timeout,
-		From: st.s.FromAddress}}, nil
+		From: st.s.FromAddress}
+	if o, ok := r.Executor.Mail.(*mail.Outbox); ok {
+		return o.Via(cfg), nil
+	}
+	return &mail.Sender{Config: cfg}, nil
 }
 
 // data is what the template sees: the user, the code, its expiry, the

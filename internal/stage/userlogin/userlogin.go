@@ -98,7 +98,7 @@ func (st *Stage) login(ctx context.Context, r *flow.Run, duration time.Duration)
 	}
 	now := r.Now()
 	u.LastLogin = &now
-	if err := r.Store().UpdateUser(ctx, u); err != nil {
+	if err := r.Store().SetLastLogin(ctx, u.PK, now); err != nil {
 		return flow.Step{}, err
 	}
 	r.AdjustReputation(ctx, u.Username, 1)

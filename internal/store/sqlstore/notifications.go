@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"context"
 	"slices"
+	"time"
 
 	"github.com/google/uuid"
 
@@ -155,5 +156,12 @@ func (s *Store) ListNotifications(ctx context.Context, f store.NotificationFilte
 func (s *Store) MarkNotificationsSeen(ctx context.Context, userPK int64) (int, error) {
 	res, err := s.w.NewUpdate().Model((*store.Notification)(nil)).Set("seen = ?", true).
 		Where("user_pk = ? AND seen = ?", userPK, false).Exec(ctx)
+	return rowsAffected(objNotification, res, err)
+}
+
+// DeleteStaleNotifications implements store.Notifications.
+func (s *Store) DeleteStaleNotifications(ctx context.Context, before time.Time) (int, error) {
+	res, err := s.w.NewDelete().Model((*store.Notification)(nil)).
+		Where("created < ? AND (seen = ? OR event_uuid IS NULL)", before.UTC(), true).Exec(ctx)
 	return rowsAffected(objNotification, res, err)
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/gatehouse-idp/gatehouse/internal/store"
@@ -74,6 +75,13 @@ func (s *Store) UpdateUser(ctx context.Context, u *store.User) error {
 	}
 	u.LastUpdated = s.eng.now()
 	res, err := s.w.NewUpdate().Model(u).ExcludeColumn("pk", "uuid", "date_joined").WherePK().Exec(ctx)
+	return affected(objUser, res, err)
+}
+
+// SetLastLogin implements store.Users. It writes one column, so the user
+// search index (its trigger watches username, name and email) is left alone.
+func (s *Store) SetLastLogin(ctx context.Context, pk int64, at time.Time) error {
+	res, err := s.w.NewUpdate().Model((*store.User)(nil)).Set("last_login = ?", at.UTC()).Where("pk = ?", pk).Exec(ctx)
 	return affected(objUser, res, err)
 }
 

@@ -59,6 +59,8 @@ func Run(t *testing.T, open Opener) {
 		{"BlueprintInstances", testBlueprintInstances},
 		{"SystemTasks", testSystemTasks},
 		{"Notifications", testNotifications},
+		{"NotificationCleanup", testNotificationCleanup},
+		{"NotificationWebhookCA", testNotificationWebhookCA},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -143,6 +145,19 @@ func testUsers(t *testing.T, s store.Store) {
 	if diff := cmp.Diff(u, got, cmpTime); diff != "" {
 		t.Errorf("after update (-want +got):\n%s", diff)
 	}
+	login := now.Add(time.Minute)
+	if err := s.SetLastLogin(ctx, u.PK, login); err != nil {
+		t.Fatalf("SetLastLogin: %v", err)
+	}
+	got, err = s.UserByPK(ctx, u.PK)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u.LastLogin = &login // and nothing else changes, LastUpdated included
+	if diff := cmp.Diff(u, got, cmpTime); diff != "" {
+		t.Errorf("after SetLastLogin (-want +got):\n%s", diff)
+	}
+	wantErr(t, s.SetLastLogin(ctx, 424242, login), store.ErrNotFound, "last login of a missing user")
 	other := mustUser(t, s, "bob")
 	other.Username = "alice"
 	wantErr(t, s.UpdateUser(ctx, other), store.ErrConflict, "rename onto a taken username")

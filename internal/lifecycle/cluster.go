@@ -1,0 +1,120 @@
+package lifecycle
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/gatehouse-idp/gatehouse/internal/bus"
+	"github.com/gatehouse-idp/gatehouse/internal/bus/pgbus"
+	"github.com/gatehouse-idp/gatehouse/internal/bus/redisbus"
+	"github.com/gatehouse-idp/gatehouse/internal/cache"
+	"github.com/gatehouse-idp/gatehouse/internal/policy/reputation"
+	"github.com/gatehouse-idp/gatehouse/internal/store"
+	"github.com/gatehouse-idp/gatehouse/internal/store/sqlstore"
+	"github.com/gatehouse-idp/gatehouse/internal/web"
+	"github.com/gatehouse-idp/gatehouse/internal/worker"
+)
+
+// busGrace is how long the Redis bus may be disconnected before the
+// readiness check fails: go-redis reconnects within seconds, so longer
+// means this replica no longer hears invalidations.
+const busGrace = 30 * time.Second
+
+// newRedisBus opens the Redis bus when redis.* is configured (in Run, so
+// that the readiness check sees it from the start).
+func (p *Process) newRedisBus() {
+	if p.redis != nil {
+		p.redisBus = redisbus.New(p.redis, redisbus.Options{Log: p.Log.With("component", "bus")})
+	}
+}
+
+// openBus picks the message bus: Redis pub/sub when redis.* is configured,
+// else PostgreSQL LISTEN/NOTIFY, else in process
+// (embedded mode: one process).
+func (p *Process) openBus(st *sqlstore.Store) bus.Bus {
+	log := p.Log.With("component", "bus")
+	var (
+		b    bus.Bus
+		kind string
+	)
+	switch {
+	case p.redisBus != nil:
+		b, kind = p.redisBus, "redis"
+	case st.Dialect() == "pg":
+		b, kind = pgbus.New(st.DBs()["primary"], pgbus.Options{Log: log}), "postgresql"
+	default:
+		b, kind = bus.NewLocal(), "local"
+	}
+	log.Info("message bus", "backend", kind)
+	p.registry.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "gatehouse_bus_connected", Help: "1 while the message bus (cache invalidations) reaches the other replicas.",
+		ConstLabels: prometheus.Labels{"backend": kind},
+	}, func() float64 {
+		if b.Health() != nil {
+			return 0
+		}
+		return 1
+	}))
+	return b
+}
+
+// busCheck fails readiness when the Redis bus has been disconnected for
+// longer than busGrace. The PostgreSQL listener is not checked: while the
+// database answers (the database check), it reconnects within its backoff.
+func (p *Process) busCheck() web.Check {
+	var (
+		mu   sync.Mutex
+		down time.Time // when a check first saw it disconnected
+	)
+	return web.Check{Name: "bus", Fn: func(context.Context) error {
+		b := p.redisBus
+		if b == nil {
+			return nil
+		}
+		err := b.Health()
+		mu.Lock()
+		defer mu.Unlock()
+		if err == nil {
+			down = time.Time{}
+			return nil
+		}
+		if down.IsZero() {
+			down = time.Now()
+		}
+		if time.Since(down) < busGrace {
+			return nil
+		}
+		return fmt.Errorf("redis pub/sub: %w", err)
+	}}
+}
+
+// invalidatesConfig makes t invalidate the configuration caches of every
+// replica after each successful run (blueprints and certificates found
+// on disk are written by the worker, not through the API).
+func (p *Process) invalidatesConfig(t worker.Task) worker.Task {
+	run := t.Run
+	t.Run = func(ctx context.Context) (string, error) {
+		msg, err := run(ctx)
+		if err == nil {
+			if ierr := p.caches.Invalidate(ctx, cache.Config, ""); ierr != nil {
+				p.Log.Warn("cache invalidation not sent", "task", t.Name, "error", ierr)
+			}
+		}
+		return msg, err
+	}
+	return t
+}
+
+// withScores is st for the request paths (API, flow executor, policies):
+// with redis.* configured, the reputation scores (failed and successful
+// logins per username and IP) are kept in Redis instead of the SQL table.
+func (p *Process) withScores(st *sqlstore.Store) store.Store {
+	if p.redis == nil {
+		return st
+	}
+	return reputation.InRedis(st, &reputation.Redis{Client: p.redis})
+}
