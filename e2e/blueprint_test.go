@@ -116,3 +116,43 @@ entries:
 		t.Errorf("the broken blueprint's first flow exists: %d", code)
 	}
 }
+
+// `gatehouse blueprint apply` writes to the database behind the running
+// servers' caches; it tells them over the bus (PostgreSQL NOTIFY here), so
+// the next request sees the change at once instead of after the cache TTL.
+func TestBlueprintApplyInvalidatesServers(t *testing.T) {
+	env := postgresEnv(t, testenv.PostgresDB(t))
+	env["GATEHOUSE_SECRET_KEY"] = secretKey
+	env["GATEHOUSE_BOOTSTRAP_TOKEN"] = bootstrapToken
+	p := start(t, env, "server")
+	p.waitReady(30 * time.Second)
+	s := &apiServer{t: t, base: p.url("http") + "/api/v3", token: bootstrapToken}
+	const flow = "default-authentication-flow"
+	title := func() any {
+		return newFlowClient(t, s).exec("GET", flow, nil)["flow_info"].(map[string]any)["title"]
+	}
+	before := title() // now cached by the server
+	bp := filepath.Join(t.TempDir(), "retitle.yaml")
+	if err := os.WriteFile(bp, []byte(`version: 1
+metadata:
+  name: retitle
+entries:
+  - model: authentik_flows.flow
+    identifiers:
+      slug: `+flow+`
+    attrs:
+      title: Retitled by the CLI
+`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if code, out := runCmd(t, env, "blueprint", "apply", bp); code != 0 || strings.Contains(out, "warning:") {
+		t.Fatalf("apply: exit %d\n%s", code, out)
+	}
+	deadline := time.Now().Add(time.Second) // the flow cache's TTL is 10 s
+	for title() != "Retitled by the CLI" {
+		if time.Now().After(deadline) {
+			t.Fatalf("the server still shows %q (was %q) a second after the CLI applied the change", title(), before)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}

@@ -91,6 +91,12 @@ changes nothing the second time.`,
 					return exitCode(1) // the error is printed above
 				}
 			}
+			if !dryRun {
+				// Running servers cache configuration: tell them.
+				if err := lifecycle.AnnounceConfigChange(ctx, cfg, st, log); err != nil {
+					fmt.Fprintf(cmd.ErrOrStderr(), "warning: applied, but the running servers were not told (%v); they see the change within seconds\n", err)
+				}
+			}
 			return nil
 		},
 	}

@@ -3,15 +3,19 @@ package lifecycle
 import (
 	"context"
 	"fmt"
+	"log/slog"
+	"strconv"
 	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/redis/go-redis/v9"
 
 	"github.com/gatehouse-idp/gatehouse/internal/bus"
 	"github.com/gatehouse-idp/gatehouse/internal/bus/pgbus"
 	"github.com/gatehouse-idp/gatehouse/internal/bus/redisbus"
 	"github.com/gatehouse-idp/gatehouse/internal/cache"
+	"github.com/gatehouse-idp/gatehouse/internal/config"
 	"github.com/gatehouse-idp/gatehouse/internal/policy/reputation"
 	"github.com/gatehouse-idp/gatehouse/internal/store"
 	"github.com/gatehouse-idp/gatehouse/internal/store/sqlstore"
@@ -117,4 +121,35 @@ func (p *Process) withScores(st *sqlstore.Store) store.Store {
 		return st
 	}
 	return reputation.InRedis(st, &reputation.Redis{Client: p.redis})
+}
+
+// newRedisClient connects to the configured redis.* server.
+func newRedisClient(cfg *config.Config) *redis.Client {
+	return redis.NewClient(&redis.Options{
+		Addr: cfg.Redis.Host + ":" + strconv.Itoa(cfg.Redis.Port), DB: cfg.Redis.DB,
+		Username: cfg.Redis.Username, Password: cfg.Redis.Password.Reveal(),
+		TLSConfig: redisTLS(cfg.Redis.TLS, cfg.Redis.Host),
+	})
+}
+
+// AnnounceConfigChange tells the running replicas that configuration
+// changed behind their back (`gatehouse blueprint apply` writes to the
+// database directly): it publishes a config invalidation on the bus the
+// servers use, Redis pub/sub when redis.* is configured, else PostgreSQL
+// NOTIFY. On SQLite there is no bus between processes; the server's caches
+// expire within their TTLs (seconds).
+func AnnounceConfigChange(ctx context.Context, cfg *config.Config, st *sqlstore.Store, log *slog.Logger) error {
+	var b bus.Bus
+	switch {
+	case cfg.RedisEnabled():
+		rdb := newRedisClient(cfg)
+		defer rdb.Close()
+		b = redisbus.New(rdb, redisbus.Options{Log: log})
+	case st.Dialect() == "pg":
+		b = pgbus.New(st.DBs()["primary"], pgbus.Options{Log: log})
+	default:
+		return nil
+	}
+	defer b.Close()
+	return cache.NewGroup(b, log).Invalidate(ctx, cache.Config, "")
 }

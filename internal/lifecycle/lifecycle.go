@@ -116,11 +116,7 @@ func (p *Process) Run(ctx context.Context) error {
 		buildInfo(p.Version, string(p.Mode)),
 	)
 	if cfg.RedisEnabled() {
-		p.redis = redis.NewClient(&redis.Options{
-			Addr: cfg.Redis.Host + ":" + strconv.Itoa(cfg.Redis.Port), DB: cfg.Redis.DB,
-			Username: cfg.Redis.Username, Password: cfg.Redis.Password.Reveal(),
-			TLSConfig: redisTLS(cfg.Redis.TLS, cfg.Redis.Host),
-		})
+		p.redis = newRedisClient(cfg)
 		defer p.redis.Close()
 	}
 	p.caches = cache.NewGroup(nil, p.Log.With("component", "cache")) // the bus connects in start
