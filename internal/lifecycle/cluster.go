@@ -153,3 +153,23 @@ func AnnounceConfigChange(ctx context.Context, cfg *config.Config, st *sqlstore.
 	defer b.Close()
 	return cache.NewGroup(b, log).Invalidate(ctx, cache.Config, "")
 }
+
+// brandsCached serves ListBrands from the config cache. The flow UI, the
+// stages and the executor match the request's host against the brands on
+// every page; brands change only through writes that invalidate the config
+// namespace on every replica (the API, blueprints, the CLI), and these
+// callers only read the list. Transactions (InTx) read the table.
+type brandsCached struct {
+	store.Store
+	brands *cache.Cache[struct{}, []*store.Brand]
+}
+
+func (s brandsCached) ListBrands(ctx context.Context) ([]*store.Brand, error) {
+	return s.brands.Load(ctx, struct{}{}, s.Store.ListBrands)
+}
+
+// withBrandCache wraps the flow executor's store with the brand cache.
+func (p *Process) withBrandCache(st store.Store) store.Store {
+	return brandsCached{st, cache.New[struct{}, []*store.Brand](p.caches,
+		cache.Options{Namespaces: []string{cache.Config}, TTL: 10 * time.Second, MaxEntries: 1})}
+}

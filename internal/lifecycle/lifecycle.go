@@ -395,7 +395,7 @@ func (p *Process) start(ctx context.Context, background *sync.WaitGroup) error {
 		}()
 	}
 	if p.executor != nil {
-		p.executor.Store = p.withScores(st)
+		p.executor.Store = p.withBrandCache(p.withScores(st))
 		p.executor.Sessions = &session.Manager{Store: st, OnEnd: p.oauth.SessionEnded}
 		events := &event.Recorder{Store: st, Log: p.Log, Retention: p.api.EventRetention, Notify: notes}
 		p.executor.Events = events
