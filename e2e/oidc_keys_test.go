@@ -250,5 +250,32 @@ func TestOIDCBackchannelLogoutOnSessionEnd(t *testing.T) {
 		sess = codeLogin(t, b, cfg, verifier, true)
 		s.must(204, "DELETE", fmt.Sprintf("/core/users/%v/", u["pk"]), nil)
 		checkLogoutToken(t, verifier, rp.next(t), sess)
+
+		// A session that expires: clean_expired_models tells its relying
+		// parties before it deletes the session and its grants.
+		stages := results(s.must(200, "GET", "/stages/all/?search=default-authentication-login", nil))
+		if len(stages) != 1 {
+			t.Fatalf("the default login stage: %v", stages)
+		}
+		s.must(200, "PATCH", "/stages/user_login/"+stages[0]["pk"].(string)+"/", map[string]any{
+			"settings": map[string]any{"session_duration": "seconds=2"}})
+		b = newBrowserless(t, s) // akadmin again: consent remembered
+		sess = codeLogin(t, b, cfg, verifier, false)
+		var clean string
+		for _, sc := range results(s.must(200, "GET", "/tasks/schedules/?search=clean_expired_models", nil)) {
+			if sc["identifier"] == "clean_expired_models" {
+				clean = sc["id"].(string)
+			}
+		}
+		if clean == "" {
+			t.Fatal("no clean_expired_models schedule")
+		}
+		select {
+		case tok := <-rp.tokens:
+			t.Fatalf("a logout token before the session expired: %s", tok)
+		case <-time.After(2500 * time.Millisecond): // the session expires
+		}
+		s.must(204, "POST", "/tasks/schedules/"+clean+"/send/", nil)
+		checkLogoutToken(t, verifier, rp.next(t), sess)
 	})
 }

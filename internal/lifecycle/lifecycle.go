@@ -349,7 +349,11 @@ func (p *Process) start(ctx context.Context, background *sync.WaitGroup) error {
 		p.oauth.Queue = p.queue
 	}
 	if p.Mode == ModeWorker || p.Config.Embedded() || p.Config.Worker.Embedded {
-		tasks := []worker.Task{worker.CleanExpiredModels(st, time.Now), worker.NotificationCleanup(st, time.Now)}
+		ended, err := p.expiredSessionLogout(st)
+		if err != nil {
+			return err
+		}
+		tasks := []worker.Task{worker.CleanExpiredModels(st, time.Now, ended), worker.NotificationCleanup(st, time.Now)}
 		tasks = append(tasks, p.invalidatesConfig(p.certificateDiscovery(ctx, st, background)))
 		if dir := p.Config.BlueprintsDir; dir != "" {
 			// A changed file is applied about a second later; the hourly

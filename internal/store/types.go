@@ -255,6 +255,10 @@ type Sessions interface {
 	UserSessions(ctx context.Context, userPK int64, now time.Time) ([]*Session, error)
 	DeleteUserSessions(ctx context.Context, userPK int64) (int, error)
 	DeleteExpiredSessions(ctx context.Context, now time.Time) (int, error)
+	// ExpiredSessionsWithGrants lists up to limit expired sessions in
+	// which OAuth2 grants were issued (their relying parties are told of
+	// the end before DeleteExpiredSessions deletes them and their grants).
+	ExpiredSessionsWithGrants(ctx context.Context, now time.Time, limit int) ([]*Session, error)
 }
 
 // Settings is a small key/value store of JSON documents (system settings,

@@ -336,15 +336,32 @@ func (w *Worker) cleanupTask() Task {
 	}
 }
 
+// expiryNotices bounds the expired sessions told to sessionEnded per run;
+// the rest are deleted without (their relying parties' tokens still end
+// with the grants, and expire on their own).
+const expiryNotices = 1000
+
 // CleanExpiredModels deletes expired sessions, tokens and events (authentik's
-// clean_expired_models, every 5 minutes).
-func CleanExpiredModels(st store.Store, now func() time.Time) Task {
+// clean_expired_models, every 5 minutes). sessionEnded, when set, is told of
+// each expired session with OAuth2 grants before it is deleted (back-channel
+// logout tokens for its relying parties, OpenID Connect Back-Channel Logout
+// 1.0 §2.7: the OP sends them when the session ends, expiry included).
+func CleanExpiredModels(st store.Store, now func() time.Time, sessionEnded func(context.Context, *store.Session)) Task {
 	return Task{
 		Name:     "clean_expired_models",
 		Interval: 5 * time.Minute,
 		Crontab:  "2-59/5 * * * *", // authentik's
 		Run: func(ctx context.Context) (string, error) {
 			t := now()
+			if sessionEnded != nil {
+				ended, err := st.ExpiredSessionsWithGrants(ctx, t, expiryNotices)
+				if err != nil {
+					return "", fmt.Errorf("expired sessions: %w", err)
+				}
+				for _, s := range ended {
+					sessionEnded(ctx, s)
+				}
+			}
 			sessions, err := st.DeleteExpiredSessions(ctx, t)
 			if err != nil {
 				return "", fmt.Errorf("sessions: %w", err)

@@ -34,7 +34,7 @@ func TestCleanExpiredModels(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	task := worker.CleanExpiredModels(s, func() time.Time { return now })
+	task := worker.CleanExpiredModels(s, func() time.Time { return now }, nil)
 	got, err := task.Run(ctx)
 	if err != nil || got != "deleted 1 sessions, 0 tokens, 0 events, 0 reputation scores" {
 		t.Fatalf("Run = %q, %v", got, err)

@@ -75,6 +75,15 @@ func (s *Store) DeleteUserSessions(ctx context.Context, userPK int64) (int, erro
 	return rowsAffected(objSession, res, err)
 }
 
+// ExpiredSessionsWithGrants implements store.Sessions.
+func (s *Store) ExpiredSessionsWithGrants(ctx context.Context, now time.Time, limit int) ([]*store.Session, error) {
+	var out []*store.Session
+	err := s.r.NewSelect().Model(&out).Where("expires <= ?", now.UTC()).
+		Where("EXISTS (SELECT 1 FROM oauth2_grants AS g WHERE g.session_uuid = ?TableAlias.uuid)").
+		Order("expires").Limit(int64(limit)).Scan(ctx)
+	return out, mapErr(objSession, err)
+}
+
 // DeleteExpiredSessions implements store.Sessions.
 func (s *Store) DeleteExpiredSessions(ctx context.Context, now time.Time) (int, error) {
 	res, err := s.w.NewDelete().Model((*store.Session)(nil)).Where("expires <= ?", now.UTC()).Exec(ctx)

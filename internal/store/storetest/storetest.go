@@ -54,6 +54,7 @@ func Run(t *testing.T, open Opener) {
 		{"Consents", testConsents},
 		{"PropertyMappings", testPropertyMappings},
 		{"OAuth2", testOAuth2},
+		{"ExpiredSessionsWithGrants", testExpiredSessionsWithGrants},
 		{"Authenticators", testAuthenticators},
 		{"NULLookups", testNULLookups},
 		{"BlueprintInstances", testBlueprintInstances},
