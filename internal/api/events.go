@@ -62,6 +62,7 @@ func (a *API) registerEvents() {
 	const tag = "events"
 	huma.Register(a.huma, op(http.MethodGet, "/events/events/", "events_events_list", tag, "List events", 200), a.listEvents)
 	huma.Register(a.huma, op(http.MethodGet, "/events/events/actions/", "events_events_actions_list", tag, "List event actions", 200), a.eventActions)
+	huma.Register(a.huma, op(http.MethodGet, "/events/events/volume/", "events_events_volume_list", tag, "Event volume per hour", 200), a.eventVolume)
 	huma.Register(a.huma, op(http.MethodGet, "/events/events/{id}/", "events_events_retrieve", tag, "Get an event", 200, 404), a.getEvent)
 }
 
@@ -116,6 +117,41 @@ func (a *API) eventActions(ctx context.Context, _ *struct{}) (*struct{ Body []Ty
 	out := &struct{ Body []TypeCreate }{Body: []TypeCreate{}}
 	for _, act := range eventActions {
 		out.Body = append(out.Body, TypeCreate{Name: act, Description: act, Component: "", ModelName: ""})
+	}
+	return out, nil
+}
+
+// EventVolume is authentik's EventVolumeSerializer: the number of events
+// of one action in the hour starting at time.
+type EventVolume struct {
+	Action string    `json:"action"`
+	Time   time.Time `json:"time"`
+	Count  int       `json:"count"`
+}
+
+type eventVolumeInput struct {
+	Action      string `query:"action" maxLength:"100"`
+	Username    string `query:"username" maxLength:"150"`
+	ClientIP    string `query:"client_ip" maxLength:"64"`
+	HistoryDays int    `query:"history_days" default:"7" minimum:"1" maximum:"365"`
+}
+
+// eventVolume is authentik's events/volume/: the visible events matching
+// the filters of the last history_days days, counted per action and hour.
+func (a *API) eventVolume(ctx context.Context, in *eventVolumeInput) (*struct{ Body []EventVolume }, error) {
+	only, err := a.visible(ctx, permViewEvent)
+	if err != nil {
+		return nil, err
+	}
+	since := time.Now().Add(-time.Duration(in.HistoryDays) * 24 * time.Hour)
+	vs, err := a.Store.EventVolume(ctx, store.EventFilter{Action: in.Action, Username: in.Username, ClientIP: in.ClientIP,
+		ListOptions: store.ListOptions{Only: only}}, since)
+	if err != nil {
+		return nil, a.storeError(err)
+	}
+	out := &struct{ Body []EventVolume }{Body: make([]EventVolume, 0, len(vs))}
+	for _, v := range vs {
+		out.Body = append(out.Body, EventVolume{Action: v.Action, Time: v.Hour, Count: v.Count})
 	}
 	return out, nil
 }

@@ -22,7 +22,7 @@ var fuzzPaths = []string{
 	"/core/applications/{}/check_access/", "/core/applications/{}/set_icon/", "/core/applications/{}/set_icon_url/",
 	"/flows/instances/{}/set_background/", "/flows/instances/{}/set_background_url/", "/rbac/roles/", "/rbac/roles/{}/",
 	"/rbac/permissions/assigned_by_roles/{}/assign/", "/crypto/certificatekeypairs/",
-	"/crypto/certificatekeypairs/generate/", "/crypto/certificatekeypairs/{}/", "/events/events/",
+	"/crypto/certificatekeypairs/generate/", "/crypto/certificatekeypairs/{}/", "/events/events/", "/events/events/volume/",
 	"/admin/settings/", "/providers/all/{}/",
 	"/flows/instances/", "/flows/instances/{}/", "/flows/instances/{}/diagram/", "/flows/instances/{}/export/", "/flows/instances/import/", "/managed/blueprints/import/", "/flows/bindings/", "/flows/bindings/{}/",
 	"/stages/all/", "/stages/all/{}/", "/stages/{}/", "/stages/invitation/invitations/", "/stages/invitation/invitations/{}/",

@@ -64,6 +64,7 @@ var promisedOperations = []struct{ method, path, id string }{
 	{"POST", "/crypto/certificatekeypairs/generate/", "crypto_certificatekeypairs_generate_create"},
 	{"GET", "/events/events/", "events_events_list"},
 	{"GET", "/events/events/actions/", "events_events_actions_list"},
+	{"GET", "/events/events/volume/", "events_events_volume_list"},
 	{"GET", "/admin/version/", "admin_version_retrieve"},
 	{"GET", "/admin/settings/", "admin_settings_retrieve"},
 	{"GET", "/root/config/", "root_config_retrieve"},

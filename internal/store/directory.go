@@ -162,10 +162,21 @@ type EventFilter struct {
 }
 
 // Events is the audit log.
+// EventVolume is the number of events of one action in one hour.
+type EventVolume struct {
+	Action string
+	Hour   time.Time // the hour's start, UTC
+	Count  int
+}
+
 type Events interface {
 	CreateEvent(ctx context.Context, e *Event) error
 	EventByUUID(ctx context.Context, id uuid.UUID) (*Event, error)
 	// ListEvents: Search on action, app and the username; Ordering created, action, client_ip (default -created).
 	ListEvents(ctx context.Context, f EventFilter) ([]*Event, int, error)
+	// EventVolume counts the events matching f (its Action, Username and
+	// ClientIP; not its page or ordering) created at or after since, per
+	// action and hour, oldest hour first.
+	EventVolume(ctx context.Context, f EventFilter, since time.Time) ([]EventVolume, error)
 	DeleteExpiredEvents(ctx context.Context, now time.Time) (int, error)
 }

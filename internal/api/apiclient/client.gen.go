@@ -1448,6 +1448,13 @@ type EventListOutputBody struct {
 	Results      *[]Event               `json:"results"`
 }
 
+// EventVolume defines model for EventVolume.
+type EventVolume struct {
+	Action string    `json:"action"`
+	Count  int64     `json:"count"`
+	Time   time.Time `json:"time"`
+}
+
 // ExpiringBaseGrantModel defines model for ExpiringBaseGrantModel.
 type ExpiringBaseGrantModel struct {
 	Expires   time.Time `json:"expires"`
@@ -3113,6 +3120,14 @@ type EventsEventsListParams struct {
 	Username       *string `form:"username,omitempty" json:"username,omitempty"`
 	ClientIp       *string `form:"client_ip,omitempty" json:"client_ip,omitempty"`
 	ContextModelPk *string `form:"context_model_pk,omitempty" json:"context_model_pk,omitempty"`
+}
+
+// EventsEventsVolumeListParams defines parameters for EventsEventsVolumeList.
+type EventsEventsVolumeListParams struct {
+	Action      *string `form:"action,omitempty" json:"action,omitempty"`
+	Username    *string `form:"username,omitempty" json:"username,omitempty"`
+	ClientIp    *string `form:"client_ip,omitempty" json:"client_ip,omitempty"`
+	HistoryDays *int64  `form:"history_days,omitempty" json:"history_days,omitempty"`
 }
 
 // EventsNotificationsListParams defines parameters for EventsNotificationsList.
@@ -5303,6 +5318,11 @@ type ClientInterface interface {
 	//
 	// Corresponds with GET /events/events/actions/ (the `EventsEventsActionsList` operationId).
 	EventsEventsActionsList(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// EventsEventsVolumeList Event volume per hour
+	//
+	// Corresponds with GET /events/events/volume/ (the `EventsEventsVolumeList` operationId).
+	EventsEventsVolumeList(ctx context.Context, params *EventsEventsVolumeListParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// EventsEventsRetrieve Get an event
 	//
@@ -8721,6 +8741,21 @@ func (c *Client) EventsEventsList(ctx context.Context, params *EventsEventsListP
 // Corresponds with GET /events/events/actions/ (the `EventsEventsActionsList` operationId).
 func (c *Client) EventsEventsActionsList(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewEventsEventsActionsListRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// EventsEventsVolumeList Event volume per hour
+//
+// Corresponds with GET /events/events/volume/ (the `EventsEventsVolumeList` operationId).
+func (c *Client) EventsEventsVolumeList(ctx context.Context, params *EventsEventsVolumeListParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewEventsEventsVolumeListRequest(c.Server, params)
 	if err != nil {
 		return nil, err
 	}
@@ -16955,6 +16990,96 @@ func NewEventsEventsActionsListRequest(server string) (*http.Request, error) {
 	return req, nil
 }
 
+// NewEventsEventsVolumeListRequest constructs an http.Request for the EventsEventsVolumeList method
+func NewEventsEventsVolumeListRequest(server string, params *EventsEventsVolumeListParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/events/events/volume/")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Action != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "action", *params.Action, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Username != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "username", *params.Username, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.ClientIp != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "client_ip", *params.ClientIp, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.HistoryDays != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "history_days", *params.HistoryDays, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewEventsEventsRetrieveRequest constructs an http.Request for the EventsEventsRetrieve method
 func NewEventsEventsRetrieveRequest(server string, id string) (*http.Request, error) {
 	var err error
@@ -23975,6 +24100,13 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with GET /events/events/actions/ (the `EventsEventsActionsList` operationId).
 	EventsEventsActionsListWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*EventsEventsActionsListResponse, error)
+
+	// EventsEventsVolumeListWithResponse Event volume per hour
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /events/events/volume/ (the `EventsEventsVolumeList` operationId).
+	EventsEventsVolumeListWithResponse(ctx context.Context, params *EventsEventsVolumeListParams, reqEditors ...RequestEditorFn) (*EventsEventsVolumeListResponse, error)
 
 	// EventsEventsRetrieveWithResponse Get an event
 	//
@@ -32316,6 +32448,68 @@ func (r EventsEventsActionsListResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r EventsEventsActionsListResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type EventsEventsVolumeListResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *[]EventVolume
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *ValidationError
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *GenericError
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *GenericError
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r EventsEventsVolumeListResponse) GetJSON200() *[]EventVolume {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r EventsEventsVolumeListResponse) GetJSON400() *ValidationError {
+	return r.JSON400
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r EventsEventsVolumeListResponse) GetJSON403() *GenericError {
+	return r.JSON403
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r EventsEventsVolumeListResponse) GetJSON500() *GenericError {
+	return r.JSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r EventsEventsVolumeListResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r EventsEventsVolumeListResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r EventsEventsVolumeListResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r EventsEventsVolumeListResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -41978,6 +42172,19 @@ func (c *ClientWithResponses) EventsEventsActionsListWithResponse(ctx context.Co
 	return ParseEventsEventsActionsListResponse(rsp)
 }
 
+// EventsEventsVolumeListWithResponse Event volume per hour
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /events/events/volume/ (the `EventsEventsVolumeList` operationId).
+func (c *ClientWithResponses) EventsEventsVolumeListWithResponse(ctx context.Context, params *EventsEventsVolumeListParams, reqEditors ...RequestEditorFn) (*EventsEventsVolumeListResponse, error) {
+	rsp, err := c.EventsEventsVolumeList(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseEventsEventsVolumeListResponse(rsp)
+}
+
 // EventsEventsRetrieveWithResponse Get an event
 //
 // Returns a wrapper object for the known response body format(s).
@@ -49626,6 +49833,53 @@ func ParseEventsEventsActionsListResponse(rsp *http.Response) (*EventsEventsActi
 	switch {
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
 		var dest []TypeCreate
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ValidationError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseEventsEventsVolumeListResponse parses an HTTP response from a EventsEventsVolumeListWithResponse call
+func ParseEventsEventsVolumeListResponse(rsp *http.Response) (*EventsEventsVolumeListResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &EventsEventsVolumeListResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest []EventVolume
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}

@@ -2,6 +2,7 @@ package sqlstore
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	"github.com/google/uuid"
@@ -52,7 +53,13 @@ func (s *Store) ListEvents(ctx context.Context, f store.EventFilter) ([]*store.E
 		return nil, 0, err
 	}
 	var out []*store.Event
-	q := s.r.NewSelect().Model(&out)
+	q := s.eventWhere(s.r.NewSelect().Model(&out), f)
+	n, err := listPage(ctx, q, objEvent, order+", uuid DESC", f.Page)
+	return out, n, err
+}
+
+// eventWhere applies f's search and filters (not its page) to q.
+func (s *Store) eventWhere(q *bun.SelectQuery, f store.EventFilter) *bun.SelectQuery {
 	username := s.jsonText(`"user"`, "username")
 	if f.Search != "" {
 		pat := like(f.Search)
@@ -78,8 +85,36 @@ func (s *Store) ListEvents(ctx context.Context, f store.EventFilter) ([]*store.E
 			q = q.Where("CAST(json_extract(context, '$.model.pk') AS TEXT) = ?", f.ContextModelPK)
 		}
 	}
-	n, err := listPage(ctx, restrict(q, "uuid", f.Only), objEvent, order+", uuid DESC", f.Page)
-	return out, n, err
+	return restrict(q, "uuid", f.Only)
+}
+
+// EventVolume implements store.Events: a GROUP BY on the hour, which the
+// (action, created) and (created) indexes serve.
+func (s *Store) EventVolume(ctx context.Context, f store.EventFilter, since time.Time) ([]store.EventVolume, error) {
+	hour := "strftime('%Y-%m-%dT%H:00:00Z', created)"
+	if s.eng.dialect == dialect.PG {
+		hour = `to_char(date_trunc('hour', created AT TIME ZONE 'UTC'), 'YYYY-MM-DD"T"HH24:00:00"Z"')`
+	}
+	var rows []struct {
+		Action string `bun:"action"`
+		Hour   string `bun:"hour"`
+		Count  int    `bun:"count"`
+	}
+	q := s.r.NewSelect().TableExpr("events").ColumnExpr("action").ColumnExpr(hour+" AS hour").ColumnExpr("COUNT(*) AS count").
+		Where("created >= ?", since.UTC())
+	err := s.eventWhere(q, f).GroupExpr("action, hour").OrderExpr("hour, action").Scan(ctx, &rows)
+	if err != nil {
+		return nil, mapErr(objEvent, err)
+	}
+	out := make([]store.EventVolume, 0, len(rows))
+	for _, r := range rows {
+		h, err := time.Parse(time.RFC3339, r.Hour)
+		if err != nil {
+			return nil, fmt.Errorf("event volume hour %q: %w", r.Hour, err)
+		}
+		out = append(out, store.EventVolume{Action: r.Action, Hour: h, Count: r.Count})
+	}
+	return out, nil
 }
 
 // DeleteExpiredEvents implements store.Events.

@@ -268,6 +268,31 @@ func testEvents(t *testing.T, s store.Store) {
 	if err != nil || got.User["username"] != "alice" || got.ClientIP == nil || *got.ClientIP != ip {
 		t.Errorf("EventByUUID = %+v %v", got, err)
 	}
+	// EventVolume: carol's events per action and hour since h.
+	h := now.Truncate(time.Hour).Add(-5 * time.Hour)
+	for _, c := range []struct {
+		action string
+		at     time.Duration
+	}{{"login", 10 * time.Minute}, {"login", 50 * time.Minute}, {"login_failed", 65 * time.Minute}, {"login", -2 * time.Hour}} {
+		mk(c.action, "carol", h.Add(c.at), nil)
+	}
+	for name, tc := range map[string]struct {
+		f    store.EventFilter
+		want []store.EventVolume
+	}{
+		"all actions": {store.EventFilter{Username: "carol"},
+			[]store.EventVolume{{Action: "login", Hour: h, Count: 2}, {Action: "login_failed", Hour: h.Add(time.Hour), Count: 1}}},
+		"by action": {store.EventFilter{Username: "carol", Action: "login"}, []store.EventVolume{{Action: "login", Hour: h, Count: 2}}},
+		"nobody":    {store.EventFilter{Username: "dave"}, []store.EventVolume{}},
+	} {
+		got, err := s.EventVolume(ctx, tc.f, h)
+		if err != nil {
+			t.Fatalf("EventVolume %s: %v", name, err)
+		}
+		if diff := cmp.Diff(tc.want, got); diff != "" {
+			t.Errorf("EventVolume %s:\n%s", name, diff)
+		}
+	}
 	if n, err := s.DeleteExpiredEvents(ctx, now); err != nil || n != 1 {
 		t.Errorf("DeleteExpiredEvents = %d %v", n, err)
 	}

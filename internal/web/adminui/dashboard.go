@@ -94,45 +94,28 @@ func forbidden(err error) bool {
 	return errors.As(err, &ae) && ae.Status == http.StatusForbidden
 }
 
-// chartPages bounds how many pages of 100 events the chart reads per action.
-const chartPages = 50
-
 // hourlyCounts are events per hour over the last 24 h: [0] is the oldest
-// hour. Capped is set when there were more events than the chart reads.
-type hourlyCounts struct {
-	N      [24]int
-	Capped bool
-}
+// hour.
+type hourlyCounts [24]int
 
-// hourly counts the events with action in each of the last 24 hours,
-// reading the newest first until one is older than 24 hours.
+// hourly counts the events with action in each of the last 24 hours
+// through events/volume/, which counts them per hour in the database.
 func (u *UI) hourly(r *http.Request, action string, now time.Time) (hourlyCounts, error) {
 	var h hourlyCounts
 	start := now.Truncate(time.Hour).Add(-23 * time.Hour)
-	for pg := 1; pg <= chartPages; pg++ {
-		var out struct {
-			Pagination struct {
-				Next int `json:"next"`
-			} `json:"pagination"`
-			Results []event `json:"results"`
-		}
-		q := url.Values{"action": {action}, "ordering": {"-created"}, "page_size": {"100"}, "page": {strconv.Itoa(pg)}}
-		if err := u.do(r, http.MethodGet, "/events/events/?"+q.Encode(), nil, &out); err != nil {
-			return h, err
-		}
-		for _, e := range out.Results {
-			if e.Created.Before(start) {
-				return h, nil
-			}
-			if i := int(e.Created.Sub(start) / time.Hour); i >= 0 && i < 24 {
-				h.N[i]++
-			}
-		}
-		if out.Pagination.Next == 0 {
-			return h, nil
+	var vol []struct {
+		Time  time.Time `json:"time"`
+		Count int       `json:"count"`
+	}
+	q := url.Values{"action": {action}, "history_days": {"1"}}
+	if err := u.do(r, http.MethodGet, "/events/events/volume/?"+q.Encode(), nil, &vol); err != nil {
+		return h, err
+	}
+	for _, v := range vol {
+		if i := int(v.Time.Sub(start) / time.Hour); !v.Time.Before(start) && i < 24 {
+			h[i] += v.Count
 		}
 	}
-	h.Capped = true
 	return h, nil
 }
 
@@ -143,7 +126,6 @@ type chart struct {
 	Ticks               []tick
 	Grid                []tick
 	Logins, Failed      int
-	Capped              bool
 	Max                 int
 }
 
@@ -162,11 +144,11 @@ func makeChart(now time.Time, logins, failed hourlyCounts) chart {
 	const (
 		left, top, plotH, slot = 30, 8, 120, 16
 	)
-	c := chart{Width: left + 24*slot + 4, Height: top + plotH + 22, Base: top + plotH, Capped: logins.Capped || failed.Capped}
+	c := chart{Width: left + 24*slot + 4, Height: top + plotH + 22, Base: top + plotH}
 	for i := range 24 {
-		c.Logins += logins.N[i]
-		c.Failed += failed.N[i]
-		c.Max = max(c.Max, logins.N[i], failed.N[i])
+		c.Logins += logins[i]
+		c.Failed += failed[i]
+		c.Max = max(c.Max, logins[i], failed[i])
 	}
 	scale := max(c.Max, 4)
 	// Round the scale up to a multiple of 4 so the grid lines are whole numbers.
@@ -183,7 +165,7 @@ func makeChart(now time.Time, logins, failed hourlyCounts) chart {
 			n     int
 			class string
 			what  string
-		}{{logins.N[i], "bar-login", "logins"}, {failed.N[i], "bar-failed", "failed logins"}} {
+		}{{logins[i], "bar-login", "logins"}, {failed[i], "bar-failed", "failed logins"}} {
 			h := plotH * s.n / scale
 			if s.n > 0 && h < 2 {
 				h = 2
