@@ -809,6 +809,7 @@ func (f fixtures) cases() map[string]opCase {
 		// events
 		"events_events_list":         {query: url.Values{"action": {"model_created"}, "ordering": {"-created"}}},
 		"events_events_actions_list": {},
+		"events_events_volume_list":  {query: url.Values{"action": {"model_created"}, "history_days": {"1"}}},
 		"events_events_retrieve":     {},
 		// events/rules, transports, notifications (notifications_test.go)
 		"events_rules_list": {query: url.Values{"search": {"conformance"}, "ordering": {"-severity"}}},
