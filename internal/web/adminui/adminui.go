@@ -18,7 +18,6 @@
 package adminui
 
 import (
-	"bytes"
 	"context"
 	"embed"
 	"errors"
@@ -31,6 +30,7 @@ import (
 	"github.com/go-chi/chi/v5"
 
 	"github.com/gatehouse-idp/gatehouse/internal/web/apicall"
+	"github.com/gatehouse-idp/gatehouse/internal/web/htmlpage"
 	"github.com/gatehouse-idp/gatehouse/internal/web/userui"
 )
 
@@ -340,25 +340,11 @@ func (u *UI) render(w http.ResponseWriter, r *http.Request, name string, p page)
 	if p.V == nil {
 		p.V = &visitor{Brand: brand{Title: "Gatehouse"}}
 	}
-	h := w.Header()
-	h.Set("Content-Type", "text/html; charset=utf-8")
-	h.Set("Cache-Control", "no-store")
-	h.Set("Content-Security-Policy", "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data: https:; "+
-		"form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
-	h.Set("Referrer-Policy", "same-origin")
-	var buf bytes.Buffer
 	t := pages.Lookup(name)
 	if t == nil {
 		panic("adminui: no template " + name)
 	}
-	if err := t.Execute(&buf, p); err != nil {
-		if u.Log != nil {
-			u.Log.Error("rendering an admin page", "page", name, "error", err)
-		}
-		http.Error(w, "Internal error.", http.StatusInternalServerError)
-		return
-	}
-	_, _ = w.Write(buf.Bytes())
+	htmlpage.Write(w, u.Log, t, p)
 }
 
 // formErrors are a 400's messages by field; a detail goes to

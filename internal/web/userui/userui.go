@@ -17,7 +17,6 @@
 package userui
 
 import (
-	"bytes"
 	"context"
 	"embed"
 	"errors"
@@ -32,6 +31,7 @@ import (
 
 	"github.com/gatehouse-idp/gatehouse/internal/store"
 	"github.com/gatehouse-idp/gatehouse/internal/web/apicall"
+	"github.com/gatehouse-idp/gatehouse/internal/web/htmlpage"
 )
 
 // Prefix is where the UI is mounted.
@@ -275,9 +275,7 @@ type message struct {
 	Heading, Text, Back string
 }
 
-// render writes a page with the strict CSP: no inline script or style,
-// stylesheet and script from this origin, images from this origin, data:
-// URIs and https (application icons may be remote URLs).
+// render writes a page through htmlpage.Write (the strict CSP, no-store).
 func (u *UI) render(w http.ResponseWriter, r *http.Request, name string, p page) {
 	if p.V == nil {
 		p.V = visitorOf(r.Context())
@@ -285,23 +283,9 @@ func (u *UI) render(w http.ResponseWriter, r *http.Request, name string, p page)
 	if p.V == nil { // before the visitor is known: the chrome without them
 		p.V = &visitor{Brand: brand{Title: "Gatehouse"}}
 	}
-	h := w.Header()
-	h.Set("Content-Type", "text/html; charset=utf-8")
-	h.Set("Cache-Control", "no-store")
-	h.Set("Content-Security-Policy", "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data: https:; "+
-		"form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
-	h.Set("Referrer-Policy", "same-origin")
-	var buf bytes.Buffer
 	t := pages.Lookup(name)
 	if t == nil {
 		panic("userui: no template " + name)
 	}
-	if err := t.Execute(&buf, p); err != nil {
-		if u.Log != nil {
-			u.Log.Error("rendering a user page", "page", name, "error", err)
-		}
-		http.Error(w, "Internal error.", http.StatusInternalServerError)
-		return
-	}
-	_, _ = w.Write(buf.Bytes())
+	htmlpage.Write(w, u.Log, t, p)
 }
