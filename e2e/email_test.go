@@ -115,8 +115,14 @@ func TestEmailTemplates(t *testing.T) {
 		if subj := m.Msg.Header.Get("Subject"); subj != "authentik Notification: configuration_error" || !strings.Contains(m.Body, "custom/") {
 			t.Errorf("the administrator's notification: %q\n%s", subj, m.Body)
 		}
-		notes := results(s.must(200, "GET", "/events/notifications/?page_size=100", nil))
-		if len(notes) == 0 || !strings.Contains(fmt.Sprint(notes[0]["body"]), "custom/") {
+		// The in-app notification is another transport's task: it may
+		// land after the email.
+		var notes []map[string]any
+		poll(t, "the administrator's in-app notification", 15*time.Second, func() bool {
+			notes = results(s.must(200, "GET", "/events/notifications/?page_size=100", nil))
+			return len(notes) > 0
+		})
+		if !strings.Contains(fmt.Sprint(notes[0]["body"]), "custom/") {
 			t.Errorf("the administrator's notifications: %v", notes)
 		}
 	})
