@@ -24,6 +24,7 @@ import (
 	"github.com/gatehouse-idp/gatehouse/internal/cache"
 	"github.com/gatehouse-idp/gatehouse/internal/crypto"
 	"github.com/gatehouse-idp/gatehouse/internal/event"
+	"github.com/gatehouse-idp/gatehouse/internal/flow"
 	"github.com/gatehouse-idp/gatehouse/internal/media"
 	"github.com/gatehouse-idp/gatehouse/internal/notify"
 	"github.com/gatehouse-idp/gatehouse/internal/policy"
@@ -67,6 +68,10 @@ type Deps struct {
 	// Caches receives the invalidations of successful writes
 	// (invalidate.go) and drops the API's policy results; nil: none.
 	Caches *cache.Group
+	// Flows plans the recovery links of /core/users/{id}/recovery/ and
+	// sends recovery_email/'s messages (its Mail and MailTemplates); nil
+	// answers "No recovery flow set.".
+	Flows *flow.Executor
 }
 
 // API is the /api/v3 handler.
@@ -160,6 +165,7 @@ func (a *API) OpenAPI() *huma.OpenAPI { return a.huma.OpenAPI() }
 
 func (a *API) registerAll() {
 	a.registerUsers()
+	a.registerUserRecovery()
 	a.registerImpersonation()
 	a.registerGroups()
 	a.registerRBAC()

@@ -16,7 +16,7 @@ import (
 
 // fuzzPaths are the API's routes; "{}" is replaced by fuzzed input.
 var fuzzPaths = []string{
-	"/core/users/", "/core/users/{}/", "/core/users/{}/set_password/", "/core/users/service_account/",
+	"/core/users/", "/core/users/{}/", "/core/users/{}/set_password/", "/core/users/{}/recovery/", "/core/users/{}/recovery_email/", "/core/users/service_account/",
 	"/core/groups/", "/core/groups/{}/", "/core/tokens/", "/core/tokens/{}/", "/core/tokens/{}/view_key/",
 	"/core/brands/", "/core/brands/{}/", "/core/applications/", "/core/applications/{}/",
 	"/core/applications/{}/check_access/", "/core/applications/{}/set_icon/", "/core/applications/{}/set_icon_url/",

@@ -55,6 +55,8 @@ var promisedOperations = []struct{ method, path, id string }{
 	{"GET", "/core/users/me/", "core_users_me_retrieve"},
 	{"POST", "/core/users/{id}/set_password/", "core_users_set_password_create"},
 	{"POST", "/core/users/service_account/", "core_users_service_account_create"},
+	{"POST", "/core/users/{id}/recovery/", "core_users_recovery_create"},
+	{"POST", "/core/users/{id}/recovery_email/", "core_users_recovery_email_create"},
 	{"GET", "/core/groups/", "core_groups_list"},
 	{"GET", "/core/applications/{slug}/check_access/", "core_applications_check_access_retrieve"},
 	{"GET", "/core/tokens/{identifier}/view_key/", "core_tokens_view_key_retrieve"},
@@ -281,6 +283,7 @@ type fixtures struct {
 	rule, transport, note  string            // notifications_test.go
 	webhookMapping         string            // notifications_test.go
 	devices                map[string]string // device pks by path prefix (authenticators_test.go)
+	emailStage             string            // userrecovery_test.go
 }
 
 func (c *conformance) makeFixtures() fixtures {
@@ -382,6 +385,7 @@ func (c *conformance) makeFixtures() fixtures {
 	f.makeDeviceFixtures(c)
 	f.makeNotificationFixtures(c)
 	f.makeSessionFixtures(c)
+	f.makeRecoveryFixtures(c)
 
 	var events struct {
 		Results []struct {
@@ -579,9 +583,11 @@ func (f fixtures) cases() map[string]opCase {
 		"core_users_update": {body: map[string]any{"username": "conformance-user", "name": "Conformance User 2",
 			"email": "conformance@example.com", "is_active": true, "groups": []string{f.group}, "roles": []string{f.role},
 			"attributes": map[string]any{"settings": map[string]any{"locale": "en"}}, "path": "users", "type": "internal"}},
-		"core_users_partial_update":      {body: map[string]any{"name": "Conformance User 3"}},
-		"core_users_destroy":             {},
-		"core_users_set_password_create": {body: map[string]any{"password": "correct horse battery staple"}},
+		"core_users_partial_update":        {body: map[string]any{"name": "Conformance User 3"}},
+		"core_users_destroy":               {},
+		"core_users_set_password_create":   {body: map[string]any{"password": "correct horse battery staple"}},
+		"core_users_recovery_create":       {body: map[string]any{"token_duration": "hours=1"}},
+		"core_users_recovery_email_create": {body: map[string]any{"email_stage": f.emailStage}},
 		// core/groups
 		"core_groups_list": {query: url.Values{"ordering": {"name"}}},
 		"core_groups_create": {body: map[string]any{"name": "conformance-created-group", "parent": f.group,

@@ -147,6 +147,7 @@ func (p *Process) Run(ctx context.Context) error {
 		p.executor = &flow.Executor{Stages: stageall.Registry(), Log: p.Log.With("component", "flow"), // Mail: the outbox (mailOutbox)
 			Secrets: mfaSealer, MailTemplates: mail.NewTemplates(p.Config.Email.TemplateDir), Definitions: flow.NewDefinitions(p.caches, 0, nil),
 			Builtins: map[string]flow.Stage{oauth2.FulfillmentStage: p.oauth.Fulfillment(), oauth2.DeviceFulfillmentStage: p.oauth.DeviceFulfillment()}}
+		a.Flows = p.executor // recovery links
 		// Cross-origin browser POSTs are refused (Sec-Fetch-Site / Origin,
 		// Go's CrossOriginProtection); scripts without those headers pass,
 		// as authentik's executor API allows.

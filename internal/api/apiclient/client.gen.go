@@ -419,6 +419,42 @@ func (e FlowStageBindingRequestPolicyEngineMode) Valid() bool {
 	}
 }
 
+// Defines values for LogEventLogLevel.
+const (
+	LogEventLogLevelCritical  LogEventLogLevel = "critical"
+	LogEventLogLevelDebug     LogEventLogLevel = "debug"
+	LogEventLogLevelError     LogEventLogLevel = "error"
+	LogEventLogLevelException LogEventLogLevel = "exception"
+	LogEventLogLevelInfo      LogEventLogLevel = "info"
+	LogEventLogLevelNotset    LogEventLogLevel = "notset"
+	LogEventLogLevelWarn      LogEventLogLevel = "warn"
+	LogEventLogLevelWarning   LogEventLogLevel = "warning"
+)
+
+// Valid indicates whether the value is a known member of the LogEventLogLevel enum.
+func (e LogEventLogLevel) Valid() bool {
+	switch e {
+	case LogEventLogLevelCritical:
+		return true
+	case LogEventLogLevelDebug:
+		return true
+	case LogEventLogLevelError:
+		return true
+	case LogEventLogLevelException:
+		return true
+	case LogEventLogLevelInfo:
+		return true
+	case LogEventLogLevelNotset:
+		return true
+	case LogEventLogLevelWarn:
+		return true
+	case LogEventLogLevelWarning:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for NotificationSeverity.
 const (
 	NotificationSeverityAlert   NotificationSeverity = "alert"
@@ -1662,6 +1698,11 @@ type KeyPairListOutputBody struct {
 	Results      *[]CertificateKeyPair  `json:"results"`
 }
 
+// Link defines model for Link.
+type Link struct {
+	Link string `json:"link"`
+}
+
 // ListOfAuthenticatedSessionBody defines model for ListOfAuthenticatedSessionBody.
 type ListOfAuthenticatedSessionBody struct {
 	Autocomplete map[string]interface{}  `json:"autocomplete"`
@@ -1822,6 +1863,18 @@ type ListOfWebAuthnDeviceBody struct {
 	Pagination   Pagination             `json:"pagination"`
 	Results      *[]WebAuthnDevice      `json:"results"`
 }
+
+// LogEvent defines model for LogEvent.
+type LogEvent struct {
+	Attributes map[string]interface{} `json:"attributes"`
+	Event      string                 `json:"event"`
+	LogLevel   LogEventLogLevel       `json:"log_level"`
+	Logger     string                 `json:"logger"`
+	Timestamp  time.Time              `json:"timestamp"`
+}
+
+// LogEventLogLevel defines model for LogEvent.LogLevel.
+type LogEventLogLevel string
 
 // MeOutputBody defines model for MeOutputBody.
 type MeOutputBody struct {
@@ -2241,8 +2294,9 @@ type PolicyTestInputBody struct {
 
 // PolicyTestResult defines model for PolicyTestResult.
 type PolicyTestResult struct {
-	Messages *[]string `json:"messages"`
-	Passing  bool      `json:"passing"`
+	LogMessages *[]LogEvent `json:"log_messages"`
+	Messages    *[]string   `json:"messages"`
+	Passing     bool        `json:"passing"`
 }
 
 // PropertyMapping defines model for PropertyMapping.
@@ -2623,6 +2677,21 @@ type UserListOutputBody struct {
 	Autocomplete map[string]interface{} `json:"autocomplete"`
 	Pagination   Pagination             `json:"pagination"`
 	Results      *[]User                `json:"results"`
+}
+
+// UserRecoveryEmailRequest defines model for UserRecoveryEmailRequest.
+type UserRecoveryEmailRequest struct {
+	// EmailStage The email stage whose subject and template the message uses
+	EmailStage *string `json:"email_stage,omitempty"`
+
+	// TokenDuration How long the link is valid ("hours=1;minutes=30"); default: the default_token_duration setting
+	TokenDuration *string `json:"token_duration,omitempty"`
+}
+
+// UserRecoveryLinkRequest defines model for UserRecoveryLinkRequest.
+type UserRecoveryLinkRequest struct {
+	// TokenDuration How long the link is valid ("hours=1;minutes=30"); default: the default_token_duration setting
+	TokenDuration *string `json:"token_duration,omitempty"`
 }
 
 // UserRequest defines model for UserRequest.
@@ -3083,6 +3152,12 @@ type CoreUsersListParamsIsActive string
 
 // CoreUsersListParamsType defines parameters for CoreUsersList.
 type CoreUsersListParamsType string
+
+// CoreUsersRecoveryEmailCreateParams defines parameters for CoreUsersRecoveryEmailCreate.
+type CoreUsersRecoveryEmailCreateParams struct {
+	// EmailStage The email stage (also accepted in the body)
+	EmailStage *string `form:"email_stage,omitempty" json:"email_stage,omitempty"`
+}
 
 // CryptoCertificatekeypairsListParams defines parameters for CryptoCertificatekeypairsList.
 type CryptoCertificatekeypairsListParams struct {
@@ -3676,6 +3751,12 @@ type CoreUsersUpdateJSONRequestBody = UserRequest
 
 // CoreUsersImpersonateCreateJSONRequestBody defines body for CoreUsersImpersonateCreate for application/json ContentType.
 type CoreUsersImpersonateCreateJSONRequestBody = ImpersonateInputBody
+
+// CoreUsersRecoveryCreateJSONRequestBody defines body for CoreUsersRecoveryCreate for application/json ContentType.
+type CoreUsersRecoveryCreateJSONRequestBody = UserRecoveryLinkRequest
+
+// CoreUsersRecoveryEmailCreateJSONRequestBody defines body for CoreUsersRecoveryEmailCreate for application/json ContentType.
+type CoreUsersRecoveryEmailCreateJSONRequestBody = UserRecoveryEmailRequest
 
 // CoreUsersSetPasswordCreateJSONRequestBody defines body for CoreUsersSetPasswordCreate for application/json ContentType.
 type CoreUsersSetPasswordCreateJSONRequestBody = SetPasswordInputBody
@@ -5227,6 +5308,34 @@ type ClientInterface interface {
 	//
 	// Corresponds with POST /core/users/{id}/impersonate/ (the `CoreUsersImpersonateCreate` operationId).
 	CoreUsersImpersonateCreate(ctx context.Context, id int64, body CoreUsersImpersonateCreateJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CoreUsersRecoveryCreateWithBody Create a temporary link that a user can use to recover their account
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /core/users/{id}/recovery/ (the `CoreUsersRecoveryCreate` operationId).
+	CoreUsersRecoveryCreateWithBody(ctx context.Context, id int64, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CoreUsersRecoveryCreate Create a temporary link that a user can use to recover their account
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /core/users/{id}/recovery/ (the `CoreUsersRecoveryCreate` operationId).
+	CoreUsersRecoveryCreate(ctx context.Context, id int64, body CoreUsersRecoveryCreateJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CoreUsersRecoveryEmailCreateWithBody Send an email with a temporary link that a user can use to recover their account
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /core/users/{id}/recovery_email/ (the `CoreUsersRecoveryEmailCreate` operationId).
+	CoreUsersRecoveryEmailCreateWithBody(ctx context.Context, id int64, params *CoreUsersRecoveryEmailCreateParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CoreUsersRecoveryEmailCreate Send an email with a temporary link that a user can use to recover their account
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /core/users/{id}/recovery_email/ (the `CoreUsersRecoveryEmailCreate` operationId).
+	CoreUsersRecoveryEmailCreate(ctx context.Context, id int64, params *CoreUsersRecoveryEmailCreateParams, body CoreUsersRecoveryEmailCreateJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// CoreUsersSetPasswordCreateWithBody Set a user's password
 	//
@@ -8500,6 +8609,74 @@ func (c *Client) CoreUsersImpersonateCreateWithBody(ctx context.Context, id int6
 // Corresponds with POST /core/users/{id}/impersonate/ (the `CoreUsersImpersonateCreate` operationId).
 func (c *Client) CoreUsersImpersonateCreate(ctx context.Context, id int64, body CoreUsersImpersonateCreateJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewCoreUsersImpersonateCreateRequest(c.Server, id, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CoreUsersRecoveryCreateWithBody Create a temporary link that a user can use to recover their account
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /core/users/{id}/recovery/ (the `CoreUsersRecoveryCreate` operationId).
+func (c *Client) CoreUsersRecoveryCreateWithBody(ctx context.Context, id int64, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCoreUsersRecoveryCreateRequestWithBody(c.Server, id, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CoreUsersRecoveryCreate Create a temporary link that a user can use to recover their account
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /core/users/{id}/recovery/ (the `CoreUsersRecoveryCreate` operationId).
+func (c *Client) CoreUsersRecoveryCreate(ctx context.Context, id int64, body CoreUsersRecoveryCreateJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCoreUsersRecoveryCreateRequest(c.Server, id, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CoreUsersRecoveryEmailCreateWithBody Send an email with a temporary link that a user can use to recover their account
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /core/users/{id}/recovery_email/ (the `CoreUsersRecoveryEmailCreate` operationId).
+func (c *Client) CoreUsersRecoveryEmailCreateWithBody(ctx context.Context, id int64, params *CoreUsersRecoveryEmailCreateParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCoreUsersRecoveryEmailCreateRequestWithBody(c.Server, id, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CoreUsersRecoveryEmailCreate Send an email with a temporary link that a user can use to recover their account
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /core/users/{id}/recovery_email/ (the `CoreUsersRecoveryEmailCreate` operationId).
+func (c *Client) CoreUsersRecoveryEmailCreate(ctx context.Context, id int64, params *CoreUsersRecoveryEmailCreateParams, body CoreUsersRecoveryEmailCreateJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCoreUsersRecoveryEmailCreateRequest(c.Server, id, params, body)
 	if err != nil {
 		return nil, err
 	}
@@ -16413,6 +16590,127 @@ func NewCoreUsersImpersonateCreateRequestWithBody(server string, id int64, conte
 	return req, nil
 }
 
+// NewCoreUsersRecoveryCreateRequest calls the generic CoreUsersRecoveryCreate builder with application/json body
+func NewCoreUsersRecoveryCreateRequest(server string, id int64, body CoreUsersRecoveryCreateJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewCoreUsersRecoveryCreateRequestWithBody(server, id, "application/json", bodyReader)
+}
+
+// NewCoreUsersRecoveryCreateRequestWithBody constructs an http.Request for the CoreUsersRecoveryCreate method, with any body, and a specified content type
+func NewCoreUsersRecoveryCreateRequestWithBody(server string, id int64, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "integer", Format: "int64"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/core/users/%s/recovery/", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewCoreUsersRecoveryEmailCreateRequest calls the generic CoreUsersRecoveryEmailCreate builder with application/json body
+func NewCoreUsersRecoveryEmailCreateRequest(server string, id int64, params *CoreUsersRecoveryEmailCreateParams, body CoreUsersRecoveryEmailCreateJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewCoreUsersRecoveryEmailCreateRequestWithBody(server, id, params, "application/json", bodyReader)
+}
+
+// NewCoreUsersRecoveryEmailCreateRequestWithBody constructs an http.Request for the CoreUsersRecoveryEmailCreate method, with any body, and a specified content type
+func NewCoreUsersRecoveryEmailCreateRequestWithBody(server string, id int64, params *CoreUsersRecoveryEmailCreateParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "integer", Format: "int64"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/core/users/%s/recovery_email/", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.EmailStage != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "email_stage", *params.EmailStage, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
 // NewCoreUsersSetPasswordCreateRequest calls the generic CoreUsersSetPasswordCreate builder with application/json body
 func NewCoreUsersSetPasswordCreateRequest(server string, id int64, body CoreUsersSetPasswordCreateJSONRequestBody) (*http.Request, error) {
 	var bodyReader io.Reader
@@ -23995,6 +24293,34 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with POST /core/users/{id}/impersonate/ (the `CoreUsersImpersonateCreate` operationId).
 	CoreUsersImpersonateCreateWithResponse(ctx context.Context, id int64, body CoreUsersImpersonateCreateJSONRequestBody, reqEditors ...RequestEditorFn) (*CoreUsersImpersonateCreateResponse, error)
+
+	// CoreUsersRecoveryCreateWithBodyWithResponse Create a temporary link that a user can use to recover their account
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /core/users/{id}/recovery/ (the `CoreUsersRecoveryCreate` operationId).
+	CoreUsersRecoveryCreateWithBodyWithResponse(ctx context.Context, id int64, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CoreUsersRecoveryCreateResponse, error)
+
+	// CoreUsersRecoveryCreateWithResponse Create a temporary link that a user can use to recover their account
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /core/users/{id}/recovery/ (the `CoreUsersRecoveryCreate` operationId).
+	CoreUsersRecoveryCreateWithResponse(ctx context.Context, id int64, body CoreUsersRecoveryCreateJSONRequestBody, reqEditors ...RequestEditorFn) (*CoreUsersRecoveryCreateResponse, error)
+
+	// CoreUsersRecoveryEmailCreateWithBodyWithResponse Send an email with a temporary link that a user can use to recover their account
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /core/users/{id}/recovery_email/ (the `CoreUsersRecoveryEmailCreate` operationId).
+	CoreUsersRecoveryEmailCreateWithBodyWithResponse(ctx context.Context, id int64, params *CoreUsersRecoveryEmailCreateParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CoreUsersRecoveryEmailCreateResponse, error)
+
+	// CoreUsersRecoveryEmailCreateWithResponse Send an email with a temporary link that a user can use to recover their account
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /core/users/{id}/recovery_email/ (the `CoreUsersRecoveryEmailCreate` operationId).
+	CoreUsersRecoveryEmailCreateWithResponse(ctx context.Context, id int64, params *CoreUsersRecoveryEmailCreateParams, body CoreUsersRecoveryEmailCreateJSONRequestBody, reqEditors ...RequestEditorFn) (*CoreUsersRecoveryEmailCreateResponse, error)
 
 	// CoreUsersSetPasswordCreateWithBodyWithResponse Set a user's password
 	//
@@ -31738,6 +32064,137 @@ func (r CoreUsersImpersonateCreateResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r CoreUsersImpersonateCreateResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type CoreUsersRecoveryCreateResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Link
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *ValidationError
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *GenericError
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *GenericError
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *GenericError
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r CoreUsersRecoveryCreateResponse) GetJSON200() *Link {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r CoreUsersRecoveryCreateResponse) GetJSON400() *ValidationError {
+	return r.JSON400
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r CoreUsersRecoveryCreateResponse) GetJSON403() *GenericError {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r CoreUsersRecoveryCreateResponse) GetJSON404() *GenericError {
+	return r.JSON404
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r CoreUsersRecoveryCreateResponse) GetJSON500() *GenericError {
+	return r.JSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r CoreUsersRecoveryCreateResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r CoreUsersRecoveryCreateResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r CoreUsersRecoveryCreateResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r CoreUsersRecoveryCreateResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type CoreUsersRecoveryEmailCreateResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *ValidationError
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *GenericError
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *GenericError
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *GenericError
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r CoreUsersRecoveryEmailCreateResponse) GetJSON400() *ValidationError {
+	return r.JSON400
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r CoreUsersRecoveryEmailCreateResponse) GetJSON403() *GenericError {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r CoreUsersRecoveryEmailCreateResponse) GetJSON404() *GenericError {
+	return r.JSON404
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r CoreUsersRecoveryEmailCreateResponse) GetJSON500() *GenericError {
+	return r.JSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r CoreUsersRecoveryEmailCreateResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r CoreUsersRecoveryEmailCreateResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r CoreUsersRecoveryEmailCreateResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r CoreUsersRecoveryEmailCreateResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -41977,6 +42434,58 @@ func (c *ClientWithResponses) CoreUsersImpersonateCreateWithResponse(ctx context
 	return ParseCoreUsersImpersonateCreateResponse(rsp)
 }
 
+// CoreUsersRecoveryCreateWithBodyWithResponse Create a temporary link that a user can use to recover their account
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /core/users/{id}/recovery/ (the `CoreUsersRecoveryCreate` operationId).
+func (c *ClientWithResponses) CoreUsersRecoveryCreateWithBodyWithResponse(ctx context.Context, id int64, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CoreUsersRecoveryCreateResponse, error) {
+	rsp, err := c.CoreUsersRecoveryCreateWithBody(ctx, id, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCoreUsersRecoveryCreateResponse(rsp)
+}
+
+// CoreUsersRecoveryCreateWithResponse Create a temporary link that a user can use to recover their account
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /core/users/{id}/recovery/ (the `CoreUsersRecoveryCreate` operationId).
+func (c *ClientWithResponses) CoreUsersRecoveryCreateWithResponse(ctx context.Context, id int64, body CoreUsersRecoveryCreateJSONRequestBody, reqEditors ...RequestEditorFn) (*CoreUsersRecoveryCreateResponse, error) {
+	rsp, err := c.CoreUsersRecoveryCreate(ctx, id, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCoreUsersRecoveryCreateResponse(rsp)
+}
+
+// CoreUsersRecoveryEmailCreateWithBodyWithResponse Send an email with a temporary link that a user can use to recover their account
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /core/users/{id}/recovery_email/ (the `CoreUsersRecoveryEmailCreate` operationId).
+func (c *ClientWithResponses) CoreUsersRecoveryEmailCreateWithBodyWithResponse(ctx context.Context, id int64, params *CoreUsersRecoveryEmailCreateParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CoreUsersRecoveryEmailCreateResponse, error) {
+	rsp, err := c.CoreUsersRecoveryEmailCreateWithBody(ctx, id, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCoreUsersRecoveryEmailCreateResponse(rsp)
+}
+
+// CoreUsersRecoveryEmailCreateWithResponse Send an email with a temporary link that a user can use to recover their account
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /core/users/{id}/recovery_email/ (the `CoreUsersRecoveryEmailCreate` operationId).
+func (c *ClientWithResponses) CoreUsersRecoveryEmailCreateWithResponse(ctx context.Context, id int64, params *CoreUsersRecoveryEmailCreateParams, body CoreUsersRecoveryEmailCreateJSONRequestBody, reqEditors ...RequestEditorFn) (*CoreUsersRecoveryEmailCreateResponse, error) {
+	rsp, err := c.CoreUsersRecoveryEmailCreate(ctx, id, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCoreUsersRecoveryEmailCreateResponse(rsp)
+}
+
 // CoreUsersSetPasswordCreateWithBodyWithResponse Set a user's password
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
@@ -49272,6 +49781,110 @@ func ParseCoreUsersImpersonateCreateResponse(rsp *http.Response) (*CoreUsersImpe
 	}
 
 	response := &CoreUsersImpersonateCreateResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ValidationError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseCoreUsersRecoveryCreateResponse parses an HTTP response from a CoreUsersRecoveryCreateWithResponse call
+func ParseCoreUsersRecoveryCreateResponse(rsp *http.Response) (*CoreUsersRecoveryCreateResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &CoreUsersRecoveryCreateResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Link
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ValidationError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest GenericError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseCoreUsersRecoveryEmailCreateResponse parses an HTTP response from a CoreUsersRecoveryEmailCreateWithResponse call
+func ParseCoreUsersRecoveryEmailCreateResponse(rsp *http.Response) (*CoreUsersRecoveryEmailCreateResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &CoreUsersRecoveryEmailCreateResponse{
 		Body:         bodyBytes,
 		HTTPResponse: rsp,
 	}

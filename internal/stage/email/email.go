@@ -7,10 +7,8 @@ package email
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	netmail "net/mail"
-	"net/url"
 	"strings"
 	"time"
 
@@ -167,32 +165,23 @@ func (st *Stage) send(ctx context.Context, r *flow.Run) error {
 		r.Log.Warn("email stage: too many links asked for, nothing sent", "flow", r.Flow.Slug, "user", u.PK, "links", n)
 		return nil
 	}
-	key := core.NewTokenKey()
-	link := web.Scheme(r.Request.Context()) + "://" + r.Request.Host + "/if/flow/" + url.PathEscape(r.Flow.Slug) +
-		"/?" + url.Values{flow.FlowTokenParam: {key}}.Encode()
+	link := flow.NewLink(web.Scheme(r.Request.Context())+"://"+r.Request.Host, r.Flow.Slug)
 	expires := r.Now().Add(st.expiry)
-	data := mail.Data{User: mail.User{Name: u.Name, Username: u.Username, Email: u.Email}, URL: link,
-		Expires: int(st.expiry / time.Minute), ExpiresAt: expires}
+	title := ""
 	if b := core.MatchBrand(brands, r.Request.Host); b != nil {
-		data.BrandTitle = b.BrandingTitle
+		title = b.BrandingTitle
 	}
-	body, err := r.Executor.MailTemplates.Render(st.s.Template, data)
+	msg, err := st.Compose(r.Executor.MailTemplates, u, link.URL, st.expiry, expires, title)
 	if err != nil {
 		return st.configError(ctx, r, err)
 	}
-	plan, err := json.Marshal(r.Plan)
+	tok, err := link.Token(r.Plan, u.PK, fmt.Sprintf("%s%s-%d-%s", linkPrefix, r.Stage.Name, u.PK, link.Key[:8]),
+		"Email link of flow "+r.Flow.Slug, expires)
 	if err != nil {
 		return err
 	}
-	tok := &store.Token{Identifier: fmt.Sprintf("%s%s-%d-%s", linkPrefix, r.Stage.Name, u.PK, key[:8]),
-		KeyHash: core.HashTokenKey(key), Intent: store.IntentVerification, UserPK: u.PK,
-		Description: "Email link of flow " + r.Flow.Slug, Expiring: true, Expires: &expires, FlowPlan: string(plan)}
 	if err := r.Store().CreateToken(ctx, tok); err != nil {
 		return err
-	}
-	msg := mail.Message{To: u.Email, Subject: st.s.Subject, Text: body.Text, HTML: body.HTML}
-	if u.Name != "" {
-		msg.To = (&netmail.Address{Name: u.Name, Address: u.Email}).String()
 	}
 	if err := r.Executor.Mail.Send(ctx, msg); err != nil {
 		_ = r.Store().DeleteToken(ctx, tok.UUID)
@@ -202,6 +191,27 @@ func (st *Stage) send(ctx context.Context, r *flow.Run) error {
 		"to": u.Email, "subject": st.s.Subject, "template": st.s.Template})
 	return nil
 }
+
+// Compose renders the message the stage mails user: link, valid for valid
+// (until expires), with the stage's subject and template (a template that
+// cannot be used is a *mail.TemplateError). The recovery_email API sends
+// its links with it too.
+func (st *Stage) Compose(t *mail.Templates, u *store.User, link string, valid time.Duration, expires time.Time, brandTitle string) (mail.Message, error) {
+	data := mail.Data{User: mail.User{Name: u.Name, Username: u.Username, Email: u.Email}, URL: link,
+		Expires: int(valid / time.Minute), ExpiresAt: expires, BrandTitle: brandTitle}
+	body, err := t.Render(st.s.Template, data)
+	if err != nil {
+		return mail.Message{}, err
+	}
+	msg := mail.Message{To: u.Email, Subject: st.s.Subject, Text: body.Text, HTML: body.HTML}
+	if u.Name != "" {
+		msg.To = (&netmail.Address{Name: u.Name, Address: u.Email}).String()
+	}
+	return msg, nil
+}
+
+// Settings are the stage's settings, defaults filled in.
+func (st *Stage) Settings() Settings { return st.s }
 
 // linkPrefix starts the identifier of every email-link token.
 const linkPrefix = "ak-email-stage-"

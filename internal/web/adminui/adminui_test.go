@@ -45,6 +45,7 @@ type env struct {
 	st     *sqlstore.Store
 	q      *sqlqueue.Queue
 	h      http.Handler
+	api    *api.API
 	admin  *store.User
 	carol  *store.User
 	adminC string
@@ -113,7 +114,7 @@ func newEnv(t testing.TB) *env {
 			admin.Mount(r)
 		}}
 	ws.SetStarted(true)
-	e := &env{t: t, st: st, q: q, h: ws.Handler()}
+	e := &env{t: t, st: st, q: q, h: ws.Handler(), api: a}
 	if e.admin, err = st.UserByUsername(ctx, "akadmin"); err != nil {
 		t.Fatal(err)
 	}

@@ -21,6 +21,10 @@ type transport struct {
 	SendOnce           bool   `json:"send_once"`
 	EmailSubjectPrefix string `json:"email_subject_prefix"`
 	EmailTemplate      string `json:"email_template"`
+	// The webhook mode's property mappings (authentik's
+	// webhook_mapping_body and webhook_mapping_headers).
+	WebhookMappingBody    *string `json:"webhook_mapping_body"`
+	WebhookMappingHeaders *string `json:"webhook_mapping_headers"`
 }
 
 type rule struct {
@@ -231,7 +235,26 @@ func (u *UI) transports(w http.ResponseWriter, r *http.Request) {
 var transportModes = []option{{Value: "local", Label: "Local (in the user interface)"}, {Value: "webhook", Label: "Webhook (generic JSON)"},
 	{Value: "webhook_slack", Label: "Slack or Discord webhook"}, {Value: "email", Label: "Email"}}
 
-func transportForm(t *transport) *form {
+// mappingChoice is a webhook mapping in the transport form's selects.
+type mappingChoice struct {
+	PK   string `json:"pk"`
+	Name string `json:"name"`
+}
+
+// noMapping clears a transport's mapping (the API's nil UUID).
+const noMapping = "00000000-0000-0000-0000-000000000000"
+
+// transportForm is the create (t nil) or edit form. The webhook mapping
+// selects are there when the visitor may list the webhook mappings; they
+// offer none and each mapping.
+func (u *UI) transportForm(r *http.Request, t *transport) (*form, error) {
+	ms, err := listAll[mappingChoice](u, r, "/propertymappings/notification/", url.Values{"ordering": {"name"}}, maxChoices)
+	if forbidden(err) {
+		ms, err = nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
 	f := &form{ID: "transport-form", Crumbs: []crumb{{Prefix + "events/transports/", "Notification transports"}},
 		Action: Prefix + "events/transports/new/", Submit: "Create transport", Cancel: Prefix + "events/transports/"}
 	secretHelp := "Signs webhook bodies (X-Gatehouse-Signature: sha256=HMAC). Empty: unsigned."
@@ -246,11 +269,35 @@ func transportForm(t *transport) *form {
 		{Name: "mode", Label: "Mode", Kind: "select", Value: t.Mode, Required: true, Options: transportModes},
 		{Name: "webhook_url", Label: "Webhook URL", Kind: "url", Value: t.WebhookURL, Max: 2000, Help: "For the webhook modes."},
 		{Name: "webhook_secret", Label: "Webhook secret", Kind: "password", Max: 500, Help: secretHelp},
-		{Name: "send_once", Label: "Send once (no retries, one delivery for all recipients)", Kind: "checkbox", Value: onIf(t.SendOnce)},
-		{Name: "email_subject_prefix", Label: "Email subject prefix", Value: t.EmailSubjectPrefix, Max: 200},
-		{Name: "email_template", Label: "Email template", Value: t.EmailTemplate, Max: 200, Help: "Empty: email/event_notification.html."},
 	}
-	return f
+	if ms != nil {
+		opts := []option{{Value: "", Label: "None"}}
+		for _, m := range ms {
+			opts = append(opts, option{Value: m.PK, Label: m.Name})
+		}
+		body, headers := deref(t.WebhookMappingBody), deref(t.WebhookMappingHeaders)
+		f.Fields = append(f.Fields,
+			field{Name: "webhook_mapping_body", Label: "Webhook body mapping", Kind: "select", Value: body, Options: withChoice(opts, body),
+				Help: "For the generic webhook mode: its expression returns the JSON body. None: the default body."},
+			field{Name: "webhook_mapping_headers", Label: "Webhook headers mapping", Kind: "select", Value: headers, Options: withChoice(opts, headers),
+				Help: "For the generic webhook mode: its expression returns extra request headers. None: no extra headers."})
+	}
+	f.Fields = append(f.Fields,
+		field{Name: "send_once", Label: "Send once (no retries, one delivery for all recipients)", Kind: "checkbox", Value: onIf(t.SendOnce)},
+		field{Name: "email_subject_prefix", Label: "Email subject prefix", Value: t.EmailSubjectPrefix, Max: 200},
+		field{Name: "email_template", Label: "Email template", Value: t.EmailTemplate, Max: 200, Help: "Empty: email/event_notification.html."})
+	return f, nil
+}
+
+// withChoice keeps the current value among the options even when the list
+// did not bring it (past maxChoices).
+func withChoice(opts []option, v string) []option {
+	for _, o := range opts {
+		if o.Value == v {
+			return opts
+		}
+	}
+	return append(opts[:len(opts):len(opts)], option{Value: v, Label: v})
 }
 
 func transportBody(f *form) map[string]any {
@@ -259,17 +306,36 @@ func transportBody(f *form) map[string]any {
 	if s := f.get("webhook_secret"); s != "" {
 		body["webhook_secret"] = s
 	}
+	for _, name := range []string{"webhook_mapping_body", "webhook_mapping_headers"} {
+		if f.field(name) == nil {
+			continue // not offered: left as it is
+		}
+		v := f.get(name)
+		if v == "" {
+			v = noMapping
+		}
+		body[name] = v
+	}
 	return body
 }
 
 func (u *UI) newTransport(w http.ResponseWriter, r *http.Request) {
-	u.render(w, r, "form", page{Title: "New notification transport", Section: "transports", Data: transportForm(nil)})
+	f, err := u.transportForm(r, nil)
+	if err != nil {
+		u.fail(w, r, err)
+		return
+	}
+	u.render(w, r, "form", page{Title: "New notification transport", Section: "transports", Data: f})
 }
 
 func (u *UI) createTransport(w http.ResponseWriter, r *http.Request) {
-	f := transportForm(nil)
+	f, err := u.transportForm(r, nil)
+	if err != nil {
+		u.fail(w, r, err)
+		return
+	}
 	f.read(r)
-	err := u.do(r, http.MethodPost, "/events/transports/", transportBody(f), nil)
+	err = u.do(r, http.MethodPost, "/events/transports/", transportBody(f), nil)
 	f.set("webhook_secret", "")
 	if u.written(w, r, page{Title: "New notification transport", Section: "transports"}, f, err, nil) {
 		back(w, r, Prefix+"events/transports/", "transport-created")
@@ -295,7 +361,12 @@ func (u *UI) editTransport(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	u.render(w, r, "form", page{Title: "Edit transport " + t.Name, Section: "transports", Data: transportForm(t)})
+	f, err := u.transportForm(r, t)
+	if err != nil {
+		u.fail(w, r, err)
+		return
+	}
+	u.render(w, r, "form", page{Title: "Edit transport " + t.Name, Section: "transports", Data: f})
 }
 
 func (u *UI) saveTransport(w http.ResponseWriter, r *http.Request) {
@@ -303,9 +374,13 @@ func (u *UI) saveTransport(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	f := transportForm(t)
+	f, err := u.transportForm(r, t)
+	if err != nil {
+		u.fail(w, r, err)
+		return
+	}
 	f.read(r)
-	err := u.do(r, http.MethodPatch, "/events/transports/"+t.PK+"/", transportBody(f), nil)
+	err = u.do(r, http.MethodPatch, "/events/transports/"+t.PK+"/", transportBody(f), nil)
 	f.set("webhook_secret", "")
 	if u.written(w, r, page{Title: "Edit transport " + t.Name, Section: "transports"}, f, err, nil) {
 		back(w, r, Prefix+"events/transports/", "transport-saved")

@@ -52,6 +52,7 @@ var notices = map[string]string{
 	"user-created":   "The user was created.",
 	"user-saved":     "The user was saved.",
 	"password-set":   "The password was set.",
+	"recovery-sent":  "The recovery email was queued; it is sent in a moment.",
 	"user-deleted":   "The user was deleted.",
 	"group-created":  "The group was created.",
 	"group-deleted":  "The group was deleted.",

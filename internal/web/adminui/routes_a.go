@@ -5,6 +5,7 @@ import "github.com/go-chi/chi/v5"
 // mountA adds the pages of applications and providers, flows, stages and
 // policies (their create, edit and delete pages, bindings and tests).
 func (u *UI) mountA(r chi.Router) {
+	u.mountRecovery(r) // the user page's Recovery section (users.go)
 	r.Get("/applications/new/", u.newApp)
 	r.Post("/applications/new/", u.createApp)
 	r.Get("/applications/{slug}/edit/", u.editApp)

@@ -1,6 +1,7 @@
 package adminui
 
 import (
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -9,6 +10,7 @@ import (
 	"time"
 
 	"github.com/go-chi/chi/v5"
+	"github.com/google/uuid"
 )
 
 type user struct {
@@ -104,6 +106,9 @@ type userData struct {
 	Events   []event
 	// SessionList is the user's sessions, to sign out one (userextra.go).
 	SessionList []userSession
+	// Recovery is the Recovery section: a link just made, the email
+	// stages to send one with, the last refusal.
+	Recovery recoveryData
 }
 
 func (u *UI) user(w http.ResponseWriter, r *http.Request) {
@@ -111,7 +116,13 @@ func (u *UI) user(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	d := userData{User: us}
+	u.userPage(w, r, us, recoveryData{}, http.StatusOK)
+}
+
+// userPage renders the user's page with the Recovery section in state rec,
+// answering status.
+func (u *UI) userPage(w http.ResponseWriter, r *http.Request, us *user, rec recoveryData, status int) {
+	d := userData{User: us, Recovery: rec}
 	var err error
 	if d.Sessions, err = u.count(r, "/core/authenticated_sessions/", url.Values{"user": {strconv.FormatInt(us.PK, 10)}}); err != nil && !forbidden(err) {
 		u.fail(w, r, err)
@@ -134,7 +145,142 @@ func (u *UI) user(w http.ResponseWriter, r *http.Request) {
 		u.fail(w, r, err)
 		return
 	}
+	if d.Recovery.EmailStages, err = u.emailStages(r); err != nil {
+		u.fail(w, r, err)
+		return
+	}
+	if status != http.StatusOK {
+		w.WriteHeader(status)
+	}
 	u.render(w, r, "user", page{Title: us.Username, Section: "users", Notice: noticeOf(r), Data: d})
+}
+
+// recoveryData is the state of the user page's Recovery section: a
+// recovery link (authentik's "Create recovery link") or a recovery email
+// ("Send recovery email") through /core/users/{id}/recovery/ and
+// recovery_email/.
+type recoveryData struct {
+	// Link was just made: shown once, as token keys are.
+	Link string
+	// LinkErrors and EmailErrors are the API's refusal of the last try.
+	LinkErrors, EmailErrors map[string][]string
+	// EmailStages are the email stages the visitor can see; Stage is the
+	// one picked.
+	EmailStages []stageChoice
+	Stage       string
+}
+
+type stageChoice struct {
+	PK   string `json:"pk"`
+	Name string `json:"name"`
+	Type string `json:"type"`
+}
+
+// emailStages lists the email stages for the recovery email's select (none
+// when the visitor may not see stages).
+func (u *UI) emailStages(r *http.Request) ([]stageChoice, error) {
+	ss, err := listAll[stageChoice](u, r, "/stages/all/", url.Values{"type": {"email"}, "ordering": {"name"}}, maxPageSize)
+	if forbidden(err) {
+		return nil, nil
+	}
+	return ss, err
+}
+
+// createRecoveryLink makes a recovery link and shows it once on the user's
+// page; a refusal (no recovery flow, ...) is shown in the section.
+func (u *UI) createRecoveryLink(w http.ResponseWriter, r *http.Request) {
+	us, ok := u.loadUser(w, r)
+	if !ok {
+		return
+	}
+	var out struct {
+		Link string `json:"link"`
+	}
+	err := u.do(r, http.MethodPost, fmt.Sprintf("/core/users/%d/recovery/", us.PK), nil, &out)
+	if errs, ok := formErrors(err); ok {
+		u.userPage(w, r, us, recoveryData{LinkErrors: errs}, http.StatusBadRequest)
+		return
+	}
+	if err != nil {
+		u.fail(w, r, err)
+		return
+	}
+	u.userPage(w, r, us, recoveryData{Link: out.Link}, http.StatusOK)
+}
+
+// recoveryStage is the email stage the recovery email form picked ("" when
+// it is not a UUID).
+func recoveryStage(r *http.Request) string {
+	id := r.URL.Query().Get("email_stage")
+	if id == "" && r.PostForm != nil {
+		id = r.PostForm.Get("email_stage")
+	}
+	if _, err := uuid.Parse(id); err != nil {
+		return ""
+	}
+	return strings.ToLower(id)
+}
+
+func (u *UI) confirmRecoveryEmail(w http.ResponseWriter, r *http.Request) {
+	us, ok := u.loadUser(w, r)
+	if !ok {
+		return
+	}
+	stage := recoveryStage(r)
+	if stage == "" {
+		u.userPage(w, r, us, recoveryData{EmailErrors: map[string][]string{"email_stage": {"Choose an email stage."}}}, http.StatusBadRequest)
+		return
+	}
+	var st stageChoice
+	err := u.do(r, http.MethodGet, "/stages/all/"+stage+"/", nil, &st)
+	var ae *apiError
+	if errors.As(err, &ae) && ae.Status == http.StatusNotFound || err == nil && st.Type != "email" {
+		u.userPage(w, r, us, recoveryData{Stage: stage, EmailErrors: map[string][]string{"email_stage": {"Email stage not found."}}}, http.StatusBadRequest)
+		return
+	} else if err != nil {
+		u.fail(w, r, err)
+		return
+	}
+	to := us.Email
+	if to == "" {
+		to = "(no address)"
+	}
+	u.render(w, r, "confirm", page{Title: "Send recovery email", Section: "users", Data: confirmation{
+		Heading: "Send " + us.Username + " a recovery link by email?",
+		Text: "A message with a link to reset their password goes to " + to + ", with the subject and template of the email stage “" +
+			st.Name + "”. The link works once; an earlier recovery link of theirs stops working.",
+		Action: r.URL.Path + "?" + url.Values{"email_stage": {stage}}.Encode(), Button: "Send email",
+		Back: fmt.Sprintf("%susers/%d/", Prefix, us.PK)}})
+}
+
+func (u *UI) sendRecoveryEmail(w http.ResponseWriter, r *http.Request) {
+	us, ok := u.loadUser(w, r)
+	if !ok {
+		return
+	}
+	stage := recoveryStage(r)
+	var err error
+	if stage == "" {
+		err = &apiError{Status: http.StatusBadRequest, Fields: map[string][]string{"email_stage": {"Choose an email stage."}}}
+	} else {
+		err = u.do(r, http.MethodPost, fmt.Sprintf("/core/users/%d/recovery_email/", us.PK), map[string]any{"email_stage": stage}, nil)
+	}
+	if errs, ok := formErrors(err); ok {
+		u.userPage(w, r, us, recoveryData{Stage: stage, EmailErrors: errs}, http.StatusBadRequest)
+		return
+	}
+	if err != nil {
+		u.fail(w, r, err)
+		return
+	}
+	back(w, r, fmt.Sprintf("%susers/%d/", Prefix, us.PK), "recovery-sent")
+}
+
+// mountRecovery adds the Recovery section's actions.
+func (u *UI) mountRecovery(r chi.Router) {
+	r.Post("/users/{pk}/recovery/", u.createRecoveryLink)
+	r.Get("/users/{pk}/recovery/email/", u.confirmRecoveryEmail)
+	r.Post("/users/{pk}/recovery/email/", u.sendRecoveryEmail)
 }
 
 // userForm is the create and edit form's values and errors.
