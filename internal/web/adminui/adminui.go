@@ -3,12 +3,14 @@
 // (tasks and schedules, certificates).
 //
 // It is built as the user interface (internal/web/userui) is: pages are
-// rendered on the server with html/template, work without JavaScript, and
-// read and write only through the /api/v3 handler in process with the
-// visitor's own session cookie and CSRF header, so the API's permission
-// checks, validation and audit events apply unchanged. It links userui's
-// stylesheet (the colour tokens, light and dark themes, buttons, fields,
-// cards) and copy script, and adds its own sheet for the admin layout.
+// rendered on the server with html/template, work without JavaScript (with
+// it, htmx navigates between them by swapping in only the part that
+// changes, see render), and read and write only through the /api/v3
+// handler in process with the visitor's own session cookie and CSRF
+// header, so the API's permission checks, validation and audit events
+// apply unchanged. It links userui's stylesheet (the colour tokens, light
+// and dark themes, buttons, fields, cards), its script and htmx, and adds
+// its own sheet for the admin layout.
 //
 // Only superusers and users holding at least one system permission get in;
 // everyone else signed in gets a 403 page before any data is read, and what
@@ -82,7 +84,7 @@ func (u *UI) Mount(r chi.Router) {
 		http.Redirect(w, r, Prefix, http.StatusMovedPermanently)
 	})
 	r.Route(Prefix, func(r chi.Router) {
-		r.Use(guard.Handler, u.admin)
+		r.Use(htmlpage.Headers, guard.Handler, u.admin)
 		r.Get("/", u.dashboard)
 		r.Get("/users/", u.users)
 		r.Get("/users/new/", u.newUser)
@@ -320,6 +322,9 @@ type page struct {
 	V       *visitor
 	Notice  string
 	Data    any
+	// Fragment renders only the <title> and the inside of #page, for an
+	// htmx navigation (htmlpage.Fragment).
+	Fragment bool
 }
 
 // message is the data of the "message" page.
@@ -332,8 +337,14 @@ type confirmation struct {
 	Heading, Text, Action, Button, Back string
 }
 
-// render writes a page with the strict CSP of the user interface.
+// render writes a page with the strict CSP of the user interface: the
+// whole document, or for an htmx navigation (a boosted link or form) only
+// the <title> and what is inside the layout's #page element, the sidebar
+// (whose aria-current moves) and <main>; the layout's "head" and "end"
+// templates leave out the rest, and htmx swaps it into #page. Every page
+// goes through here, so every page has both forms.
 func (u *UI) render(w http.ResponseWriter, r *http.Request, name string, p page) {
+	p.Fragment = htmlpage.Fragment(r)
 	if p.V == nil {
 		p.V = visitorOf(r.Context())
 	}

@@ -4,11 +4,14 @@
 // consents).
 //
 // Pages are rendered on the server with html/template and work without
-// JavaScript (one small script only adds "copy" buttons). Every read and
-// write goes through the /api/v3 handler in process, with the visitor's own
-// session cookie and CSRF header, so the API's permission checks, policy
-// checks, validation and audit events apply unchanged: the UI has no second
-// code path to the store for its data. The UI's own forms carry the CSRF
+// JavaScript. With it, htmx (vendored in static/, HTMXVersion) boosts the
+// links and forms inside the interface: a navigation fetches only the part
+// of the page that changes (htmlpage.Fragment) and swaps it in; user.js
+// adds "copy" buttons and keeps boosting to links that stay in the
+// interface. Every read and write goes through the /api/v3 handler in
+// process, with the visitor's own session cookie and CSRF header, so the
+// API's permission checks, policy checks, validation and audit events apply
+// unchanged: the UI has no second code path to the store for its data. The UI's own forms carry the CSRF
 // cookie's value in a hidden field (double submit), checked before the API
 // is called, behind Go's cross-origin protection.
 //
@@ -41,7 +44,12 @@ const Prefix = "/if/user/"
 const (
 	StylePath  = "/static/dist/user/user.css"
 	ScriptPath = "/static/dist/user/user.js"
+	// HTMXPath is htmx, for both interfaces.
+	HTMXPath = "/static/dist/user/htmx.min.js"
 )
+
+// HTMXVersion is the vendored htmx (static/htmx.min.js, static/README.md).
+const HTMXVersion = "2.0.11"
 
 //go:embed templates/*.html
 var templateFiles embed.FS
@@ -51,6 +59,9 @@ var styleCSS []byte
 
 //go:embed static/user.js
 var scriptJS []byte
+
+//go:embed static/htmx.min.js
+var htmxJS []byte
 
 var pages = template.Must(template.New("").Funcs(funcs).ParseFS(templateFiles, "templates/*.html"))
 
@@ -72,11 +83,12 @@ func (u *UI) Mount(r chi.Router) {
 	guard := http.NewCrossOriginProtection()
 	r.Get(StylePath, asset("text/css; charset=utf-8", styleCSS))
 	r.Get(ScriptPath, asset("text/javascript; charset=utf-8", scriptJS))
+	r.Get(HTMXPath, asset("text/javascript; charset=utf-8", htmxJS))
 	r.Get("/if/user", func(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, Prefix, http.StatusMovedPermanently)
 	})
 	r.Route("/if/user/", func(r chi.Router) {
-		r.Use(guard.Handler, u.signedIn)
+		r.Use(htmlpage.Headers, guard.Handler, u.signedIn)
 		r.Get("/", u.applications)
 		r.Get("/settings/", u.account)
 		r.Get("/settings/mfa/", u.devices)
@@ -268,6 +280,9 @@ type page struct {
 	V       *visitor
 	Notice  string
 	Data    any
+	// Fragment renders only the <title> and the inside of #page, for an
+	// htmx navigation (htmlpage.Fragment).
+	Fragment bool
 }
 
 // message is the data of the "message" page.
@@ -275,8 +290,12 @@ type message struct {
 	Heading, Text, Back string
 }
 
-// render writes a page through htmlpage.Write (the strict CSP, no-store).
+// render writes a page through htmlpage.Write (the strict CSP, no-store):
+// the whole document, or for an htmx navigation only the <title> and what
+// is inside the layout's #page element (the "head" and "foot" templates
+// leave out the rest), which htmx swaps into #page.
 func (u *UI) render(w http.ResponseWriter, r *http.Request, name string, p page) {
+	p.Fragment = htmlpage.Fragment(r)
 	if p.V == nil {
 		p.V = visitorOf(r.Context())
 	}
