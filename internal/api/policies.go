@@ -4,8 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"math"
 	"net/http"
 	"strconv"
+	"time"
 
 	"github.com/danielgtaylor/huma/v2"
 	"github.com/google/uuid"
@@ -121,6 +123,55 @@ type policyBindingListInput struct {
 type PolicyTestResult struct {
 	Passing  bool     `json:"passing"`
 	Messages []string `json:"messages"`
+	// LogMessages is what the policy logged while it ran (an expression's
+	// ak_logger and print lines).
+	LogMessages []LogEvent `json:"log_messages"`
+}
+
+// LogEvent is one logged line (authentik's LogEventSerializer; its
+// log_level choices are structlog's level names).
+type LogEvent struct {
+	Timestamp  time.Time      `json:"timestamp"`
+	LogLevel   string         `json:"log_level" enum:"critical,exception,error,warn,warning,info,debug,notset"`
+	Logger     string         `json:"logger"`
+	Event      string         `json:"event"`
+	Attributes map[string]any `json:"attributes"`
+}
+
+func logEvents(log []policy.LogEntry) []LogEvent {
+	out := make([]LogEvent, 0, len(log))
+	for _, l := range log {
+		attrs := map[string]any{}
+		for k, v := range l.Attributes {
+			attrs[k] = jsonSafe(v)
+		}
+		out = append(out, LogEvent{Timestamp: l.Time, LogLevel: l.Level, Logger: l.Logger, Event: l.Event, Attributes: attrs})
+	}
+	return out
+}
+
+// jsonSafe makes a logged value encodable as JSON (authentik's
+// sanitize_dict): a float that is NaN or infinite becomes its text.
+func jsonSafe(v any) any {
+	switch v := v.(type) {
+	case float64:
+		if math.IsNaN(v) || math.IsInf(v, 0) {
+			return strconv.FormatFloat(v, 'g', -1, 64)
+		}
+	case []any:
+		out := make([]any, len(v))
+		for i, e := range v {
+			out[i] = jsonSafe(e)
+		}
+		return out
+	case map[string]any:
+		out := make(map[string]any, len(v))
+		for k, e := range v {
+			out[k] = jsonSafe(e)
+		}
+		return out
+	}
+	return v
 }
 
 func (a *API) registerPolicies() {
@@ -298,7 +349,8 @@ func (a *API) testPolicy(ctx context.Context, in *policyTestInput) (*struct{ Bod
 		return nil, fieldError("non_field_errors", "Unknown policy type "+p.Type+".")
 	}
 	res, err := t.Evaluator.Evaluate(ctx, p, policy.Request{User: u, Context: in.Body.Context})
-	out := &struct{ Body PolicyTestResult }{Body: PolicyTestResult{Passing: res.Passing, Messages: res.Messages}}
+	out := &struct{ Body PolicyTestResult }{Body: PolicyTestResult{Passing: res.Passing, Messages: res.Messages,
+		LogMessages: logEvents(res.Log)}}
 	if out.Body.Messages == nil {
 		out.Body.Messages = []string{}
 	}

@@ -34,8 +34,9 @@
 // regex_replace (re.sub, with \1 and \g<name>), ip_address, ip_network
 // ("ak_client_ip in ip_network('10.0.0.0/8')"). The ak_* helpers that
 // need the store call the caller's Helpers, so this package does not
-// depend on it. print writes to the Env's logger. Also pow and isinstance,
-// which Starlark lacks.
+// depend on it. ak_logger and print lines go to Result.Log (authentik's
+// policy test shows them) and, at debug level only, to the Env's logger.
+// Also pow and isinstance, which Starlark lacks.
 //
 // Not provided: requests, resolve_dns, reverse_dns, slugify, list_flatten,
 // ak_send_email, ak_create_jwt, ak_create_jwt_raw, ak_is_sso_flow, and

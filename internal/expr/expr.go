@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"runtime/debug"
+	"slices"
 	"sync/atomic"
 	"time"
 
@@ -49,15 +51,35 @@ type Env struct {
 	Vars map[string]any
 	// Helpers backs the ak_* functions. If nil, calling them is an error.
 	Helpers Helpers
-	// Logger receives ak_logger and print output. If nil, it is discarded.
+	// Logger receives the engine's own warnings and, at debug level only,
+	// the ak_logger and print lines (which may hold secrets the expression
+	// read; Result.Log has them at their own level). If nil, it is
+	// discarded.
 	Logger *slog.Logger
 }
 
 // Result is what an expression returned, as a Go value (see FromStarlark),
-// and the messages it added with ak_message.
+// the messages it added with ak_message, and the lines it logged.
 type Result struct {
 	Value    any
 	Messages []string
+	// Log is what the expression wrote with ak_logger and print, in order,
+	// at most maxLogLines (then one warning that the rest were dropped);
+	// nil when it logged nothing.
+	Log []LogEntry
+}
+
+// LogEntry is one ak_logger or print line (authentik's LogEvent, which its
+// policy test returns as log_messages).
+type LogEntry struct {
+	Time time.Time
+	// Level is structlog's name of the level: debug, info, warning, error
+	// or critical (ak_logger.warn logs warning, .exception error; print
+	// info).
+	Level   string
+	Message string
+	// Attributes are ak_logger's keyword arguments (nil for print).
+	Attributes map[string]any
 }
 
 // RuntimeError is an error raised while an expression ran. Line and Col
@@ -91,7 +113,7 @@ func (p *Program) Run(ctx context.Context, env Env) (Result, error) {
 	v, st, err := p.run(ctx, &env)
 	var res Result
 	if st != nil {
-		res.Messages = st.messages
+		res.Messages, res.Log = st.messages, st.logs
 	}
 	if err != nil {
 		return res, err
@@ -111,7 +133,7 @@ func (p *Program) Bool(ctx context.Context, env Env) (bool, Result, error) {
 	v, st, err := p.run(ctx, &env)
 	var res Result
 	if st != nil {
-		res.Messages = st.messages
+		res.Messages, res.Log = st.messages, st.logs
 	}
 	if err != nil {
 		return false, res, err
@@ -282,12 +304,15 @@ type runState struct {
 	prog   *Program
 	logger *slog.Logger
 
+	// (memExceeded sits in stop's padding: the struct stays in the
+	// 128-byte size class with logs, so a run that logs nothing costs no
+	// more than before they were kept.)
 	stop        atomic.Int32 // why the thread was cancelled
+	memExceeded bool
 	allocated   int64
 	maxMemory   int64
-	memExceeded bool
-	logLines    int
 	messages    []string
+	logs        []LogEntry // ak_logger and print lines (Result.Log)
 	req         *requestValue
 }
 
@@ -312,29 +337,45 @@ func (st *runState) request() *requestValue {
 var discard = slog.New(slog.DiscardHandler)
 
 func threadPrint(thread *starlark.Thread, msg string) {
-	state(thread).log(slog.LevelInfo, msg, nil)
+	state(thread).log("info", msg, nil, "print")
 }
+
+// logLimitMessage is the warning that ends a run's log at maxLogLines.
+const logLimitMessage = "expression log limit reached; dropping further lines"
 
 // logAllowed reports whether the run may write another log line: at most
 // maxLogLines, then one warning that the rest are dropped.
 func (st *runState) logAllowed() bool {
-	if st.logLines < maxLogLines {
+	if len(st.logs) < maxLogLines {
 		return true
 	}
-	if st.logLines == maxLogLines {
-		st.logLines++
-		st.logger.Warn("expression log limit reached; dropping further lines",
-			slog.String("expression", st.prog.name), slog.Int("limit", maxLogLines))
+	if len(st.logs) == maxLogLines {
+		st.logs = append(st.logs, LogEntry{Time: time.Now().UTC(), Level: "warning", Message: logLimitMessage,
+			Attributes: map[string]any{"limit": maxLogLines}})
+		st.logger.Warn(logLimitMessage, slog.String("expression", st.prog.name), slog.Int("limit", maxLogLines))
 	}
 	return false
 }
 
-// log writes one ak_logger or print line.
-func (st *runState) log(level slog.Level, msg string, attrs []slog.Attr) {
+// log records one ak_logger (attrs: its keyword arguments) or print
+// (source "print") line in the run's log, and writes it to the Env's
+// logger at debug level: what an expression logs may be a secret it read,
+// so it is not in the server's log at the default level.
+func (st *runState) log(level, msg string, attrs map[string]any, source string) {
 	if !st.logAllowed() {
 		return
 	}
-	st.logLines++
-	attrs = append(attrs, slog.String("expression", st.prog.name))
-	st.logger.LogAttrs(st.ctx, level, msg, attrs...)
+	st.logs = append(st.logs, LogEntry{Time: time.Now().UTC(), Level: level, Message: msg, Attributes: attrs})
+	if !st.logger.Enabled(st.ctx, slog.LevelDebug) {
+		return
+	}
+	sa := make([]slog.Attr, 0, len(attrs)+3)
+	for _, k := range slices.Sorted(maps.Keys(attrs)) {
+		sa = append(sa, slog.Any(k, attrs[k]))
+	}
+	if source != "" {
+		sa = append(sa, slog.String("source", source))
+	}
+	sa = append(sa, slog.String("log_level", level), slog.String("expression", st.prog.name))
+	st.logger.LogAttrs(st.ctx, slog.LevelDebug, msg, sa...)
 }

@@ -161,6 +161,7 @@ return 1`, want: int64(1)},
 				t.Fatalf("Run: %v", err)
 			}
 			want := Result{Value: tt.want, Messages: tt.messages}
+			got.Log = nil // TestLogger checks the log
 			if diff := cmp.Diff(want, got, cmp.Comparer(func(a, b *big.Int) bool { return a.Cmp(b) == 0 })); diff != "" {
 				t.Errorf("Run result (-want +got):\n%s", diff)
 			}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"net/netip"
 	"regexp"
 	"slices"
@@ -503,12 +502,12 @@ func builtinPrint(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tu
 	if err := st.charge(int64(len(msg))); err != nil {
 		return nil, err
 	}
-	st.log(slog.LevelInfo, msg, []slog.Attr{slog.String("source", "print")})
+	st.log("info", msg, nil, "print")
 	return starlark.None, nil
 }
 
-// loggerValue is ak_logger: ak_logger.info("event", key=value) logs to
-// the Env's logger, as authentik's structlog logger does.
+// loggerValue is ak_logger: ak_logger.info("event", key=value) adds a line
+// to the run's log, as authentik's structlog logger does.
 type loggerValue struct{}
 
 func (loggerValue) String() string        { return "<ak_logger>" }
@@ -517,10 +516,11 @@ func (loggerValue) Truth() starlark.Bool  { return true }
 func (loggerValue) Hash() (uint32, error) { return 0, fmt.Errorf("unhashable: logger") }
 func (loggerValue) Freeze()               {}
 
-var loggerLevels = map[string]slog.Level{
-	"debug": slog.LevelDebug, "info": slog.LevelInfo, "msg": slog.LevelInfo,
-	"warning": slog.LevelWarn, "warn": slog.LevelWarn,
-	"error": slog.LevelError, "exception": slog.LevelError, "critical": slog.LevelError,
+// loggerLevels are ak_logger's methods and the structlog level each logs at.
+var loggerLevels = map[string]string{
+	"debug": "debug", "info": "info", "msg": "info",
+	"warning": "warning", "warn": "warning",
+	"error": "error", "exception": "error", "critical": "critical",
 }
 
 var loggerMethods = func() map[string]*starlark.Builtin {
@@ -539,7 +539,10 @@ var loggerMethods = func() map[string]*starlark.Builtin {
 				}
 				parts[i] = s
 			}
-			attrs := make([]slog.Attr, 0, len(kwargs))
+			var attrs map[string]any
+			if len(kwargs) > 0 {
+				attrs = make(map[string]any, len(kwargs))
+			}
 			for _, kv := range kwargs {
 				k := string(kv[0].(starlark.String))
 				v, err := st.toGo(kv[1])
@@ -548,9 +551,9 @@ var loggerMethods = func() map[string]*starlark.Builtin {
 				} else if err != nil {
 					v = kv[1].Type() // no Go form: log the type
 				}
-				attrs = append(attrs, slog.Any(k, v))
+				attrs[k] = v
 			}
-			st.log(level, strings.Join(parts, " "), attrs)
+			st.log(level, strings.Join(parts, " "), attrs, "")
 			return starlark.None, nil
 		})
 	}

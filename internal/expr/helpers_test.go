@@ -1,14 +1,17 @@
 package expr
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"log/slog"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 )
 
 // helperCall is one recorded call of a Helpers method.
@@ -244,7 +247,9 @@ func TestLogger(t *testing.T) {
 ak_logger.debug("d")
 ak_logger.info("hello", user=request.user.username, n=2)
 ak_logger.warning("careful", "extra")
+ak_logger.warn("w")
 ak_logger.error("bad", f=len)
+ak_logger.critical("c")
 print("printed", 1, sep="-")
 `)
 	if err != nil {
@@ -252,18 +257,59 @@ print("printed", 1, sep="-")
 	}
 	env := testEnv()
 	env.Logger = slog.New(h)
-	if _, err := p.Run(context.Background(), env); err != nil {
+	before := time.Now()
+	res, err := p.Run(context.Background(), env)
+	if err != nil {
 		t.Fatal(err)
 	}
-	want := []logLine{
-		{slog.LevelDebug, "d", map[string]any{"expression": "logs"}},
-		{slog.LevelInfo, "hello", map[string]any{"expression": "logs", "user": "alice", "n": int64(2)}},
-		{slog.LevelWarn, "careful extra", map[string]any{"expression": "logs"}},
-		{slog.LevelError, "bad", map[string]any{"expression": "logs", "f": "builtin_function_or_method"}},
-		{slog.LevelInfo, "printed-1", map[string]any{"expression": "logs", "source": "print"}},
+	// The run's log keeps each line at the level the expression chose.
+	want := []LogEntry{
+		{Level: "debug", Message: "d"},
+		{Level: "info", Message: "hello", Attributes: map[string]any{"user": "alice", "n": int64(2)}},
+		{Level: "warning", Message: "careful extra"},
+		{Level: "warning", Message: "w"},
+		{Level: "error", Message: "bad", Attributes: map[string]any{"f": "builtin_function_or_method"}},
+		{Level: "critical", Message: "c"},
+		{Level: "info", Message: "printed-1"},
 	}
-	if diff := cmp.Diff(want, h.lines()); diff != "" {
+	for _, e := range res.Log {
+		if e.Time.Before(before.Add(-time.Second)) || e.Time.After(time.Now().Add(time.Second)) {
+			t.Errorf("%q: time %v is not the run's", e.Message, e.Time)
+		}
+	}
+	if diff := cmp.Diff(want, res.Log, cmpopts.IgnoreFields(LogEntry{}, "Time")); diff != "" {
+		t.Errorf("Result.Log (-want +got):\n%s", diff)
+	}
+	// The server's log has them at debug level only, the expression's level
+	// as an attribute.
+	wantLines := []logLine{
+		{slog.LevelDebug, "d", map[string]any{"expression": "logs", "log_level": "debug"}},
+		{slog.LevelDebug, "hello", map[string]any{"expression": "logs", "log_level": "info", "user": "alice", "n": int64(2)}},
+		{slog.LevelDebug, "careful extra", map[string]any{"expression": "logs", "log_level": "warning"}},
+		{slog.LevelDebug, "w", map[string]any{"expression": "logs", "log_level": "warning"}},
+		{slog.LevelDebug, "bad", map[string]any{"expression": "logs", "log_level": "error", "f": "builtin_function_or_method"}},
+		{slog.LevelDebug, "c", map[string]any{"expression": "logs", "log_level": "critical"}},
+		{slog.LevelDebug, "printed-1", map[string]any{"expression": "logs", "log_level": "info", "source": "print"}},
+	}
+	if diff := cmp.Diff(wantLines, h.lines()); diff != "" {
 		t.Errorf("log lines (-want +got):\n%s", diff)
+	}
+
+	// A server logging at info gets none of them; the run's log still does.
+	var buf bytes.Buffer
+	env.Logger = slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	res, err = p.Run(context.Background(), env)
+	if err != nil || len(res.Log) != len(want) {
+		t.Fatalf("Run at info: %d lines, %v", len(res.Log), err)
+	}
+	if buf.Len() != 0 {
+		t.Errorf("the server's info log got expression lines:\n%s", buf.String())
+	}
+
+	// An expression that logs nothing has no log.
+	res, err = mustCompile(t, "return 1", Options{}).Run(context.Background(), env)
+	if err != nil || res.Log != nil {
+		t.Errorf("no logging: Log = %#v, %v", res.Log, err)
 	}
 }
 
@@ -272,12 +318,16 @@ func TestLoggerLimit(t *testing.T) {
 	p := mustCompile(t, "for i in range(1000):\n    ak_logger.info('line')\n    print('p')", Options{})
 	env := testEnv()
 	env.Logger = slog.New(h)
-	if _, err := p.Run(context.Background(), env); err != nil {
+	res, err := p.Run(context.Background(), env)
+	if err != nil {
 		t.Fatal(err)
 	}
 	lines := h.lines()
 	if len(lines) != maxLogLines+1 || !strings.Contains(lines[maxLogLines].Msg, "log limit") {
 		t.Errorf("got %d lines (last %q), want %d and a warning", len(lines), lines[len(lines)-1].Msg, maxLogLines+1)
+	}
+	if len(res.Log) != maxLogLines+1 || res.Log[maxLogLines].Level != "warning" || !strings.Contains(res.Log[maxLogLines].Message, "log limit") {
+		t.Errorf("Result.Log has %d lines (last %+v), want %d and a warning", len(res.Log), res.Log[len(res.Log)-1], maxLogLines+1)
 	}
 }
 

@@ -50,6 +50,22 @@ type Result struct {
 	// context (authentik's context["flow_plan"].context[...] = ...), e.g.
 	// "pending_user" as a *store.User. The planner applies it.
 	PlanContext map[string]any
+	// Log is what one policy logged while it ran (an expression's
+	// ak_logger and print lines), for the policy test (authentik's
+	// PolicyResult.log_messages). A target's merged result has none.
+	Log []LogEntry
+}
+
+// LogEntry is one line a policy logged (authentik's LogEvent).
+type LogEntry struct {
+	Time time.Time
+	// Level is structlog's level name: debug, info, warning, error, critical.
+	Level string
+	// Logger names who logged: the policy, for an expression's lines
+	// (authentik's ak_logger is get_logger(policy name)).
+	Logger     string
+	Event      string
+	Attributes map[string]any
 }
 
 func (r *Result) merge(o Result) {
@@ -261,7 +277,7 @@ func (e *Engine) policy(ctx context.Context, b *store.PolicyBinding, p *store.Po
 	case o := <-done:
 		if o.err != nil {
 			e.fail(ctx, p, o.err)
-			return Result{Passing: b.FailureResult, Messages: o.r.Messages}
+			return Result{Passing: b.FailureResult, Messages: o.r.Messages, Log: o.r.Log}
 		}
 		if p.ExecutionLogging && e.Log != nil {
 			e.Log.Info("policy evaluated", "policy", p.Name, "passing", o.r.Passing, "messages", o.r.Messages)

@@ -130,9 +130,9 @@ func (e *Evaluator) Evaluate(ctx context.Context, p *store.Policy, req policy.Re
 		HTTP: &expr.HTTPRequest{Path: req.Path, RemoteIP: req.ClientIP}}, Helpers: h, Logger: e.Log}
 	ok, res, err := prog.Bool(ctx, env)
 	if err != nil {
-		return policy.Result{Messages: res.Messages}, err
+		return policy.Result{Messages: res.Messages, Log: logOf(p.Name, res.Log)}, err
 	}
-	out := policy.Result{Passing: ok, Messages: res.Messages}
+	out := policy.Result{Passing: ok, Messages: res.Messages, Log: logOf(p.Name, res.Log)}
 	for _, item := range plan.ctx.Items() {
 		k, isStr := starlark.AsString(item[0])
 		if !isStr {
@@ -154,6 +154,19 @@ func (e *Evaluator) Evaluate(ctx context.Context, p *store.Policy, req policy.Re
 		}
 	}
 	return out, nil
+}
+
+// logOf is the expression's log as the policy's, under the policy's name
+// (authentik's ak_logger is get_logger(policy name)).
+func logOf(name string, log []expr.LogEntry) []policy.LogEntry {
+	if len(log) == 0 {
+		return nil
+	}
+	out := make([]policy.LogEntry, len(log))
+	for i, l := range log {
+		out[i] = policy.LogEntry{Time: l.Time, Level: l.Level, Logger: name, Event: l.Message, Attributes: l.Attributes}
+	}
+	return out
 }
 
 // helpers backs the ak_* functions with the store.

@@ -28,8 +28,11 @@ func (s *Store) CreateEvent(ctx context.Context, e *store.Event) error {
 			*m = store.Attributes{}
 		}
 	}
-	_, err := s.w.NewInsert().Model(e).Exec(ctx)
-	return mapErr(objEvent, err)
+	if _, err := s.w.NewInsert().Model(e).Exec(ctx); err != nil {
+		return mapErr(objEvent, err)
+	}
+	s.eng.events.add(1)
+	return nil
 }
 
 // EventByUUID implements store.Events.
@@ -54,8 +57,38 @@ func (s *Store) ListEvents(ctx context.Context, f store.EventFilter) ([]*store.E
 	}
 	var out []*store.Event
 	q := s.eventWhere(s.r.NewSelect().Model(&out), f)
-	n, err := listPage(ctx, q, objEvent, order+", uuid DESC", f.Page)
-	return out, n, err
+	if s.inTx || !unfiltered(f) {
+		n, err := listPage(ctx, q, objEvent, order+", uuid DESC", f.Page)
+		return out, n, err
+	}
+	// The whole table: its total is the kept count (eventcount.go), not a
+	// COUNT(*) of every row.
+	n, err := s.eng.events.total(ctx, s.eng.read, s.eng.now())
+	if err != nil {
+		return nil, 0, err
+	}
+	off, lim := pageOf(f.Page)
+	if err := q.OrderExpr(order + ", uuid DESC").Offset(off).Limit(lim).Scan(ctx); err != nil {
+		return nil, 0, mapErr(objEvent, err)
+	}
+	// What the page itself shows is exact: a short page ends the list, and
+	// a full one has at least its own rows before it.
+	switch got := off + int64(len(out)); {
+	case len(out) > 0 && int64(len(out)) < lim, len(out) == 0 && off == 0:
+		n = int(got)
+	case len(out) == 0:
+		n = min(n, int(off))
+	default:
+		n = max(n, int(got))
+	}
+	return out, n, nil
+}
+
+// unfiltered reports whether f selects every event (its ordering and page
+// aside).
+func unfiltered(f store.EventFilter) bool {
+	return f.Search == "" && f.Action == "" && f.Username == "" && f.ClientIP == "" &&
+		f.ContextModelPK == "" && f.Only == nil
 }
 
 // eventWhere applies f's search and filters (not its page) to q.
@@ -89,11 +122,18 @@ func (s *Store) eventWhere(q *bun.SelectQuery, f store.EventFilter) *bun.SelectQ
 }
 
 // EventVolume implements store.Events: a GROUP BY on the hour, which the
-// (action, created) and (created) indexes serve.
+// (action, created) and (created) indexes serve. The hour is cut cheaply
+// and formatted per group, not per row (a day of 12,500 logins: SQLite's
+// strftime took 20 ms of it, the prefix 5 ms; PostgreSQL's to_char on
+// every row doubled its time). SQLite holds created as UTC text
+// ("2006-01-02 15:04:05.999999+00:00", CreateEvent writes UTC), which the
+// range condition on created relies on as well, so its first 13
+// characters are the hour.
 func (s *Store) EventVolume(ctx context.Context, f store.EventFilter, since time.Time) ([]store.EventVolume, error) {
-	hour := "strftime('%Y-%m-%dT%H:00:00Z', created)"
+	hour, group, layout := "substr(created, 1, 13)", "action, hour", "2006-01-02 15"
 	if s.eng.dialect == dialect.PG {
-		hour = `to_char(date_trunc('hour', created AT TIME ZONE 'UTC'), 'YYYY-MM-DD"T"HH24:00:00"Z"')`
+		trunc := "date_trunc('hour', created AT TIME ZONE 'UTC')"
+		hour, group, layout = "to_char("+trunc+`, 'YYYY-MM-DD"T"HH24:00:00"Z"')`, "action, "+trunc, time.RFC3339
 	}
 	var rows []struct {
 		Action string `bun:"action"`
@@ -102,13 +142,13 @@ func (s *Store) EventVolume(ctx context.Context, f store.EventFilter, since time
 	}
 	q := s.r.NewSelect().TableExpr("events").ColumnExpr("action").ColumnExpr(hour+" AS hour").ColumnExpr("COUNT(*) AS count").
 		Where("created >= ?", since.UTC())
-	err := s.eventWhere(q, f).GroupExpr("action, hour").OrderExpr("hour, action").Scan(ctx, &rows)
+	err := s.eventWhere(q, f).GroupExpr(group).OrderExpr("hour, action").Scan(ctx, &rows)
 	if err != nil {
 		return nil, mapErr(objEvent, err)
 	}
 	out := make([]store.EventVolume, 0, len(rows))
 	for _, r := range rows {
-		h, err := time.Parse(time.RFC3339, r.Hour)
+		h, err := time.Parse(layout, r.Hour)
 		if err != nil {
 			return nil, fmt.Errorf("event volume hour %q: %w", r.Hour, err)
 		}
@@ -120,5 +160,7 @@ func (s *Store) EventVolume(ctx context.Context, f store.EventFilter, since time
 // DeleteExpiredEvents implements store.Events.
 func (s *Store) DeleteExpiredEvents(ctx context.Context, now time.Time) (int, error) {
 	res, err := s.w.NewDelete().Model((*store.Event)(nil)).Where("expires <= ?", now.UTC()).Exec(ctx)
-	return rowsAffected(objEvent, res, err)
+	n, err := rowsAffected(objEvent, res, err)
+	s.eng.events.add(-int64(n))
+	return n, err
 }

@@ -50,6 +50,8 @@ type engine struct {
 	now      func() time.Time
 	prep     stmts
 	batch    batcher
+	events   eventCount    // the unfiltered events list's total (eventcount.go)
+	ckpt     *checkpointer // SQLite's background WAL checkpoints (checkpoint.go)
 }
 
 func newStore(eng *engine) *Store {
@@ -87,7 +89,7 @@ func (s *Store) Close() error {
 	}
 	s.eng.stopBatches()
 	s.eng.closeStmts()
-	err := s.eng.write.Close()
+	err := errors.Join(s.eng.ckpt.close(), s.eng.write.Close())
 	if s.eng.read != s.eng.write {
 		err = errors.Join(err, s.eng.read.Close())
 	}

@@ -2,9 +2,12 @@ package adminui
 
 import (
 	"encoding/json"
+	"maps"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
+	"time"
 )
 
 // policyTest is the policy test page: the policy, the form, and the
@@ -17,6 +20,35 @@ type policyTest struct {
 	Done     bool
 	Passing  bool
 	Messages []string
+	Log      []policyLog
+}
+
+// policyLog is one line the policy logged during the test (the answer's
+// log_messages, authentik's LogEvent).
+type policyLog struct {
+	Timestamp  time.Time      `json:"timestamp"`
+	LogLevel   string         `json:"log_level"`
+	Logger     string         `json:"logger"`
+	Event      string         `json:"event"`
+	Attributes map[string]any `json:"attributes"`
+}
+
+// Attrs are the line's attributes as key=JSON pairs, by key (the template
+// escapes them; JSON's own \u003c escapes would only obscure them).
+func (l policyLog) Attrs() []string {
+	out := make([]string, 0, len(l.Attributes))
+	var b strings.Builder
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	for _, k := range slices.Sorted(maps.Keys(l.Attributes)) {
+		b.Reset()
+		v := "?"
+		if enc.Encode(l.Attributes[k]) == nil {
+			v = strings.TrimSuffix(b.String(), "\n")
+		}
+		out = append(out, k+"="+v)
+	}
+	return out
 }
 
 func (u *UI) policyTestForm(w http.ResponseWriter, r *http.Request) {
@@ -50,13 +82,14 @@ func (u *UI) runPolicyTest(w http.ResponseWriter, r *http.Request) {
 		}
 		body["user"] = pk
 		var res struct {
-			Passing  bool     `json:"passing"`
-			Messages []string `json:"messages"`
+			Passing     bool        `json:"passing"`
+			Messages    []string    `json:"messages"`
+			LogMessages []policyLog `json:"log_messages"`
 		}
 		if err := u.do(r, http.MethodPost, "/policies/all/"+url.PathEscape(p.PK)+"/test/", body, &res); err != nil {
 			return err
 		}
-		d.Done, d.Passing, d.Messages = true, res.Passing, res.Messages
+		d.Done, d.Passing, d.Messages, d.Log = true, res.Passing, res.Messages, res.LogMessages
 		return nil
 	}()
 	if errs, ok := formErrors(err); ok {
