@@ -60,7 +60,7 @@ func OpenSQLite(ctx context.Context, path string, opts Options) (*Store, error) 
 	}
 	u := url.URL{Scheme: "file", Opaque: url.PathEscape(path)}
 	base := u.String() + "?" + sqlitePragmas
-	wdb, err := sql.Open("sqlite", base+"&_txlock=immediate")
+	wdb, err := sql.Open("sqlite", base+"&_txlock=immediate"+writerPragmas)
 	if err != nil {
 		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
 	}
@@ -84,7 +84,14 @@ func OpenSQLite(ctx context.Context, path string, opts Options) (*Store, error) 
 	}
 	rdb.SetMaxOpenConns(readers)
 	rdb.SetMaxIdleConns(readers)
+	ckpt, err := startCheckpointer(base, checkpointEvery, slog.Default())
+	if err != nil {
+		_ = wdb.Close()
+		_ = rdb.Close()
+		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
+	}
 	eng := &engine{
+		ckpt:     ckpt,
 		dialect:  dialect.SQLite,
 		write:    bun.NewDB(wdb, sqlitedialect.New()),
 		read:     bun.NewDB(rdb, sqlitedialect.New()),
