@@ -23,16 +23,7 @@ func TestAdminApplicationsFlowsBrowser(t *testing.T) {
 	inv := s.must(200, "GET", "/flows/instances/default-provider-invalidation-flow/", nil)
 
 	ctx := browserWith(t, 1100, 150*time.Second)
-	if err := chromedp.Do(ctx,
-		chromedp.Navigate(base+"/if/admin/applications/new/"),
-		chromedp.WaitVisible(chromedp.ID("uid_field")),
-		chromedp.SendKeys(chromedp.ID("uid_field"), "akadmin"),
-		chromedp.Submit(chromedp.ID("uid_field")),
-		chromedp.WaitVisible(chromedp.ID("password")),
-		chromedp.SendKeys(chromedp.ID("password"), bootstrapPassword),
-		chromedp.Submit(chromedp.ID("password")),
-		chromedp.WaitVisible(chromedp.ID("app-wizard")),
-	); err != nil {
+	if err := chromedp.Do(ctx, signIn(base+"/if/admin/applications/new/", "akadmin", bootstrapPassword, chromedp.ID("app-wizard"))); err != nil {
 		t.Fatalf("sign in to the wizard: %v", err)
 	}
 	// The wizard (openid, email and profile preselected): a reserved slug

@@ -28,16 +28,7 @@ func TestAdminSystemPagesBrowser(t *testing.T) {
 	enroll := s.must(200, "GET", "/flows/instances/default-enrollment-flow/", nil)
 
 	ctx := browserWith(t, 1000, 120*time.Second)
-	if err := chromedp.Do(ctx,
-		chromedp.Navigate(base+"/if/admin/tokens/"),
-		chromedp.WaitVisible(chromedp.ID("uid_field")),
-		chromedp.SendKeys(chromedp.ID("uid_field"), "akadmin"),
-		chromedp.Submit(chromedp.ID("uid_field")),
-		chromedp.WaitVisible(chromedp.ID("password")),
-		chromedp.SendKeys(chromedp.ID("password"), bootstrapPassword),
-		chromedp.Submit(chromedp.ID("password")),
-		chromedp.WaitVisible(chromedp.ID("new-token")),
-	); err != nil {
+	if err := chromedp.Do(ctx, signIn(base+"/if/admin/tokens/", "akadmin", bootstrapPassword, chromedp.ID("new-token"))); err != nil {
 		t.Fatalf("sign in: %v", err)
 	}
 	shootThemes(t, ctx, "adminb-01-tokens")

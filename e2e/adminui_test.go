@@ -41,16 +41,7 @@ func TestAdminInterfaceBrowser(t *testing.T) {
 	s.must(200, "POST", "/crypto/certificatekeypairs/generate/", map[string]any{"common_name": "legacy.example.com", "validity_days": 12})
 
 	ctx := browserWith(t, 1000, 120*time.Second)
-	if err := chromedp.Do(ctx,
-		chromedp.Navigate(base+"/if/admin/"),
-		chromedp.WaitVisible(chromedp.ID("uid_field")),
-		chromedp.SendKeys(chromedp.ID("uid_field"), "akadmin"),
-		chromedp.Submit(chromedp.ID("uid_field")),
-		chromedp.WaitVisible(chromedp.ID("password")),
-		chromedp.SendKeys(chromedp.ID("password"), bootstrapPassword),
-		chromedp.Submit(chromedp.ID("password")),
-		chromedp.WaitVisible(chromedp.ID("login-chart")),
-	); err != nil {
+	if err := chromedp.Do(ctx, signIn(base+"/if/admin/", "akadmin", bootstrapPassword, chromedp.ID("login-chart"))); err != nil {
 		t.Fatalf("sign in from /if/admin/: %v", err)
 	}
 	if loc, _ := chromedp.Run(ctx, chromedp.Location()); loc != base+"/if/admin/" {
@@ -322,16 +313,7 @@ func TestAdminUIHTMXNavigation(t *testing.T) {
 		}
 	}
 
-	if err := do(
-		chromedp.Navigate(base+"/if/admin/"),
-		chromedp.WaitVisible(chromedp.ID("uid_field")),
-		chromedp.SendKeys(chromedp.ID("uid_field"), "akadmin"),
-		chromedp.Submit(chromedp.ID("uid_field")),
-		chromedp.WaitVisible(chromedp.ID("password")),
-		chromedp.SendKeys(chromedp.ID("password"), bootstrapPassword),
-		chromedp.Submit(chromedp.ID("password")),
-		chromedp.WaitVisible(chromedp.ID("login-chart")),
-	); err != nil {
+	if err := do(signIn(base+"/if/admin/", "akadmin", bootstrapPassword, chromedp.ID("login-chart"))); err != nil {
 		stuck("sign in from /if/admin/", err)
 	}
 	mark()
@@ -387,7 +369,7 @@ func TestAdminUIHTMXNavigation(t *testing.T) {
 
 	// A form: a 400 shows the error at the field (which gets focus); the
 	// 303 after the POST lands on the new user's page and URL.
-	if err := do(
+	duplicateUser := chromedp.Steps(
 		chromedp.Click(chromedp.CSS(`nav.admin-nav a[href="/if/admin/users/"]`)),
 		chromedp.WaitVisible(chromedp.ID("new-user")),
 		chromedp.Click(chromedp.ID("new-user")),
@@ -395,7 +377,8 @@ func TestAdminUIHTMXNavigation(t *testing.T) {
 		chromedp.SendKeys(chromedp.ID("username"), "akadmin"),
 		chromedp.Click(chromedp.ID("save-user")),
 		chromedp.WaitVisible(chromedp.CSS(`#username-err .field-error`)),
-	); err != nil {
+	)
+	if err := do(duplicateUser); err != nil {
 		stuck("a duplicate user", err)
 	}
 	at("400", "/if/admin/users/new/", "New user", true)
@@ -489,13 +472,7 @@ func TestAdminUIHTMXNavigation(t *testing.T) {
 		chromedp.WaitVisible(chromedp.ID("users")),
 		chromedp.Click(chromedp.CSS(`nav.admin-nav a[href="/if/admin/groups/"]`)),
 		chromedp.WaitVisible(chromedp.CSS(`nav.admin-nav a[aria-current="page"][href="/if/admin/groups/"]`)),
-		chromedp.Click(chromedp.CSS(`nav.admin-nav a[href="/if/admin/users/"]`)),
-		chromedp.WaitVisible(chromedp.ID("new-user")),
-		chromedp.Click(chromedp.ID("new-user")),
-		chromedp.WaitVisible(chromedp.ID("username")),
-		chromedp.SendKeys(chromedp.ID("username"), "akadmin"),
-		chromedp.Click(chromedp.ID("save-user")),
-		chromedp.WaitVisible(chromedp.CSS(`#username-err .field-error`)),
+		duplicateUser,
 	); err != nil {
 		stuck("without JavaScript", err)
 	}

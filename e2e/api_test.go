@@ -139,6 +139,18 @@ func results(m map[string]any) []map[string]any {
 	return out
 }
 
+// stageByName is the pk of the stage called name.
+func (s *apiServer) stageByName(name string) string {
+	s.t.Helper()
+	for _, st := range results(s.must(200, "GET", "/stages/all/?search="+name, nil)) {
+		if st["name"] == name {
+			return st["pk"].(string)
+		}
+	}
+	s.t.Fatalf("no stage %s", name)
+	return ""
+}
+
 func count(m map[string]any) int { return int(m["pagination"].(map[string]any)["count"].(float64)) }
 
 // events returns the events about one object.

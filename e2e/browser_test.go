@@ -54,6 +54,31 @@ func browserServer(t *testing.T, extra map[string]string) (string, *apiServer) {
 	return base, &apiServer{t: t, base: base + "/api/v3", token: bootstrapToken}
 }
 
+// signIn is the sign-in a person does in the HTML flow UI: open start (a
+// page that sends a visitor to the authentication flow, or the flow itself),
+// then answer the identification and password stages (typeCredentials).
+func signIn[S chromedp.Selectable](start, username, password string, done S) chromedp.Action[chromedp.Void] {
+	return chromedp.Steps(
+		chromedp.Navigate(start),
+		chromedp.WaitVisible(chromedp.ID("uid_field")),
+		typeCredentials(username, password, done),
+	)
+}
+
+// typeCredentials answers the identification stage on the page shown, then
+// the password stage, and waits for done, an element of the page the flow
+// goes on to (the page signed into, or a further stage).
+func typeCredentials[S chromedp.Selectable](username, password string, done S) chromedp.Action[chromedp.Void] {
+	return chromedp.Steps(
+		chromedp.SendKeys(chromedp.ID("uid_field"), username),
+		chromedp.Submit(chromedp.ID("uid_field")),
+		chromedp.WaitVisible(chromedp.ID("password")),
+		chromedp.SendKeys(chromedp.ID("password"), password),
+		chromedp.Submit(chromedp.ID("password")),
+		chromedp.WaitVisible(done),
+	)
+}
+
 // screenshot saves a PNG for people to look at (GATEHOUSE_SCREENSHOTS=dir).
 func screenshot(t *testing.T, ctx context.Context, name string) {
 	dir := os.Getenv("GATEHOUSE_SCREENSHOTS")
@@ -139,24 +164,12 @@ func TestBrowserLogin(t *testing.T) {
 // an authorization flow's consent page.
 func TestBrowserRememberMeAndConsent(t *testing.T) {
 	base, s := browserServer(t, nil)
-	stages := results(s.must(200, "GET", "/stages/all/?search=default-authentication-login", nil))
-	if len(stages) != 1 {
-		t.Fatalf("the default login stage: %v", stages)
-	}
-	s.must(200, "PATCH", "/stages/user_login/"+stages[0]["pk"].(string)+"/", map[string]any{
+	login := s.stageByName("default-authentication-login")
+	s.must(200, "PATCH", "/stages/user_login/"+login+"/", map[string]any{
 		"settings": map[string]any{"session_duration": "seconds=0", "remember_me_offset": "days=30"}})
 
 	ctx := browser(t)
-	if err := chromedp.Do(ctx,
-		chromedp.Navigate(base+"/"),
-		chromedp.WaitVisible(chromedp.ID("uid_field")),
-		chromedp.SendKeys(chromedp.ID("uid_field"), "akadmin"),
-		chromedp.Submit(chromedp.ID("uid_field")),
-		chromedp.WaitVisible(chromedp.ID("password")),
-		chromedp.SendKeys(chromedp.ID("password"), bootstrapPassword),
-		chromedp.Submit(chromedp.ID("password")),
-		chromedp.WaitVisible(chromedp.ID("remember-yes")),
-	); err != nil {
+	if err := chromedp.Do(ctx, signIn(base+"/", "akadmin", bootstrapPassword, chromedp.ID("remember-yes"))); err != nil {
 		t.Fatalf("to the remember-me question: %v", err)
 	}
 	screenshot(t, ctx, "4-remember-me")

@@ -82,11 +82,8 @@ func TestBrowserCaptcha(t *testing.T) {
 	}
 
 	// The same captcha on the login form (identification's captcha_stage).
-	idents := results(s.must(200, "GET", "/stages/all/?search=default-authentication-identification", nil))
-	if len(idents) != 1 {
-		t.Fatalf("identification stages: %v", idents)
-	}
-	s.must(200, "PATCH", "/stages/identification/"+idents[0]["pk"].(string)+"/", map[string]any{"captcha_stage": st["pk"]})
+	ident := s.stageByName("default-authentication-identification")
+	s.must(200, "PATCH", "/stages/identification/"+ident+"/", map[string]any{"captcha_stage": st["pk"]})
 	// Through the executor API without a token: refused before any lookup.
 	fc := newFlowClient(t, s)
 	fc.exec("GET", "default-authentication-flow", nil)

@@ -15,8 +15,7 @@ import (
 // retried and the link then arrives.
 func TestEmailRefusedBySMTP(t *testing.T) {
 	smtpd := mailtest.Start(t)
-	env := map[string]string{"GATEHOUSE_EMAIL__HOST": "127.0.0.1", "GATEHOUSE_EMAIL__PORT": smtpd.Port(),
-		"GATEHOUSE_EMAIL__FROM": "Gatehouse <id@example.com>", "GATEHOUSE_WORKER__EMBEDDED": "true"}
+	env := mailEnv(smtpd)
 	ivy := smtpd.To("ivy@example.com")
 	eachEngineWith(t, env, func(t *testing.T, s *apiServer) {
 		before := ivy.Count()

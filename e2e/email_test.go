@@ -14,6 +14,13 @@ import (
 	"github.com/gatehouse-idp/gatehouse/internal/mail/mailtest"
 )
 
+// mailEnv is the settings that send mail to smtpd: queued, and sent by the
+// worker embedded in the server (on PostgreSQL too).
+func mailEnv(smtpd *mailtest.Server) map[string]string {
+	return map[string]string{"GATEHOUSE_EMAIL__HOST": "127.0.0.1", "GATEHOUSE_EMAIL__PORT": smtpd.Port(),
+		"GATEHOUSE_EMAIL__FROM": "Gatehouse <id@example.com>", "GATEHOUSE_WORKER__EMBEDDED": "true"}
+}
+
 // The recovery mail rendered from templates in email.template_dir: an
 // override of the built-in email/password_reset.html (using the built-in
 // layout) and its .txt sibling arrive as the two parts of one
@@ -37,9 +44,8 @@ func TestEmailTemplates(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	// Mail is queued and sent by the worker: in the server on PostgreSQL too.
-	env := map[string]string{"GATEHOUSE_EMAIL__HOST": "127.0.0.1", "GATEHOUSE_EMAIL__PORT": smtpd.Port(),
-		"GATEHOUSE_EMAIL__FROM": "Gatehouse <id@example.com>", "GATEHOUSE_EMAIL__TEMPLATE_DIR": dir, "GATEHOUSE_WORKER__EMBEDDED": "true"}
+	env := mailEnv(smtpd)
+	env["GATEHOUSE_EMAIL__TEMPLATE_DIR"] = dir
 	sent, hedy := 0, smtpd.To("hedy@example.com")
 	adminSeen, admin := 0, smtpd.To("root@example.com") // akadmin's address (bootstrap_email)
 	eachEngineWith(t, env, func(t *testing.T, s *apiServer) {
@@ -79,11 +85,7 @@ func TestEmailTemplates(t *testing.T) {
 			t.Errorf("the link: %v", ch)
 		}
 
-		es := results(s.must(200, "GET", "/stages/all/?search=default-recovery-email", nil))
-		if len(es) != 1 {
-			t.Fatalf("the recovery email stage: %v", es)
-		}
-		stage := "/stages/email/" + es[0]["pk"].(string) + "/"
+		stage := "/stages/email/" + s.stageByName("default-recovery-email") + "/"
 		for _, bad := range []string{"../password_reset.html", "/etc/passwd.html", "email/password_reset.txt"} {
 			if code, out := s.call(s.token, "PATCH", stage, map[string]any{"settings": map[string]any{"template": bad}}); code != 400 {
 				t.Errorf("template %q: %d %v, want 400", bad, code, out)

@@ -38,6 +38,17 @@ func (c *flowClient) exec(method, slug string, body map[string]any) map[string]a
 	return c.execQ(method, slug, "next=/if/user/", body)
 }
 
+// passwordLogin runs default-authentication-flow as username: the
+// identification stage, then the password stage. It returns the answer to
+// the password, xak-flow-redirect once signed in.
+func (c *flowClient) passwordLogin(username, password string) map[string]any {
+	c.t.Helper()
+	const flow = "default-authentication-flow"
+	c.exec("GET", flow, nil)
+	c.exec("POST", flow, map[string]any{"component": "ak-stage-identification", "uid_field": username})
+	return c.exec("POST", flow, map[string]any{"component": "ak-stage-password", "password": password})
+}
+
 // execQ is exec with the query the flow was opened with (?itoken=, ?next=).
 func (c *flowClient) execQ(method, slug, query string, body map[string]any) map[string]any {
 	c.t.Helper()
@@ -77,6 +88,20 @@ func (c *flowClient) me() (int, map[string]any) {
 }
 
 func component(ch map[string]any) string { s, _ := ch["component"].(string); return s }
+
+// fieldErrors joins the messages a challenge's response_errors holds for
+// field ("" when there are none).
+func fieldErrors(ch map[string]any, field string) string {
+	errs, _ := ch["response_errors"].(map[string]any)
+	list, _ := errs[field].([]any)
+	var out []string
+	for _, e := range list {
+		m, _ := e.(map[string]any)
+		s, _ := m["string"].(string)
+		out = append(out, s)
+	}
+	return strings.Join(out, "; ")
+}
 
 // setDefaultBrandDomain points the default brand at domain (email links are
 // only built for hosts that are a brand's domain).
@@ -158,9 +183,7 @@ func TestFlowLoginFailures(t *testing.T) {
 		}
 		unknown := c.exec("POST", flow, map[string]any{"component": "ak-stage-password", "password": "x"})
 		k := newFlowClient(t, s)
-		k.exec("GET", flow, nil)
-		k.exec("POST", flow, map[string]any{"component": "ak-stage-identification", "uid_field": "akadmin"})
-		known := k.exec("POST", flow, map[string]any{"component": "ak-stage-password", "password": "x"})
+		known := k.passwordLogin("akadmin", "x")
 		ue, _ := json.Marshal(unknown["response_errors"])
 		ke, _ := json.Marshal(known["response_errors"])
 		if string(ue) != string(ke) || !strings.Contains(string(ue), "Failed to authenticate.") {
@@ -288,9 +311,7 @@ func TestFlowEnrollment(t *testing.T) {
 		}
 		// The new user logs in with the chosen password.
 		c2 := newFlowClient(t, s)
-		c2.exec("GET", "default-authentication-flow", nil)
-		c2.exec("POST", "default-authentication-flow", map[string]any{"component": "ak-stage-identification", "uid_field": "newbie@example.com"})
-		if ch := c2.exec("POST", "default-authentication-flow", map[string]any{"component": "ak-stage-password", "password": "a-good-passphrase"}); component(ch) != "xak-flow-redirect" {
+		if ch := c2.passwordLogin("newbie@example.com", "a-good-passphrase"); component(ch) != "xak-flow-redirect" {
 			t.Errorf("login as the new user (by email): %v", ch)
 		}
 	})
@@ -319,9 +340,7 @@ func TestInitialSetupFlow(t *testing.T) {
 			t.Errorf("initial-setup a second time: %v", ch)
 		}
 		l := newFlowClient(t, s)
-		l.exec("GET", "default-authentication-flow", nil)
-		l.exec("POST", "default-authentication-flow", map[string]any{"component": "ak-stage-identification", "uid_field": "akadmin"})
-		if ch := l.exec("POST", "default-authentication-flow", map[string]any{"component": "ak-stage-password", "password": "a-new-admin-password"}); component(ch) != "xak-flow-redirect" {
+		if ch := l.passwordLogin("akadmin", "a-new-admin-password"); component(ch) != "xak-flow-redirect" {
 			t.Errorf("login with the password set during setup: %v", ch)
 		}
 		// An expression that Starlark cannot run is refused when saved.
@@ -607,9 +626,7 @@ func TestFlowUnenrollment(t *testing.T) {
 			t.Errorf("without a user: %v", ch)
 		}
 		c := newFlowClient(t, s)
-		c.exec("GET", "default-authentication-flow", nil)
-		c.exec("POST", "default-authentication-flow", map[string]any{"component": "ak-stage-identification", "uid_field": "frank"})
-		if ch := c.exec("POST", "default-authentication-flow", map[string]any{"component": "ak-stage-password", "password": "frank-s-password"}); component(ch) != "xak-flow-redirect" {
+		if ch := c.passwordLogin("frank", "frank-s-password"); component(ch) != "xak-flow-redirect" {
 			t.Fatalf("login: %v", ch)
 		}
 		if code, _ := c.me(); code != 200 {
@@ -636,18 +653,13 @@ func TestFlowUnenrollment(t *testing.T) {
 // browser session (session_duration 0).
 func TestFlowRememberMe(t *testing.T) {
 	eachEngineWith(t, map[string]string{"GATEHOUSE_BOOTSTRAP_PASSWORD": bootstrapPassword}, func(t *testing.T, s *apiServer) {
-		stages := results(s.must(200, "GET", "/stages/all/?search=default-authentication-login", nil))
-		if len(stages) != 1 {
-			t.Fatalf("the default login stage: %v", stages)
-		}
-		s.must(200, "PATCH", "/stages/user_login/"+stages[0]["pk"].(string)+"/", map[string]any{
+		login := s.stageByName("default-authentication-login")
+		s.must(200, "PATCH", "/stages/user_login/"+login+"/", map[string]any{
 			"settings": map[string]any{"session_duration": "seconds=0", "remember_me_offset": "days=30"}})
 		const flow = "default-authentication-flow"
 		for _, remember := range []bool{true, false} {
 			c := newFlowClient(t, s)
-			c.exec("GET", flow, nil)
-			c.exec("POST", flow, map[string]any{"component": "ak-stage-identification", "uid_field": "akadmin"})
-			ch := c.exec("POST", flow, map[string]any{"component": "ak-stage-password", "password": bootstrapPassword})
+			ch := c.passwordLogin("akadmin", bootstrapPassword)
 			if component(ch) != "ak-stage-user-login" {
 				t.Fatalf("after the password: %v", ch)
 			}
@@ -692,9 +704,7 @@ func TestFlowRememberMe(t *testing.T) {
 // gets no mail.
 func TestFlowRecoveryByEmail(t *testing.T) {
 	smtpd := mailtest.Start(t)
-	// Mail is queued and sent by the worker: in the server on PostgreSQL too.
-	env := map[string]string{"GATEHOUSE_EMAIL__HOST": "127.0.0.1", "GATEHOUSE_EMAIL__PORT": smtpd.Port(),
-		"GATEHOUSE_EMAIL__FROM": "Gatehouse <id@example.com>", "GATEHOUSE_WORKER__EMBEDDED": "true"}
+	env := mailEnv(smtpd)
 	sent, grace := 0, smtpd.To("grace@example.com")
 	eachEngineWith(t, env, func(t *testing.T, s *apiServer) {
 		before := sent // mail of the other engine's run
@@ -790,9 +800,7 @@ func TestFlowRecoveryByEmail(t *testing.T) {
 		}
 		for pw, want := range map[string]string{"old-password-1": "ak-stage-password", "new-password-2": "xak-flow-redirect"} {
 			c := newFlowClient(t, s)
-			c.exec("GET", "default-authentication-flow", nil)
-			c.exec("POST", "default-authentication-flow", map[string]any{"component": "ak-stage-identification", "uid_field": "grace"})
-			if ch := c.exec("POST", "default-authentication-flow", map[string]any{"component": "ak-stage-password", "password": pw}); component(ch) != want {
+			if ch := c.passwordLogin("grace", pw); component(ch) != want {
 				t.Errorf("login with %s: %v, want %s", pw, component(ch), want)
 			}
 		}
@@ -802,11 +810,7 @@ func TestFlowRecoveryByEmail(t *testing.T) {
 
 		// With recovery_max_attempts 1, a second unused link within the
 		// window is not sent; the page is the same.
-		es := results(s.must(200, "GET", "/stages/all/?search=default-recovery-email", nil))
-		if len(es) != 1 {
-			t.Fatalf("the recovery email stage: %v", es)
-		}
-		s.must(200, "PATCH", "/stages/email/"+es[0]["pk"].(string)+"/", map[string]any{"settings": map[string]any{
+		s.must(200, "PATCH", "/stages/email/"+s.stageByName("default-recovery-email")+"/", map[string]any{"settings": map[string]any{
 			"subject": "Password reset", "recovery_max_attempts": 1, "recovery_cache_timeout": "minutes=5"}})
 		for range 2 {
 			c := newFlowClient(t, s)
@@ -838,9 +842,7 @@ func TestFlowRecoveryByEmail(t *testing.T) {
 func TestFlowConsent(t *testing.T) {
 	eachEngineWith(t, map[string]string{"GATEHOUSE_BOOTSTRAP_PASSWORD": bootstrapPassword}, func(t *testing.T, s *apiServer) {
 		c := newFlowClient(t, s)
-		c.exec("GET", "default-authentication-flow", nil)
-		c.exec("POST", "default-authentication-flow", map[string]any{"component": "ak-stage-identification", "uid_field": "akadmin"})
-		if ch := c.exec("POST", "default-authentication-flow", map[string]any{"component": "ak-stage-password", "password": bootstrapPassword}); component(ch) != "xak-flow-redirect" {
+		if ch := c.passwordLogin("akadmin", bootstrapPassword); component(ch) != "xak-flow-redirect" {
 			t.Fatalf("login: %v", ch)
 		}
 		for _, tc := range []struct {

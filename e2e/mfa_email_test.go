@@ -15,19 +15,6 @@ import (
 	"github.com/gatehouse-idp/gatehouse/internal/mail/mailtest"
 )
 
-// sentCodeErrors lists the response_errors strings of field.
-func sentCodeErrors(ch map[string]any, field string) string {
-	errs, _ := ch["response_errors"].(map[string]any)
-	list, _ := errs[field].([]any)
-	var out []string
-	for _, e := range list {
-		m, _ := e.(map[string]any)
-		s, _ := m["string"].(string)
-		out = append(out, s)
-	}
-	return strings.Join(out, "; ")
-}
-
 var sentCodeRE = regexp.MustCompile(`\b\d{6}\b`)
 
 // mfaLoginFlow builds, through the API, an authentication flow of
@@ -120,9 +107,8 @@ func loggedInAs(t *testing.T, c *flowClient, username string) {
 // a wrong, malformed or reused code fails; the right one logs in.
 func TestMFAEmail(t *testing.T) {
 	smtpd := mailtest.Start(t)
-	// Mail is queued and sent by the worker: in the server on PostgreSQL too.
-	env := map[string]string{"GATEHOUSE_BOOTSTRAP_PASSWORD": bootstrapPassword, "GATEHOUSE_EMAIL__HOST": "127.0.0.1",
-		"GATEHOUSE_EMAIL__PORT": smtpd.Port(), "GATEHOUSE_EMAIL__FROM": "Gatehouse <id@example.com>", "GATEHOUSE_WORKER__EMBEDDED": "true"}
+	env := mailEnv(smtpd)
+	env["GATEHOUSE_BOOTSTRAP_PASSWORD"] = bootstrapPassword
 	sent := 0
 	next := func(t *testing.T, to string) string {
 		t.Helper()
@@ -160,9 +146,7 @@ func TestMFAEmail(t *testing.T) {
 
 		// Enrollment, signed in through the default flow (no device yet).
 		c := newFlowClient(t, s)
-		c.exec("GET", "default-authentication-flow", nil)
-		c.exec("POST", "default-authentication-flow", map[string]any{"component": "ak-stage-identification", "uid_field": "mira"})
-		if ch := c.exec("POST", "default-authentication-flow", map[string]any{"component": "ak-stage-password", "password": "mira-password-1"}); component(ch) != "xak-flow-redirect" {
+		if ch := c.passwordLogin("mira", "mira-password-1"); component(ch) != "xak-flow-redirect" {
 			t.Fatalf("login without a device: %v", ch)
 		}
 		ch := c.exec("GET", "email-setup", nil)
@@ -175,7 +159,7 @@ func TestMFAEmail(t *testing.T) {
 			wrong = "000001"
 		}
 		ch = c.exec("POST", "email-setup", map[string]any{"component": "ak-stage-authenticator-email", "code": wrong})
-		if component(ch) != "ak-stage-authenticator-email" || sentCodeErrors(ch, "code") == "" {
+		if component(ch) != "ak-stage-authenticator-email" || fieldErrors(ch, "code") == "" {
 			t.Fatalf("a wrong setup code: %v", ch)
 		}
 		if ch := c.exec("POST", "email-setup", map[string]any{"component": "ak-stage-authenticator-email", "code": code}); component(ch) != "xak-flow-redirect" {
@@ -189,7 +173,7 @@ func TestMFAEmail(t *testing.T) {
 			t.Fatalf("%d mails before the class was picked", n-sent)
 		}
 		ch = pickClass(a, "email-login", ch, "email")
-		if sel, _ := ch["selected_challenge"].(map[string]any); sel == nil || sentCodeErrors(ch, "code") != "" {
+		if sel, _ := ch["selected_challenge"].(map[string]any); sel == nil || fieldErrors(ch, "code") != "" {
 			t.Fatalf("after picking email: %v", ch)
 		}
 		code = next(t, "mira@example.com")
@@ -198,11 +182,11 @@ func TestMFAEmail(t *testing.T) {
 			wrong = "999998"
 		}
 		for _, bad := range []any{wrong, "12a456", strings.Repeat("3", 100)} {
-			if ch := sendCode(a, "email-login", bad); component(ch) != "ak-stage-authenticator-validate" || sentCodeErrors(ch, "code") == "" {
+			if ch := sendCode(a, "email-login", bad); component(ch) != "ak-stage-authenticator-validate" || fieldErrors(ch, "code") == "" {
 				t.Fatalf("code %v: %v", bad, ch)
 			}
 		}
-		if ch := rawExec(t, a, "email-login", `{"component":"ak-stage-authenticator-validate","code":`); component(ch) != "ak-stage-authenticator-validate" || sentCodeErrors(ch, "non_field_errors") == "" {
+		if ch := rawExec(t, a, "email-login", `{"component":"ak-stage-authenticator-validate","code":`); component(ch) != "ak-stage-authenticator-validate" || fieldErrors(ch, "non_field_errors") == "" {
 			t.Fatalf("truncated JSON: %v", ch)
 		}
 		if code, _ := a.me(); code != 403 {
@@ -216,7 +200,7 @@ func TestMFAEmail(t *testing.T) {
 		// The same code again in another login: refused.
 		b := newFlowClient(t, s)
 		toMFA(t, b, "email-login", "mira", "mira-password-1")
-		if ch := sendCode(b, "email-login", code); component(ch) != "ak-stage-authenticator-validate" || sentCodeErrors(ch, "code") == "" {
+		if ch := sendCode(b, "email-login", code); component(ch) != "ak-stage-authenticator-validate" || fieldErrors(ch, "code") == "" {
 			t.Fatalf("a reused code: %v", ch)
 		}
 		if c, _ := b.me(); c != 403 {
@@ -319,16 +303,14 @@ func TestMFASMS(t *testing.T) {
 		mfaLoginFlow(s, "sms-login", "sms")
 
 		c := newFlowClient(t, s)
-		c.exec("GET", "default-authentication-flow", nil)
-		c.exec("POST", "default-authentication-flow", map[string]any{"component": "ak-stage-identification", "uid_field": "nora"})
-		c.exec("POST", "default-authentication-flow", map[string]any{"component": "ak-stage-password", "password": "nora-password-1"})
+		c.passwordLogin("nora", "nora-password-1")
 		ch := c.exec("GET", "sms-setup", nil)
 		if component(ch) != "ak-stage-authenticator-sms" || ch["phone_number_required"] != true {
 			t.Fatalf("setup challenge: %v", ch)
 		}
 		for _, bad := range []any{"12345", "+44 20 7946 0958 x", 442079460958} {
 			ch = c.exec("POST", "sms-setup", map[string]any{"component": "ak-stage-authenticator-sms", "phone_number": bad})
-			if sentCodeErrors(ch, "phone_number") == "" {
+			if fieldErrors(ch, "phone_number") == "" {
 				t.Fatalf("number %v: %v", bad, ch)
 			}
 		}
@@ -347,7 +329,7 @@ func TestMFASMS(t *testing.T) {
 		a := newFlowClient(t, s)
 		ch = toMFA(t, a, "sms-login", "nora", "nora-password-1")
 		ch = pickClass(a, "sms-login", ch, "sms")
-		if sentCodeErrors(ch, "non_field_errors") != "" {
+		if fieldErrors(ch, "non_field_errors") != "" {
 			t.Fatalf("after picking sms: %v", ch)
 		}
 		code = next(t)
@@ -355,7 +337,7 @@ func TestMFASMS(t *testing.T) {
 		if code == wrong {
 			wrong = "000001"
 		}
-		if ch := sendCode(a, "sms-login", wrong); sentCodeErrors(ch, "code") == "" {
+		if ch := sendCode(a, "sms-login", wrong); fieldErrors(ch, "code") == "" {
 			t.Fatalf("a wrong code: %v", ch)
 		}
 		if ch := sendCode(a, "sms-login", code); component(ch) != "xak-flow-redirect" {
@@ -365,7 +347,7 @@ func TestMFASMS(t *testing.T) {
 
 		b := newFlowClient(t, s)
 		toMFA(t, b, "sms-login", "nora", "nora-password-1")
-		if ch := sendCode(b, "sms-login", code); sentCodeErrors(ch, "code") == "" {
+		if ch := sendCode(b, "sms-login", code); fieldErrors(ch, "code") == "" {
 			t.Fatalf("a reused code: %v", ch)
 		}
 		if c, _ := b.me(); c != 403 {

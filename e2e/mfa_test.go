@@ -46,18 +46,6 @@ func totpCode(t *testing.T, secret string, step int64) string {
 	return code
 }
 
-func mfaErrors(ch map[string]any, field string) string {
-	errs, _ := ch["response_errors"].(map[string]any)
-	list, _ := errs[field].([]any)
-	var out []string
-	for _, e := range list {
-		m, _ := e.(map[string]any)
-		s, _ := m["string"].(string)
-		out = append(out, s)
-	}
-	return strings.Join(out, "; ")
-}
-
 // loginToMFA runs default-authentication-flow as akadmin up to the answer
 // after the password.
 func loginToMFA(t *testing.T, c *flowClient) map[string]any {
@@ -97,7 +85,7 @@ func TestMFATOTP(t *testing.T) {
 			t.Fatalf("config_url %v: %v", ch["config_url"], err)
 		}
 		secret := u.Query().Get("secret")
-		if ch := c.exec("POST", setup, map[string]any{"component": "ak-stage-authenticator-totp", "code": "12345x"}); mfaErrors(ch, "code") == "" {
+		if ch := c.exec("POST", setup, map[string]any{"component": "ak-stage-authenticator-totp", "code": "12345x"}); fieldErrors(ch, "code") == "" {
 			t.Errorf("letters at setup: %v", ch)
 		}
 		enrolled := time.Now().Unix() / 30
@@ -141,7 +129,7 @@ func TestMFATOTP(t *testing.T) {
 			{map[string]any{"nested": true}, "Please enter a code."},
 		} {
 			ch := validate(c, map[string]any{"code": tc.code})
-			if component(ch) != "ak-stage-authenticator-validate" || mfaErrors(ch, "code") != tc.want {
+			if component(ch) != "ak-stage-authenticator-validate" || fieldErrors(ch, "code") != tc.want {
 				t.Errorf("code %.20v: %v", tc.code, ch)
 			}
 		}
@@ -153,7 +141,7 @@ func TestMFATOTP(t *testing.T) {
 		var bad map[string]any
 		_ = json.NewDecoder(resp.Body).Decode(&bad)
 		resp.Body.Close()
-		if resp.StatusCode != 200 || component(bad) != "ak-stage-authenticator-validate" || mfaErrors(bad, "non_field_errors") == "" {
+		if resp.StatusCode != 200 || component(bad) != "ak-stage-authenticator-validate" || fieldErrors(bad, "non_field_errors") == "" {
 			t.Errorf("truncated JSON: %d %v", resp.StatusCode, bad)
 		}
 
@@ -172,7 +160,7 @@ func TestMFATOTP(t *testing.T) {
 		// The same code again, in a fresh login within its window: refused.
 		c.exec("GET", "default-invalidation-flow", nil)
 		loginToMFA(t, c)
-		if ch := validate(c, map[string]any{"code": right}); mfaErrors(ch, "code") != "This code was used already; wait for the next one." {
+		if ch := validate(c, map[string]any{"code": right}); fieldErrors(ch, "code") != "This code was used already; wait for the next one." {
 			t.Errorf("a reused code: %v", ch)
 		}
 
@@ -221,14 +209,14 @@ func TestMFAStatic(t *testing.T) {
 			return ch
 		}
 		login()
-		if ch := validate(c, map[string]any{"code": "not-a-code!"}); mfaErrors(ch, "code") != "Recovery codes contain only letters and digits." {
+		if ch := validate(c, map[string]any{"code": "not-a-code!"}); fieldErrors(ch, "code") != "Recovery codes contain only letters and digits." {
 			t.Errorf("a malformed code: %v", ch)
 		}
 		if ch := validate(c, map[string]any{"code": code}); component(ch) != "xak-flow-redirect" {
 			t.Fatalf("a recovery code: %v", ch)
 		}
 		login()
-		if ch := validate(c, map[string]any{"code": code}); mfaErrors(ch, "code") != "Invalid code." {
+		if ch := validate(c, map[string]any{"code": code}); fieldErrors(ch, "code") != "Invalid code." {
 			t.Errorf("the same code again: %v", ch)
 		}
 		if ch := validate(c, map[string]any{"code": codes[1].(string)}); component(ch) != "xak-flow-redirect" {
@@ -273,16 +261,7 @@ func TestMFABrowser(t *testing.T) {
 	ctx := browser(t)
 	login := func(waitFor string) {
 		t.Helper()
-		if err := chromedp.Do(ctx,
-			chromedp.Navigate(base+"/if/flow/default-authentication-flow/?next=%2F"),
-			chromedp.WaitVisible(chromedp.ID("uid_field")),
-			chromedp.SendKeys(chromedp.ID("uid_field"), "akadmin"),
-			chromedp.Submit(chromedp.ID("uid_field")),
-			chromedp.WaitVisible(chromedp.ID("password")),
-			chromedp.SendKeys(chromedp.ID("password"), bootstrapPassword),
-			chromedp.Submit(chromedp.ID("password")),
-			chromedp.WaitVisible(chromedp.ID(waitFor)),
-		); err != nil {
+		if err := chromedp.Do(ctx, signIn(base+"/if/flow/default-authentication-flow/?next=%2F", "akadmin", bootstrapPassword, chromedp.ID(waitFor))); err != nil {
 			t.Fatalf("login up to #%s: %v", waitFor, err)
 		}
 	}

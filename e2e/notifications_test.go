@@ -121,13 +121,10 @@ func TestNotificationLatency(t *testing.T) {
 			"transports": []any{webhook["pk"]}, "destination_event_user": true})
 		s.must(201, "POST", "/policies/bindings/", map[string]any{"target": rule["pk"], "policy": policy["pk"], "order": 0})
 
-		const flow = "default-authentication-flow"
 		var lat []time.Duration
 		for range samples {
 			c := newFlowClient(t, s)
-			c.exec("GET", flow, nil)
-			c.exec("POST", flow, map[string]any{"component": "ak-stage-identification", "uid_field": "akadmin"})
-			c.exec("POST", flow, map[string]any{"component": "ak-stage-password", "password": "wrong"})
+			c.passwordLogin("akadmin", "wrong")
 			select {
 			case d := <-got:
 				lat = append(lat, d)

@@ -253,11 +253,8 @@ func TestOIDCBackchannelLogoutOnSessionEnd(t *testing.T) {
 
 		// A session that expires: clean_expired_models tells its relying
 		// parties before it deletes the session and its grants.
-		stages := results(s.must(200, "GET", "/stages/all/?search=default-authentication-login", nil))
-		if len(stages) != 1 {
-			t.Fatalf("the default login stage: %v", stages)
-		}
-		s.must(200, "PATCH", "/stages/user_login/"+stages[0]["pk"].(string)+"/", map[string]any{
+		login := s.stageByName("default-authentication-login")
+		s.must(200, "PATCH", "/stages/user_login/"+login+"/", map[string]any{
 			"settings": map[string]any{"session_duration": "seconds=2"}})
 		b = newBrowserless(t, s) // akadmin again: consent remembered
 		sess = codeLogin(t, b, cfg, verifier, false)

@@ -90,8 +90,7 @@ func (b *htmlBrowser) submit(p page, fields map[string]string) page {
 // arrives by mail through the worker and works too.
 func TestRecoveryLinkEndToEnd(t *testing.T) {
 	smtpd := mailtest.Start(t)
-	env := map[string]string{"GATEHOUSE_EMAIL__HOST": "127.0.0.1", "GATEHOUSE_EMAIL__PORT": smtpd.Port(),
-		"GATEHOUSE_EMAIL__FROM": "Gatehouse <id@example.com>", "GATEHOUSE_WORKER__EMBEDDED": "true"}
+	env := mailEnv(smtpd)
 	sent, lin := 0, smtpd.To("lin@example.com")
 	eachEngineWith(t, env, func(t *testing.T, s *apiServer) {
 		u := s.must(201, "POST", "/core/users/", map[string]any{"username": "lin", "name": "Lin", "email": "lin@example.com"})
@@ -122,9 +121,7 @@ func TestRecoveryLinkEndToEnd(t *testing.T) {
 		}
 		for pw, want := range map[string]string{"old-password-1": "ak-stage-password", "new-password-2": "xak-flow-redirect"} {
 			c := newFlowClient(t, s)
-			c.exec("GET", "default-authentication-flow", nil)
-			c.exec("POST", "default-authentication-flow", map[string]any{"component": "ak-stage-identification", "uid_field": "lin"})
-			if ch := c.exec("POST", "default-authentication-flow", map[string]any{"component": "ak-stage-password", "password": pw}); component(ch) != want {
+			if ch := c.passwordLogin("lin", pw); component(ch) != want {
 				t.Errorf("login with %s: %v, want %s", pw, component(ch), want)
 			}
 		}
@@ -132,11 +129,7 @@ func TestRecoveryLinkEndToEnd(t *testing.T) {
 		// recovery_email/: the default recovery flow's email stage, the
 		// default brand answering at this address.
 		s.setDefaultBrandDomain("127.0.0.1")
-		es := results(s.must(200, "GET", "/stages/all/?search=default-recovery-email", nil))
-		if len(es) != 1 {
-			t.Fatalf("the recovery email stage: %v", es)
-		}
-		s.must(204, "POST", "/core/users/"+pk+"/recovery_email/", map[string]any{"email_stage": es[0]["pk"]})
+		s.must(204, "POST", "/core/users/"+pk+"/recovery_email/", map[string]any{"email_stage": s.stageByName("default-recovery-email")})
 		m := lin.Wait(t, sent, 30*time.Second)
 		sent++
 		if subj := m.Msg.Header.Get("Subject"); subj != "Password reset" {

@@ -61,16 +61,7 @@ func TestUserInterfaceBrowser(t *testing.T) {
 	}
 
 	ctx := browserWith(t, 900, 90*time.Second)
-	if err := chromedp.Do(ctx,
-		chromedp.Navigate(base+"/if/user/"),
-		chromedp.WaitVisible(chromedp.ID("uid_field")),
-		chromedp.SendKeys(chromedp.ID("uid_field"), "erin"),
-		chromedp.Submit(chromedp.ID("uid_field")),
-		chromedp.WaitVisible(chromedp.ID("password")),
-		chromedp.SendKeys(chromedp.ID("password"), "erin-password"),
-		chromedp.Submit(chromedp.ID("password")),
-		chromedp.WaitVisible(chromedp.CSS(`a.app[data-slug="team-wiki"]`)),
-	); err != nil {
+	if err := chromedp.Do(ctx, signIn(base+"/if/user/", "erin", "erin-password", chromedp.CSS(`a.app[data-slug="team-wiki"]`))); err != nil {
 		t.Fatalf("sign in from /if/user/: %v", err)
 	}
 	if loc, _ := chromedp.Run(ctx, chromedp.Location()); loc != base+"/if/user/" {

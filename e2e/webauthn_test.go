@@ -28,18 +28,6 @@ func webauthnServer(t *testing.T) (string, *apiServer) {
 	return base, &apiServer{t: t, base: base + "/api/v3", token: bootstrapToken}
 }
 
-// stageByName finds a stage's pk.
-func (s *apiServer) stageByName(name string) string {
-	s.t.Helper()
-	for _, st := range results(s.must(200, "GET", "/stages/all/?search="+name, nil)) {
-		if st["name"] == name {
-			return st["pk"].(string)
-		}
-	}
-	s.t.Fatalf("no stage %s", name)
-	return ""
-}
-
 // enablePasskeys points the default identification stage's webauthn_stage
 // at the default validate stage, as authentik 2025.12 configures passkeys.
 func (s *apiServer) enablePasskeys() {
@@ -53,16 +41,6 @@ func (s *apiServer) enablePasskeys() {
 func (s *apiServer) webauthnDevices() []map[string]any {
 	s.t.Helper()
 	return results(s.must(200, "GET", "/authenticators/admin/webauthn/", nil))
-}
-
-func errorsOf(ch map[string]any, field string) string {
-	errs, _ := ch["response_errors"].(map[string]any)
-	list, _ := errs[field].([]any)
-	var out []string
-	for _, e := range list {
-		out = append(out, e.(map[string]any)["string"].(string))
-	}
-	return strings.Join(out, "; ")
 }
 
 func rawJSON(t *testing.T, v any) json.RawMessage {
@@ -125,14 +103,14 @@ func TestWebAuthnExecutorAPI(t *testing.T) {
 			body["response"] = bad
 		}
 		ch = c.exec("POST", setup, body)
-		if component(ch) != "ak-stage-authenticator-webauthn" || errorsOf(ch, "response") == "" {
+		if component(ch) != "ak-stage-authenticator-webauthn" || fieldErrors(ch, "response") == "" {
 			t.Errorf("%s: %v", name, ch)
 		}
 	}
 	// The wrong origin, with the current challenge.
 	wrong, _ := evil.Create(rawJSON(t, ch["registration"]))
 	ch = c.exec("POST", setup, map[string]any{"component": "ak-stage-authenticator-webauthn", "response": json.RawMessage(wrong)})
-	if errorsOf(ch, "response") == "" {
+	if fieldErrors(ch, "response") == "" {
 		t.Errorf("wrong origin: %v", ch)
 	}
 	if n := len(s.webauthnDevices()); n != 0 {
@@ -141,7 +119,7 @@ func TestWebAuthnExecutorAPI(t *testing.T) {
 	// The old challenge's response no longer counts: each failure made a
 	// new challenge.
 	ch = c.exec("POST", setup, map[string]any{"component": "ak-stage-authenticator-webauthn", "response": json.RawMessage(good)})
-	if errorsOf(ch, "response") == "" {
+	if fieldErrors(ch, "response") == "" {
 		t.Fatalf("response to an old challenge: %v", ch)
 	}
 	good, _ = a.Create(rawJSON(t, ch["registration"]))
@@ -182,7 +160,7 @@ func TestWebAuthnExecutorAPI(t *testing.T) {
 	c.exec("GET", "default-invalidation-flow", nil)
 	c.exec("GET", login, nil)
 	ch = c.exec("POST", login, map[string]any{"component": "ak-stage-identification", "passkey": json.RawMessage(assertion)})
-	if component(ch) != "ak-stage-identification" || errorsOf(ch, "passkey") == "" {
+	if component(ch) != "ak-stage-identification" || fieldErrors(ch, "passkey") == "" {
 		t.Fatalf("replayed passkey: %v", ch)
 	}
 	// A counter that goes backwards: refused.
@@ -190,7 +168,7 @@ func TestWebAuthnExecutorAPI(t *testing.T) {
 	_ = json.Unmarshal(rawJSON(t, ch["passkey_challenge"]), &o)
 	back := a.Assert(o.Challenge, a.SignCount-1)
 	ch = c.exec("POST", login, map[string]any{"component": "ak-stage-identification", "passkey": json.RawMessage(back)})
-	if !strings.Contains(errorsOf(ch, "passkey"), "counter") {
+	if !strings.Contains(fieldErrors(ch, "passkey"), "counter") {
 		t.Fatalf("counter regression: %v", ch)
 	}
 
@@ -212,7 +190,7 @@ func TestWebAuthnExecutorAPI(t *testing.T) {
 	// Malformed assertions first.
 	for name, bad := range map[string]any{"string": "x", "garbage object": map[string]any{"id": 1, "response": "no"}} {
 		ch = c.exec("POST", login, map[string]any{"component": "ak-stage-authenticator-validate", "webauthn": bad})
-		if component(ch) != "ak-stage-authenticator-validate" || errorsOf(ch, "webauthn") == "" {
+		if component(ch) != "ak-stage-authenticator-validate" || fieldErrors(ch, "webauthn") == "" {
 			t.Fatalf("%s: %v", name, ch)
 		}
 	}
@@ -326,12 +304,7 @@ func TestBrowserWebAuthn(t *testing.T) {
 
 	if err := chromedp.Do(ctx,
 		chromedp.WaitVisible(chromedp.ID("passkey-login")),
-		chromedp.SendKeys(chromedp.ID("uid_field"), "akadmin"),
-		chromedp.Submit(chromedp.ID("uid_field")),
-		chromedp.WaitVisible(chromedp.ID("password")),
-		chromedp.SendKeys(chromedp.ID("password"), bootstrapPassword),
-		chromedp.Submit(chromedp.ID("password")),
-		chromedp.WaitVisible(chromedp.ID("signed-in")),
+		typeCredentials("akadmin", bootstrapPassword, chromedp.ID("signed-in")),
 	); err != nil {
 		t.Fatalf("password login: %v", err)
 	}
@@ -409,16 +382,7 @@ func TestBrowserWebAuthn(t *testing.T) {
 		t.Helper()
 		presence(false) // no autofill passkey login on the way
 		defer presence(true)
-		if err := chromedp.Do(ctx,
-			chromedp.Navigate(base+"/flows/-/default/invalidation/"),
-			chromedp.WaitVisible(chromedp.ID("uid_field")),
-			chromedp.SendKeys(chromedp.ID("uid_field"), "akadmin"),
-			chromedp.Submit(chromedp.ID("uid_field")),
-			chromedp.WaitVisible(chromedp.ID("password")),
-			chromedp.SendKeys(chromedp.ID("password"), bootstrapPassword),
-			chromedp.Submit(chromedp.ID("password")),
-			chromedp.WaitVisible(chromedp.ID("webauthn-use")),
-		); err != nil {
+		if err := chromedp.Do(ctx, signIn(base+"/flows/-/default/invalidation/", "akadmin", bootstrapPassword, chromedp.ID("webauthn-use"))); err != nil {
 			t.Fatalf("to the validate stage: %v", err)
 		}
 	}

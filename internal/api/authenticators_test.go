@@ -1,10 +1,8 @@
 package api_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
-	"io"
 	"net/http"
 	"net/url"
 	"path/filepath"
@@ -293,24 +291,6 @@ func (e *deviceEnv) grantOn(userPK int64, objectPK string, perms ...string) {
 	if err := e.srv.Store.SetUserRoles(ctx, userPK, []uuid.UUID{r.UUID}); err != nil {
 		e.t.Fatal(err)
 	}
-}
-
-// callRaw sends body as is.
-func (e *deviceEnv) callRaw(token, method, path string, body []byte) (int, []byte) {
-	e.t.Helper()
-	req, err := http.NewRequest(method, e.srv.URL+"/api/v3"+path, bytes.NewReader(body))
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Authorization", "Bearer "+token)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, b
 }
 
 // Renaming changes the name only and records model_updated; bad names are

@@ -93,7 +93,7 @@ func TestBlueprintInstancesAPI(t *testing.T) {
 	} {
 		e.badRequest("POST", "/managed/blueprints/", tc.body, tc.field)
 	}
-	if _, n, _ := e.srv.Store.ListGroups(ctx, store.ListOptions{Search: "x"}); n != 0 {
+	if _, n, _ := e.srv.Store.ListGroups(ctx, store.GroupFilter{ListOptions: store.ListOptions{Search: "x"}}); n != 0 {
 		t.Errorf("validation wrote %d groups", n)
 	}
 

@@ -34,12 +34,70 @@ type Event struct {
 	Brand    map[string]any `json:"brand"`
 }
 
+// EventFilterParams are authentik's EventsFilter fields the list and the
+// volume share, and the created range (django-filter's lookup names; an
+// extension: authentik filters dates only through its QL search).
+// Exported because input structs embed it: huma ignores unexported
+// embedded fields.
+type EventFilterParams struct {
+	Action               string `query:"action" maxLength:"100"`
+	Username             string `query:"username" maxLength:"150"`
+	ClientIP             string `query:"client_ip" maxLength:"64"`
+	ContextModelPK       string `query:"context_model_pk" maxLength:"100"`
+	ContextModelApp      string `query:"context_model_app" maxLength:"100" doc:"Context Model App"`
+	ContextAuthorizedApp string `query:"context_authorized_app" maxLength:"100" doc:"Context Authorized application"`
+	CreatedGTE           string `query:"created__gte" maxLength:"64" doc:"Events created at or after this time: RFC 3339 (2026-03-10T08:00:00Z), or a date alone for its start (00:00 UTC)."`
+	CreatedLTE           string `query:"created__lte" maxLength:"64" doc:"Events created at or before this time: RFC 3339, or a date alone for its end (the whole day, UTC)."`
+}
+
+// filter is the store filter of p, or a 400 naming a bad bound.
+func (p EventFilterParams) filter(only []string) (store.EventFilter, error) {
+	f := store.EventFilter{Action: p.Action, Username: p.Username, ClientIP: p.ClientIP, ContextModelPK: p.ContextModelPK,
+		ContextModelApp: p.ContextModelApp, ContextAuthorizedApp: p.ContextAuthorizedApp, ListOptions: store.ListOptions{Only: only}}
+	// Gatehouse writes the application's pk with dashes; authentik's
+	// UUID.hex has none. Either form finds it.
+	if id, err := uuid.Parse(p.ContextAuthorizedApp); err == nil {
+		f.ContextAuthorizedApp = id.String()
+	}
+	var err error
+	if f.Since, err = createdBound("created__gte", p.CreatedGTE, false); err != nil {
+		return f, err
+	}
+	if f.Until, err = createdBound("created__lte", p.CreatedLTE, true); err != nil {
+		return f, err
+	}
+	if !f.Since.IsZero() && !f.Until.IsZero() && f.Until.Before(f.Since) {
+		return f, fieldError("created__lte", "Must not be before created__gte.")
+	}
+	return f, nil
+}
+
+// createdBound parses a created__gte (end false) or created__lte bound: an
+// RFC 3339 time, or a date alone, which stands for the whole day in UTC
+// (authentik's TIME_ZONE): its first instant for gte, its last microsecond
+// (the precision both engines keep) for lte. django-filter would read a
+// date alone as midnight on both sides, which makes lte drop the day it
+// names. "" is no bound.
+func createdBound(field, v string, end bool) (time.Time, error) {
+	if v == "" {
+		return time.Time{}, nil
+	}
+	if t, err := time.Parse(time.RFC3339Nano, v); err == nil {
+		return t, nil
+	}
+	d, err := time.Parse(time.DateOnly, v)
+	if err != nil {
+		return time.Time{}, fieldError(field, "Enter a valid date/time.")
+	}
+	if end {
+		d = d.AddDate(0, 0, 1).Add(-time.Microsecond)
+	}
+	return d, nil
+}
+
 type eventListInput struct {
 	ListParams
-	Action         string `query:"action" maxLength:"100"`
-	Username       string `query:"username" maxLength:"150"`
-	ClientIP       string `query:"client_ip" maxLength:"64"`
-	ContextModelPK string `query:"context_model_pk" maxLength:"100"`
+	EventFilterParams
 }
 
 type eventListOutput struct {
@@ -82,8 +140,12 @@ func (a *API) listEvents(ctx context.Context, in *eventListInput) (*eventListOut
 	if err != nil {
 		return nil, err
 	}
-	es, total, err := a.Store.ListEvents(ctx, store.EventFilter{Action: in.Action, Username: in.Username,
-		ClientIP: in.ClientIP, ContextModelPK: in.ContextModelPK, ListOptions: in.options(only)})
+	f, err := in.filter(only)
+	if err != nil {
+		return nil, err
+	}
+	f.ListOptions = in.options(only)
+	es, total, err := a.Store.ListEvents(ctx, f)
 	if err != nil {
 		return nil, a.listError(err)
 	}
@@ -130,22 +192,24 @@ type EventVolume struct {
 }
 
 type eventVolumeInput struct {
-	Action      string `query:"action" maxLength:"100"`
-	Username    string `query:"username" maxLength:"150"`
-	ClientIP    string `query:"client_ip" maxLength:"64"`
-	HistoryDays int    `query:"history_days" default:"7" minimum:"1" maximum:"365"`
+	EventFilterParams
+	HistoryDays int `query:"history_days" default:"7" minimum:"1" maximum:"365"`
 }
 
 // eventVolume is authentik's events/volume/: the visible events matching
-// the filters of the last history_days days, counted per action and hour.
+// the filters (the list's, created range included) of the last
+// history_days days, counted per action and hour.
 func (a *API) eventVolume(ctx context.Context, in *eventVolumeInput) (*struct{ Body []EventVolume }, error) {
 	only, err := a.visible(ctx, permViewEvent)
 	if err != nil {
 		return nil, err
 	}
+	f, err := in.filter(only)
+	if err != nil {
+		return nil, err
+	}
 	since := time.Now().Add(-time.Duration(in.HistoryDays) * 24 * time.Hour)
-	vs, err := a.Store.EventVolume(ctx, store.EventFilter{Action: in.Action, Username: in.Username, ClientIP: in.ClientIP,
-		ListOptions: store.ListOptions{Only: only}}, since)
+	vs, err := a.Store.EventVolume(ctx, f, since)
 	if err != nil {
 		return nil, a.storeError(err)
 	}

@@ -108,12 +108,42 @@ func (a *API) group(ctx context.Context, g *store.Group) (*Group, error) {
 	return o, nil
 }
 
-func (a *API) listGroups(ctx context.Context, in *ListParams) (*groupListOutput, error) {
+// groupListInput adds the tree's filters to the list, django-filter style:
+// authentik's GroupFilter has none (name, is_superuser, members and
+// attributes only), so these are Gatehouse's. The list also orders by
+// "tree": depth first, each group before its subgroups.
+type groupListInput struct {
+	ListParams
+	Parent       string `query:"parent" maxLength:"36" doc:"Only the direct subgroups of this group (its UUID)."`
+	ParentIsNull string `query:"parent__isnull" enum:"true,false," doc:"Only the top-level groups (true), or only the subgroups (false)."`
+}
+
+func (in *groupListInput) filter(only []string) (store.GroupFilter, error) {
+	f := store.GroupFilter{ListOptions: in.options(only)}
+	if in.Parent != "" {
+		id, err := uuid.Parse(in.Parent)
+		if err != nil {
+			return f, fieldError("parent", "Enter a valid UUID.")
+		}
+		f.Parent = &id
+	}
+	if in.ParentIsNull != "" {
+		has := in.ParentIsNull == "false"
+		f.HasParent = &has
+	}
+	return f, nil
+}
+
+func (a *API) listGroups(ctx context.Context, in *groupListInput) (*groupListOutput, error) {
 	only, err := a.visible(ctx, permViewGroup)
 	if err != nil {
 		return nil, err
 	}
-	gs, total, err := a.Store.ListGroups(ctx, in.options(only))
+	f, err := in.filter(only)
+	if err != nil {
+		return nil, err
+	}
+	gs, total, err := a.Store.ListGroups(ctx, f)
 	if err != nil {
 		return nil, a.listError(err)
 	}
@@ -126,7 +156,7 @@ func (a *API) listGroups(ctx context.Context, in *ListParams) (*groupListOutput,
 		}
 		out.Body.Results = append(out.Body.Results, o)
 	}
-	out.Body.Pagination = paginate(*in, total, len(gs))
+	out.Body.Pagination = paginate(in.ListParams, total, len(gs))
 	out.Body.Autocomplete = Autocomplete{}
 	return out, nil
 }

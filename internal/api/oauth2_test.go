@@ -100,13 +100,22 @@ func (e *oauth2Env) grant(userPK int64, perms ...string) {
 // status and the body.
 func (e *oauth2Env) call(token, method, path string, body any) (int, []byte) {
 	e.t.Helper()
-	var rd io.Reader
+	var b []byte
 	if body != nil {
-		b, err := json.Marshal(body)
-		if err != nil {
+		var err error
+		if b, err = json.Marshal(body); err != nil {
 			e.t.Fatal(err)
 		}
-		rd = bytes.NewReader(b)
+	}
+	return e.callRaw(token, method, path, b)
+}
+
+// callRaw is call with the body as is (nil: none).
+func (e *oauth2Env) callRaw(token, method, path string, body []byte) (int, []byte) {
+	e.t.Helper()
+	var rd io.Reader
+	if body != nil {
+		rd = bytes.NewReader(body)
 	}
 	req, err := http.NewRequest(method, e.srv.URL+"/api/v3"+path, rd)
 	if err != nil {

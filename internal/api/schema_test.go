@@ -467,46 +467,25 @@ func (f *fixtures) makeBlueprintFixtures(c *conformance) {
 // pathParams fills the path parameters of path from the fixtures.
 func (f fixtures) pathParams(path string) map[string]string {
 	pp := map[string]string{}
-	if strings.Contains(path, "{slug}") {
-		pp["slug"] = f.app
-		if strings.HasPrefix(path, "/flows/") {
-			pp["slug"] = f.flow
-		}
-	}
-	if strings.Contains(path, "{type}") {
-		pp["type"] = "dummy"
-	}
-	if strings.Contains(path, "{invite_uuid}") {
-		pp["invite_uuid"] = f.invitation
-	}
-	if strings.Contains(path, "{instance_uuid}") {
-		pp["instance_uuid"] = f.blueprint
-	}
-	if strings.Contains(path, "{message_id}") {
-		pp["message_id"] = f.taskRun
-	}
-	if strings.Contains(path, "{pbm_uuid}") {
-		pp["pbm_uuid"] = f.rule
-	}
-	if strings.Contains(path, "{uuid}") && strings.HasPrefix(path, "/events/transports/") {
-		pp["uuid"] = f.transport
-	}
-	if strings.Contains(path, "{uuid}") && strings.HasPrefix(path, "/events/notifications/") {
-		pp["uuid"] = f.note
-	}
-	if strings.Contains(path, "{uuid}") && strings.HasPrefix(path, "/core/authenticated_sessions/") {
-		pp["uuid"] = f.devices["/core/authenticated_sessions/"]
-	}
-	if strings.Contains(path, "{identifier}") {
-		pp["identifier"] = f.token
-	}
-	if strings.Contains(path, "{pm_uuid}") {
-		pp["pm_uuid"] = f.scopeMapping
-		if strings.HasPrefix(path, "/propertymappings/all/") {
-			pp["pm_uuid"] = f.mapping
-		}
-		if strings.HasPrefix(path, "/propertymappings/notification/") {
-			pp["pm_uuid"] = f.webhookMapping
+	// In order: a later entry that matches (a narrower prefix) wins.
+	for _, p := range []struct{ param, prefix, value string }{
+		{"slug", "", f.app},
+		{"slug", "/flows/", f.flow},
+		{"type", "", "dummy"},
+		{"invite_uuid", "", f.invitation},
+		{"instance_uuid", "", f.blueprint},
+		{"message_id", "", f.taskRun},
+		{"pbm_uuid", "", f.rule},
+		{"uuid", "/events/transports/", f.transport},
+		{"uuid", "/events/notifications/", f.note},
+		{"uuid", "/core/authenticated_sessions/", f.devices["/core/authenticated_sessions/"]},
+		{"identifier", "", f.token},
+		{"pm_uuid", "", f.scopeMapping},
+		{"pm_uuid", "/propertymappings/all/", f.mapping},
+		{"pm_uuid", "/propertymappings/notification/", f.webhookMapping},
+	} {
+		if strings.Contains(path, "{"+p.param+"}") && strings.HasPrefix(path, p.prefix) {
+			pp[p.param] = p.value
 		}
 	}
 	if strings.Contains(path, "{id}") {
@@ -589,7 +568,7 @@ func (f fixtures) cases() map[string]opCase {
 		"core_users_recovery_create":       {body: map[string]any{"token_duration": "hours=1"}},
 		"core_users_recovery_email_create": {body: map[string]any{"email_stage": f.emailStage}},
 		// core/groups
-		"core_groups_list": {query: url.Values{"ordering": {"name"}}},
+		"core_groups_list": {query: url.Values{"ordering": {"tree"}, "parent__isnull": {"true"}}},
 		"core_groups_create": {body: map[string]any{"name": "conformance-created-group", "parent": f.group,
 			"users": []int64{f.user}, "attributes": map[string]any{}, "roles": []string{f.role}}},
 		"core_groups_retrieve": {},
@@ -813,9 +792,9 @@ func (f fixtures) cases() map[string]opCase {
 		"crypto_certificatekeypairs_view_certificate_retrieve": {},
 		"crypto_certificatekeypairs_view_private_key_retrieve": {},
 		// events
-		"events_events_list":         {query: url.Values{"action": {"model_created"}, "ordering": {"-created"}}},
+		"events_events_list":         {query: url.Values{"action": {"model_created"}, "ordering": {"-created"}, "created__gte": {"2000-01-01"}}},
 		"events_events_actions_list": {},
-		"events_events_volume_list":  {query: url.Values{"action": {"model_created"}, "history_days": {"1"}}},
+		"events_events_volume_list":  {query: url.Values{"action": {"model_created"}, "history_days": {"1"}, "created__lte": {"2100-01-01T00:00:00Z"}}},
 		"events_events_retrieve":     {},
 		// events/rules, transports, notifications (notifications_test.go)
 		"events_rules_list": {query: url.Values{"search": {"conformance"}, "ordering": {"-severity"}}},

@@ -338,7 +338,7 @@ func groupKind() model {
 		},
 		list: func(e *env) ([]*groupObj, error) {
 			gs, err := listAll(func(p store.Page) ([]*store.Group, int, error) {
-				return e.st.ListGroups(e.ctx, store.ListOptions{Ordering: "name", Page: p})
+				return e.st.ListGroups(e.ctx, store.GroupFilter{ListOptions: store.ListOptions{Ordering: "name", Page: p}})
 			})
 			if err != nil {
 				return nil, err

@@ -158,6 +158,15 @@ type EventFilter struct {
 	ClientIP string
 	// ContextModelPK matches context.model.pk (the object a model_* event is about).
 	ContextModelPK string
+	// ContextModelApp matches context.model.app (the Django-style app label
+	// of that object, e.g. authentik_core).
+	ContextModelApp string
+	// ContextAuthorizedApp matches context.authorized_application.pk (the
+	// application an authorize_application event is about).
+	ContextAuthorizedApp string
+	// Since and Until bound created: Since <= created <= Until, a zero
+	// time leaving that side open.
+	Since, Until time.Time
 	ListOptions
 }
 
@@ -174,8 +183,8 @@ type Events interface {
 	EventByUUID(ctx context.Context, id uuid.UUID) (*Event, error)
 	// ListEvents: Search on action, app and the username; Ordering created, action, client_ip (default -created).
 	ListEvents(ctx context.Context, f EventFilter) ([]*Event, int, error)
-	// EventVolume counts the events matching f (its Action, Username and
-	// ClientIP; not its page or ordering) created at or after since, per
+	// EventVolume counts the events matching f (its conditions and date
+	// range; not its page or ordering) created at or after since, per
 	// action and hour, oldest hour first.
 	EventVolume(ctx context.Context, f EventFilter, since time.Time) ([]EventVolume, error)
 	DeleteExpiredEvents(ctx context.Context, now time.Time) (int, error)

@@ -95,6 +95,16 @@ type Group struct {
 	Attributes  Attributes
 }
 
+// GroupFilter narrows ListGroups.
+type GroupFilter struct {
+	// Parent keeps the direct children of this group.
+	Parent *uuid.UUID
+	// HasParent, when set, keeps the groups with (true) or without (false)
+	// a parent.
+	HasParent *bool
+	ListOptions
+}
+
 // Groups is the group aggregate with memberships.
 type Groups interface {
 	CreateGroup(ctx context.Context, g *Group) error
@@ -103,8 +113,9 @@ type Groups interface {
 	// UpdateGroup rejects a parent that would make a cycle with ErrInvalid.
 	UpdateGroup(ctx context.Context, g *Group) error
 	DeleteGroup(ctx context.Context, id uuid.UUID) error
-	// ListGroups: Search on name; Ordering name, is_superuser.
-	ListGroups(ctx context.Context, o ListOptions) ([]*Group, int, error)
+	// ListGroups: Search on name; Ordering name, is_superuser, or tree:
+	// depth first, each group followed by its subtree, siblings by name.
+	ListGroups(ctx context.Context, f GroupFilter) ([]*Group, int, error)
 
 	// AddGroupMember is idempotent.
 	AddGroupMember(ctx context.Context, group uuid.UUID, userPK int64) error

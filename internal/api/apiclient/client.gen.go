@@ -977,6 +977,27 @@ func (e UserRequestType) Valid() bool {
 	}
 }
 
+// Defines values for CoreGroupsListParamsParentIsnull.
+const (
+	CoreGroupsListParamsParentIsnullEmpty CoreGroupsListParamsParentIsnull = ""
+	CoreGroupsListParamsParentIsnullFalse CoreGroupsListParamsParentIsnull = "false"
+	CoreGroupsListParamsParentIsnullTrue  CoreGroupsListParamsParentIsnull = "true"
+)
+
+// Valid indicates whether the value is a known member of the CoreGroupsListParamsParentIsnull enum.
+func (e CoreGroupsListParamsParentIsnull) Valid() bool {
+	switch e {
+	case CoreGroupsListParamsParentIsnullEmpty:
+		return true
+	case CoreGroupsListParamsParentIsnullFalse:
+		return true
+	case CoreGroupsListParamsParentIsnullTrue:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for CoreTokensListParamsIntent.
 const (
 	CoreTokensListParamsIntentApi          CoreTokensListParamsIntent = "api"
@@ -3085,7 +3106,16 @@ type CoreGroupsListParams struct {
 
 	// Search A search term.
 	Search *string `form:"search,omitempty" json:"search,omitempty"`
+
+	// Parent Only the direct subgroups of this group (its UUID).
+	Parent *string `form:"parent,omitempty" json:"parent,omitempty"`
+
+	// ParentIsnull Only the top-level groups (true), or only the subgroups (false).
+	ParentIsnull *CoreGroupsListParamsParentIsnull `form:"parent__isnull,omitempty" json:"parent__isnull,omitempty"`
 }
+
+// CoreGroupsListParamsParentIsnull defines parameters for CoreGroupsList.
+type CoreGroupsListParamsParentIsnull string
 
 // CoreTokensListParams defines parameters for CoreTokensList.
 type CoreTokensListParams struct {
@@ -3195,13 +3225,38 @@ type EventsEventsListParams struct {
 	Username       *string `form:"username,omitempty" json:"username,omitempty"`
 	ClientIp       *string `form:"client_ip,omitempty" json:"client_ip,omitempty"`
 	ContextModelPk *string `form:"context_model_pk,omitempty" json:"context_model_pk,omitempty"`
+
+	// ContextModelApp Context Model App
+	ContextModelApp *string `form:"context_model_app,omitempty" json:"context_model_app,omitempty"`
+
+	// ContextAuthorizedApp Context Authorized application
+	ContextAuthorizedApp *string `form:"context_authorized_app,omitempty" json:"context_authorized_app,omitempty"`
+
+	// CreatedGte Events created at or after this time: RFC 3339 (2026-03-10T08:00:00Z), or a date alone for its start (00:00 UTC).
+	CreatedGte *string `form:"created__gte,omitempty" json:"created__gte,omitempty"`
+
+	// CreatedLte Events created at or before this time: RFC 3339, or a date alone for its end (the whole day, UTC).
+	CreatedLte *string `form:"created__lte,omitempty" json:"created__lte,omitempty"`
 }
 
 // EventsEventsVolumeListParams defines parameters for EventsEventsVolumeList.
 type EventsEventsVolumeListParams struct {
-	Action      *string `form:"action,omitempty" json:"action,omitempty"`
-	Username    *string `form:"username,omitempty" json:"username,omitempty"`
-	ClientIp    *string `form:"client_ip,omitempty" json:"client_ip,omitempty"`
+	Action         *string `form:"action,omitempty" json:"action,omitempty"`
+	Username       *string `form:"username,omitempty" json:"username,omitempty"`
+	ClientIp       *string `form:"client_ip,omitempty" json:"client_ip,omitempty"`
+	ContextModelPk *string `form:"context_model_pk,omitempty" json:"context_model_pk,omitempty"`
+
+	// ContextModelApp Context Model App
+	ContextModelApp *string `form:"context_model_app,omitempty" json:"context_model_app,omitempty"`
+
+	// ContextAuthorizedApp Context Authorized application
+	ContextAuthorizedApp *string `form:"context_authorized_app,omitempty" json:"context_authorized_app,omitempty"`
+
+	// CreatedGte Events created at or after this time: RFC 3339 (2026-03-10T08:00:00Z), or a date alone for its start (00:00 UTC).
+	CreatedGte *string `form:"created__gte,omitempty" json:"created__gte,omitempty"`
+
+	// CreatedLte Events created at or before this time: RFC 3339, or a date alone for its end (the whole day, UTC).
+	CreatedLte  *string `form:"created__lte,omitempty" json:"created__lte,omitempty"`
 	HistoryDays *int64  `form:"history_days,omitempty" json:"history_days,omitempty"`
 }
 
@@ -15408,6 +15463,30 @@ func NewCoreGroupsListRequest(server string, params *CoreGroupsListParams) (*htt
 
 		}
 
+		if params.Parent != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "parent", *params.Parent, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.ParentIsnull != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "parent__isnull", *params.ParentIsnull, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
 		if encoded := queryValues.Encode(); encoded != "" {
 			rawQueryFragments = append(rawQueryFragments, encoded)
 		}
@@ -17247,6 +17326,54 @@ func NewEventsEventsListRequest(server string, params *EventsEventsListParams) (
 
 		}
 
+		if params.ContextModelApp != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "context_model_app", *params.ContextModelApp, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.ContextAuthorizedApp != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "context_authorized_app", *params.ContextAuthorizedApp, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.CreatedGte != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "created__gte", *params.CreatedGte, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.CreatedLte != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "created__lte", *params.CreatedLte, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
 		if encoded := queryValues.Encode(); encoded != "" {
 			rawQueryFragments = append(rawQueryFragments, encoded)
 		}
@@ -17343,6 +17470,66 @@ func NewEventsEventsVolumeListRequest(server string, params *EventsEventsVolumeL
 		if params.ClientIp != nil {
 
 			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "client_ip", *params.ClientIp, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.ContextModelPk != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "context_model_pk", *params.ContextModelPk, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.ContextModelApp != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "context_model_app", *params.ContextModelApp, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.ContextAuthorizedApp != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "context_authorized_app", *params.ContextAuthorizedApp, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.CreatedGte != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "created__gte", *params.CreatedGte, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.CreatedLte != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "created__lte", *params.CreatedLte, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
 				return nil, err
 			} else {
 				for _, qp := range strings.Split(queryFrag, "&") {

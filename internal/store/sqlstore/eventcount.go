@@ -39,7 +39,8 @@ const eventCountTimeout = time.Minute
 // the local tally and its COUNT's snapshot is counted twice).
 //
 // Lists with any condition (search, action, username, client IP, context
-// model, the RBAC restriction to some events) and lists inside a
+// model or application, a date range, the RBAC restriction to some
+// events) and lists inside a
 // transaction count exactly, as before.
 //
 // The count is kept in the engine, so a Store bound to a transaction

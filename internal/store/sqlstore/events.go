@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -48,6 +49,15 @@ func (s *Store) jsonText(col, key string) string {
 	return "json_extract(" + col + ", '$." + key + "')"
 }
 
+// jsonPath extracts a nested text field of a JSON column, per dialect;
+// keys are Go constants, never input.
+func (s *Store) jsonPath(col string, keys ...string) string {
+	if s.eng.dialect == dialect.PG {
+		return "(" + col + " #>> '{" + strings.Join(keys, ",") + "}')"
+	}
+	return "json_extract(" + col + ", '$." + strings.Join(keys, ".") + "')"
+}
+
 // ListEvents implements store.Events.
 func (s *Store) ListEvents(ctx context.Context, f store.EventFilter) ([]*store.Event, int, error) {
 	order, err := orderClause(objEvent, f.Ordering, "-created", map[string]string{
@@ -88,7 +98,8 @@ func (s *Store) ListEvents(ctx context.Context, f store.EventFilter) ([]*store.E
 // aside).
 func unfiltered(f store.EventFilter) bool {
 	return f.Search == "" && f.Action == "" && f.Username == "" && f.ClientIP == "" &&
-		f.ContextModelPK == "" && f.Only == nil
+		f.ContextModelPK == "" && f.ContextModelApp == "" && f.ContextAuthorizedApp == "" &&
+		f.Since.IsZero() && f.Until.IsZero() && f.Only == nil
 }
 
 // eventWhere applies f's search and filters (not its page) to q.
@@ -117,6 +128,20 @@ func (s *Store) eventWhere(q *bun.SelectQuery, f store.EventFilter) *bun.SelectQ
 		} else {
 			q = q.Where("CAST(json_extract(context, '$.model.pk') AS TEXT) = ?", f.ContextModelPK)
 		}
+	}
+	if f.ContextModelApp != "" {
+		q = q.Where(s.jsonPath("context", "model", "app")+" = ?", f.ContextModelApp)
+	}
+	if f.ContextAuthorizedApp != "" {
+		q = q.Where(s.jsonPath("context", "authorized_application", "pk")+" = ?", f.ContextAuthorizedApp)
+	}
+	// The range is on the (created) index. SQLite compares the UTC text
+	// CreateEvent writes (see EventVolume), so the bounds are UTC too.
+	if !f.Since.IsZero() {
+		q = q.Where("created >= ?", f.Since.UTC())
+	}
+	if !f.Until.IsZero() {
+		q = q.Where("created <= ?", f.Until.UTC())
 	}
 	return restrict(q, "uuid", f.Only)
 }

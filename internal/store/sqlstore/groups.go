@@ -6,6 +6,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/uptrace/bun"
+	"github.com/uptrace/bun/dialect"
 
 	"github.com/gatehouse-idp/gatehouse/internal/store"
 )
@@ -83,15 +84,69 @@ func (s *Store) DeleteGroup(ctx context.Context, id uuid.UUID) error {
 }
 
 // ListGroups implements store.Groups.
-func (s *Store) ListGroups(ctx context.Context, o store.ListOptions) ([]*store.Group, int, error) {
-	order, err := orderClause(objGroup, o.Ordering, "name", map[string]string{"name": "name", "is_superuser": "is_superuser"})
+func (s *Store) ListGroups(ctx context.Context, f store.GroupFilter) ([]*store.Group, int, error) {
+	var groups []*store.Group
+	q := restrict(searchAny(s.r.NewSelect().Model(&groups), f.Search, "name"), "uuid", f.Only)
+	if f.Parent != nil {
+		q = q.Where("parent_uuid = ?", *f.Parent)
+	}
+	if f.HasParent != nil {
+		if *f.HasParent {
+			q = q.Where("parent_uuid IS NOT NULL")
+		} else {
+			q = q.Where("parent_uuid IS NULL")
+		}
+	}
+	if f.Ordering == "tree" {
+		// The count needs no tree: only the page pays for the walk.
+		n, err := q.Count(ctx)
+		if err != nil {
+			return nil, 0, mapErr(objGroup, err)
+		}
+		off, lim := pageOf(f.Page)
+		if err := s.groupTree(q).OrderExpr(s.treeOrder()).Offset(off).Limit(lim).Scan(ctx); err != nil {
+			return nil, 0, mapErr(objGroup, err)
+		}
+		return groups, int(n), nil
+	}
+	order, err := orderClause(objGroup, f.Ordering, "name", map[string]string{"name": "name", "is_superuser": "is_superuser"})
 	if err != nil {
 		return nil, 0, err
 	}
-	var groups []*store.Group
-	q := restrict(searchAny(s.r.NewSelect().Model(&groups), o.Search, "name"), "uuid", o.Only)
-	n, err := listPage(ctx, q, objGroup, order+", uuid ASC", o.Page)
+	n, err := listPage(ctx, q, objGroup, order+", uuid ASC", f.Page)
 	return groups, n, err
+}
+
+// groupTree joins q to every group's tree key: the keys of its ancestors
+// and its own, root first, each the lowercased name and the UUID (which
+// keeps two groups of one lowercased name and their subtrees apart),
+// separated by characters below any printable one. Ordered by it, each
+// group comes before its subtree and after its previous sibling's
+// subtree. The walk starts at the roots, so it ends (UpdateGroup keeps
+// the parents acyclic); a group it does not reach sorts last.
+func (s *Store) groupTree(q *bun.SelectQuery) *bun.SelectQuery {
+	sep, part := "char(1)", "char(2)"
+	if s.eng.dialect == dialect.PG {
+		sep, part = "chr(1)", "chr(2)"
+	}
+	key := func(alias string) string {
+		return "LOWER(" + alias + "name) || " + part + " || CAST(" + alias + "uuid AS TEXT)"
+	}
+	return q.WithRecursive("group_tree", s.r.NewRaw(`SELECT uuid AS tree_uuid, `+key("")+` AS tree_key
+		FROM groups WHERE parent_uuid IS NULL
+		UNION ALL
+		SELECT g.uuid, t.tree_key || `+sep+` || `+key("g.")+`
+		FROM groups g JOIN group_tree t ON g.parent_uuid = t.tree_uuid`)).
+		Join("LEFT JOIN group_tree ON group_tree.tree_uuid = ?TableAlias.uuid")
+}
+
+// treeOrder orders by the tree key, byte-wise on both engines.
+func (s *Store) treeOrder() string {
+	key := "group_tree.tree_key"
+	if s.eng.dialect == dialect.PG {
+		key += ` COLLATE "C"`
+	}
+	return "(group_tree.tree_key IS NULL), " + key + ", ?TableAlias.uuid ASC"
 }
 
 // AddGroupMember implements store.Groups.

@@ -47,6 +47,8 @@ func Run(t *testing.T, open Opener) {
 		{"Applications", testApplications},
 		{"KeyPairs", testKeyPairs},
 		{"Events", testEvents},
+		{"EventFilters", testEventFilters},
+		{"GroupFilters", testGroupFilters},
 		{"UserOrdering", testUserOrdering},
 		{"Flows", testFlows},
 		{"Reputation", testReputation},
@@ -287,7 +289,7 @@ func testGroups(t *testing.T, s store.Store) {
 	if err := s.UpdateGroup(ctx, g); err != nil {
 		t.Fatal(err)
 	}
-	list, total, err := s.ListGroups(ctx, store.ListOptions{})
+	list, total, err := s.ListGroups(ctx, store.GroupFilter{})
 	if err != nil || total != 1 || list[0].Name != "root-admins" {
 		t.Errorf("ListGroups = %v, %d, %v", list, total, err)
 	}

@@ -26,7 +26,6 @@ import (
 	"html/template"
 	"log/slog"
 	"net/http"
-	"net/url"
 	"time"
 
 	"github.com/go-chi/chi/v5"
@@ -233,18 +232,10 @@ func (u *UI) admin(next http.Handler) http.Handler {
 		var m struct {
 			User me `json:"user"`
 		}
-		err := u.do(r, http.MethodGet, "/core/users/me/", nil, &m)
-		var ae *apiError
-		if errors.As(err, &ae) && (ae.Status == http.StatusForbidden || ae.Status == http.StatusUnauthorized) {
-			if r.Method != http.MethodGet {
-				http.Error(w, "Not signed in.", http.StatusForbidden)
-				return
+		if ok, err := apicall.Me(u.API, w, r, r.URL.RequestURI(), &m); !ok {
+			if err != nil {
+				u.fail(w, r, err)
 			}
-			http.Redirect(w, r, "/flows/-/default/authentication/?"+url.Values{"next": {r.URL.RequestURI()}}.Encode(), http.StatusFound)
-			return
-		}
-		if err != nil {
-			u.fail(w, r, err)
 			return
 		}
 		v := &visitor{Me: m.User}

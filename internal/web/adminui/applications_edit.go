@@ -97,13 +97,10 @@ func (u *UI) createApp(w http.ResponseWriter, r *http.Request) {
 			d.Provider.Name = "Provider for " + d.App.Name
 		}
 		err := u.do(r, http.MethodPost, "/providers/oauth2/", d.Provider.body(false), &prov)
-		if errs, ok := formErrors(err); ok {
+		if !u.submitted(w, r, err, func(errs map[string][]string) {
 			d.Provider.Errors = providerErrors(errs)
 			u.renderWizard(w, r, d)
-			return
-		}
-		if err != nil {
-			u.fail(w, r, err)
+		}) {
 			return
 		}
 		body["provider"] = prov.PK
@@ -117,13 +114,10 @@ func (u *UI) createApp(w http.ResponseWriter, r *http.Request) {
 			u.Log.Warn("deleting the provider of a refused application", "provider", prov.PK, "error", derr)
 		}
 	}
-	if errs, ok := formErrors(err); ok {
+	if !u.submitted(w, r, err, func(errs map[string][]string) {
 		d.App.Errors = errs
 		u.renderWizard(w, r, d)
-		return
-	}
-	if err != nil {
-		u.fail(w, r, err)
+	}) {
 		return
 	}
 	back(w, r, Prefix+"applications/"+url.PathEscape(created.Slug)+"/", "app-created")
@@ -172,13 +166,10 @@ func (u *UI) saveApp(w http.ResponseWriter, r *http.Request) {
 	f := readAppForm(r)
 	var saved appDetail
 	err := u.do(r, http.MethodPatch, "/core/applications/"+url.PathEscape(app.Slug)+"/", f.body(), &saved)
-	if errs, ok := formErrors(err); ok {
+	if !u.submitted(w, r, err, func(errs map[string][]string) {
 		f.Errors = errs
 		u.renderAppEdit(w, r, appEditData{App: app, Form: f})
-		return
-	}
-	if err != nil {
-		u.fail(w, r, err)
+	}) {
 		return
 	}
 	back(w, r, Prefix+"applications/"+url.PathEscape(saved.Slug)+"/", "app-saved")
@@ -208,14 +199,11 @@ func (u *UI) setIcon(w http.ResponseWriter, r *http.Request) {
 	default:
 		err = &apiError{Status: http.StatusBadRequest, Fields: map[string][]string{"file": {"Choose a file, enter a URL, or tick Remove."}}}
 	}
-	if errs, ok := formErrors(err); ok {
+	if !u.submitted(w, r, err, func(errs map[string][]string) {
 		u.renderAppEdit(w, r, appEditData{App: app, Form: appForm{Name: app.Name, Slug: app.Slug, Group: app.Group,
 			LaunchURL: app.MetaLaunchURL, Description: app.MetaDescription, Publisher: app.MetaPublisher,
 			Mode: app.PolicyEngineMode, NewTab: app.OpenInNewTab}, IconErrors: errs, IconURL: iconURL})
-		return
-	}
-	if err != nil {
-		u.fail(w, r, err)
+	}) {
 		return
 	}
 	back(w, r, Prefix+"applications/"+url.PathEscape(app.Slug)+"/edit/", "icon-saved")

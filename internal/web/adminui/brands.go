@@ -168,17 +168,7 @@ func (u *UI) createBrand(w http.ResponseWriter, r *http.Request) {
 }
 
 func (u *UI) loadBrand(w http.ResponseWriter, r *http.Request) (*brandObj, bool) {
-	id := uuidParam(r, "id")
-	if id == "" {
-		u.notFound(w, r)
-		return nil, false
-	}
-	var b brandObj
-	if err := u.do(r, http.MethodGet, "/core/brands/"+id+"/", nil, &b); err != nil {
-		u.fail(w, r, err)
-		return nil, false
-	}
-	return &b, true
+	return loadByID[brandObj](u, w, r, "/core/brands/")
 }
 
 func (u *UI) editBrand(w http.ResponseWriter, r *http.Request) {
@@ -223,14 +213,5 @@ func (u *UI) confirmDeleteBrand(w http.ResponseWriter, r *http.Request) {
 }
 
 func (u *UI) deleteBrand(w http.ResponseWriter, r *http.Request) {
-	id := uuidParam(r, "id")
-	if id == "" {
-		u.notFound(w, r)
-		return
-	}
-	if err := u.do(r, http.MethodDelete, "/core/brands/"+id+"/", nil, nil); err != nil {
-		u.fail(w, r, err)
-		return
-	}
-	back(w, r, Prefix+"system/brands/", "brand-deleted")
+	u.deleteByID(w, r, "/core/brands/", Prefix+"system/brands/", "brand-deleted")
 }

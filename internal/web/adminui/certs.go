@@ -76,17 +76,7 @@ func (u *UI) importCertificate(w http.ResponseWriter, r *http.Request) {
 }
 
 func (u *UI) loadCertificate(w http.ResponseWriter, r *http.Request) (*certificate, bool) {
-	id := uuidParam(r, "id")
-	if id == "" {
-		u.notFound(w, r)
-		return nil, false
-	}
-	var c certificate
-	if err := u.do(r, http.MethodGet, "/crypto/certificatekeypairs/"+id+"/", nil, &c); err != nil {
-		u.fail(w, r, err)
-		return nil, false
-	}
-	return &c, true
+	return loadByID[certificate](u, w, r, "/crypto/certificatekeypairs/")
 }
 
 func (u *UI) certificateDetail(w http.ResponseWriter, r *http.Request) {
@@ -143,14 +133,5 @@ func (u *UI) confirmDeleteCertificate(w http.ResponseWriter, r *http.Request) {
 }
 
 func (u *UI) deleteCertificate(w http.ResponseWriter, r *http.Request) {
-	id := uuidParam(r, "id")
-	if id == "" {
-		u.notFound(w, r)
-		return
-	}
-	if err := u.do(r, http.MethodDelete, "/crypto/certificatekeypairs/"+id+"/", nil, nil); err != nil {
-		u.fail(w, r, err)
-		return
-	}
-	back(w, r, Prefix+"system/certificates/", "certificate-deleted")
+	u.deleteByID(w, r, "/crypto/certificatekeypairs/", Prefix+"system/certificates/", "certificate-deleted")
 }

@@ -2,8 +2,10 @@ package adminui
 
 import (
 	"encoding/json"
+	"maps"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -74,13 +76,30 @@ func indentJSON(v any) string {
 
 type eventsData struct {
 	Action, Username, ClientIP string
-	Actions                    []string
-	Events                     []event
-	Pager                      pager
+	// From and To are the created range, dates as the date inputs send
+	// them (the API reads a date as the whole day).
+	From, To string
+	Actions  []string
+	Events   []event
+	Pager    pager
+	// Errors are the API's refusal of the filters, by its field names.
+	Errors map[string][]string
+}
+
+// OtherErrors are the refusal's messages about anything but the dates.
+func (d eventsData) OtherErrors() []string {
+	var out []string
+	for _, k := range slices.Sorted(maps.Keys(d.Errors)) {
+		if k != "created__gte" && k != "created__lte" {
+			out = append(out, d.Errors[k]...)
+		}
+	}
+	return out
 }
 
 func (u *UI) events(w http.ResponseWriter, r *http.Request) {
-	d := eventsData{Action: query(r, "action"), Username: query(r, "username"), ClientIP: query(r, "client_ip")}
+	d := eventsData{Action: query(r, "action"), Username: query(r, "username"), ClientIP: query(r, "client_ip"),
+		From: query(r, "created__gte"), To: query(r, "created__lte")}
 	var actions []struct {
 		Name string `json:"name"`
 	}
@@ -92,13 +111,20 @@ func (u *UI) events(w http.ResponseWriter, r *http.Request) {
 		d.Actions = append(d.Actions, a.Name)
 	}
 	q := url.Values{}
-	for k, v := range map[string]string{"action": d.Action, "username": d.Username, "client_ip": d.ClientIP} {
+	for k, v := range map[string]string{"action": d.Action, "username": d.Username, "client_ip": d.ClientIP,
+		"created__gte": d.From, "created__lte": d.To} {
 		if v != "" {
 			q.Set(k, v)
 		}
 	}
 	var err error
-	if d.Events, d.Pager, err = listPage[event](u, r, "/events/events/", q); err != nil {
+	d.Events, d.Pager, err = listPage[event](u, r, "/events/events/", q)
+	if errs, ok := formErrors(err); ok {
+		// A range the API refuses (a bad date, To before From): the
+		// form again with its messages, and no list.
+		d.Errors = errs
+		w.WriteHeader(http.StatusBadRequest)
+	} else if err != nil {
 		u.fail(w, r, err)
 		return
 	}

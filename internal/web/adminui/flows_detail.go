@@ -79,23 +79,28 @@ func (u *UI) loadFlow(w http.ResponseWriter, r *http.Request) (*flowDetail, bool
 	return &f, true
 }
 
-// loadStageBinding reads the {id} stage binding, which must be f's.
-func (u *UI) loadStageBinding(w http.ResponseWriter, r *http.Request, f *flowDetail) (*stageBinding, bool) {
+// loadStageBinding reads the {slug} flow (loadFlow) and its {id} stage
+// binding; a binding of another flow is not found.
+func (u *UI) loadStageBinding(w http.ResponseWriter, r *http.Request) (*flowDetail, *stageBinding, bool) {
+	f, ok := u.loadFlow(w, r)
+	if !ok {
+		return nil, nil, false
+	}
 	id, err := uuid.Parse(chi.URLParam(r, "id"))
 	if err != nil {
 		u.fail(w, r, &apiError{Status: http.StatusNotFound})
-		return nil, false
+		return nil, nil, false
 	}
 	var b stageBinding
 	if err := u.do(r, http.MethodGet, "/flows/bindings/"+id.String()+"/", nil, &b); err != nil {
 		u.fail(w, r, err)
-		return nil, false
+		return nil, nil, false
 	}
 	if b.Target != f.PK {
 		u.fail(w, r, &apiError{Status: http.StatusNotFound})
-		return nil, false
+		return nil, nil, false
 	}
-	return &b, true
+	return f, &b, true
 }
 
 type flowPageData struct {
@@ -196,11 +201,7 @@ func (u *UI) bindStage(w http.ResponseWriter, r *http.Request) {
 
 // saveOrder changes one stage binding's order (the flow page's rows).
 func (u *UI) saveOrder(w http.ResponseWriter, r *http.Request) {
-	f, ok := u.loadFlow(w, r)
-	if !ok {
-		return
-	}
-	b, ok := u.loadStageBinding(w, r, f)
+	f, b, ok := u.loadStageBinding(w, r)
 	if !ok {
 		return
 	}
@@ -230,11 +231,7 @@ type stageBindingData struct {
 }
 
 func (u *UI) stageBindingPage(w http.ResponseWriter, r *http.Request) {
-	f, ok := u.loadFlow(w, r)
-	if !ok {
-		return
-	}
-	b, ok := u.loadStageBinding(w, r, f)
+	f, b, ok := u.loadStageBinding(w, r)
 	if !ok {
 		return
 	}
@@ -243,11 +240,7 @@ func (u *UI) stageBindingPage(w http.ResponseWriter, r *http.Request) {
 }
 
 func (u *UI) saveStageBinding(w http.ResponseWriter, r *http.Request) {
-	f, ok := u.loadFlow(w, r)
-	if !ok {
-		return
-	}
-	b, ok := u.loadStageBinding(w, r, f)
+	f, b, ok := u.loadStageBinding(w, r)
 	if !ok {
 		return
 	}
@@ -278,11 +271,7 @@ func (u *UI) saveStageBinding(w http.ResponseWriter, r *http.Request) {
 }
 
 func (u *UI) confirmUnbindStage(w http.ResponseWriter, r *http.Request) {
-	f, ok := u.loadFlow(w, r)
-	if !ok {
-		return
-	}
-	b, ok := u.loadStageBinding(w, r, f)
+	f, b, ok := u.loadStageBinding(w, r)
 	if !ok {
 		return
 	}
@@ -293,11 +282,7 @@ func (u *UI) confirmUnbindStage(w http.ResponseWriter, r *http.Request) {
 }
 
 func (u *UI) unbindStage(w http.ResponseWriter, r *http.Request) {
-	f, ok := u.loadFlow(w, r)
-	if !ok {
-		return
-	}
-	b, ok := u.loadStageBinding(w, r, f)
+	f, b, ok := u.loadStageBinding(w, r)
 	if !ok {
 		return
 	}
@@ -350,12 +335,9 @@ func (u *UI) createFlow(w http.ResponseWriter, r *http.Request) {
 	f, body := readFlowForm(r)
 	var created flowDetail
 	err := u.do(r, http.MethodPost, "/flows/instances/", body, &created)
-	if errs, ok := formErrors(err); ok {
+	if !u.submitted(w, r, err, func(errs map[string][]string) {
 		u.renderFlowForm(w, r, flowForm{F: f, Errors: errs})
-		return
-	}
-	if err != nil {
-		u.fail(w, r, err)
+	}) {
 		return
 	}
 	back(w, r, Prefix+"flows/"+url.PathEscape(created.Slug)+"/", "flow-created")
@@ -377,12 +359,9 @@ func (u *UI) saveFlow(w http.ResponseWriter, r *http.Request) {
 	f, body := readFlowForm(r)
 	var saved flowDetail
 	err := u.do(r, http.MethodPatch, "/flows/instances/"+url.PathEscape(old.Slug)+"/", body, &saved)
-	if errs, ok := formErrors(err); ok {
+	if !u.submitted(w, r, err, func(errs map[string][]string) {
 		u.renderFlowForm(w, r, flowForm{Old: old, F: f, Errors: errs})
-		return
-	}
-	if err != nil {
-		u.fail(w, r, err)
+	}) {
 		return
 	}
 	back(w, r, Prefix+"flows/"+url.PathEscape(saved.Slug)+"/", "flow-saved")

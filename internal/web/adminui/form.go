@@ -4,11 +4,12 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 
 	"github.com/go-chi/chi/v5"
 	"github.com/google/uuid"
+
+	"github.com/gatehouse-idp/gatehouse/internal/web/apicall"
 )
 
 // form is a form page declared in Go and drawn by the "form" template: its
@@ -171,6 +172,22 @@ func (u *UI) written(w http.ResponseWriter, r *http.Request, p page, f *form, er
 	return true
 }
 
+// submitted ends a POST by what the API answered (err): a 400 (formErrors)
+// goes to refused, which shows the page again with the messages at their
+// fields; any other error is the error page. It reports whether the API
+// took the write. written is the same for the pages of a form.
+func (u *UI) submitted(w http.ResponseWriter, r *http.Request, err error, refused func(errs map[string][]string)) bool {
+	if errs, ok := formErrors(err); ok {
+		refused(errs)
+		return false
+	}
+	if err != nil {
+		u.fail(w, r, err)
+		return false
+	}
+	return true
+}
+
 // secret is the data of the "secret" page, which shows a value (a key, a
 // token, a link) once, with a copy button.
 type secret struct {
@@ -188,31 +205,7 @@ type secretItem struct{ ID, Label, Value string }
 // listAll reads every page of an API list (at most limit objects), for
 // the choices of a form.
 func listAll[T any](u *UI, r *http.Request, path string, q url.Values, limit int) ([]T, error) {
-	if q == nil {
-		q = url.Values{}
-	}
-	q.Set("page_size", strconv.Itoa(maxPageSize))
-	var all []T
-	for pg := 1; len(all) < limit; pg++ {
-		q.Set("page", strconv.Itoa(pg))
-		var out struct {
-			Pagination struct {
-				Next int `json:"next"`
-			} `json:"pagination"`
-			Results []T `json:"results"`
-		}
-		if err := u.do(r, http.MethodGet, path+"?"+q.Encode(), nil, &out); err != nil {
-			return nil, err
-		}
-		all = append(all, out.Results...)
-		if out.Pagination.Next == 0 || len(out.Results) == 0 {
-			break
-		}
-	}
-	if len(all) > limit {
-		all = all[:limit]
-	}
-	return all, nil
+	return apicall.List[T](u.API, r, path, q, limit)
 }
 
 // uuidParam is the route parameter name as a canonical UUID, "" when it is
@@ -223,6 +216,47 @@ func uuidParam(r *http.Request, name string) string {
 		return ""
 	}
 	return id.String()
+}
+
+// loadByID reads the API object collection+{id}/ that the route's {id}
+// names. An {id} that is not a UUID is the 404 page; an API error is shown
+// as its page. It reports whether there is an object.
+func loadByID[T any](u *UI, w http.ResponseWriter, r *http.Request, collection string) (*T, bool) {
+	id := uuidParam(r, "id")
+	if id == "" {
+		u.notFound(w, r)
+		return nil, false
+	}
+	var v T
+	if err := u.do(r, http.MethodGet, collection+id+"/", nil, &v); err != nil {
+		u.fail(w, r, err)
+		return nil, false
+	}
+	return &v, true
+}
+
+// deleteAt deletes the API object at path ("" when the URL names none: the
+// 404 page), then goes back to the page list with the notice (see back).
+func (u *UI) deleteAt(w http.ResponseWriter, r *http.Request, path, list, notice string) {
+	if path == "" {
+		u.notFound(w, r)
+		return
+	}
+	if err := u.do(r, http.MethodDelete, path, nil, nil); err != nil {
+		u.fail(w, r, err)
+		return
+	}
+	back(w, r, list, notice)
+}
+
+// deleteByID is deleteAt for the API object collection+{id}/ that the
+// route's {id} (a UUID) names.
+func (u *UI) deleteByID(w http.ResponseWriter, r *http.Request, collection, list, notice string) {
+	path := ""
+	if id := uuidParam(r, "id"); id != "" {
+		path = collection + id + "/"
+	}
+	u.deleteAt(w, r, path, list, notice)
 }
 
 // notFound answers the 404 page.

@@ -13,79 +13,30 @@ import (
 
 	"github.com/google/uuid"
 
-	"github.com/gatehouse-idp/gatehouse/internal/api"
 	"github.com/gatehouse-idp/gatehouse/internal/store"
 	"github.com/gatehouse-idp/gatehouse/internal/web/adminui"
+	"github.com/gatehouse-idp/gatehouse/internal/web/htmlpage/htmlpagetest"
 	"github.com/gatehouse-idp/gatehouse/internal/web/userui"
 )
 
-// htmxDo sends r as akadmin with the headers of an htmx navigation (a
-// boosted link or form) and extra ones.
-func (e *env) htmxDo(r *http.Request, extra ...string) *httptest.ResponseRecorder {
-	e.t.Helper()
-	r.Header.Set("HX-Request", "true")
-	r.Header.Set("HX-Boosted", "true")
-	r.Header.Set("HX-Current-URL", "http://example.com/if/admin/")
-	for i := 0; i+1 < len(extra); i += 2 {
-		r.Header.Set(extra[i], extra[i+1])
-	}
-	r.AddCookie(&http.Cookie{Name: api.SessionCookie, Value: e.adminC})
-	r.AddCookie(&http.Cookie{Name: api.CSRFCookie, Value: csrf})
-	w := httptest.NewRecorder()
-	e.h.ServeHTTP(w, r)
-	return w
-}
-
+// htmxGet fetches path as akadmin with the headers of an htmx navigation
+// (a boosted link) and extra ones.
 func (e *env) htmxGet(path string, extra ...string) *httptest.ResponseRecorder {
-	return e.htmxDo(httptest.NewRequest(http.MethodGet, path, nil), extra...)
+	e.t.Helper()
+	return e.visitor(e.adminC).Get(path, htmlpagetest.Boosted("http://example.com/if/admin/", extra...)...)
 }
 
+// htmxPost submits form to path as akadmin from a boosted form.
 func (e *env) htmxPost(path string, form url.Values) *httptest.ResponseRecorder {
-	form.Set("csrf", csrf)
-	r := httptest.NewRequest(http.MethodPost, path, strings.NewReader(form.Encode()))
-	r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	r.Header.Set("Sec-Fetch-Site", "same-origin")
-	return e.htmxDo(r)
+	e.t.Helper()
+	return e.visitor(e.adminC).Post(path, csrf, form, htmlpagetest.Boosted("http://example.com/if/admin/")...)
 }
 
-// wholeDocument is in a full page and never in a fragment.
-var wholeDocument = []string{"<!doctype html>", "<html", "<head>", "<body", `<link rel="stylesheet"`, "<script",
-	`<header class="top">`, `<div id="page">`, "</body>"}
-
-var titleTag = regexp.MustCompile(`<title>[^<]*</title>`)
-
-// checkFragment checks that frag is the htmx form of the full page: its
-// <title>, then exactly what is inside the full page's #page.
+// checkFragment checks that frag is the htmx form of the full page (the
+// admin layout's header stands outside #page).
 func checkFragment(t *testing.T, frag, page string) {
 	t.Helper()
-	title := titleTag.FindString(page)
-	if title == "" || !strings.HasPrefix(frag, title+"\n") {
-		t.Errorf("fragment does not start with the page's title %q: %.200s", title, frag)
-	}
-	for _, s := range wholeDocument {
-		if strings.Contains(frag, s) {
-			t.Errorf("fragment has %q", s)
-		}
-		if !strings.Contains(page, s) {
-			t.Errorf("full page lacks %q", s)
-		}
-	}
-	start := strings.Index(page, `<div id="page">`) + len(`<div id="page">`)
-	end := strings.LastIndex(page, "</div>\n</body>")
-	if start < len(`<div id="page">`) || end < start || strings.TrimSpace(page[start:end]) != strings.TrimSpace(strings.TrimPrefix(frag, title)) {
-		t.Errorf("fragment is not the inside of the page's #page")
-	}
-}
-
-func varies(h http.Header) bool {
-	for _, v := range h.Values("Vary") {
-		for _, f := range strings.Split(v, ",") {
-			if strings.TrimSpace(f) == "HX-Request" {
-				return true
-			}
-		}
-	}
-	return false
+	htmlpagetest.CheckFragment(t, frag, page, `<header class="top">`)
 }
 
 var currentNav = regexp.MustCompile(`<nav class="side admin-nav"[\s\S]*?aria-current="page"[^>]*>([^<]+)</a>`)
@@ -118,7 +69,7 @@ func TestHTMXNavigation(t *testing.T) {
 				}
 			}
 			for _, r := range []*httptest.ResponseRecorder{w, full} {
-				if h := r.Result().Header; !varies(h) || !strings.Contains(h.Get("Content-Security-Policy"), "default-src 'none'") {
+				if h := r.Result().Header; !htmlpagetest.Varies(h) || !strings.Contains(h.Get("Content-Security-Policy"), "default-src 'none'") {
 					t.Errorf("headers %v", h)
 				}
 			}
@@ -135,7 +86,7 @@ func TestHTMXNavigation(t *testing.T) {
 		t.Fatalf("missing group: %d, full page %d", w.Code, full.Code)
 	}
 	checkFragment(t, w.Body.String(), full.Body.String())
-	if h := w.Result().Header; !varies(h) || h.Get("Content-Security-Policy") == "" {
+	if h := w.Result().Header; !htmlpagetest.Varies(h) || h.Get("Content-Security-Policy") == "" {
 		t.Errorf("headers of the 404: %v", h)
 	}
 }
@@ -153,7 +104,7 @@ func TestHTMXForms(t *testing.T) {
 		!strings.Contains(body, `class="field-error"`) || !strings.Contains(body, `aria-invalid="true"`) {
 		t.Fatalf("duplicate user: %d %.600s", w.Code, body)
 	}
-	if h := w.Result().Header; !varies(h) || h.Get("Content-Security-Policy") == "" {
+	if h := w.Result().Header; !htmlpagetest.Varies(h) || h.Get("Content-Security-Policy") == "" {
 		t.Errorf("headers of the 400: %v", h)
 	}
 

@@ -162,17 +162,7 @@ type invitationData struct {
 }
 
 func (u *UI) loadInvitation(w http.ResponseWriter, r *http.Request) (*invitation, bool) {
-	id := uuidParam(r, "id")
-	if id == "" {
-		u.notFound(w, r)
-		return nil, false
-	}
-	var inv invitation
-	if err := u.do(r, http.MethodGet, "/stages/invitation/invitations/"+id+"/", nil, &inv); err != nil {
-		u.fail(w, r, err)
-		return nil, false
-	}
-	return &inv, true
+	return loadByID[invitation](u, w, r, "/stages/invitation/invitations/")
 }
 
 func (u *UI) invitation(w http.ResponseWriter, r *http.Request) {
@@ -211,14 +201,5 @@ func (u *UI) confirmDeleteInvitation(w http.ResponseWriter, r *http.Request) {
 }
 
 func (u *UI) deleteInvitation(w http.ResponseWriter, r *http.Request) {
-	id := uuidParam(r, "id")
-	if id == "" {
-		u.notFound(w, r)
-		return
-	}
-	if err := u.do(r, http.MethodDelete, "/stages/invitation/invitations/"+id+"/", nil, nil); err != nil {
-		u.fail(w, r, err)
-		return
-	}
-	back(w, r, Prefix+"invitations/", "invitation-deleted")
+	u.deleteByID(w, r, "/stages/invitation/invitations/", Prefix+"invitations/", "invitation-deleted")
 }

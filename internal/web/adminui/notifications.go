@@ -137,17 +137,7 @@ func (u *UI) createRule(w http.ResponseWriter, r *http.Request) {
 }
 
 func (u *UI) loadRule(w http.ResponseWriter, r *http.Request) (*rule, bool) {
-	id := uuidParam(r, "id")
-	if id == "" {
-		u.notFound(w, r)
-		return nil, false
-	}
-	var ru rule
-	if err := u.do(r, http.MethodGet, "/events/rules/"+id+"/", nil, &ru); err != nil {
-		u.fail(w, r, err)
-		return nil, false
-	}
-	return &ru, true
+	return loadByID[rule](u, w, r, "/events/rules/")
 }
 
 func (u *UI) editRule(w http.ResponseWriter, r *http.Request) {
@@ -192,16 +182,7 @@ func (u *UI) confirmDeleteRule(w http.ResponseWriter, r *http.Request) {
 }
 
 func (u *UI) deleteRule(w http.ResponseWriter, r *http.Request) {
-	id := uuidParam(r, "id")
-	if id == "" {
-		u.notFound(w, r)
-		return
-	}
-	if err := u.do(r, http.MethodDelete, "/events/rules/"+id+"/", nil, nil); err != nil {
-		u.fail(w, r, err)
-		return
-	}
-	back(w, r, Prefix+"events/rules/", "rule-deleted")
+	u.deleteByID(w, r, "/events/rules/", Prefix+"events/rules/", "rule-deleted")
 }
 
 type transportsData struct {
@@ -343,17 +324,7 @@ func (u *UI) createTransport(w http.ResponseWriter, r *http.Request) {
 }
 
 func (u *UI) loadTransport(w http.ResponseWriter, r *http.Request) (*transport, bool) {
-	id := uuidParam(r, "id")
-	if id == "" {
-		u.notFound(w, r)
-		return nil, false
-	}
-	var t transport
-	if err := u.do(r, http.MethodGet, "/events/transports/"+id+"/", nil, &t); err != nil {
-		u.fail(w, r, err)
-		return nil, false
-	}
-	return &t, true
+	return loadByID[transport](u, w, r, "/events/transports/")
 }
 
 func (u *UI) editTransport(w http.ResponseWriter, r *http.Request) {
@@ -437,14 +408,5 @@ func (u *UI) confirmDeleteTransport(w http.ResponseWriter, r *http.Request) {
 }
 
 func (u *UI) deleteTransport(w http.ResponseWriter, r *http.Request) {
-	id := uuidParam(r, "id")
-	if id == "" {
-		u.notFound(w, r)
-		return
-	}
-	if err := u.do(r, http.MethodDelete, "/events/transports/"+id+"/", nil, nil); err != nil {
-		u.fail(w, r, err)
-		return
-	}
-	back(w, r, Prefix+"events/transports/", "transport-deleted")
+	u.deleteByID(w, r, "/events/transports/", Prefix+"events/transports/", "transport-deleted")
 }

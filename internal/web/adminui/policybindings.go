@@ -64,11 +64,7 @@ func (u *UI) flowTarget(w http.ResponseWriter, r *http.Request) (*bindingTarget,
 
 // stageBindingTarget is the {id} stage binding of the {slug} flow.
 func (u *UI) stageBindingTarget(w http.ResponseWriter, r *http.Request) (*bindingTarget, bool) {
-	f, ok := u.loadFlow(w, r)
-	if !ok {
-		return nil, false
-	}
-	b, ok := u.loadStageBinding(w, r, f)
+	f, b, ok := u.loadStageBinding(w, r)
 	if !ok {
 		return nil, false
 	}

@@ -323,13 +323,10 @@ func (u *UI) saveOAuth2(w http.ResponseWriter, r *http.Request) {
 	}
 	f := readOAuth2Form(r)
 	err := u.do(r, http.MethodPatch, fmt.Sprintf("/providers/oauth2/%d/", p.PK), f.body(true), nil)
-	if errs, ok := formErrors(err); ok {
+	if !u.submitted(w, r, err, func(errs map[string][]string) {
 		f.Errors = providerErrors(errs)
 		u.renderOAuth2Edit(w, r, p, f)
-		return
-	}
-	if err != nil {
-		u.fail(w, r, err)
+	}) {
 		return
 	}
 	back(w, r, fmt.Sprintf("%sproviders/oauth2/%d/", Prefix, p.PK), "provider-saved")

@@ -63,17 +63,7 @@ func (u *UI) createRole(w http.ResponseWriter, r *http.Request) {
 }
 
 func (u *UI) loadRole(w http.ResponseWriter, r *http.Request) (*role, bool) {
-	id := uuidParam(r, "id")
-	if id == "" {
-		u.notFound(w, r)
-		return nil, false
-	}
-	var ro role
-	if err := u.do(r, http.MethodGet, "/rbac/roles/"+id+"/", nil, &ro); err != nil {
-		u.fail(w, r, err)
-		return nil, false
-	}
-	return &ro, true
+	return loadByID[role](u, w, r, "/rbac/roles/")
 }
 
 func (u *UI) editRole(w http.ResponseWriter, r *http.Request) {
@@ -109,16 +99,7 @@ func (u *UI) confirmDeleteRole(w http.ResponseWriter, r *http.Request) {
 }
 
 func (u *UI) deleteRole(w http.ResponseWriter, r *http.Request) {
-	id := uuidParam(r, "id")
-	if id == "" {
-		u.notFound(w, r)
-		return
-	}
-	if err := u.do(r, http.MethodDelete, "/rbac/roles/"+id+"/", nil, nil); err != nil {
-		u.fail(w, r, err)
-		return
-	}
-	back(w, r, Prefix+"roles/", "role-deleted")
+	u.deleteByID(w, r, "/rbac/roles/", Prefix+"roles/", "role-deleted")
 }
 
 // permission is one entry of the API's permission registry.
@@ -250,15 +231,12 @@ func (u *UI) assignPermissions(w http.ResponseWriter, r *http.Request) {
 	} else {
 		err = u.do(r, http.MethodPost, "/rbac/permissions/assigned_by_roles/"+ro.PK+"/assign/", map[string]any{"permissions": perms}, nil)
 	}
-	if errs, ok := formErrors(err); ok {
+	if !u.submitted(w, r, err, func(errs map[string][]string) {
 		for _, m := range errs {
 			d.Choices.Errors = append(d.Choices.Errors, m...)
 		}
 		u.rolePage(w, r, ro, d, http.StatusBadRequest)
-		return
-	}
-	if err != nil {
-		u.fail(w, r, err)
+	}) {
 		return
 	}
 	back(w, r, Prefix+"roles/"+ro.PK+"/", "permissions-assigned")

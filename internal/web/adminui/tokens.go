@@ -157,16 +157,7 @@ func (u *UI) confirmDeleteToken(w http.ResponseWriter, r *http.Request) {
 }
 
 func (u *UI) deleteToken(w http.ResponseWriter, r *http.Request) {
-	path := tokenAPIPath(r)
-	if path == "" {
-		u.notFound(w, r)
-		return
-	}
-	if err := u.do(r, http.MethodDelete, path, nil, nil); err != nil {
-		u.fail(w, r, err)
-		return
-	}
-	back(w, r, Prefix+"tokens/", "token-deleted")
+	u.deleteAt(w, r, tokenAPIPath(r), Prefix+"tokens/", "token-deleted")
 }
 
 func serviceAccountForm() *form {

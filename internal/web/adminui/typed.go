@@ -208,13 +208,10 @@ func (u *UI) typedCreate(k *typedKind) http.HandlerFunc {
 		}
 		var created typedObj
 		err := u.do(r, http.MethodPost, k.API+url.PathEscape(typ)+"/", k.body(f, settings, nil, described), &created)
-		if errs, ok := formErrors(err); ok {
+		if !u.submitted(w, r, err, func(errs map[string][]string) {
 			f.Errors = errs
 			u.typedFormPage(w, r, k, f, settings, "")
-			return
-		}
-		if err != nil {
-			u.fail(w, r, err)
+		}) {
 			return
 		}
 		back(w, r, Prefix+k.Plural+"/"+url.PathEscape(created.PK)+"/", k.Kind+"-created")
@@ -274,13 +271,10 @@ func (u *UI) typedSave(k *typedKind) http.HandlerFunc {
 			return
 		}
 		err := u.do(r, http.MethodPatch, k.API+url.PathEscape(o.Type)+"/"+url.PathEscape(o.PK)+"/", k.body(f, settings, o.Settings, described), nil)
-		if errs, ok := formErrors(err); ok {
+		if !u.submitted(w, r, err, func(errs map[string][]string) {
 			f.Errors = errs
 			u.typedFormPage(w, r, k, f, settings, "")
-			return
-		}
-		if err != nil {
-			u.fail(w, r, err)
+		}) {
 			return
 		}
 		back(w, r, Prefix+k.Plural+"/"+url.PathEscape(o.PK)+"/", k.Kind+"-saved")
@@ -302,15 +296,6 @@ func (u *UI) typedConfirmDelete(k *typedKind) http.HandlerFunc {
 
 func (u *UI) typedDelete(k *typedKind) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		id, err := uuid.Parse(chi.URLParam(r, "id"))
-		if err != nil {
-			u.fail(w, r, &apiError{Status: http.StatusNotFound})
-			return
-		}
-		if err := u.do(r, http.MethodDelete, k.API+"all/"+id.String()+"/", nil, nil); err != nil {
-			u.fail(w, r, err)
-			return
-		}
-		back(w, r, Prefix+k.Plural+"/", k.Kind+"-deleted")
+		u.deleteByID(w, r, k.API+"all/", Prefix+k.Plural+"/", k.Kind+"-deleted")
 	}
 }

@@ -154,16 +154,12 @@ func (u *UI) confirmRevokeUserSession(w http.ResponseWriter, r *http.Request) {
 }
 
 func (u *UI) revokeUserSession(w http.ResponseWriter, r *http.Request) {
-	pk, path := userPK(r), sessionAPIPath(r)
-	if pk == 0 || path == "" {
+	pk := userPK(r)
+	if pk == 0 {
 		u.notFound(w, r)
 		return
 	}
-	if err := u.do(r, http.MethodDelete, path, nil, nil); err != nil {
-		u.fail(w, r, err)
-		return
-	}
-	back(w, r, fmt.Sprintf("%susers/%d/", Prefix, pk), "session-revoked")
+	u.deleteAt(w, r, sessionAPIPath(r), fmt.Sprintf("%susers/%d/", Prefix, pk), "session-revoked")
 }
 
 // deviceAPIPath is the admin API path of the {class}/{id} device, "" when
@@ -201,14 +197,10 @@ func (u *UI) confirmDeleteUserDevice(w http.ResponseWriter, r *http.Request) {
 }
 
 func (u *UI) deleteUserDevice(w http.ResponseWriter, r *http.Request) {
-	pk, path := userPK(r), deviceAPIPath(r)
-	if pk == 0 || path == "" {
+	pk := userPK(r)
+	if pk == 0 {
 		u.notFound(w, r)
 		return
 	}
-	if err := u.do(r, http.MethodDelete, path, nil, nil); err != nil {
-		u.fail(w, r, err)
-		return
-	}
-	back(w, r, fmt.Sprintf("%susers/%d/", Prefix, pk), "device-deleted")
+	u.deleteAt(w, r, deviceAPIPath(r), fmt.Sprintf("%susers/%d/", Prefix, pk), "device-deleted")
 }

@@ -197,12 +197,9 @@ func (u *UI) createRecoveryLink(w http.ResponseWriter, r *http.Request) {
 		Link string `json:"link"`
 	}
 	err := u.do(r, http.MethodPost, fmt.Sprintf("/core/users/%d/recovery/", us.PK), nil, &out)
-	if errs, ok := formErrors(err); ok {
+	if !u.submitted(w, r, err, func(errs map[string][]string) {
 		u.userPage(w, r, us, recoveryData{LinkErrors: errs}, http.StatusBadRequest)
-		return
-	}
-	if err != nil {
-		u.fail(w, r, err)
+	}) {
 		return
 	}
 	u.userPage(w, r, us, recoveryData{Link: out.Link}, http.StatusOK)
@@ -265,12 +262,9 @@ func (u *UI) sendRecoveryEmail(w http.ResponseWriter, r *http.Request) {
 	} else {
 		err = u.do(r, http.MethodPost, fmt.Sprintf("/core/users/%d/recovery_email/", us.PK), map[string]any{"email_stage": stage}, nil)
 	}
-	if errs, ok := formErrors(err); ok {
+	if !u.submitted(w, r, err, func(errs map[string][]string) {
 		u.userPage(w, r, us, recoveryData{Stage: stage, EmailErrors: errs}, http.StatusBadRequest)
-		return
-	}
-	if err != nil {
-		u.fail(w, r, err)
+	}) {
 		return
 	}
 	back(w, r, fmt.Sprintf("%susers/%d/", Prefix, us.PK), "recovery-sent")
@@ -301,14 +295,11 @@ func (u *UI) createUser(w http.ResponseWriter, r *http.Request) {
 	var created user
 	err := u.do(r, http.MethodPost, "/core/users/", map[string]any{"username": f.Username, "name": f.Name,
 		"email": f.Email, "is_active": f.Active}, &created)
-	if errs, ok := formErrors(err); ok {
+	if !u.submitted(w, r, err, func(errs map[string][]string) {
 		f.Errors = errs
 		w.WriteHeader(http.StatusBadRequest)
 		u.render(w, r, "user-form", page{Title: "New user", Section: "users", Data: f})
-		return
-	}
-	if err != nil {
-		u.fail(w, r, err)
+	}) {
 		return
 	}
 	back(w, r, fmt.Sprintf("%susers/%d/", Prefix, created.PK), "user-created")
@@ -332,14 +323,11 @@ func (u *UI) saveUser(w http.ResponseWriter, r *http.Request) {
 		Email: strings.TrimSpace(r.PostForm.Get("email")), Active: r.PostForm.Get("is_active") == "on"}
 	err := u.do(r, http.MethodPatch, fmt.Sprintf("/core/users/%d/", us.PK), map[string]any{"name": f.Name,
 		"email": f.Email, "is_active": f.Active}, nil)
-	if errs, ok := formErrors(err); ok {
+	if !u.submitted(w, r, err, func(errs map[string][]string) {
 		f.Errors = errs
 		w.WriteHeader(http.StatusBadRequest)
 		u.render(w, r, "user-form", page{Title: "Edit " + us.Username, Section: "users", Data: f})
-		return
-	}
-	if err != nil {
-		u.fail(w, r, err)
+	}) {
 		return
 	}
 	back(w, r, fmt.Sprintf("%susers/%d/", Prefix, us.PK), "user-saved")
@@ -370,14 +358,11 @@ func (u *UI) setPassword(w http.ResponseWriter, r *http.Request) {
 	} else {
 		err = u.do(r, http.MethodPost, fmt.Sprintf("/core/users/%d/set_password/", us.PK), map[string]any{"password": pw}, nil)
 	}
-	if errs, ok := formErrors(err); ok {
+	if !u.submitted(w, r, err, func(errs map[string][]string) {
 		w.WriteHeader(http.StatusBadRequest)
 		u.render(w, r, "password", page{Title: "Set password for " + us.Username, Section: "users",
 			Data: passwordData{User: us, Errors: errs}})
-		return
-	}
-	if err != nil {
-		u.fail(w, r, err)
+	}) {
 		return
 	}
 	back(w, r, fmt.Sprintf("%susers/%d/", Prefix, us.PK), "password-set")

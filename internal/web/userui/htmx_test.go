@@ -11,7 +11,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/gatehouse-idp/gatehouse/internal/api"
+	"github.com/gatehouse-idp/gatehouse/internal/web/htmlpage/htmlpagetest"
 	"github.com/gatehouse-idp/gatehouse/internal/web/userui"
 )
 
@@ -19,22 +19,8 @@ import (
 // and extra ones.
 func (e *env) htmxGet(cookie, path string, extra ...string) *httptest.ResponseRecorder {
 	e.t.Helper()
-	r := httptest.NewRequest(http.MethodGet, path, nil)
-	r.Header.Set("HX-Request", "true")
-	r.Header.Set("HX-Boosted", "true")
-	r.Header.Set("HX-Current-URL", "http://example.com/if/user/")
-	for i := 0; i+1 < len(extra); i += 2 {
-		r.Header.Set(extra[i], extra[i+1])
-	}
-	r.AddCookie(&http.Cookie{Name: api.SessionCookie, Value: cookie})
-	r.AddCookie(&http.Cookie{Name: api.CSRFCookie, Value: csrf})
-	w := httptest.NewRecorder()
-	e.h.ServeHTTP(w, r)
-	return w
+	return e.visitor(cookie).Get(path, htmlpagetest.Boosted("http://example.com/if/user/", extra...)...)
 }
-
-// wholeDocument is in a full page and never in a fragment.
-var wholeDocument = []string{"<!doctype html>", "<html", "<head>", "<body", `<link rel="stylesheet"`, "<script", `<div id="page">`, "</body>"}
 
 // An htmx navigation gets the <title> and the inside of #page (the header
 // with its nav, whose aria-current moves, and <main>), nothing of the
@@ -51,19 +37,8 @@ func TestHTMXFragment(t *testing.T) {
 			if w.Code != http.StatusOK || full.Code != http.StatusOK {
 				t.Fatalf("%d, full page %d", w.Code, full.Code)
 			}
-			frag, page := w.Body.String(), full.Body.String()
-			title := regexp.MustCompile(`<title>[^<]*</title>`).FindString(page)
-			if title == "" || !strings.HasPrefix(frag, title+"\n") {
-				t.Errorf("fragment does not start with the page's title %q: %.200s", title, frag)
-			}
-			for _, s := range wholeDocument {
-				if strings.Contains(frag, s) {
-					t.Errorf("fragment has %q", s)
-				}
-				if !strings.Contains(page, s) {
-					t.Errorf("full page lacks %q", s)
-				}
-			}
+			frag := w.Body.String()
+			htmlpagetest.CheckFragment(t, frag, full.Body.String())
 			for _, s := range []string{`<header class="top">`, `<main id="main"`, "</main>", `id="signed-in"`} {
 				if !strings.Contains(frag, s) {
 					t.Errorf("fragment lacks %q", s)
@@ -76,17 +51,11 @@ func TestHTMXFragment(t *testing.T) {
 			if cur := regexp.MustCompile(`<nav class="primary"[\s\S]*?aria-current="page">([A-Za-z]+)`).FindStringSubmatch(frag); cur == nil || cur[1] != want {
 				t.Errorf("current nav entry %q, want %q", cur, want)
 			}
-			// The fragment is the full page's #page.
-			start := strings.Index(page, `<div id="page">`) + len(`<div id="page">`)
-			end := strings.LastIndex(page, "</div>\n</body>")
-			if start < len(`<div id="page">`) || end < start || strings.TrimSpace(page[start:end]) != strings.TrimSpace(strings.TrimPrefix(frag, title)) {
-				t.Errorf("fragment is not the inside of #page")
-			}
 			if len(frag) > 20<<10 {
 				t.Errorf("fragment of %d bytes, want <= 20 KiB", len(frag))
 			}
 			for _, r := range []*httptest.ResponseRecorder{w, full} {
-				if !slicesContain(r.Result().Header.Values("Vary"), "HX-Request") || r.Result().Header.Get("Content-Security-Policy") == "" {
+				if !htmlpagetest.Varies(r.Result().Header) || r.Result().Header.Get("Content-Security-Policy") == "" {
 					t.Errorf("headers %v", r.Result().Header)
 				}
 			}
@@ -97,39 +66,21 @@ func TestHTMXFragment(t *testing.T) {
 	}
 }
 
-func slicesContain(vs []string, want string) bool {
-	for _, v := range vs {
-		for _, f := range strings.Split(v, ",") {
-			if strings.TrimSpace(f) == want {
-				return true
-			}
-		}
-	}
-	return false
-}
-
 // A form answered with its errors (a 400) is a fragment too, with the
 // error, and keeps the page headers although its handler wrote the status
 // first.
 func TestHTMXFormError(t *testing.T) {
 	e := newEnv(t)
 	d := e.devices["alice"]
-	form := url.Values{"name": {""}, "csrf": {csrf}}
-	r := httptest.NewRequest(http.MethodPost, "/if/user/settings/mfa/totp/"+strconv.FormatInt(d.PK, 10)+"/rename/", strings.NewReader(form.Encode()))
-	r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	r.Header.Set("Sec-Fetch-Site", "same-origin")
-	r.Header.Set("HX-Request", "true")
-	r.AddCookie(&http.Cookie{Name: api.SessionCookie, Value: e.aliceC})
-	r.AddCookie(&http.Cookie{Name: api.CSRFCookie, Value: csrf})
-	w := httptest.NewRecorder()
-	e.h.ServeHTTP(w, r)
+	w := e.post(e.aliceC, "/if/user/settings/mfa/totp/"+strconv.FormatInt(d.PK, 10)+"/rename/", csrf, url.Values{"name": {""}},
+		"HX-Request", "true")
 	res := w.Result()
 	body := w.Body.String()
 	if res.StatusCode != http.StatusBadRequest || !strings.HasPrefix(body, "<title>MFA devices · ") || strings.Contains(body, "<html") ||
 		!strings.Contains(body, `class="field-error"`) {
 		t.Fatalf("rename to nothing: %d %.400s", res.StatusCode, body)
 	}
-	if res.Header.Get("Content-Security-Policy") == "" || !slicesContain(res.Header.Values("Vary"), "HX-Request") {
+	if res.Header.Get("Content-Security-Policy") == "" || !htmlpagetest.Varies(res.Header) {
 		t.Errorf("headers of the 400: %v", res.Header)
 	}
 }

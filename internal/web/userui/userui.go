@@ -23,7 +23,6 @@ import (
 	"context"
 	"embed"
 	"errors"
-	"fmt"
 	"html/template"
 	"log/slog"
 	"net/http"
@@ -167,22 +166,15 @@ func (u *UI) signedIn(next http.Handler) http.Handler {
 			User     me  `json:"user"`
 			Original *me `json:"original"`
 		}
-		err := u.do(r, http.MethodGet, "/core/users/me/", nil, &m)
-		var ae *apiError
-		if errors.As(err, &ae) && (ae.Status == http.StatusForbidden || ae.Status == http.StatusUnauthorized) {
-			if r.Method != http.MethodGet {
-				http.Error(w, "Not signed in.", http.StatusForbidden)
-				return
-			}
-			next := Prefix
-			if strings.HasPrefix(r.URL.Path, Prefix) {
-				next = r.URL.RequestURI()
-			}
-			http.Redirect(w, r, "/flows/-/default/authentication/?"+url.Values{"next": {next}}.Encode(), http.StatusFound)
-			return
+		back := Prefix
+		if strings.HasPrefix(r.URL.Path, Prefix) {
+			back = r.URL.RequestURI()
 		}
-		if err != nil {
-			u.fail(w, r, err)
+		ok, err := apicall.Me(u.API, w, r, back, &m)
+		if !ok {
+			if err != nil {
+				u.fail(w, r, err)
+			}
 			return
 		}
 		v := &visitor{Me: m.User}
@@ -225,29 +217,12 @@ func (u *UI) do(r *http.Request, method, path string, body, out any) error {
 	return apicall.Do(u.API, r, method, path, body, out)
 }
 
-// list reads every page of an API list.
+// listLimit bounds what a page lists of one API list.
+const listLimit = 10000
+
+// list reads every page of an API list (at most listLimit objects).
 func list[T any](u *UI, r *http.Request, path string, q url.Values) ([]T, error) {
-	var all []T
-	if q == nil {
-		q = url.Values{}
-	}
-	q.Set("page_size", "100")
-	for page := 1; ; page++ {
-		q.Set("page", fmt.Sprint(page))
-		var out struct {
-			Pagination struct {
-				Next int `json:"next"`
-			} `json:"pagination"`
-			Results []T `json:"results"`
-		}
-		if err := u.do(r, http.MethodGet, path+"?"+q.Encode(), nil, &out); err != nil {
-			return nil, err
-		}
-		all = append(all, out.Results...)
-		if out.Pagination.Next == 0 || page >= 100 {
-			return all, nil
-		}
-	}
+	return apicall.List[T](u.API, r, path, q, listLimit)
 }
 
 // fail answers an unexpected error with an error page (and logs it).

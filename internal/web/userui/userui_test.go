@@ -24,6 +24,7 @@ import (
 	"github.com/gatehouse-idp/gatehouse/internal/store"
 	"github.com/gatehouse-idp/gatehouse/internal/store/sqlstore"
 	"github.com/gatehouse-idp/gatehouse/internal/web"
+	"github.com/gatehouse-idp/gatehouse/internal/web/htmlpage/htmlpagetest"
 	"github.com/gatehouse-idp/gatehouse/internal/web/userui"
 )
 
@@ -119,37 +120,22 @@ func (e *env) device(u *store.User, typ, name string) *store.AuthenticatorDevice
 
 const csrf = "csrf-token-value"
 
+// visitor is a browser holding the session cookie ("" anonymous).
+func (e *env) visitor(cookie string) htmlpagetest.Visitor {
+	return htmlpagetest.Visitor{Handler: e.h, Session: cookie, CSRF: csrf}
+}
+
 // get fetches a page as the holder of cookie ("" anonymous).
 func (e *env) get(cookie, path string) *httptest.ResponseRecorder {
 	e.t.Helper()
-	r := httptest.NewRequest(http.MethodGet, path, nil)
-	if cookie != "" {
-		r.AddCookie(&http.Cookie{Name: api.SessionCookie, Value: cookie})
-		r.AddCookie(&http.Cookie{Name: api.CSRFCookie, Value: csrf})
-	}
-	w := httptest.NewRecorder()
-	e.h.ServeHTTP(w, r)
-	return w
+	return e.visitor(cookie).Get(path)
 }
 
 // post sends a form as the holder of cookie; token is the form's csrf field
-// ("" leaves it out).
-func (e *env) post(cookie, path, token string, form url.Values) *httptest.ResponseRecorder {
+// ("" leaves it out); header pairs are added.
+func (e *env) post(cookie, path, token string, form url.Values, header ...string) *httptest.ResponseRecorder {
 	e.t.Helper()
-	if form == nil {
-		form = url.Values{}
-	}
-	if token != "" {
-		form.Set("csrf", token)
-	}
-	r := httptest.NewRequest(http.MethodPost, path, strings.NewReader(form.Encode()))
-	r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	r.Header.Set("Sec-Fetch-Site", "same-origin")
-	r.AddCookie(&http.Cookie{Name: api.SessionCookie, Value: cookie})
-	r.AddCookie(&http.Cookie{Name: api.CSRFCookie, Value: csrf})
-	w := httptest.NewRecorder()
-	e.h.ServeHTTP(w, r)
-	return w
+	return e.visitor(cookie).Post(path, token, form, header...)
 }
 
 // page fetches a page that must answer 200 and returns its HTML.
