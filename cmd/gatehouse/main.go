@@ -15,6 +15,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/gatehouse-idp/gatehouse/internal/config"
+	"github.com/gatehouse-idp/gatehouse/internal/password"
 )
 
 // version is set at build time: -ldflags "-X main.version=v1.2.3".
@@ -72,7 +73,12 @@ func (g *globals) load() (*config.Config, *slog.Logger, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	return cfg, newLogger(cfg.LogLevel), nil
+	log := newLogger(cfg.LogLevel)
+	if password.BenchHash {
+		log.Warn("BENCHMARK BUILD (-tags benchhash): new password hashes are a cheap argon2id (64 KiB, 1 pass); never serve real users with it",
+			"argon2id_memory_kib", password.DefaultParams.MemoryKiB, "argon2id_time", password.DefaultParams.Time)
+	}
+	return cfg, log, nil
 }
 
 func newLogger(level string) *slog.Logger {

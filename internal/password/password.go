@@ -45,6 +45,11 @@ type Params struct {
 // stays bounded under a login storm.
 var DefaultParams = Params{MemoryKiB: 19456, Time: 2, Threads: 1, SaltLen: 16, KeyLen: 32}
 
+// BenchParams are a deliberately cheap argon2id (64 KiB, 1 pass) for
+// benchmarks that measure the work around the hash: they are DefaultParams
+// in a benchmark build only (-tags benchhash, benchhash.go), never a setting.
+var BenchParams = Params{MemoryKiB: 64, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}
+
 // ErrUnknownFormat: the encoded hash is not one this package reads.
 var ErrUnknownFormat = errors.New("password: unknown hash format")
 

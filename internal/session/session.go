@@ -161,28 +161,20 @@ func (m *Manager) Save(ctx context.Context, s *store.Session) error {
 
 // Get decodes one key of the session's data into v; false when absent.
 func Get(s *store.Session, key string, v any) bool {
-	var m map[string]json.RawMessage
-	if json.Unmarshal(s.Data, &m) != nil {
-		return false
-	}
-	raw, ok := m[key]
+	raw, ok := lookup(s.Data, key)
 	return ok && json.Unmarshal(raw, v) == nil
 }
 
 // Set stores v under key in the session's data (nil deletes it).
 func Set(s *store.Session, key string, v any) error {
-	m := map[string]json.RawMessage{}
-	_ = json.Unmarshal(s.Data, &m)
-	if v == nil {
-		delete(m, key)
-	} else {
-		raw, err := json.Marshal(v)
-		if err != nil {
+	var raw json.RawMessage
+	if v != nil {
+		var err error
+		if raw, err = json.Marshal(v); err != nil {
 			return err
 		}
-		m[key] = raw
 	}
-	data, err := json.Marshal(m)
+	data, err := replace(s.Data, key, raw)
 	if err != nil {
 		return err
 	}

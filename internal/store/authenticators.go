@@ -61,6 +61,11 @@ type Authenticators interface {
 	// DeviceByCredentialID finds a WebAuthn device by its credential ID.
 	DeviceByCredentialID(ctx context.Context, credentialID string) (*AuthenticatorDevice, error)
 	ListDevices(ctx context.Context, f DeviceFilter) ([]*AuthenticatorDevice, int, error)
+	// UserDevices is ListDevices of one user's confirmed devices ordered by
+	// -last_used (the first 1,000), without the count: the authenticator
+	// validation stage's read at every login (a prepared statement, one
+	// query).
+	UserDevices(ctx context.Context, userPK int64) ([]*AuthenticatorDevice, error)
 	// UpdateDevice writes Name, Confirmed, Data and LastUsed (not Counter)
 	// and sets LastUpdated.
 	UpdateDevice(ctx context.Context, d *AuthenticatorDevice) error

@@ -158,8 +158,7 @@ var classOrder = []string{store.DeviceWebAuthn, store.DeviceTOTP, store.DeviceEm
 // offered groups the user's confirmed devices by the classes this stage
 // offers (registered and in device_classes), in classOrder.
 func (st *Stage) offered(ctx context.Context, r *flow.Run, userPK int64) (map[string][]*store.AuthenticatorDevice, []string, error) {
-	devices, _, err := r.Store().ListDevices(ctx, store.DeviceFilter{UserPK: userPK, ConfirmedOnly: true,
-		Ordering: "-last_used", Page: store.Page{Limit: 1000}})
+	devices, err := r.Store().UserDevices(ctx, userPK)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -51,6 +51,16 @@ func (s *Store) ListDevices(ctx context.Context, f store.DeviceFilter) ([]*store
 	return out, n, err
 }
 
+// UserDevices implements store.Authenticators: the order is ListDevices's
+// for "-last_used".
+func (s *Store) UserDevices(ctx context.Context, userPK int64) ([]*store.AuthenticatorDevice, error) {
+	var out []*store.AuthenticatorDevice
+	err := s.queryPrepared(ctx, &out, `SELECT pk, user_pk, type, name, confirmed, credential_id, counter, data,
+		created, last_updated, last_used FROM authenticator_devices WHERE user_pk = ? AND confirmed = ?
+		ORDER BY last_used DESC, pk ASC LIMIT 1000`, userPK, true)
+	return out, mapErr(objDevice, err)
+}
+
 // UpdateDevice implements store.Authenticators.
 func (s *Store) UpdateDevice(ctx context.Context, d *store.AuthenticatorDevice) error {
 	if d.Data == nil {

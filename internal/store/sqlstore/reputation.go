@@ -16,11 +16,11 @@ func (s *Store) AdjustReputation(ctx context.Context, identifier, ip string, del
 	if s.eng.dialect == dialect.PG {
 		greatest, least = "GREATEST", "LEAST"
 	}
-	_, err := s.w.NewRaw(`INSERT INTO reputation (identifier, ip, score, updated, expires) VALUES (?, ?, ?, ?, ?)
+	_, err := s.execPrepared(ctx, `INSERT INTO reputation (identifier, ip, score, updated, expires) VALUES (?, ?, ?, ?, ?)
 		ON CONFLICT (identifier, ip) DO UPDATE SET
 			score = CASE WHEN reputation.expires <= ? THEN ? ELSE `+greatest+`(`+least+`(reputation.score + ?, ?), ?) END,
 			updated = excluded.updated, expires = excluded.expires`,
-		identifier, ip, start, now.UTC(), expires.UTC(), now.UTC(), start, delta, upper, lower).Exec(ctx)
+		identifier, ip, start, s.timeArg(now), s.timeArg(expires), s.timeArg(now), start, delta, upper, lower)
 	return mapErr(objReputation, err)
 }
 

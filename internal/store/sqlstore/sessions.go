@@ -30,8 +30,19 @@ func (s *Store) CreateSession(ctx context.Context, sess *store.Session) error {
 		sess.LastUsed = now
 	}
 	sess.LastUsed, sess.Expires = sess.LastUsed.UTC(), sess.Expires.UTC()
-	_, err := s.w.NewInsert().Model(sess).Exec(ctx)
+	_, err := s.execPrepared(ctx, `INSERT INTO sessions (key, uuid, user_pk, data, last_ip, last_user_agent,
+		last_used, expires, created) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, sess.Key, sess.UUID, nullInt(sess.UserPK),
+		string(sess.Data), sess.LastIP, sess.LastUserAgent, s.timeArg(sess.LastUsed), s.timeArg(sess.Expires),
+		s.timeArg(sess.Created))
 	return mapErr(objSession, err)
+}
+
+// nullInt is a nullable integer column's argument.
+func nullInt(v *int64) any {
+	if v == nil {
+		return nil
+	}
+	return *v
 }
 
 // SessionByKey implements store.Sessions.
@@ -51,13 +62,15 @@ func (s *Store) UpdateSession(ctx context.Context, sess *store.Session) error {
 		sess.Data = json.RawMessage(`{}`)
 	}
 	sess.LastUsed, sess.Expires = sess.LastUsed.UTC(), sess.Expires.UTC()
-	res, err := s.w.NewUpdate().Model(sess).ExcludeColumn("uuid", "created").WherePK().Exec(ctx)
+	res, err := s.execPrepared(ctx, `UPDATE sessions SET user_pk = ?, data = ?, last_ip = ?, last_user_agent = ?,
+		last_used = ?, expires = ? WHERE key = ?`, nullInt(sess.UserPK), string(sess.Data), sess.LastIP,
+		sess.LastUserAgent, s.timeArg(sess.LastUsed), s.timeArg(sess.Expires), sess.Key)
 	return affected(objSession, res, err)
 }
 
 // DeleteSession implements store.Sessions.
 func (s *Store) DeleteSession(ctx context.Context, key string) error {
-	res, err := s.w.NewDelete().Model((*store.Session)(nil)).Where("key = ?", key).Exec(ctx)
+	res, err := s.execPrepared(ctx, "DELETE FROM sessions WHERE key = ?", key)
 	return affected(objSession, res, err)
 }
 

@@ -2,6 +2,7 @@ package sqlstore
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"fmt"
 
@@ -11,13 +12,19 @@ import (
 const objSetting = "setting"
 
 // Setting implements store.Settings.
+// It is prepared: the event recorder reads the retention at every event.
 func (s *Store) Setting(ctx context.Context, key string) (json.RawMessage, error) {
-	var v string
-	err := s.r.NewRaw("SELECT value FROM settings WHERE key = ?", key).Scan(ctx, &v)
-	if err != nil {
+	var v []string
+	if hasNUL([]any{key}) {
+		return nil, mapErr(objSetting, sql.ErrNoRows)
+	}
+	if err := s.queryPrepared(ctx, &v, "SELECT value FROM settings WHERE key = ?", key); err != nil {
 		return nil, mapErr(objSetting, err)
 	}
-	return json.RawMessage(v), nil
+	if len(v) == 0 {
+		return nil, mapErr(objSetting, sql.ErrNoRows)
+	}
+	return json.RawMessage(v[0]), nil
 }
 
 // PutSetting implements store.Settings.

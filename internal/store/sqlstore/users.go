@@ -81,7 +81,7 @@ func (s *Store) UpdateUser(ctx context.Context, u *store.User) error {
 // SetLastLogin implements store.Users. It writes one column, so the user
 // search index (its trigger watches username, name and email) is left alone.
 func (s *Store) SetLastLogin(ctx context.Context, pk int64, at time.Time) error {
-	res, err := s.w.NewUpdate().Model((*store.User)(nil)).Set("last_login = ?", at.UTC()).Where("pk = ?", pk).Exec(ctx)
+	res, err := s.execPrepared(ctx, "UPDATE users SET last_login = ? WHERE pk = ?", s.timeArg(at), pk)
 	return affected(objUser, res, err)
 }
 

@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
+
 	"github.com/gatehouse-idp/gatehouse/internal/store"
 )
 
@@ -43,6 +45,10 @@ func testAuthenticators(t *testing.T, s store.Store) {
 	list, n, _ = s.ListDevices(ctx, store.DeviceFilter{UserPK: alice.PK, ConfirmedOnly: true})
 	if n != 1 || list[0].PK != static.PK {
 		t.Errorf("confirmed = %d", n)
+	}
+	if mine, err := s.UserDevices(ctx, alice.PK); err != nil || len(mine) != 1 || mine[0].PK != static.PK ||
+		mine[0].Type != store.DeviceStatic || mine[0].Name != "codes" || !mine[0].Confirmed {
+		t.Errorf("UserDevices(alice) = %+v %v", mine, err)
 	}
 	list, _, _ = s.ListDevices(ctx, store.DeviceFilter{Type: store.DeviceWebAuthn})
 	if len(list) != 1 || list[0].PK != wa.PK {
@@ -92,6 +98,16 @@ func testAuthenticators(t *testing.T, s store.Store) {
 	}
 	if ok, err := s.SwapDevice(ctx, got, 0); ok || err != nil {
 		t.Errorf("stale swap = %v %v", ok, err)
+	}
+	// UserDevices is ListDevices of the user's confirmed devices by
+	// -last_used (where a never used device goes is the dialect's: last on
+	// SQLite, first on PostgreSQL, the same in both).
+	want, _, _ := s.ListDevices(ctx, store.DeviceFilter{UserPK: alice.PK, ConfirmedOnly: true, Ordering: "-last_used"})
+	mine, err := s.UserDevices(ctx, alice.PK)
+	if err != nil || len(mine) != 2 {
+		t.Errorf("UserDevices(alice) = %+v %v", mine, err)
+	} else if diff := cmp.Diff(want, mine); diff != "" {
+		t.Errorf("UserDevices differs from ListDevices (-want +got):\n%s", diff)
 	}
 
 	// A rename writes the name only: the swapped counter and data stay.
