@@ -47,6 +47,7 @@ func main() {
 	pg := flag.String("postgres", "", "PostgreSQL URL (an empty database); SQLite when empty")
 	alg := flag.String("alg", "ecdsa", "signing key type: ecdsa (ES256) or rsa (RS256, 2048 bits)")
 	only := flag.String("only", "", "comma-separated endpoints to run (default all)")
+	flag.BoolVar(&verbose, "v", false, "print wrk's whole report (latency distribution)")
 	flag.Parse()
 	dir, err := os.MkdirTemp("", "gatehouse-bench-oauth2-")
 	check(err)
@@ -208,7 +209,13 @@ func load(name string, dur time.Duration, conc int, method, target, body string,
 		total = string(m[1])
 	}
 	fmt.Printf("%-20s %10s req/s   p99 %9s   requests %s, non-2xx %s\n", name, rps, p99, total, bad)
+	if verbose {
+		fmt.Printf("%s\n", out)
+	}
 }
+
+// verbose prints wrk's whole report after each summary line.
+var verbose bool
 
 // codeExchange pre-issues codes in the database (as the authorization
 // endpoint stores them) and has wrk exchange them, each code once: thread

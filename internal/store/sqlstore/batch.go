@@ -2,8 +2,10 @@ package sqlstore
 
 import (
 	"context"
+	"errors"
 	"runtime"
 	"sync"
+	"time"
 
 	"github.com/gatehouse-idp/gatehouse/internal/store"
 )
@@ -20,9 +22,14 @@ const maxBatch = 128
 
 type batchJob struct {
 	ctx context.Context
-	// fn is the write; nil for plain inserts of grants and tokens, which a
-	// batch merges into one INSERT per table.
-	fn     func(tx *Store) error
+	// fn is the write; nil for inserts of grants and tokens, which a batch
+	// merges into one INSERT per table.
+	fn func(tx *Store) error
+	// used, when set, is the hash of the code or refresh token this job
+	// uses up (at usedAt) before its tokens are inserted: a rotation. One
+	// whose token was used already fails alone; the batch goes on.
+	used   string
+	usedAt time.Time
 	grants []oauth2GrantRow
 	tokens []oauth2TokenRow
 	done   chan error
@@ -44,6 +51,12 @@ func (s *Store) batched(ctx context.Context, fn func(tx *Store) error) error {
 // batchedInsert inserts grants and tokens, grouped with concurrent callers.
 func (s *Store) batchedInsert(ctx context.Context, grants []oauth2GrantRow, tokens []oauth2TokenRow) error {
 	return s.enqueue(&batchJob{ctx: ctx, grants: grants, tokens: tokens})
+}
+
+// batchedRotate uses up the token used (at now) and inserts tokens, grouped
+// with concurrent callers.
+func (s *Store) batchedRotate(ctx context.Context, used string, now time.Time, tokens []oauth2TokenRow) error {
+	return s.enqueue(&batchJob{ctx: ctx, used: used, usedAt: now, tokens: tokens})
 }
 
 func (s *Store) enqueue(job *batchJob) error {
@@ -119,16 +132,30 @@ func (s *Store) runBatch(jobs []*batchJob) {
 		return
 	}
 	if len(live) > 1 {
+		// A rotation that finds its token used fails alone (failed[i]).
+		failed := make([]error, len(live))
 		err := s.InTx(context.Background(), func(tx store.Store) error {
 			t := tx.(*Store)
-			// Plain inserts go in as one multi-row INSERT per table.
+			clear(failed)
+			// Inserts go in as one multi-row INSERT per table, after the
+			// rotations' UPDATEs.
 			var grants []oauth2GrantRow
 			var tokens []oauth2TokenRow
-			for _, j := range live {
-				if j.fn == nil {
-					grants = append(grants, j.grants...)
-					tokens = append(tokens, j.tokens...)
+			for i, j := range live {
+				if j.fn != nil {
+					continue
 				}
+				if j.used != "" {
+					err := t.useOAuth2Token(context.Background(), j.used, j.usedAt)
+					if errors.Is(err, store.ErrNotFound) || errors.Is(err, store.ErrConflict) {
+						failed[i] = err
+						continue
+					} else if err != nil {
+						return err
+					}
+				}
+				grants = append(grants, j.grants...)
+				tokens = append(tokens, j.tokens...)
 			}
 			if err := t.insertRows(context.Background(), grants, tokens); err != nil {
 				return err
@@ -143,8 +170,8 @@ func (s *Store) runBatch(jobs []*batchJob) {
 			return nil
 		})
 		if err == nil {
-			for _, j := range live {
-				j.done <- nil
+			for i, j := range live {
+				j.done <- failed[i]
 			}
 			return
 		}
@@ -155,10 +182,15 @@ func (s *Store) runBatch(jobs []*batchJob) {
 }
 
 func (j *batchJob) run(t *Store) error {
-	if j.fn == nil {
-		return t.insertRows(j.ctx, j.grants, j.tokens)
+	if j.fn != nil {
+		return j.fn(t)
 	}
-	return j.fn(t)
+	if j.used != "" {
+		if err := t.useOAuth2Token(j.ctx, j.used, j.usedAt); err != nil {
+			return err
+		}
+	}
+	return t.insertRows(j.ctx, j.grants, j.tokens)
 }
 
 // insertRows inserts grants, then tokens.

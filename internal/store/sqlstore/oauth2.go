@@ -227,12 +227,7 @@ func (s *Store) AddOAuth2Tokens(ctx context.Context, tokens ...*store.OAuth2Toke
 // RotateOAuth2Token implements store.OAuth2Grants: in one transaction,
 // grouped with concurrent token requests.
 func (s *Store) RotateOAuth2Token(ctx context.Context, usedHash string, now time.Time, tokens ...*store.OAuth2Token) error {
-	return s.batched(ctx, func(t *Store) error {
-		if err := t.useOAuth2Token(ctx, usedHash, now); err != nil {
-			return err
-		}
-		return t.insertRows(ctx, nil, tokenRows(uuid.Nil, tokens))
-	})
+	return s.batchedRotate(ctx, usedHash, now, tokenRows(uuid.Nil, tokens))
 }
 
 // tokenGrantRow is a token joined with its grant.

@@ -166,6 +166,60 @@ func testOAuth2(t *testing.T, s store.Store) {
 		t.Errorf("a grouped write is missing: %v", err)
 	}
 
+	// Concurrent rotations are grouped too: each code is used once; a
+	// replay, a double use in the same batch and an unknown code fail alone
+	// and add nothing, the others go in.
+	for i := range 30 {
+		code := &store.OAuth2Token{Hash: fmt.Sprintf("code-%d", i), GrantUUID: g2.UUID, Kind: store.OAuth2Code, Expires: now.Add(time.Hour), Created: now}
+		if err := s.AddOAuth2Tokens(ctx, code); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rot := make([]error, 42)
+	for i := range rot {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			used := fmt.Sprintf("code-%d", i%30) // 30..39 use 0..9 again
+			switch i {
+			case 40:
+				used = "r1" // used before
+			case 41:
+				used = "no-such-code"
+			}
+			tok := &store.OAuth2Token{Hash: fmt.Sprintf("rot-%d", i), GrantUUID: g2.UUID, Kind: store.OAuth2Access, Expires: now.Add(time.Hour), Created: now}
+			rot[i] = s.RotateOAuth2Token(ctx, used, now, tok)
+		}()
+	}
+	wg.Wait()
+	for c := range 10 { // code-c was used by c and by c+30: exactly one won
+		a, b := rot[c], rot[c+30]
+		if (a == nil) == (b == nil) {
+			t.Errorf("code-%d: rotations %v and %v; want exactly one success", c, a, b)
+		}
+		for _, i := range []int{c, c + 30} {
+			if rot[i] != nil {
+				wantErr(t, rot[i], store.ErrConflict, fmt.Sprintf("second use of code-%d", c))
+			}
+			_, _, err := s.OAuth2TokenByHash(ctx, fmt.Sprintf("rot-%d", i))
+			if (rot[i] == nil) != (err == nil) {
+				t.Errorf("rotation %d: %v, its token: %v", i, rot[i], err)
+			}
+		}
+	}
+	for i := 10; i < 30; i++ {
+		if rot[i] != nil {
+			t.Errorf("rotation %d: %v", i, rot[i])
+		}
+	}
+	wantErr(t, rot[40], store.ErrConflict, "rotating a used refresh token in a batch")
+	wantErr(t, rot[41], store.ErrNotFound, "rotating an unknown token in a batch")
+	for _, i := range []int{40, 41} {
+		if _, _, err := s.OAuth2TokenByHash(ctx, fmt.Sprintf("rot-%d", i)); err == nil {
+			t.Errorf("failed rotation %d added its token", i)
+		}
+	}
+
 	// Logging out (deleting the session) ends the grant and its tokens.
 	if err := s.DeleteSession(ctx, sess.Key); err != nil {
 		t.Fatal(err)
