@@ -2,6 +2,7 @@ package sqlstore
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"strings"
 	"time"
@@ -29,7 +30,19 @@ func (s *Store) CreateEvent(ctx context.Context, e *store.Event) error {
 			*m = store.Attributes{}
 		}
 	}
-	if _, err := s.w.NewInsert().Model(e).Exec(ctx); err != nil {
+	// Every login and API write records one: a prepared INSERT (SQL text
+	// parsed once), the JSON columns encoded as bun would.
+	var js [3]string
+	for i, m := range []store.Attributes{e.User, e.Context, e.Brand} {
+		b, err := json.Marshal(m)
+		if err != nil {
+			return fmt.Errorf("%s: %w", objEvent, err)
+		}
+		js[i] = string(b)
+	}
+	if _, err := s.execPrepared(ctx, `INSERT INTO events (uuid, action, "user", app, context, client_ip, brand, created, expires)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, e.UUID, e.Action, js[0], e.App, js[1], e.ClientIP, js[2],
+		s.timeArg(e.Created), s.timeArg(e.Expires)); err != nil {
 		return mapErr(objEvent, err)
 	}
 	s.eng.events.add(1)
