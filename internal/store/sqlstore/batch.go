@@ -20,11 +20,10 @@ import (
 // maxBatch bounds the jobs of one transaction.
 const maxBatch = 128
 
+// batchJob is one caller's write: grants and tokens to insert, which a
+// batch merges into one INSERT per table, after using up one token.
 type batchJob struct {
 	ctx context.Context
-	// fn is the write; nil for inserts of grants and tokens, which a batch
-	// merges into one INSERT per table.
-	fn func(tx *Store) error
 	// used, when set, is the hash of the code or refresh token this job
 	// uses up (at usedAt) before its tokens are inserted: a rotation. One
 	// whose token was used already fails alone; the batch goes on.
@@ -40,12 +39,6 @@ type batcher struct {
 	jobs chan *batchJob
 	stop chan struct{}
 	wg   sync.WaitGroup
-}
-
-// batched runs fn in a transaction, grouped with concurrent callers.
-// Inside a transaction it just runs fn.
-func (s *Store) batched(ctx context.Context, fn func(tx *Store) error) error {
-	return s.enqueue(&batchJob{ctx: ctx, fn: fn})
 }
 
 // batchedInsert inserts grants and tokens, grouped with concurrent callers.
@@ -142,9 +135,6 @@ func (s *Store) runBatch(jobs []*batchJob) {
 			var grants []oauth2GrantRow
 			var tokens []oauth2TokenRow
 			for i, j := range live {
-				if j.fn != nil {
-					continue
-				}
 				if j.used != "" {
 					err := t.useOAuth2Token(context.Background(), j.used, j.usedAt)
 					if errors.Is(err, store.ErrNotFound) || errors.Is(err, store.ErrConflict) {
@@ -157,17 +147,7 @@ func (s *Store) runBatch(jobs []*batchJob) {
 				grants = append(grants, j.grants...)
 				tokens = append(tokens, j.tokens...)
 			}
-			if err := t.insertRows(context.Background(), grants, tokens); err != nil {
-				return err
-			}
-			for _, j := range live {
-				if j.fn != nil {
-					if err := j.fn(t); err != nil {
-						return err
-					}
-				}
-			}
-			return nil
+			return t.insertRows(context.Background(), grants, tokens)
 		})
 		if err == nil {
 			for i, j := range live {
@@ -182,9 +162,6 @@ func (s *Store) runBatch(jobs []*batchJob) {
 }
 
 func (j *batchJob) run(t *Store) error {
-	if j.fn != nil {
-		return j.fn(t)
-	}
 	if j.used != "" {
 		if err := t.useOAuth2Token(j.ctx, j.used, j.usedAt); err != nil {
 			return err
