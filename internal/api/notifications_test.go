@@ -79,7 +79,24 @@ func TestNotificationsAPI(t *testing.T) {
 		PK string `json:"pk"`
 	}
 	e.admin("POST", "/policies/event_matcher/", map[string]any{"name": "on-login-failed", "action": "login_failed"}, &pol)
-	e.admin("POST", "/policies/bindings/", map[string]any{"target": rule.PK, "policy": pol.PK, "order": 0}, nil)
+	var binding struct {
+		PK string `json:"pk"`
+	}
+	e.admin("POST", "/policies/bindings/", map[string]any{"target": rule.PK, "policy": pol.PK, "order": 0}, &binding)
+	// Its event names what it binds (authentik's "Binding from ... to ...").
+	var evs struct {
+		Results []struct {
+			Context struct {
+				Model struct {
+					Name string `json:"name"`
+				} `json:"model"`
+			} `json:"context"`
+		} `json:"results"`
+	}
+	e.admin("GET", "/events/events/?action=model_created&context_model_pk="+binding.PK, nil, &evs)
+	if len(evs.Results) != 1 || evs.Results[0].Context.Model.Name != "Binding #0 to Policy on-login-failed" {
+		t.Errorf("binding events = %+v", evs)
+	}
 
 	// The test sends to the caller: a local notification for akadmin.
 	var test struct {

@@ -443,8 +443,31 @@ func (a *API) createPolicyBinding(ctx context.Context, in *struct{ Body PolicyBi
 	if err := a.Store.CreatePolicyBinding(ctx, b); err != nil {
 		return nil, a.policyBindingError(err)
 	}
-	a.audit(ctx, actionModelCreated, modelRef{"authentik_policies", "policybinding", b.UUID.String(), ""}, nil)
+	a.audit(ctx, actionModelCreated, modelRef{"authentik_policies", "policybinding", b.UUID.String(), a.bindingName(ctx, b)}, nil)
 	return &struct{ Body *PolicyBinding }{Body: policyBindingOut(b)}, nil
+}
+
+// bindingName names a binding in events, as authentik's PolicyBinding
+// __str__ does with what it binds: "Binding #0 to Policy allow-admins",
+// "Group admins" or "User alice" (the target's name is left out: one more
+// lookup per target type for a name the event's model pk already finds).
+func (a *API) bindingName(ctx context.Context, b *store.PolicyBinding) string {
+	name := "?"
+	switch {
+	case b.PolicyUUID != nil:
+		if p, err := a.Store.PolicyByUUID(ctx, *b.PolicyUUID); err == nil {
+			name = "Policy " + p.Name
+		}
+	case b.GroupUUID != nil:
+		if g, err := a.Store.GroupByUUID(ctx, *b.GroupUUID); err == nil {
+			name = "Group " + g.Name
+		}
+	case b.UserPK != nil:
+		if u, err := a.Store.UserByPK(ctx, *b.UserPK); err == nil {
+			name = "User " + u.Username
+		}
+	}
+	return "Binding #" + strconv.Itoa(b.Order) + " to " + name
 }
 
 func (a *API) loadPolicyBinding(ctx context.Context, perm string, id uuid.UUID) (*store.PolicyBinding, error) {
@@ -475,7 +498,7 @@ func (a *API) patchPolicyBinding(ctx context.Context, in *struct {
 	if err := a.Store.UpdatePolicyBinding(ctx, b); err != nil {
 		return nil, a.policyBindingError(err)
 	}
-	a.audit(ctx, actionModelUpdated, modelRef{"authentik_policies", "policybinding", b.UUID.String(), ""}, nil)
+	a.audit(ctx, actionModelUpdated, modelRef{"authentik_policies", "policybinding", b.UUID.String(), a.bindingName(ctx, b)}, nil)
 	return &struct{ Body *PolicyBinding }{Body: policyBindingOut(b)}, nil
 }
 
@@ -487,6 +510,6 @@ func (a *API) deletePolicyBinding(ctx context.Context, in *IDInput) (*noContent,
 	if err := a.Store.DeletePolicyBinding(ctx, b.UUID); err != nil {
 		return nil, a.storeError(err)
 	}
-	a.audit(ctx, actionModelDeleted, modelRef{"authentik_policies", "policybinding", b.UUID.String(), ""}, nil)
+	a.audit(ctx, actionModelDeleted, modelRef{"authentik_policies", "policybinding", b.UUID.String(), a.bindingName(ctx, b)}, nil)
 	return &noContent{}, nil
 }

@@ -269,6 +269,21 @@ func (u *UI) flowURL(r *http.Request, slug string) string {
 	return ""
 }
 
+// andNext is the page of a flow that comes back to the settings page back
+// when it is done: authentik's user settings open the profile, password and
+// authenticator setup flows with AndNext (?next=) to the page they were
+// started from (web/src/user/user-settings/, MFADevicesPage.ts).
+func andNext(flowURL, back string) string {
+	if flowURL == "" {
+		return ""
+	}
+	sep := "?"
+	if strings.Contains(flowURL, "?") {
+		sep = "&"
+	}
+	return flowURL + sep + url.Values{"next": {back}}.Encode()
+}
+
 func (u *UI) account(w http.ResponseWriter, r *http.Request) {
 	settings, err := u.userSettings(r)
 	if err != nil {
@@ -284,6 +299,7 @@ func (u *UI) account(w http.ResponseWriter, r *http.Request) {
 	if d.PasswordURL == "" {
 		d.PasswordURL = u.flowURL(r, "default-password-change")
 	}
+	d.ProfileURL, d.PasswordURL = andNext(d.ProfileURL, Prefix+"settings/"), andNext(d.PasswordURL, Prefix+"settings/")
 	u.render(w, r, "account", page{Title: "Account", Section: "account", Notice: noticeOf(r), Data: d})
 }
 
@@ -347,6 +363,7 @@ func (u *UI) devicesPage(w http.ResponseWriter, r *http.Request, failed *device)
 	d := devicesData{Devices: ds}
 	for _, s := range settings {
 		if strings.HasPrefix(s.Component, "ak-user-settings-authenticator-") {
+			s.ConfigureURL = andNext(s.ConfigureURL, Prefix+"settings/mfa/")
 			d.Setups = append(d.Setups, s)
 		}
 	}

@@ -19,6 +19,7 @@ import (
 	"github.com/go-chi/chi/v5"
 
 	"github.com/gatehouse-idp/gatehouse/internal/api"
+	"github.com/gatehouse-idp/gatehouse/internal/blueprint"
 	"github.com/gatehouse-idp/gatehouse/internal/core"
 	"github.com/gatehouse-idp/gatehouse/internal/session"
 	"github.com/gatehouse-idp/gatehouse/internal/store"
@@ -423,6 +424,25 @@ func TestDevices(t *testing.T) {
 	for _, p := range []string{"/if/user/settings/mfa/nope/1/delete/", "/if/user/settings/mfa/totp/abc/delete/"} {
 		if w := e.get(e.aliceC, p); w.Code != http.StatusNotFound {
 			t.Errorf("GET %s: %d", p, w.Code)
+		}
+	}
+}
+
+// The settings' links to flows (profile, password change, authenticator
+// setup) come back to the page they were opened from once the flow is done,
+// as authentik's user settings do (AndNext).
+func TestSettingsFlowLinksComeBack(t *testing.T) {
+	e := newEnv(t)
+	if _, err := blueprint.ApplyDefaults(context.Background(), e.st); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct{ page, link string }{
+		{"/if/user/settings/", `id="change-password" href="/if/flow/default-password-change/?next=%2Fif%2Fuser%2Fsettings%2F"`},
+		{"/if/user/settings/", `id="edit-profile" href="/if/flow/default-user-settings-flow/?next=%2Fif%2Fuser%2Fsettings%2F"`},
+		{"/if/user/settings/mfa/", `href="/if/flow/default-authenticator-totp-setup/?next=%2Fif%2Fuser%2Fsettings%2Fmfa%2F"`},
+	} {
+		if body := e.page(e.aliceC, c.page); !strings.Contains(body, c.link) {
+			t.Errorf("%s has no link %s; links: %q", c.page, c.link, regexp.MustCompile(`href="/if/flow/[^"]*"`).FindAllString(body, -1))
 		}
 	}
 }
