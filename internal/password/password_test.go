@@ -7,6 +7,9 @@ import (
 )
 
 func TestHashVerify(t *testing.T) {
+	if BenchHash {
+		t.Skip("benchmark build (-tags benchhash): the default parameters are deliberately cheap")
+	}
 	h, err := Hash("correct horse")
 	if err != nil {
 		t.Fatal(err)
@@ -30,6 +33,9 @@ func TestHashVerify(t *testing.T) {
 }
 
 func TestVerifyWeakerNeedsRehash(t *testing.T) {
+	if BenchHash {
+		t.Skip("benchmark build (-tags benchhash): the default parameters are deliberately cheap")
+	}
 	h, err := HashWith("pw", Params{MemoryKiB: 1024, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32})
 	if err != nil {
 		t.Fatal(err)
